@@ -1,0 +1,282 @@
+"""Projections: read models folded from the log, and the runner that keeps them current.
+
+A projection declares the tables it owns and one handler per event type it cares about. The
+runner applies events in position order; each batch and the projection's checkpoint are written in
+one transaction, so an event's effect lands exactly once and a crash resumes where it stopped.
+
+* inline: :meth:`ProjectionRunner.apply_inline` runs inside the append's transaction, so readers
+  see a write as soon as it is acknowledged;
+* :meth:`ProjectionRunner.catch_up`: apply what other processes appended since the checkpoint;
+* :meth:`ProjectionRunner.rebuild`: build fresh tables from the whole log beside the live ones and
+  swap them in, in one transaction, at the end: readers never see a half-built projection;
+* :meth:`ProjectionRunner.as_of`: build a projection as it was at a past position, in a scratch
+  database, without touching the live one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import ClassVar
+
+from .records import RecordedEvent
+from .store import EventStore, write_transaction
+
+Handler = Callable[[sqlite3.Connection, "Tables", RecordedEvent], None]
+Progress = Callable[[int, int], None]
+
+
+class Tables:
+    """Maps a projection's logical table names to the physical ones of one generation.
+
+    Generation 0 is the live set built on first start; each rebuild builds generation N + 1 under
+    suffixed names and renames them to the logical names when it swaps them in. Index names carry
+    the generation, so the indexes of the live tables and of a rebuild never clash.
+    """
+
+    def __init__(self, logical: Sequence[str], generation: int, *, live: bool) -> None:
+        self.generation = generation
+        self.suffix = "" if live else f"__g{generation}"
+        self._names = {name: name + self.suffix for name in logical}
+
+    def __getitem__(self, logical: str) -> str:
+        return self._names[logical]
+
+    def index(self, logical: str, what: str) -> str:
+        """A unique name for an index ``what`` on table ``logical`` in this generation."""
+        return f"ix_{logical}_{what}_g{self.generation}"
+
+    def items(self) -> Iterable[tuple[str, str]]:
+        """``(logical, physical)`` pairs."""
+        return self._names.items()
+
+
+class Projection:
+    """Base class of a projection: subclass it, name it, declare ``tables`` and handlers.
+
+    Handlers are the methods named in :meth:`handlers`; each receives the connection (inside
+    the runner's transaction), the :class:`Tables` to write to and the event.
+    """
+
+    #: unique name, the checkpoint's key
+    name: ClassVar[str]
+    #: bump it when the tables or the handlers change meaning: the projection rebuilds on start
+    version: ClassVar[int] = 1
+    #: the logical names of the tables this projection owns
+    tables: ClassVar[tuple[str, ...]]
+
+    def create(self, conn: sqlite3.Connection, t: Tables) -> None:
+        """Create this projection's tables and indexes under the names ``t`` gives."""
+        raise NotImplementedError
+
+    def handlers(self) -> Mapping[str, Handler]:
+        """Event type -> handler. Types not listed are skipped."""
+        raise NotImplementedError
+
+    def apply(self, conn: sqlite3.Connection, t: Tables, events: Iterable[RecordedEvent]) -> None:
+        """Apply ``events`` in order with the registered handlers."""
+        handlers = self._handlers()
+        for event in events:
+            handler = handlers.get(event.type)
+            if handler is not None:
+                handler(conn, t, event)
+
+    def _handlers(self) -> Mapping[str, Handler]:
+        cached: Mapping[str, Handler] | None = self.__dict__.get("_handler_cache")
+        if cached is None:
+            cached = self.handlers()
+            self.__dict__["_handler_cache"] = cached
+        return cached
+
+
+class ProjectionRunner:
+    """Keeps a set of projections current with the log of ``store``.
+
+    :param batch_size: events per transaction during catch-up and rebuild.
+    """
+
+    def __init__(self, store: EventStore, projections: Sequence[Projection], *,
+                 batch_size: int = 2000) -> None:
+        names = [p.name for p in projections]
+        if len(set(names)) != len(names):
+            raise ValueError(f"projection names must be unique: {names}")
+        self.store = store
+        self.projections = list(projections)
+        self.batch_size = batch_size
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def _checkpoint(self, conn: sqlite3.Connection,
+                    projection: Projection) -> tuple[int, int, int] | None:
+        row = conn.execute(
+            "SELECT version, position, generation FROM projection_checkpoints WHERE name = ?",
+            (projection.name,)).fetchone()
+        return (row[0], row[1], row[2]) if row is not None else None
+
+    def position(self, name: str) -> int:
+        """The position up to which projection ``name`` has applied the log (0 if never)."""
+        row = self.store.conn.execute(
+            "SELECT position FROM projection_checkpoints WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row is not None else 0
+
+    def _live(self, projection: Projection, generation: int) -> Tables:
+        return Tables(projection.tables, generation, live=True)
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def start(self, progress: Progress | None = None) -> None:
+        """Create missing projections, rebuild those whose version changed, catch up the rest."""
+        conn = self.store.conn
+        for projection in self.projections:
+            with write_transaction(conn):
+                checkpoint = self._checkpoint(conn, projection)
+                if checkpoint is None:
+                    projection.create(conn, self._live(projection, 0))
+                    conn.execute(
+                        "INSERT INTO projection_checkpoints (name, version, position, generation)"
+                        " VALUES (?, ?, 0, 0)", (projection.name, projection.version))
+            if checkpoint is not None and checkpoint[0] != projection.version:
+                self.rebuild(projection.name, progress=progress)
+        self.catch_up()
+
+    # -- inline and catch-up -------------------------------------------------------------------
+
+    def apply_inline(self, conn: sqlite3.Connection, events: list[RecordedEvent]) -> None:
+        """Apply just-appended ``events`` inside the append's transaction (an append hook).
+
+        A projection that is behind (another process appended meanwhile) first catches up from
+        the log, in the same transaction, so the order of effects is always the log's order.
+        """
+        if not events:
+            return
+        first = events[0].position
+        last = events[-1].position
+        for projection in self.projections:
+            checkpoint = self._checkpoint(conn, projection)
+            if checkpoint is None:
+                continue  # not started in this database: start() will build it from the log
+            _, done, generation = checkpoint
+            if done >= last:
+                continue
+            t = self._live(projection, generation)
+            if done < first - 1:
+                projection.apply(conn, t, self.store.read_all(done, until=first - 1))
+            projection.apply(conn, t, (e for e in events if e.position > done))
+            conn.execute("UPDATE projection_checkpoints SET position = ? WHERE name = ?",
+                         (last, projection.name))
+
+    def catch_up(self, name: str | None = None) -> int:
+        """Apply events recorded since each projection's checkpoint, batch by batch.
+
+        :returns: how many events were applied (summed over projections).
+        """
+        conn = self.store.conn
+        applied = 0
+        for projection in self._select(name):
+            while True:
+                with write_transaction(conn):
+                    checkpoint = self._checkpoint(conn, projection)
+                    if checkpoint is None:
+                        break
+                    _, done, generation = checkpoint
+                    batch = list(self.store.read_all(done, self.batch_size))
+                    if not batch:
+                        break
+                    projection.apply(conn, self._live(projection, generation), batch)
+                    conn.execute("UPDATE projection_checkpoints SET position = ? WHERE name = ?",
+                                 (batch[-1].position, projection.name))
+                    applied += len(batch)
+                if len(batch) < self.batch_size:
+                    break
+        return applied
+
+    def _select(self, name: str | None) -> list[Projection]:
+        if name is None:
+            return self.projections
+        chosen = [p for p in self.projections if p.name == name]
+        if not chosen:
+            raise KeyError(f"no projection named {name!r}")
+        return chosen
+
+    # -- rebuild -------------------------------------------------------------------------------
+
+    def rebuild(self, name: str | None = None, *, progress: Progress | None = None) -> int:
+        """Rebuild projections from the whole log into fresh tables, then swap them in.
+
+        The new tables are filled batch by batch beside the live ones (readers keep using
+        those); the last events and the swap happen in one transaction.
+
+        :param progress: called with ``(events done, events in the log)`` after each batch.
+        :returns: the number of events replayed (summed over projections).
+        """
+        conn = self.store.conn
+        total = 0
+        for projection in self._select(name):
+            with write_transaction(conn):
+                checkpoint = self._checkpoint(conn, projection)
+                generation = (checkpoint[2] if checkpoint else 0) + 1
+                fresh = Tables(projection.tables, generation, live=False)
+                for _, physical in fresh.items():
+                    conn.execute(f'DROP TABLE IF EXISTS "{physical}"')
+                projection.create(conn, fresh)
+            target = self.store.head().position
+            done = 0
+            while True:
+                with write_transaction(conn):
+                    batch = list(self.store.read_all(done, self.batch_size, until=target))
+                    projection.apply(conn, fresh, batch)
+                if batch:
+                    done = batch[-1].position
+                    total += len(batch)
+                if progress is not None:
+                    progress(done, target)
+                if len(batch) < self.batch_size:
+                    break
+            with write_transaction(conn):
+                # Events appended while we rebuilt, then the swap, under one write lock.
+                tail = list(self.store.read_all(done))
+                projection.apply(conn, fresh, tail)
+                total += len(tail)
+                head = tail[-1].position if tail else done
+                for logical, physical in fresh.items():
+                    conn.execute(f'DROP TABLE IF EXISTS "{logical}"')
+                    conn.execute(f'ALTER TABLE "{physical}" RENAME TO "{logical}"')
+                conn.execute(
+                    "INSERT INTO projection_checkpoints (name, version, position, generation)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
+                    " version = excluded.version, position = excluded.position,"
+                    " generation = excluded.generation",
+                    (projection.name, projection.version, max(head, target), generation))
+        return total
+
+    # -- as-of ---------------------------------------------------------------------------------
+
+    def as_of(
+        self,
+        projection: Projection,
+        *,
+        position: int | None = None,
+        at: datetime | None = None,
+        stream_prefix: str | None = None,
+        target: str = ":memory:",
+    ) -> tuple[sqlite3.Connection, int]:
+        """Build ``projection`` as it stood at a past ``position`` (or time ``at``) in a scratch db.
+
+        :param stream_prefix: replay only the streams starting with this (a per-aggregate
+            replay when the projection only needs those).
+        :param target: where to build it (an in-memory database by default).
+        :returns: the scratch connection, with the projection's tables under their logical
+            names, and the position it was built to.
+        """
+        if (position is None) == (at is None):
+            raise ValueError("give exactly one of position or at")
+        upto = position if position is not None else self.store.position_at(at)  # type: ignore[arg-type]
+        scratch = sqlite3.connect(target, isolation_level=None)
+        t = Tables(projection.tables, 0, live=True)
+        scratch.execute("BEGIN")
+        projection.create(scratch, t)
+        projection.apply(scratch, t, self.store.read_all(0, until=upto,
+                                                          stream_prefix=stream_prefix))
+        scratch.execute("COMMIT")
+        return scratch, upto

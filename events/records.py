@@ -1,0 +1,63 @@
+"""The two shapes an event takes: before it is recorded and after."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JSONDict = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append: its type, its payload and its metadata (actor, correlation id ...).
+
+    :param type: the stored type name, e.g. ``"PostPublished"``.
+    :param data: a JSON-serialisable payload.
+    :param metadata: a JSON-serialisable mapping about the event (who, why, which request).
+    :param schema_version: the version of ``data``'s shape; upcasters lift older ones on read.
+    """
+
+    type: str
+    data: JSONDict
+    metadata: JSONDict = field(default_factory=dict)
+    schema_version: int = 1
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as the log holds it, with its global position, stream version and hashes.
+
+    ``data`` and ``schema_version`` are those after upcasting; ``hash`` covers the stored form.
+    """
+
+    position: int
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data: JSONDict
+    metadata: JSONDict
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last event of the log: its position and hash (position 0 and the genesis hash when empty)."""
+
+    position: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What :func:`events.chain.verify` found."""
+
+    ok: bool
+    events_checked: int
+    head: Head
+    first_bad_position: int | None = None
+    detail: str | None = None

@@ -1,0 +1,97 @@
+"""The store's tables, created through sqlite-utils as named, idempotent migrations.
+
+Applied migrations are recorded in ``_events_migrations`` so each runs once per database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+
+def _create_events(db: sqlite_utils.Database) -> None:
+    db["events"].create(  # type: ignore[union-attr]
+        {
+            "position": int,
+            "stream_id": str,
+            "version": int,
+            "type": str,
+            "schema_version": int,
+            "data": str,
+            "metadata": str,
+            "recorded_at": str,
+            "prev_hash": str,
+            "hash": str,
+        },
+        pk="position",
+        not_null={"stream_id", "version", "type", "schema_version", "data", "metadata",
+                  "recorded_at", "prev_hash", "hash"},
+    )
+    # The concurrency check of last resort: two writers can never both record version N.
+    db["events"].create_index(["stream_id", "version"], unique=True,  # type: ignore[union-attr]
+                              index_name="events_stream_version")
+    db["events"].create_index(["type", "position"],  # type: ignore[union-attr]
+                              index_name="events_type_position")
+    # Time travel ("what did readers see at 14:05?") looks positions up by recorded time.
+    db["events"].create_index(["recorded_at"],  # type: ignore[union-attr]
+                              index_name="events_recorded_at")
+    # History is immutable even for a stray SQL client on a normal connection.
+    db.execute(
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN"
+        " SELECT RAISE(ABORT, 'events are immutable: UPDATE is not allowed'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN"
+        " SELECT RAISE(ABORT, 'events are immutable: DELETE is not allowed'); END"
+    )
+
+
+def _create_idempotency(db: sqlite_utils.Database) -> None:
+    db["idempotency"].create(  # type: ignore[union-attr]
+        {"key": str, "fingerprint": str, "stream_id": str, "first_position": int,
+         "last_position": int},
+        pk="key",
+        not_null={"stream_id", "first_position", "last_position"},
+    )
+
+
+def _create_checkpoints(db: sqlite_utils.Database) -> None:
+    db["projection_checkpoints"].create(  # type: ignore[union-attr]
+        {"name": str, "version": int, "position": int, "generation": int},
+        pk="name",
+        not_null={"version", "position", "generation"},
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("0001_events", _create_events),
+    ("0002_idempotency", _create_idempotency),
+    ("0003_projection_checkpoints", _create_checkpoints),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply the store's pending migrations in order, each in its own transaction.
+
+    :returns: the names of the migrations applied now.
+    """
+    db = sqlite_utils.Database(conn)
+    conn.execute("CREATE TABLE IF NOT EXISTS _events_migrations (name TEXT PRIMARY KEY,"
+                 " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))")
+    applied: list[str] = []
+    for name, step in MIGRATIONS:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            done = conn.execute("SELECT 1 FROM _events_migrations WHERE name = ?",
+                                (name,)).fetchone()
+            if done is None:
+                step(db)
+                conn.execute("INSERT INTO _events_migrations (name) VALUES (?)", (name,))
+                applied.append(name)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return applied

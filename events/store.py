@@ -1,0 +1,332 @@
+"""EventStore: the append-only log on SQLite.
+
+Every append runs in one ``BEGIN IMMEDIATE`` transaction: the writer holds SQLite's write lock from
+the first statement, so two processes appending at once never interleave a batch, duplicate a
+position or fork the hash chain. Positions are assigned as head + 1 under that lock, so they are
+gap-free and strictly increasing in commit order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .chain import GENESIS_HASH, canonical, format_time, record_hash
+from .errors import (
+    ConcurrencyError,
+    EmptyAppendError,
+    EventStoreError,
+    IdempotencyConflictError,
+)
+from .records import Head, NewEvent, RecordedEvent
+from .schema import migrate
+from .upcasting import Upcasters
+
+Clock = Callable[[], datetime]
+#: Called inside the append's transaction with the events just recorded (inline projections).
+AppendHook = Callable[[sqlite3.Connection, list[RecordedEvent]], None]
+
+_COLUMNS = ("position, stream_id, version, type, schema_version, data, metadata, recorded_at,"
+            " prev_hash, hash")
+_PAGE = 1000
+_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+
+
+def utc_now() -> datetime:
+    """The default clock: the current aware UTC time."""
+    return datetime.now(UTC)
+
+
+def connect(
+    path: str | Path,
+    *,
+    synchronous: str = "FULL",
+    busy_timeout_ms: int = 10_000,
+    check_same_thread: bool = True,
+) -> sqlite3.Connection:
+    """Open a connection with the store's pragmas: WAL, ``synchronous``, busy timeout, FKs on.
+
+    The connection is in autocommit mode (``isolation_level=None``): every transaction is an
+    explicit ``BEGIN IMMEDIATE`` / ``COMMIT``.
+
+    :param synchronous: ``FULL`` (default: an acknowledged append survives power loss),
+        ``NORMAL`` (survives a crash of the process, not of the machine), ``EXTRA`` or ``OFF``.
+    """
+    level = synchronous.upper()
+    if level not in _SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}, not {synchronous!r}")
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=busy_timeout_ms / 1000,
+                           check_same_thread=check_same_thread)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {level}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block in a write transaction: ``BEGIN IMMEDIATE`` or, when one is open, a savepoint.
+
+    Commits when the block ends, rolls everything back when it raises.
+    """
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT events_write")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO SAVEPOINT events_write")
+                conn.execute("RELEASE SAVEPOINT events_write")
+            raise
+        conn.execute("RELEASE SAVEPOINT events_write")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+class EventStore:
+    """The append-only event log.
+
+    :param conn: a connection from :func:`connect` (autocommit mode).
+    :param clock: returns the aware time recorded on each appended event.
+    :param upcasters: applied to every event read, so readers only see the newest shape.
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        clock: Clock = utc_now,
+        upcasters: Upcasters | None = None,
+    ) -> None:
+        if conn.isolation_level is not None:
+            raise EventStoreError("the store needs an autocommit connection (isolation_level=None)")
+        self.conn = conn
+        self.clock = clock
+        self.upcasters = upcasters or Upcasters()
+
+    @classmethod
+    def open(cls, path: str | Path, *, synchronous: str = "FULL", clock: Clock = utc_now,
+             upcasters: Upcasters | None = None, check_same_thread: bool = True) -> EventStore:
+        """Connect to ``path``, apply the store's migrations and return the store."""
+        conn = connect(path, synchronous=synchronous, check_same_thread=check_same_thread)
+        migrate(conn)
+        return cls(conn, clock=clock, upcasters=upcasters)
+
+    def close(self) -> None:
+        """Close the underlying connection."""
+        self.conn.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        expected_version: int | None = None,
+        *,
+        idempotency_key: str | None = None,
+        fingerprint: str | None = None,
+        then: AppendHook | None = None,
+    ) -> list[RecordedEvent]:
+        """Append ``events`` to ``stream_id`` atomically.
+
+        :param expected_version: the stream's version the caller decided on (0: the stream must
+            not exist yet); ``None`` appends whatever the version is.
+        :param idempotency_key: when a batch with this key was recorded before, nothing is
+            appended and the events first recorded are returned.
+        :param fingerprint: what the key's request looked like; the same key with another
+            fingerprint raises :class:`IdempotencyConflictError`.
+        :param then: called in the same transaction with the recorded events, e.g. to apply
+            projections inline so readers see the write as soon as it is acknowledged.
+        :raises ConcurrencyError: the stream is not at ``expected_version``; nothing is written.
+        :raises IdempotencyConflictError: the key was used with another fingerprint.
+        """
+        if not events:
+            raise EmptyAppendError("an append needs at least one event")
+        conn = self.conn
+        with write_transaction(conn):
+            if idempotency_key is not None:
+                seen = conn.execute(
+                    "SELECT fingerprint, first_position, last_position FROM idempotency"
+                    " WHERE key = ?", (idempotency_key,)).fetchone()
+                if seen is not None:
+                    if seen[0] != fingerprint:
+                        raise IdempotencyConflictError(idempotency_key)
+                    return list(self._read_range(seen[1], seen[2]))
+            current = conn.execute("SELECT max(version) FROM events WHERE stream_id = ?",
+                                   (stream_id,)).fetchone()[0] or 0
+            if expected_version is not None and expected_version != current:
+                raise ConcurrencyError(stream_id, expected_version, current)
+            head = conn.execute(
+                "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
+            position, prev_hash = head if head is not None else (0, GENESIS_HASH)
+            recorded_at = self.clock()
+            recorded_text = format_time(recorded_at)
+            rows = []
+            recorded = []
+            version = current
+            for event in events:
+                position += 1
+                version += 1
+                metadata = event.metadata
+                if idempotency_key is not None:
+                    # Every event of a keyed batch carries the key, so an import can rebuild
+                    # the idempotency table exactly.
+                    metadata = {**metadata, "idempotency_key": idempotency_key,
+                                "idempotency_fingerprint": fingerprint}
+                data_text = canonical(event.data)
+                meta_text = canonical(metadata)
+                digest = record_hash(position, stream_id, version, event.type,
+                                     event.schema_version, data_text, meta_text, recorded_text,
+                                     prev_hash)
+                rows.append((position, stream_id, version, event.type, event.schema_version,
+                             data_text, meta_text, recorded_text, prev_hash, digest))
+                recorded.append(RecordedEvent(position, stream_id, version, event.type,
+                                              event.schema_version, event.data, metadata,
+                                              recorded_at, prev_hash, digest))
+                prev_hash = digest
+            try:
+                conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                 rows)
+            except sqlite3.IntegrityError as e:
+                raise ConcurrencyError(stream_id, expected_version, current) from e
+            if idempotency_key is not None:
+                conn.execute(
+                    "INSERT INTO idempotency (key, fingerprint, stream_id, first_position,"
+                    " last_position) VALUES (?, ?, ?, ?, ?)",
+                    (idempotency_key, fingerprint, stream_id, rows[0][0], rows[-1][0]))
+            if self.upcasters:
+                recorded = [self._upcast(event) for event in recorded]
+            if then is not None:
+                then(conn, recorded)
+        return recorded
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def head(self) -> Head:
+        """The last recorded event's position and hash (0 and the genesis hash when empty)."""
+        row = self.conn.execute(
+            "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1").fetchone()
+        return Head(row[0], row[1]) if row is not None else Head(0, GENESIS_HASH)
+
+    def stream_version(self, stream_id: str) -> int:
+        """The stream's current version (0 when it has no events)."""
+        row = self.conn.execute("SELECT max(version) FROM events WHERE stream_id = ?",
+                                (stream_id,)).fetchone()
+        return int(row[0] or 0)
+
+    def read_stream(self, stream_id: str, from_version: int = 1,
+                    to_version: int | None = None) -> Iterator[RecordedEvent]:
+        """Yield a stream's events from ``from_version`` to ``to_version`` (inclusive), paged."""
+        last = to_version if to_version is not None else 2**62
+        version = from_version - 1
+        while True:
+            rows = self.conn.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND version > ?"
+                " AND version <= ? ORDER BY version LIMIT ?",
+                (stream_id, version, last, _PAGE)).fetchall()
+            for row in rows:
+                yield self._event(row)
+            if len(rows) < _PAGE:
+                return
+            version = rows[-1][2]
+
+    def read_all(
+        self,
+        after: int = 0,
+        limit: int | None = None,
+        *,
+        stream_prefix: str | None = None,
+        types: Sequence[str] | None = None,
+        until: int | None = None,
+        page_size: int = _PAGE,
+    ) -> Iterator[RecordedEvent]:
+        """Yield events in position order after ``after``, paged so memory stays bounded.
+
+        :param limit: at most this many events.
+        :param stream_prefix: only streams whose id starts with this.
+        :param types: only these event types.
+        :param until: only positions up to and including this one.
+        """
+        for row in self.read_rows(after, limit, stream_prefix=stream_prefix, types=types,
+                                  until=until, page_size=page_size):
+            yield self._event(row)
+
+    def read_rows(
+        self,
+        after: int = 0,
+        limit: int | None = None,
+        *,
+        stream_prefix: str | None = None,
+        types: Sequence[str] | None = None,
+        until: int | None = None,
+        page_size: int = _PAGE,
+    ) -> Iterator[tuple[Any, ...]]:
+        """Like :meth:`read_all` but yields the raw stored rows (no parsing, no upcasting)."""
+        where = ["position > ?"]
+        params: list[Any] = []
+        if until is not None:
+            where.append("position <= ?")
+            params.append(until)
+        if stream_prefix:
+            where.append("stream_id >= ? AND stream_id < ?")
+            params += [stream_prefix, stream_prefix + "\U0010ffff"]
+        if types:
+            where.append(f"type IN ({','.join('?' * len(types))})")
+            params += list(types)
+        sql = (f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+               " ORDER BY position LIMIT ?")
+        remaining = limit if limit is not None else 2**62
+        position = after
+        while remaining > 0:
+            size = min(page_size, remaining)
+            rows = self.conn.execute(sql, (position, *params, size)).fetchall()
+            yield from rows
+            if len(rows) < size:
+                return
+            remaining -= len(rows)
+            position = rows[-1][0]
+
+    def _read_range(self, first: int, last: int) -> Iterator[RecordedEvent]:
+        return self.read_all(first - 1, last - first + 1)
+
+    def _event(self, row: tuple[Any, ...]) -> RecordedEvent:
+        position, stream_id, version, type_, sv, data, meta, recorded_at, prev_hash, hash_ = row
+        payload = json.loads(data)
+        if self.upcasters:
+            sv, payload = self.upcasters.upcast(type_, sv, payload)
+        return RecordedEvent(position, stream_id, version, type_, sv, payload, json.loads(meta),
+                             datetime.fromisoformat(recorded_at), prev_hash, hash_)
+
+    def _upcast(self, event: RecordedEvent) -> RecordedEvent:
+        sv, data = self.upcasters.upcast(event.type, event.schema_version, event.data)
+        if sv == event.schema_version:
+            return event
+        return RecordedEvent(event.position, event.stream_id, event.version, event.type, sv, data,
+                             event.metadata, event.recorded_at, event.prev_hash, event.hash)
+
+    def position_at(self, moment: datetime) -> int:
+        """The position of the last event recorded at or before ``moment`` (0 if none)."""
+        row = self.conn.execute(
+            "SELECT max(position) FROM events WHERE recorded_at <= ?",
+            (format_time(moment),)).fetchone()
+        return int(row[0] or 0)
+
+    def is_empty(self) -> bool:
+        """True when the log holds no event."""
+        return self.conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None
+

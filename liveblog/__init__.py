@@ -1,0 +1,1 @@
+"""liveblog: an event-sourced live-blog backend."""

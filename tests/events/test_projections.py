@@ -1,0 +1,153 @@
+"""The projection runner: inline, catch-up, rebuild, version bump, as-of; and their equivalence."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from events import EventStore, NewEvent, ProjectionRunner, export_jsonl, import_jsonl, verify
+
+from .counting import Counting, snapshot
+
+
+def added(amount):
+    return NewEvent("Added", {"amount": amount})
+
+
+def test_inline_projection_sees_the_write_in_the_same_transaction(store):
+    runner = ProjectionRunner(store, [Counting()])
+    runner.start()
+    store.append("a", [added(2), added(3)], then=runner.apply_inline)
+    assert snapshot(store.conn)[0] == [("a", 2, 2, 5)]
+    assert runner.position("counting") == 2
+
+
+def test_catch_up_applies_what_another_writer_appended(db_path, clock):
+    reader = EventStore.open(db_path, clock=clock)
+    runner = ProjectionRunner(reader, [Counting()], batch_size=3)
+    runner.start()
+    writer = EventStore.open(db_path, clock=clock)  # knows nothing of the projection
+    for i in range(10):
+        writer.append(f"s{i % 2}", [added(i)])
+    assert runner.catch_up() == 10
+    assert runner.catch_up() == 0
+    assert snapshot(reader.conn)[0] == [("s0", 5, 5, 20), ("s1", 5, 5, 25)]
+
+
+def test_inline_catches_up_a_gap_first(db_path, clock):
+    a = EventStore.open(db_path, clock=clock)
+    runner = ProjectionRunner(a, [Counting()])
+    runner.start()
+    b = EventStore.open(db_path, clock=clock)
+    b.append("x", [added(1)])  # no projection applied
+    a.append("x", [added(2)], then=runner.apply_inline)
+    assert snapshot(a.conn)[0] == [("x", 2, 2, 3)]
+
+
+def test_rebuild_swaps_in_fresh_tables_and_keeps_reporting_progress(store):
+    runner = ProjectionRunner(store, [Counting()], batch_size=4)
+    runner.start()
+    for i in range(10):
+        store.append(f"s{i % 3}", [added(i)], then=runner.apply_inline)
+    before = snapshot(store.conn)
+    seen = []
+    assert runner.rebuild(progress=lambda done, total: seen.append((done, total))) == 10
+    assert snapshot(store.conn) == before
+    assert seen[-1] == (10, 10) and len(seen) >= 3
+    # a second rebuild works too (index names of generations never clash)
+    runner.rebuild()
+    assert snapshot(store.conn) == before
+    names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+    assert not any("__g" in n for n in names)
+
+
+def test_projection_version_bump_rebuilds_on_start(store):
+    runner = ProjectionRunner(store, [Counting()])
+    runner.start()
+    store.append("a", [added(1)], then=runner.apply_inline)
+    store.conn.execute("DELETE FROM stream_counts")  # a projection table may be dropped and rebuilt
+
+    class CountingV2(Counting):
+        version = 2
+
+    ProjectionRunner(store, [CountingV2()]).start()
+    assert snapshot(store.conn)[0] == [("a", 1, 1, 1)]
+    assert store.conn.execute("SELECT version FROM projection_checkpoints").fetchone() == (2,)
+
+
+def test_as_of_builds_the_past_in_a_scratch_database(store, clock):
+    runner = ProjectionRunner(store, [Counting()])
+    runner.start()
+    store.append("blog/1/a", [added(1)], then=runner.apply_inline)
+    clock.advance(minutes=5)
+    middle = clock.now
+    store.append("blog/2/a", [added(2)], then=runner.apply_inline)
+    clock.advance(minutes=5)
+    store.append("blog/1/a", [added(3)], then=runner.apply_inline)
+    live = snapshot(store.conn)
+
+    past, position = runner.as_of(Counting(), at=middle)
+    assert position == 2
+    assert snapshot(past)[0] == [("blog/1/a", 1, 1, 1), ("blog/2/a", 1, 1, 2)]
+    one, _ = runner.as_of(Counting(), position=3, stream_prefix="blog/1/")
+    assert snapshot(one)[0] == [("blog/1/a", 2, 2, 4)]
+    assert snapshot(store.conn) == live  # the live projection was not touched
+
+
+# -- property: inline == catch-up == rebuild == as-of at head; chain verifies; export/import --
+
+appends = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "blog/1", "blog/2", "ü"]),
+              st.lists(st.tuples(st.sampled_from(["Added", "Removed", "Noted"]),
+                                 st.integers(-1000, 1000)), min_size=1, max_size=4)),
+    min_size=1, max_size=25)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(appends)
+def test_every_way_of_projecting_agrees(tmp_path_factory, batches):
+    folder = tmp_path_factory.mktemp("prop")
+    inline_store = EventStore.open(folder / "inline.db")
+    inline = ProjectionRunner(inline_store, [Counting()])
+    inline.start()
+    for stream, events in batches:
+        inline_store.append(stream, [NewEvent(t, {"amount": n}) for t, n in events],
+                            then=inline.apply_inline)
+    expected = snapshot(inline_store.conn)
+
+    later = EventStore.open(folder / "inline.db")
+    fresh_name = ProjectionRunner(later, [Counting()], batch_size=3)
+    later.conn.execute("DELETE FROM projection_checkpoints")
+    later.conn.execute("DROP TABLE stream_counts")
+    later.conn.execute("DROP TABLE type_totals")
+    fresh_name.start()  # catch-up from nothing
+    assert snapshot(later.conn) == expected
+    fresh_name.rebuild()
+    assert snapshot(later.conn) == expected
+    head = later.head()
+    past, _ = fresh_name.as_of(Counting(), position=head.position)
+    assert snapshot(past) == expected
+    assert verify(later.conn).ok
+
+    buffer = io.StringIO()
+    export_jsonl(later, buffer)
+    copy = EventStore.open(folder / "copy.db")
+    assert import_jsonl(copy, io.StringIO(buffer.getvalue())) == head
+    assert verify(copy.conn).head == head
+    for s in (inline_store, later, copy):
+        s.close()
+    past.close()
+    for name in ("inline.db", "copy.db"):
+        for suffix in ("", "-wal", "-shm"):
+            (folder / (name + suffix)).unlink(missing_ok=True)
+
+
+def test_scratch_connection_is_plain_sqlite(store):
+    runner = ProjectionRunner(store, [Counting()])
+    past, position = runner.as_of(Counting(), position=0)
+    assert isinstance(past, sqlite3.Connection) and position == 0
+    assert snapshot(past) == ([], [])
