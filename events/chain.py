@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -18,14 +19,35 @@ from typing import Any
 from .records import Head, VerifyResult
 
 GENESIS_HASH = "0" * 64
+_HEX = re.compile("[0-9a-f]{64}")
 
-_encode_str = json.JSONEncoder(ensure_ascii=False).encode
+_canonical_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                      allow_nan=False)
+_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
+def _unserialisable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# json.dumps() and JSONEncoder.encode() build a new C encoder on every call; appends encode two
+# payloads per event, so the C encoder is built once here (circular references are not checked:
+# payloads are plain JSON values).
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_c_encode = (
+    _c_make_encoder(None, _unserialisable, _encode_str, None, ":", ",", True, False, False)
+    if _c_make_encoder is not None else None
+)
 
 
 def canonical(value: Any) -> str:
-    """Return the canonical JSON text of ``value``: sorted keys, compact, non-ASCII kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    """Return the canonical JSON text of ``value``: sorted keys, compact, non-ASCII kept.
+
+    :raises TypeError: for a value JSON cannot hold; :raises ValueError: for NaN or infinity.
+    """
+    if _c_encode is not None and isinstance(value, dict):
+        return "".join(_c_encode(value, 0))
+    return str(_canonical_encoder.encode(value))
 
 
 def format_time(moment: datetime) -> str:
@@ -33,6 +55,42 @@ def format_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("recorded times must be timezone-aware")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class BatchHasher:
+    """Hashes the records of one append: stream and recorded time are the same for each.
+
+    The canonical record's keys in sorted order are: data, metadata, position, prev_hash,
+    recorded_at, schema_version, stream_id, type, version; the text built here is exactly
+    ``canonical(record)`` when ``data`` and ``metadata`` are given in canonical form.
+    """
+
+    __slots__ = ("_recorded", "_stream", "_types")
+
+    def __init__(self, stream_id: str, recorded_at: str) -> None:
+        self._recorded = '","recorded_at":' + _encode_str(recorded_at) + ',"schema_version":'
+        self._stream = ',"stream_id":' + _encode_str(stream_id) + ',"type":'
+        self._types: dict[str, str] = {}
+
+    def hash(self, position: int, version: int, type: str, schema_version: int, data_text: str,
+             metadata_text: str, prev_hash: str) -> str:
+        """The SHA-256 hex digest of one record of this batch.
+
+        ``prev_hash`` must be a lowercase hex digest (JSON needs no escaping for it); see
+        :func:`record_hash` for any other string.
+        """
+        type_text = self._types.get(type)
+        if type_text is None:
+            type_text = self._types[type] = _encode_str(type)
+        text = (f'{{"data":{data_text},"metadata":{metadata_text},"position":{position},'
+                f'"prev_hash":"{prev_hash}{self._recorded}{schema_version}{self._stream}'
+                f'{type_text},"version":{version}}}')
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_hex_digest(value: str) -> bool:
+    """True when ``value`` looks like a SHA-256 hex digest (64 lowercase hex digits)."""
+    return len(value) == 64 and _HEX.fullmatch(value) is not None
 
 
 def record_hash(
@@ -51,21 +109,14 @@ def record_hash(
     :param data_text: the canonical JSON text of the payload (as stored).
     :param metadata_text: the canonical JSON text of the metadata (as stored).
     """
-    # Keys in sorted order: data, metadata, position, prev_hash, recorded_at, schema_version,
-    # stream_id, type, version -- the same text canonical() gives for the whole record.
-    text = (
-        '{"data":' + data_text
-        + ',"metadata":' + metadata_text
-        + ',"position":' + str(position)
-        + ',"prev_hash":' + _encode_str(prev_hash)
-        + ',"recorded_at":' + _encode_str(recorded_at)
-        + ',"schema_version":' + str(schema_version)
-        + ',"stream_id":' + _encode_str(stream_id)
-        + ',"type":' + _encode_str(type)
-        + ',"version":' + str(version)
-        + "}"
-    )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if not is_hex_digest(prev_hash):
+        return hashlib.sha256(canonical({
+            "position": position, "stream_id": stream_id, "version": version, "type": type,
+            "schema_version": schema_version, "data": json.loads(data_text),
+            "metadata": json.loads(metadata_text), "recorded_at": recorded_at,
+            "prev_hash": prev_hash}).encode("utf-8")).hexdigest()
+    return BatchHasher(stream_id, recorded_at).hash(position, version, type, schema_version,
+                                                    data_text, metadata_text, prev_hash)
 
 
 Row = tuple[int, str, int, str, int, str, str, str, str, str]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 JSONDict = dict[str, Any]
 
@@ -25,11 +25,12 @@ class NewEvent:
     schema_version: int = 1
 
 
-@dataclass(frozen=True)
-class RecordedEvent:
+class RecordedEvent(NamedTuple):
     """An event as the log holds it, with its global position, stream version and hashes.
 
     ``data`` and ``schema_version`` are those after upcasting; ``hash`` covers the stored form.
+    Immutable like the frozen dataclasses here, but a named tuple: every append and read builds
+    one per event, and a frozen dataclass costs five times as much to build.
     """
 
     position: int

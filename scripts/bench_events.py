@@ -1,0 +1,236 @@
+"""Benchmark the event store against the eventsourcing library's SQLite recorder, in one run.
+
+Prints appends/s (one event per transaction, and batches of 100), read rate, rebuild rate of a
+simple projection, verify rate, and peak traced memory of read/rebuild/verify on a log of N and
+of N/10 events (flat memory: the two peaks are close). Both stores run at synchronous=FULL.
+
+    scripts/bench events                 # 100k events
+    scripts/bench events --events 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from events import EventStore, NewEvent, Projection, ProjectionRunner, verify
+
+STREAMS = 1000
+
+
+class StreamCounts(Projection):
+    """A simple projection: events and the latest amount per stream."""
+
+    name = "bench_counts"
+    tables = ("bench_counts",)
+
+    def create(self, conn, t):
+        conn.execute(f"CREATE TABLE {t['bench_counts']} (stream_id TEXT PRIMARY KEY,"
+                     " events INTEGER NOT NULL, amount INTEGER NOT NULL)")
+
+    def handlers(self):
+        return {"Added": self._added}
+
+    def _added(self, conn, t, event):
+        conn.execute(f"INSERT INTO {t['bench_counts']} VALUES (?, 1, ?) ON CONFLICT (stream_id)"
+                     " DO UPDATE SET events = events + 1, amount = excluded.amount",
+                     (event.stream_id, event.data["amount"]))
+
+
+def payload(i):
+    return {"amount": i, "headline": f"Update number {i}", "by": "bench"}
+
+
+def rate(n, seconds):
+    return f"{n / seconds:>12,.0f}/s"
+
+
+# -- ours ------------------------------------------------------------------------------------
+
+def ours_single(path, n):
+    store = EventStore.open(path)
+    start = time.perf_counter()
+    for i in range(n):
+        store.append(f"s{i % STREAMS}", [NewEvent("Added", payload(i))])
+    elapsed = time.perf_counter() - start
+    store.close()
+    return elapsed
+
+
+def ours_batches(path, n, batch=100):
+    store = EventStore.open(path)
+    versions = {}
+    start = time.perf_counter()
+    for first in range(0, n, batch):
+        stream = f"s{(first // batch) % STREAMS}"
+        events = [NewEvent("Added", payload(i)) for i in range(first, min(first + batch, n))]
+        store.append(stream, events, expected_version=versions.get(stream, 0))
+        versions[stream] = versions.get(stream, 0) + len(events)
+    elapsed = time.perf_counter() - start
+    store.close()
+    return elapsed
+
+
+def ours_read(path):
+    store = EventStore.open(path)
+    start = time.perf_counter()
+    count = sum(1 for _ in store.read_all())
+    elapsed = time.perf_counter() - start
+    store.close()
+    return count, elapsed
+
+
+def ours_rebuild(path):
+    store = EventStore.open(path)
+    runner = ProjectionRunner(store, [StreamCounts()], batch_size=5000)
+    runner.start()
+    start = time.perf_counter()
+    count = runner.rebuild()
+    elapsed = time.perf_counter() - start
+    store.close()
+    return count, elapsed
+
+
+def ours_verify(path):
+    store = EventStore.open(path)
+    start = time.perf_counter()
+    result = verify(store.conn)
+    elapsed = time.perf_counter() - start
+    assert result.ok
+    store.close()
+    return result.events_checked, elapsed
+
+
+def peak(fn, *args):
+    tracemalloc.start()
+    fn(*args)
+    _, top = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return top
+
+
+# -- the yardstick -------------------------------------------------------------------------------
+
+class Yardstick:
+    """The eventsourcing library's SQLite application recorder, fed the same workload."""
+
+    def __init__(self, folder):
+        from eventsourcing.persistence import StoredEvent
+
+        self.folder = folder
+        self.stored_event = StoredEvent
+
+    def recorder(self, name):
+        from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+        datastore = SQLiteDatastore(str(self.folder / name), originator_id_type="text")
+        rec = SQLiteApplicationRecorder(datastore)
+        rec.create_table()
+        return rec, datastore
+
+    def synchronous(self):
+        _, datastore = self.recorder("es_pragma.db")
+        with datastore.transaction(commit=False) as curs:
+            curs.execute("PRAGMA synchronous")
+            return curs.fetchone()[0]
+
+    def stored(self, stream, version, i):
+        # the yardstick serialises its payload too, as its transcoder would
+        return self.stored_event(stream, version, "bench:Added", json.dumps(payload(i)).encode())
+
+    def single(self, name, n):
+        rec, _ = self.recorder(name)
+        versions = {}
+        start = time.perf_counter()
+        for i in range(n):
+            stream = f"s{i % STREAMS}"
+            versions[stream] = versions.get(stream, 0) + 1
+            rec.insert_events([self.stored(stream, versions[stream], i)])
+        return time.perf_counter() - start
+
+    def batches(self, name, n):
+        rec, _ = self.recorder(name)
+        versions = {}
+        start = time.perf_counter()
+        for first in range(0, n, 100):
+            stream = f"s{(first // 100) % STREAMS}"
+            events = []
+            for i in range(first, min(first + 100, n)):
+                versions[stream] = versions.get(stream, 0) + 1
+                events.append(self.stored(stream, versions[stream], i))
+            rec.insert_events(events)
+        return time.perf_counter() - start
+
+    def read(self, name):
+        rec, _ = self.recorder(name)
+        start = time.perf_counter()
+        count, after = 0, None
+        while True:
+            page = rec.select_notifications(after, 1000, inclusive_of_start=after is None)
+            if not page:
+                break
+            for note in page:
+                json.loads(note.state)
+            count += len(page)
+            after = page[-1].id
+        return count, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--single", type=int, default=3_000,
+                        help="appends of one event per transaction (each one fsyncs)")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    n = args.events
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        print(f"events: {n:,} in batches of 100, {args.single:,} single appends, "
+              f"{STREAMS} streams; SQLite {sqlite3.sqlite_version}; synchronous=FULL")
+        es = Yardstick(folder)
+        # Alternate the two stores, each on fresh files, and keep each one's best round: the
+        # machine is shared and noisy, and whoever runs first warms the disk for the other.
+        single, es_single, batches, es_batches = [], [], [], []
+        for r in range(args.rounds):
+            single.append(ours_single(folder / f"ours_single{r}.db", args.single))
+            es_single.append(es.single(f"es_single{r}.db", args.single))
+            batches.append(ours_batches(folder / f"ours{r}.db", n))
+            es_batches.append(es.batches(f"es_batch{r}.db", n))
+        big = folder / "ours0.db"
+        read_n, read_s = min((ours_read(big) for _ in range(args.rounds)), key=lambda x: x[1])
+        es_read = min((es.read("es_batch0.db") for _ in range(args.rounds)), key=lambda x: x[1])
+        rebuild_n, rebuild_s = ours_rebuild(big)
+        verify_n, verify_s = ours_verify(big)
+        small = folder / "ours_small.db"
+        ours_batches(small, n // 10)
+
+        print(f"{'':34}{'liveblog events':>16}{'eventsourcing':>16}{'ratio':>8}")
+        rows = [
+            ("append, 1 event/transaction", args.single / min(single),
+             args.single / min(es_single)),
+            ("append, batches of 100", n / min(batches), n / min(es_batches)),
+            ("read all (parsed)", read_n / read_s, es_read[0] / es_read[1]),
+        ]
+        for label, ours, theirs in rows:
+            print(f"{label:34}{ours:>14,.0f}/s{theirs:>14,.0f}/s{ours / theirs:>7.2f}x")
+        print(f"{'rebuild (simple projection)':34}{rebuild_n / rebuild_s:>14,.0f}/s"
+              f"{'(target >= 100,000/s)':>30}")
+        print(f"{'verify (hash chain)':34}{verify_n / verify_s:>14,.0f}/s"
+              f"{'(target >= 100,000/s)':>30}")
+        print(f"eventsourcing's connection: PRAGMA synchronous = {es.synchronous()} (2 = FULL);"
+              f" best of {args.rounds} alternating rounds")
+        print(f"peak traced memory, log of {n // 10:,} vs {n:,} events:")
+        for label, fn in (("read all", ours_read), ("rebuild", ours_rebuild),
+                          ("verify", ours_verify)):
+            a, b = peak(fn, small), peak(fn, big)
+            print(f"  {label:12}{a / 1e6:>8.2f} MB{b / 1e6:>8.2f} MB   ratio {b / a:.2f}")
+
+
+if __name__ == "__main__":
+    main()
