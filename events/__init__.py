@@ -18,7 +18,7 @@ from .jsonl import export_jsonl, import_jsonl
 from .projections import Projection, ProjectionRunner, Tables
 from .records import Head, NewEvent, RecordedEvent, VerifyResult
 from .schema import migrate
-from .store import EventStore, connect, utc_now, write_transaction
+from .store import EventStore, connect, read_snapshot, utc_now, write_transaction
 from .upcasting import Upcasters
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "format_time",
     "import_jsonl",
     "migrate",
+    "read_snapshot",
     "record_hash",
     "utc_now",
     "verify",

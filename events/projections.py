@@ -15,6 +15,7 @@ one transaction, so an event's effect lands exactly once and a crash resumes whe
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -254,14 +255,16 @@ class ProjectionRunner:
 
     def as_of(
         self,
-        projection: Projection,
+        projection: Projection | Sequence[Projection],
         *,
         position: int | None = None,
         at: datetime | None = None,
         stream_prefix: str | None = None,
         target: str = ":memory:",
     ) -> tuple[sqlite3.Connection, int]:
-        """Build ``projection`` as it stood at a past ``position`` (or time ``at``) in a scratch db.
+        """Build projections as they stood at a past ``position`` (or time ``at``) in a scratch db.
+
+        :param projection: one projection or several (applied in order, event by event batch).
 
         :param stream_prefix: replay only the streams starting with this (a per-aggregate
             replay when the projection only needs those).
@@ -272,11 +275,16 @@ class ProjectionRunner:
         if (position is None) == (at is None):
             raise ValueError("give exactly one of position or at")
         upto = position if position is not None else self.store.position_at(at)  # type: ignore[arg-type]
+        chosen = [projection] if isinstance(projection, Projection) else list(projection)
         scratch = sqlite3.connect(target, isolation_level=None)
-        t = Tables(projection.tables, 0, live=True)
+        tables = [Tables(p.tables, 0, live=True) for p in chosen]
         scratch.execute("BEGIN")
-        projection.create(scratch, t)
-        projection.apply(scratch, t, self.store.read_all(0, until=upto,
-                                                          stream_prefix=stream_prefix))
+        for p, t in zip(chosen, tables, strict=True):
+            p.create(scratch, t)
+        events = self.store.read_all(0, until=upto, stream_prefix=stream_prefix,
+                                     page_size=self.batch_size)
+        while batch := list(itertools.islice(events, self.batch_size)):
+            for p, t in zip(chosen, tables, strict=True):
+                p.apply(scratch, t, batch)
         scratch.execute("COMMIT")
         return scratch, upto

@@ -98,6 +98,23 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+@contextlib.contextmanager
+def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run several reads against one consistent snapshot (a deferred transaction in WAL mode).
+
+    Inside an open transaction it just runs the block.
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
 class EventStore:
     """The append-only event log.
 
@@ -161,13 +178,9 @@ class EventStore:
         conn = self.conn
         with write_transaction(conn):
             if idempotency_key is not None:
-                seen = conn.execute(
-                    "SELECT fingerprint, first_position, last_position FROM idempotency"
-                    " WHERE key = ?", (idempotency_key,)).fetchone()
-                if seen is not None:
-                    if seen[0] != fingerprint:
-                        raise IdempotencyConflictError(idempotency_key)
-                    return list(self._read_range(seen[1], seen[2]))
+                first = self.recall(idempotency_key, fingerprint)
+                if first is not None:
+                    return first
             current = conn.execute("SELECT max(version) FROM events WHERE stream_id = ?",
                                    (stream_id,)).fetchone()[0] or 0
             if expected_version is not None and expected_version != current:
@@ -230,6 +243,21 @@ class EventStore:
             if then is not None:
                 then(conn, recorded)
         return recorded
+
+    def recall(self, idempotency_key: str,
+               fingerprint: str | None = None) -> list[RecordedEvent] | None:
+        """The events first recorded under ``idempotency_key``, or None if it was never used.
+
+        :raises IdempotencyConflictError: the key was used with another fingerprint.
+        """
+        seen = self.conn.execute(
+            "SELECT fingerprint, first_position, last_position FROM idempotency WHERE key = ?",
+            (idempotency_key,)).fetchone()
+        if seen is None:
+            return None
+        if seen[0] != fingerprint:
+            raise IdempotencyConflictError(idempotency_key)
+        return list(self._read_range(seen[1], seen[2]))
 
     # -- reading -------------------------------------------------------------------------------
 

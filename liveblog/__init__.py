@@ -1,1 +1,5 @@
 """liveblog: an event-sourced live-blog backend."""
+
+from .app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,5 @@
+"""python -m liveblog: the command line."""
+
+from .cli import main
+
+main()

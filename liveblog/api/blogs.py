@@ -1,0 +1,133 @@
+"""Blogs: list, create, read, change, close and reopen."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import queries
+from ..db import get_db
+from ..domain import commands as cmd
+from ..domain.errors import SlugTakenError
+from ..service import new_id
+from . import content_etag, dumps, errors, json_response, not_modified, reader_headers
+from .auth import require_role
+from .cursors import encode_cursor
+from .preconditions import if_match_version, none_match
+from .schemas import BlogCreateSchema, BlogListSchema, BlogPatchSchema, BlogSchema, slugify
+from .views import blog_after, run
+
+blp = Blueprint("blogs", __name__, url_prefix="/api/blogs",
+                description="Blogs: a running story with its title, authors and status.")
+
+_EDITOR = [{"bearer": []}]
+
+
+def _blog_response(body: dict[str, Any], etag: str, status: int = 200,
+                   **headers: str) -> Any:
+    return json_response(body, status, {"ETag": etag, **headers})
+
+
+@blp.route("")
+class Blogs(MethodView):
+    @blp.response(200, BlogListSchema)
+    @errors(blp, 401)
+    def get(self) -> Any:
+        """List blogs, live ones first."""
+        conn = get_db().store().conn
+        body = dumps({"blogs": [queries.blog_json(r, encode_cursor("c", r[13]))
+                                for r in queries.list_blog_rows(conn)]})
+        headers = reader_headers(content_etag(body))
+        if none_match(headers["ETag"]):
+            return not_modified(headers)
+        return json_response(None, raw=body, headers=headers)
+
+    @require_role("editor")
+    @blp.arguments(BlogCreateSchema)
+    @blp.response(201, BlogSchema)
+    @blp.doc(security=_EDITOR)
+    @errors(blp, 400, 401, 403, 409, 413, 415, 422)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a blog (the slug defaults to one made from the title)."""
+        blog_id = new_id()
+        given = "slug" in data
+        slug = data.pop("slug", None) or slugify(data["title"])
+        command = cmd.CreateBlog(blog_id=blog_id, slug=slug, **data)
+        try:
+            outcome = run(command, idempotent=True)
+        except SlugTakenError:
+            if given:
+                raise
+            # a made-up slug that is taken gets a short suffix instead of failing the request
+            command = cmd.CreateBlog(blog_id=blog_id, slug=f"{slug[:73]}-{secrets.token_hex(3)}",
+                                     **data)
+            outcome = run(command, idempotent=True)
+        blog_id = outcome.events[0].data["blog_id"]
+        body, etag = blog_after(outcome, blog_id)
+        return _blog_response(body, etag, 201,
+                              Location=url_for("blogs.Blog", blog=blog_id))
+
+
+@blp.route("/<blog>")
+class Blog(MethodView):
+    @blp.response(200, BlogSchema)
+    @errors(blp, 401, 404)
+    def get(self, blog: str) -> Any:
+        """One blog's summary: updated_at, post_count and the cursor for /changes."""
+        conn = get_db().store().conn
+        head = queries.get_blog_head(conn, blog)
+        from .preconditions import blog_etag
+
+        headers = reader_headers(blog_etag(head.version, head.feed_version), head.updated_at)
+        if none_match(headers["ETag"]):
+            return not_modified(headers)
+        row = queries.get_blog_row(conn, head.id)
+        return json_response(queries.blog_json(row, encode_cursor("c", row[13])),
+                             headers=headers)
+
+    @require_role("editor")
+    @blp.arguments(BlogPatchSchema)
+    @blp.response(200, BlogSchema)
+    @blp.doc(security=_EDITOR, parameters=[{"in": "header", "name": "If-Match",
+                                            "required": True, "schema": {"type": "string"}}])
+    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
+    def patch(self, data: dict[str, Any], blog: str) -> Any:
+        """Change a blog's fields. Needs If-Match: the blog's ETag."""
+        expected = if_match_version(required=True)
+        head = queries.get_blog_head(get_db().store().conn, blog)
+        outcome = run(cmd.UpdateBlog(head.id, data), expected_version=expected)
+        body, etag = blog_after(outcome, head.id)
+        return _blog_response(body, etag)
+
+
+def _status_change(command_type: type[Any], blog: str) -> Any:
+    head = queries.get_blog_head(get_db().store().conn, blog)
+    outcome = run(command_type(head.id), idempotent=True)
+    body, etag = blog_after(outcome, head.id)
+    return _blog_response(body, etag)
+
+
+@blp.route("/<blog>/close")
+class CloseBlog(MethodView):
+    @require_role("editor")
+    @blp.response(200, BlogSchema)
+    @blp.doc(security=_EDITOR)
+    @errors(blp, 401, 403, 404, 409, 415)
+    def post(self, blog: str) -> Any:
+        """Close a blog: it takes no new posts but stays readable."""
+        return _status_change(cmd.CloseBlog, blog)
+
+
+@blp.route("/<blog>/reopen")
+class ReopenBlog(MethodView):
+    @require_role("editor")
+    @blp.response(200, BlogSchema)
+    @blp.doc(security=_EDITOR)
+    @errors(blp, 401, 403, 404, 409, 415)
+    def post(self, blog: str) -> Any:
+        """Reopen a closed blog."""
+        return _status_change(cmd.ReopenBlog, blog)

@@ -1,0 +1,33 @@
+"""Health: is the database answering?"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from ..db import get_db
+from . import errors, json_response
+from .problems import problem
+
+blp = Blueprint("health", __name__, description="Service health.")
+
+
+class HealthSchema(ma.Schema):
+    status = ma.fields.String(metadata={"example": "ok"})
+
+
+@blp.route("/healthz")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    @errors(blp, 503)
+    def get(self) -> Any:
+        """200 {"status": "ok"} when the database answers."""
+        try:
+            get_db().store().conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
+        except sqlite3.Error as e:
+            return problem(503, f"the database does not answer: {e}", slug="unavailable")
+        return json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})

@@ -1,0 +1,272 @@
+"""Posts: the feed, single posts, changes since a cursor; create, change and delete.
+
+The feed is built for a news spike. A poll is answered from one indexed lookup of the blog's
+current ``feed_version``: an unchanged feed answers 304 without touching posts, and a changed
+one is rendered once per blog version and kept (FeedCache), not rendered once per reader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, request, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from events import format_time, read_snapshot
+
+from .. import queries
+from ..db import get_db
+from ..domain import commands as cmd
+from ..queries import BlogHead
+from ..service import new_id
+from . import dumps, errors, json_response, not_modified, reader_headers
+from .auth import current_actor, is_editor, require_role
+from .cursors import decode_cursor, encode_cursor
+from .preconditions import if_match_version, none_match, post_etag
+from .schemas import (
+    ChangesQuerySchema,
+    ChangesSchema,
+    DeleteQuerySchema,
+    FeedQuerySchema,
+    FeedSchema,
+    PostCreateSchema,
+    PostPatchSchema,
+    PostSchema,
+)
+from .views import post_after, run
+
+blp = Blueprint("posts", __name__, url_prefix="/api/blogs",
+                description="Posts of a blog: the feed, changes, and editing.")
+
+_EDITOR = [{"bearer": []}]
+_CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
+
+
+class FeedCache:
+    """Rendered feed responses by ETag (which names the blog's version): a bounded LRU."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            body = self._items.get(key)
+            if body is not None:
+                self._items.move_to_end(key)
+            return body
+
+    def put(self, key: str, body: bytes) -> None:
+        with self._lock:
+            self._items[key] = body
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def feed_cache() -> FeedCache:
+    """This app's feed cache (one per process)."""
+    return current_app.extensions["liveblog.feed_cache"]  # type: ignore[no-any-return]
+
+
+def _tag(head: BlogHead, what: str) -> str:
+    raw = f"{head.id}:{head.feed_version}:{what}:{request.query_string.decode('latin-1')}"
+    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+
+
+def answered_from_head(what: str) -> Callable[[Any], Any]:
+    """Answer a reader GET from the blog's head row when possible: 304, or a cached body.
+
+    Runs before the query is parsed: the ETag names the blog's feed version and the raw query,
+    so a matching If-None-Match needs no more work than one indexed lookup.
+    """
+
+    def decorator(view: Any) -> Any:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if "Authorization" in request.headers:
+                current_actor()  # a bad token is a 401 even on reader endpoints
+            head = queries.get_blog_head(get_db().store().conn, kwargs["blog"])
+            etag = _tag(head, what)
+            headers = reader_headers(etag, head.updated_at)
+            if none_match(etag):
+                return not_modified(headers)
+            cached = feed_cache().get(etag)
+            if cached is not None:
+                return json_response(None, raw=cached, headers=headers)
+            g.blog_head = head
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _send(body: bytes, head: BlogHead, what: str) -> Any:
+    """Send a rendered body with validators of the snapshot it was read from, and keep it."""
+    etag = _tag(head, what)
+    feed_cache().put(etag, body)
+    return json_response(None, raw=body, headers=reader_headers(etag, head.updated_at))
+
+
+def _content(data: dict[str, Any]) -> dict[str, Any]:
+    content = {k: data[k] for k in _CONTENT_FIELDS if k in data}
+    if content.get("display_time") is not None:
+        content["display_time"] = format_time(content["display_time"])
+    return content
+
+
+@blp.route("/<blog>/posts")
+class Posts(MethodView):
+    @answered_from_head("feed")
+    @blp.arguments(FeedQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, FeedSchema)
+    @errors(blp, 400, 401, 404, 422)
+    def get(self, blog: str, order: str, limit: int, cursor: str | None = None) -> Any:
+        """The feed: a page of published posts, pinned ones first on the first page."""
+        head: BlogHead = g.blog_head
+        after = decode_cursor(order[0], cursor) if cursor is not None else None
+        conn = get_db().store().conn
+        with read_snapshot(conn):
+            row = queries.get_blog_row(conn, head.id)
+            rows, next_key = queries.list_posts(conn, head.id, order, limit, after)
+            pinned = queries.pinned_posts(conn, head.id) if cursor is None else []
+        body = dumps({
+            "blog": queries.blog_json(row, encode_cursor("c", row[13])),
+            "pinned": [queries.post_json(r) for r in pinned],
+            "posts": [queries.post_json(r) for r in rows],
+            "total": row[11],
+            "next_cursor": encode_cursor(order[0], next_key) if next_key is not None else None,
+            "cursor": encode_cursor("c", row[13]),
+        })
+        return _send(body, queries.head_of(row), "feed")
+
+    @require_role("editor")
+    @blp.arguments(PostCreateSchema)
+    @blp.response(201, PostSchema)
+    @blp.doc(security=_EDITOR)
+    @errors(blp, 400, 401, 403, 404, 409, 413, 415, 422)
+    def post(self, data: dict[str, Any], blog: str) -> Any:
+        """Publish a post now (default), save a draft, or schedule it with publish_at."""
+        head = queries.get_blog_head(get_db().store().conn, blog)
+        content = _content(data)
+        content.setdefault("byline", {"contributors": []})
+        content.setdefault("body", [])
+        command = cmd.CreatePost(
+            blog_id=head.id, post_id=new_id(), content=content,
+            status=data.get("status", "published"), publish_at=data.get("publish_at"),
+            pinned=data.get("pinned", False), key_event=data.get("key_event", False))
+        outcome = run(command, idempotent=True)
+        post_id = outcome.events[0].data["post_id"]
+        body = post_after(outcome, head.id, post_id)
+        return json_response(body, 201, {
+            "Location": url_for("posts.Post", blog=head.id, post=post_id),
+            "ETag": post_etag(body["version"])})
+
+
+@blp.route("/<blog>/posts/<post>")
+class Post(MethodView):
+    @blp.response(200, PostSchema)
+    @errors(blp, 401, 404)
+    def get(self, blog: str, post: str) -> Any:
+        """One post. Readers see published posts only; editors and auditors see any."""
+        conn = get_db().store().conn
+        head = queries.get_blog_head(conn, blog)
+        row = queries.get_post_row(conn, head.id, post, unpublished=is_editor())
+        headers = reader_headers(post_etag(row[12]), row[8])
+        if none_match(headers["ETag"]):
+            return not_modified(headers)
+        return json_response(queries.post_json(row), headers=headers)
+
+    @require_role("editor")
+    @blp.arguments(PostPatchSchema)
+    @blp.response(200, PostSchema)
+    @blp.doc(security=_EDITOR, parameters=[{"in": "header", "name": "If-Match",
+                                            "required": True, "schema": {"type": "string"}}])
+    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
+    def patch(self, data: dict[str, Any], blog: str, post: str) -> Any:
+        """Change a post: content, pin, key event, publish a draft now, or reschedule.
+
+        Needs ``If-Match: "<version>"``; a stale version is a 412 and nothing changes.
+        """
+        expected = if_match_version(required=True)
+        head = queries.get_blog_head(get_db().store().conn, blog)
+        command = cmd.EditPost(
+            blog_id=head.id, post_id=post, changes=_content(data), pinned=data.get("pinned"),
+            key_event=data.get("key_event"), publish=data.get("status") == "published",
+            publish_at=data.get("publish_at"))
+        outcome = run(command, expected_version=expected)
+        body = post_after(outcome, head.id, post)
+        return json_response(body, 200, {"ETag": post_etag(body["version"])})
+
+    @require_role("editor")
+    @blp.arguments(DeleteQuerySchema, location="query", as_kwargs=True)
+    @blp.response(204)
+    @blp.doc(security=_EDITOR)
+    @errors(blp, 401, 403, 404, 409, 412, 422)
+    def delete(self, blog: str, post: str, reason: str | None = None) -> Any:
+        """Delete a post (a scheduled one never goes live). Its history stays."""
+        expected = if_match_version(required=False)
+        head = queries.get_blog_head(get_db().store().conn, blog)
+        run(cmd.DeletePost(head.id, post, reason), expected_version=expected)
+        return current_app.response_class(status=204)
+
+
+@blp.route("/<blog>/changes")
+class Changes(MethodView):
+    @answered_from_head("changes")
+    @blp.arguments(ChangesQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, ChangesSchema)
+    @errors(blp, 400, 401, 404, 422)
+    def get(self, blog: str, since: str, limit: int, wait: int) -> Any:
+        """Every post whose visible state changed after the cursor, oldest change first.
+
+        With ``wait`` > 0 and nothing new, holds the request up to that many seconds.
+        """
+        position = decode_cursor("c", since, field="since")
+        conn = get_db().store().conn
+        head: BlogHead = g.blog_head
+        if wait and head.visible_position <= position:
+            head = _wait_for_change(head, position, wait)
+        with read_snapshot(conn):
+            row = queries.get_blog_row(conn, head.id)
+            rows, more = queries.changes_since(conn, head.id, position, limit)
+        cursor = rows[-1][15] if more else max(row[13], position)
+        body = dumps({
+            "changes": [queries.change(r) for r in rows],
+            "blog": queries.blog_json(row, encode_cursor("c", row[13])),
+            "cursor": encode_cursor("c", cursor),
+            "more": more,
+        })
+        return _send(body, queries.head_of(row), "changes")
+
+
+def _wait_for_change(head: BlogHead, position: int, wait: int) -> BlogHead:
+    """Hold a long poll until the blog changes after ``position`` or ``wait`` seconds pass.
+
+    Only LONG_POLL_MAX_WAITERS polls wait at once per process; the others answer at once, so
+    held polls can never take every worker thread from other requests.
+    """
+    waiters: threading.BoundedSemaphore = current_app.extensions["liveblog.waiters"]
+    if not waiters.acquire(blocking=False):
+        return head
+    try:
+        conn = get_db().store().conn
+        interval = float(current_app.config["LONG_POLL_INTERVAL"])
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            head = queries.get_blog_head(conn, head.id)
+            if head.visible_position > position:
+                break
+        return head
+    finally:
+        waiters.release()

@@ -1,0 +1,307 @@
+"""Request and response schemas: marshmallow at the HTTP edge.
+
+Unknown fields raise (422). Text fields are sanitised with nh3 on input, so no stored event ever
+holds script: block ``text``, captions, credits and attributions keep the inline subset
+(``a[href]``, ``strong``, ``em``, ``b``, ``i``, ``br``); headlines, names, places and alt texts keep
+no tags at all. Every text field is therefore an HTML fragment, safe to render as is (``&`` in a
+headline arrives as ``&amp;``). URLs must be http(s). Times must carry an offset.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Any
+
+import marshmallow as ma
+import nh3
+
+from events import format_time
+
+f = ma.fields
+v = ma.validate
+
+INLINE_TAGS = {"a", "strong", "em", "b", "i", "br"}
+_TIMEZONES = zoneinfo.available_timezones()
+SLUG_PATTERN = r"^[a-z0-9-]{1,80}$"
+
+
+class StrictSchema(ma.Schema):
+    """Unknown fields are an error (marshmallow's default, made explicit)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+class Html(f.String):
+    """A string sanitised with nh3: the inline subset when ``inline``, else no tags at all."""
+
+    def __init__(self, *, inline: bool = False, max_length: int = 20_000, min_length: int = 0,
+                 **kwargs: Any) -> None:
+        super().__init__(validate=v.Length(min=min_length, max=max_length), **kwargs)
+        self.inline = inline
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.inline:
+            return nh3.clean(text, tags=INLINE_TAGS, attributes={"a": {"href"}},
+                             url_schemes={"http", "https", "mailto"},
+                             link_rel="noopener noreferrer nofollow")
+        return nh3.clean(text, tags=set())
+
+
+class Time(f.AwareDateTime):
+    """An RFC 3339 time with an offset (a time without one is an error)."""
+
+    default_error_messages = {
+        "invalid": "Not a valid RFC 3339 time.",
+        "invalid_awareness": "The time needs an offset (e.g. Z or +01:00).",
+    }
+
+
+def _http_url(**kwargs: Any) -> f.Url:
+    return f.Url(schemes={"http", "https"}, require_tld=False, validate=v.Length(max=2000),
+                 **kwargs)
+
+
+class BylineSchema(StrictSchema):
+    contributors = f.List(Html(max_length=200), validate=v.Length(max=20), load_default=list)
+    organization = Html(max_length=200, allow_none=True)
+    location = Html(max_length=200, allow_none=True)
+
+
+class ParagraphSchema(StrictSchema):
+    type = f.String(required=True)
+    text = Html(inline=True, required=True)
+
+
+class QuoteSchema(StrictSchema):
+    type = f.String(required=True)
+    text = Html(inline=True, required=True)
+    attribution = Html(inline=True, max_length=500)
+
+
+class ImageSchema(StrictSchema):
+    type = f.String(required=True)
+    url = _http_url(required=True)
+    caption = Html(inline=True, max_length=2000)
+    credit = Html(inline=True, max_length=500)
+    alt = Html(max_length=1000)
+
+
+class EmbedSchema(StrictSchema):
+    type = f.String(required=True)
+    url = _http_url(required=True)
+    provider = Html(max_length=100)
+
+
+BLOCK_SCHEMAS: dict[str, ma.Schema] = {
+    "paragraph": ParagraphSchema(), "heading": ParagraphSchema(), "quote": QuoteSchema(),
+    "image": ImageSchema(), "embed": EmbedSchema(),
+}
+
+
+class Block(f.Field):
+    """One body block, validated by the schema of its ``type``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ma.ValidationError("A block must be an object with a type.")
+        schema = BLOCK_SCHEMAS.get(value.get("type"))  # type: ignore[arg-type]
+        if schema is None:
+            raise ma.ValidationError(
+                {"type": [f"Must be one of: {', '.join(BLOCK_SCHEMAS)}."]})
+        return schema.load(value)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class _PostContent(StrictSchema):
+    byline = f.Nested(BylineSchema)
+    body = f.List(Block(), validate=v.Length(max=500))
+    display_time = Time(allow_none=True)
+    pinned = f.Boolean()
+    key_event = f.Boolean()
+    publish_at = Time()
+
+
+class PostCreateSchema(_PostContent):
+    """Body of POST /api/blogs/{blog}/posts."""
+
+    headline = Html(required=True, min_length=1, max_length=500)
+    status = f.String(validate=v.OneOf(["published", "draft"]))
+
+    @ma.validates_schema
+    def _one_way_to_publish(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "publish_at" in data and "status" in data:
+            raise ma.ValidationError("give status or publish_at, not both", "publish_at")
+
+
+class PostPatchSchema(_PostContent):
+    """Body of PATCH /api/blogs/{blog}/posts/{post}: any subset of the fields."""
+
+    headline = Html(min_length=1, max_length=500)
+    status = f.String(validate=v.OneOf(["published"]))
+
+    @ma.validates_schema
+    def _something_and_one_way(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ma.ValidationError("give at least one field to change")
+        if "publish_at" in data and "status" in data:
+            raise ma.ValidationError("give status or publish_at, not both", "publish_at")
+
+
+def _timezone(value: str) -> None:
+    if value not in _TIMEZONES:
+        raise ma.ValidationError("Not an IANA time zone (e.g. America/New_York).")
+
+
+class _BlogFields(StrictSchema):
+    slug = f.String(validate=v.Regexp(SLUG_PATTERN, error="Use 1-80 of a-z, 0-9 and -."))
+    description = Html(max_length=5000)
+    authors = f.List(Html(max_length=200), validate=v.Length(max=50))
+    organization = Html(max_length=200, allow_none=True)
+    timezone = f.String(validate=_timezone)
+
+
+class BlogCreateSchema(_BlogFields):
+    """Body of POST /api/blogs."""
+
+    title = Html(required=True, min_length=1, max_length=300)
+
+
+class BlogPatchSchema(_BlogFields):
+    """Body of PATCH /api/blogs/{blog}: any subset of the fields."""
+
+    title = Html(min_length=1, max_length=300)
+
+    @ma.validates_schema
+    def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ma.ValidationError("give at least one field to change")
+
+
+class FeedQuerySchema(StrictSchema):
+    """Query of GET /api/blogs/{blog}/posts."""
+
+    order = f.String(load_default="newest", validate=v.OneOf(["newest", "oldest", "updated"]))
+    limit = f.Integer(load_default=20, validate=v.Range(min=1, max=100))
+    cursor = f.String(validate=v.Length(max=200))
+
+
+class ChangesQuerySchema(StrictSchema):
+    """Query of GET /api/blogs/{blog}/changes."""
+
+    since = f.String(required=True, validate=v.Length(max=200))
+    limit = f.Integer(load_default=100, validate=v.Range(min=1, max=500))
+    wait = f.Integer(load_default=0, validate=v.Range(min=0, max=30))
+
+
+class DeleteQuerySchema(StrictSchema):
+    """Query of DELETE /api/blogs/{blog}/posts/{post}."""
+
+    reason = Html(max_length=1000)
+
+
+# -- responses (for the OpenAPI document; views render JSON themselves) ----------------------
+
+_time = {"format": "date-time", "example": "2022-01-21T13:31:00.000000Z"}
+
+
+class BylineOutSchema(ma.Schema):
+    contributors = f.List(f.String())
+    organization = f.String(allow_none=True)
+    location = f.String(allow_none=True)
+
+
+class PostSchema(ma.Schema):
+    """A post."""
+
+    id = f.String()
+    blog_id = f.String()
+    status = f.String(metadata={"enum": ["draft", "scheduled", "published", "deleted"]})
+    headline = f.String()
+    byline = f.Nested(BylineOutSchema)
+    body = f.List(f.Dict(), metadata={"description": "blocks: paragraph, heading, quote,"
+                                                     " image, embed"})
+    display_time = f.String(allow_none=True, metadata=_time)
+    published_at = f.String(allow_none=True, metadata=_time)
+    updated_at = f.String(metadata=_time)
+    publish_at = f.String(allow_none=True, metadata=_time)
+    pinned = f.Boolean()
+    key_event = f.Boolean()
+    version = f.Integer()
+    edited = f.Boolean(metadata={"description": "edited after it was published"})
+    edited_at = f.String(allow_none=True, metadata=_time)
+
+
+class BlogSchema(ma.Schema):
+    """A blog summary."""
+
+    id = f.String()
+    slug = f.String()
+    title = f.String()
+    description = f.String()
+    authors = f.List(f.String())
+    organization = f.String(allow_none=True)
+    timezone = f.String()
+    status = f.String(metadata={"enum": ["live", "closed"]})
+    created_at = f.String(metadata=_time)
+    updated_at = f.String(metadata=_time)
+    post_count = f.Integer()
+    cursor = f.String()
+
+
+class BlogListSchema(ma.Schema):
+    blogs = f.List(f.Nested(BlogSchema))
+
+
+class FeedSchema(ma.Schema):
+    """A feed page."""
+
+    blog = f.Nested(BlogSchema)
+    pinned = f.List(f.Nested(PostSchema))
+    posts = f.List(f.Nested(PostSchema))
+    total = f.Integer()
+    next_cursor = f.String(allow_none=True)
+    cursor = f.String()
+
+
+class ChangeSchema(ma.Schema):
+    op = f.String(metadata={"enum": ["upsert", "delete"]})
+    post = f.Nested(PostSchema)
+    id = f.String()
+
+
+class ChangesSchema(ma.Schema):
+    """Changes since a cursor."""
+
+    changes = f.List(f.Nested(ChangeSchema))
+    blog = f.Nested(BlogSchema)
+    cursor = f.String()
+    more = f.Boolean()
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details."""
+
+    type = f.String()
+    title = f.String()
+    status = f.Integer()
+    detail = f.String()
+    errors = f.Dict(keys=f.String(), values=f.List(f.String()))
+
+
+def slugify(title: str) -> str:
+    """A slug made from a title: lowercase ASCII words joined by hyphens (at most 80)."""
+    import unicodedata
+
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return slug[:80].strip("-") or "blog"
+
+
+def time_text(moment: Any) -> str | None:
+    """An aware datetime in the API's output format (None stays None)."""
+    return format_time(moment) if moment is not None else None

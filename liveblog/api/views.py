@@ -1,0 +1,84 @@
+"""What the blog and post views share: running a command, and rendering its result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from events import read_snapshot
+
+from .. import queries
+from ..db import get_db
+from ..domain import commands as cmd
+from ..projections import BlogsProjection, FeedProjection
+from ..service import Actor, Outcome, Service, blog_stream, post_stream
+from .auth import current_actor
+from .cursors import encode_cursor
+from .preconditions import blog_etag
+
+CommandT = cmd.Command
+
+
+def service() -> Service:
+    """A service on this thread's store."""
+    db = get_db()
+    return Service(db.store(), db.runner())
+
+
+def run(command: CommandT, *, expected_version: int | None = None,
+        idempotent: bool = False) -> Outcome:
+    """Handle ``command`` as the request's actor, with its Idempotency-Key when ``idempotent``."""
+    from . import fingerprint
+
+    actor = current_actor()
+    assert actor is not None  # views that write are behind require_role
+    key = request.headers.get("Idempotency-Key") if idempotent else None
+    scoped = f"{actor.token_id}:{key}" if key else None  # one token's keys never meet another's
+    return service().handle(command, actor, expected_version=expected_version,
+                            idempotency_key=scoped,
+                            fingerprint=fingerprint() if key else None,
+                            request_id=request.headers.get("X-Request-Id"))
+
+
+def blog_summary(blog_id: str) -> tuple[dict[str, Any], str]:
+    """The blog summary and its ETag, now."""
+    conn = get_db().store().conn
+    row = queries.get_blog_row(conn, blog_id)
+    return queries.blog_json(row, encode_cursor("c", row[13])), blog_etag(row[9], row[12])
+
+
+def blog_after(outcome: Outcome, blog_id: str) -> tuple[dict[str, Any], str]:
+    """The blog as it was right after ``outcome`` (the first answer, for a replayed request)."""
+    if not outcome.replayed:
+        return blog_summary(blog_id)
+    scratch = _as_of(outcome, blog_stream(blog_id))
+    row = queries.get_blog_row(scratch, blog_id)
+    scratch.close()
+    return queries.blog_json(row, encode_cursor("c", row[13])), blog_etag(row[9], row[12])
+
+
+def post_after(outcome: Outcome, blog_id: str, post_id: str) -> dict[str, Any]:
+    """The post as it was right after ``outcome`` (the first answer, for a replayed request)."""
+    if not outcome.replayed:
+        conn = get_db().store().conn
+        return queries.post_json(queries.get_post_row(conn, blog_id, post_id, unpublished=True))
+    scratch = _as_of(outcome, post_stream(blog_id, post_id))
+    row = queries.get_post_row(scratch, blog_id, post_id, unpublished=True)
+    scratch.close()
+    return queries.post_json(row)
+
+
+def _as_of(outcome: Outcome, stream_id: str) -> Any:
+    runner = get_db().runner()
+    scratch, _ = runner.as_of([BlogsProjection(), FeedProjection()],
+                              position=outcome.events[-1].position, stream_prefix=stream_id)
+    return scratch
+
+
+def is_actor(actor: Actor | None) -> bool:
+    """True for any authenticated actor."""
+    return actor is not None
+
+
+__all__ = ["blog_after", "blog_summary", "post_after", "read_snapshot", "run", "service"]

@@ -1,0 +1,46 @@
+"""The application factory. It builds everything and starts nothing (no scheduler, no threads)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from events import utc_now
+
+from . import db
+from .api import register_api
+from .api.posts import FeedCache
+from .config import DEFAULTS
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the liveblog app: defaults, then LIVEBLOG_* variables, then ``test_config``.
+
+    ``test_config`` may also carry ``CLOCK``, a callable returning the aware current time.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("LIVEBLOG", loads=_loads)
+    if test_config is not None:
+        app.config.update(test_config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    db.init_app(app, clock=app.config.get("CLOCK") or utc_now)
+    app.extensions["liveblog.feed_cache"] = FeedCache(int(app.config["FEED_CACHE_SIZE"]))
+    app.extensions["liveblog.waiters"] = threading.BoundedSemaphore(
+        int(app.config["LONG_POLL_MAX_WAITERS"]))
+    register_api(app)
+    from . import pages
+
+    pages.init_app(app)
+    return app
+
+
+def _loads(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

@@ -1,0 +1,190 @@
+"""The ``liveblog`` command line. Every command takes --db and fails with one line on bad input."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from events import EventStoreError
+
+from .domain.errors import DomainError
+from .service import Actor
+
+DB_HELP = "SQLite file (default: $LIVEBLOG_DB, else ./liveblog.db)"
+
+
+def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --db to a command."""
+    return click.option("--db", "db_path", envvar="LIVEBLOG_DB", default="liveblog.db",
+                        show_default=True, type=click.Path(dir_okay=False), help=DB_HELP)(command)
+
+
+def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors a user can cause into one line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (DomainError, EventStoreError, ValueError, OSError) as e:
+            raise click.ClickException(str(e).splitlines()[0] if str(e) else repr(e)) from e
+
+    return wrapped
+
+
+def cli_actor() -> Actor:
+    """The actor recorded for commands run from the command line."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor("cli", f"cli:{user}")
+
+
+def make_app(db_path: str, **config: Any) -> Any:
+    """The app on ``db_path`` (migrated, projections current)."""
+    from .app import create_app
+
+    return create_app({"DATABASE": db_path, **config})
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="liveblog")
+def main() -> None:
+    """liveblog: an event-sourced live-blog backend."""
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="gunicorn worker processes")
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
+              help="threads per worker (long polls hold one each)")
+@one_line_errors
+def serve(db_path: str, host: str, port: int, workers: int, threads: int) -> None:
+    """Run the production server (gunicorn, threaded workers, graceful shutdown)."""
+    run_server(db_path, host, port, workers, threads)
+
+
+def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
+               on_ready: Callable[[], None] | None = None) -> None:
+    """Prepare the database once, then serve it with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    # Migrations and projection start-up run once here, not racing in every worker.
+    app = make_app(db_path)
+    app.extensions["liveblog.db"].close()
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings = {
+                "bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                "worker_class": "gthread", "graceful_timeout": 10, "timeout": 60,
+                "keepalive": 5, "accesslog": None, "errorlog": "-", "loglevel": "warning",
+                "when_ready": (lambda server: on_ready()) if on_ready else None,
+            }
+            for key, value in settings.items():
+                if value is not None:
+                    self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return make_app(db_path)
+
+    Server().run()
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke API tokens."""
+
+
+@token.command("create")
+@db_option
+@click.option("--role", required=True, type=click.Choice(["editor", "auditor"]))
+@click.option("--name", required=True, help="who holds the token, e.g. 'Jane Doe'")
+@one_line_errors
+def token_create(db_path: str, role: str, name: str) -> None:
+    """Issue a token. The secret is printed once, alone on the last line."""
+    from .tokens import create_token
+
+    service = _service(db_path)
+    token_id, secret = create_token(service, role, name, cli_actor())
+    click.echo(f"created {role} token {token_id} for {name.strip()}; store it now, it is not"
+               " shown again:")
+    click.echo(secret)
+
+
+@token.command("list")
+@db_option
+@one_line_errors
+def token_list(db_path: str) -> None:
+    """List tokens (never their secrets)."""
+    from .tokens import list_tokens
+
+    rows = list_tokens(_service(db_path).store.conn)
+    if not rows:
+        click.echo("no tokens")
+    for row in rows:
+        state = f"revoked {row.revoked_at}" if row.revoked_at else "active"
+        click.echo(f"{row.id}  {row.role:<8} {state:<40} {row.name}")
+
+
+@token.command("revoke")
+@db_option
+@click.argument("token_id")
+@one_line_errors
+def token_revoke(db_path: str, token_id: str) -> None:
+    """Revoke a token: it authenticates no more."""
+    from .tokens import revoke_token
+
+    revoke_token(_service(db_path), token_id, cli_actor())
+    click.echo(f"revoked token {token_id}")
+
+
+@main.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@one_line_errors
+def demo(db_path: str, host: str, port: int, workers: int) -> None:
+    """Create a sample blog (once), print its URL and an editor token, then serve it."""
+    from .demo import ensure_demo
+    from .tokens import create_token
+
+    service = _service(db_path)
+    base = f"http://{host}:{port}"
+    slug = ensure_demo(service, base)
+    _, secret = create_token(service, "editor", "Demo editor", cli_actor())
+    service.store.close()
+
+    def ready() -> None:
+        click.echo(f"reader page:  {base}/blogs/{slug}")
+        click.echo(f"API docs:     {base}/docs")
+        click.echo(f"editor token: {secret}")
+        sys.stdout.flush()
+
+    run_server(db_path, host, port, workers, 16, on_ready=ready)
+
+
+def _service(db_path: str) -> Any:
+    from events import EventStore, ProjectionRunner
+
+    from .codec import UPCASTERS
+    from .projections import all_projections
+    from .service import Service
+
+    if os.path.isdir(db_path):
+        raise click.ClickException(f"--db {db_path} is a directory, not a database file")
+    store = EventStore.open(db_path, upcasters=UPCASTERS)
+    runner = ProjectionRunner(store, all_projections())
+    runner.start()
+    return Service(store, runner)

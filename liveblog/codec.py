@@ -1,0 +1,94 @@
+"""The storage edge: event dataclasses <-> JSON through one marshmallow schema per event type.
+
+The stored ``type`` string is looked up in the explicit REGISTRY below, never derived from a
+module path, so moving or renaming a class never orphans a stored event. Every event type starts
+at schema_version 1; a new version registers an upcaster in UPCASTERS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import marshmallow as ma
+
+from events import NewEvent, RecordedEvent, Upcasters
+
+from .domain import events as ev
+
+f = ma.fields
+
+
+class _EventSchema(ma.Schema):
+    """Base: unknown keys raise (a payload never silently loses a field)."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+_BLOG_ID = {"blog_id": f.String(required=True)}
+_POST_IDS = {"blog_id": f.String(required=True), "post_id": f.String(required=True),
+             "revision": f.Integer(required=True, validate=ma.validate.Range(min=1))}
+_CONTENT = f.Dict(keys=f.String(validate=ma.validate.OneOf(
+    ["headline", "byline", "body", "display_time"])))
+
+
+def _schema(type_name: str, /, **fields: ma.fields.Field) -> type[ma.Schema]:
+    return _EventSchema.from_dict(fields, name=f"{type_name}Schema")
+
+
+REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
+    "BlogCreated": (ev.BlogCreated, _schema(
+        "BlogCreated", **_BLOG_ID, slug=f.String(required=True), title=f.String(required=True),
+        description=f.String(required=True), authors=f.List(f.String(), required=True),
+        organization=f.String(allow_none=True, required=True),
+        timezone=f.String(required=True)), 1),
+    "BlogUpdated": (ev.BlogUpdated, _schema(
+        "BlogUpdated", **_BLOG_ID, changes=f.Dict(keys=f.String(), required=True)), 1),
+    "BlogClosed": (ev.BlogClosed, _schema("BlogClosed", **_BLOG_ID), 1),
+    "BlogReopened": (ev.BlogReopened, _schema("BlogReopened", **_BLOG_ID), 1),
+    "PostDrafted": (ev.PostDrafted, _schema(
+        "PostDrafted", **_POST_IDS, content=_CONTENT), 1),
+    "PostScheduled": (ev.PostScheduled, _schema(
+        "PostScheduled", **_POST_IDS, publish_at=f.String(required=True),
+        content=f.Dict(keys=f.String(), allow_none=True, load_default=None)), 1),
+    "PostPublished": (ev.PostPublished, _schema(
+        "PostPublished", **_POST_IDS,
+        content=f.Dict(keys=f.String(), allow_none=True, load_default=None)), 1),
+    "PostEdited": (ev.PostEdited, _schema("PostEdited", **_POST_IDS, changes=_CONTENT), 1),
+    "PostDeleted": (ev.PostDeleted, _schema(
+        "PostDeleted", **_POST_IDS, reason=f.String(allow_none=True, load_default=None)), 1),
+    "PostPinned": (ev.PostPinned, _schema("PostPinned", **_POST_IDS), 1),
+    "PostUnpinned": (ev.PostUnpinned, _schema("PostUnpinned", **_POST_IDS), 1),
+    "PostMarkedKeyEvent": (ev.PostMarkedKeyEvent, _schema("PostMarkedKeyEvent", **_POST_IDS), 1),
+    "PostUnmarkedKeyEvent": (ev.PostUnmarkedKeyEvent,
+                             _schema("PostUnmarkedKeyEvent", **_POST_IDS), 1),
+    "TokenCreated": (ev.TokenCreated, _schema(
+        "TokenCreated", token_id=f.String(required=True), name=f.String(required=True),
+        role=f.String(required=True, validate=ma.validate.OneOf(["editor", "auditor"])),
+        secret_hash=f.String(required=True)), 1),
+    "TokenRevoked": (ev.TokenRevoked, _schema("TokenRevoked", token_id=f.String(required=True)),
+                     1),
+}
+TYPE_OF = {cls: name for name, (cls, _, _) in REGISTRY.items()}
+_SCHEMAS = {name: schema() for name, (_, schema, _) in REGISTRY.items()}
+
+#: schema_version steps for stored events; none yet (every type is at version 1).
+UPCASTERS = Upcasters()
+
+
+def encode(event: Any, metadata: dict[str, Any]) -> NewEvent:
+    """A domain event as a NewEvent, its payload validated by its type's schema."""
+    name = TYPE_OF[type(event)]
+    data = dataclasses.asdict(event)
+    errors = _SCHEMAS[name].validate(data)
+    if errors:
+        raise ValueError(f"{name} does not match its schema: {errors}")
+    return NewEvent(name, data, metadata, REGISTRY[name][2])
+
+
+def decode(recorded: RecordedEvent) -> Any:
+    """A recorded event (already upcast to the newest shape) as its domain dataclass."""
+    cls, _, _ = REGISTRY[recorded.type]
+    data = _SCHEMAS[recorded.type].load(recorded.data)
+    return cls(**data)

@@ -1,0 +1,24 @@
+"""Settings: each declared once with its default and a line of help.
+
+Every key can be set from the environment as LIVEBLOG_<KEY> (values are parsed as JSON when they
+parse, so LIVEBLOG_CACHE_MAX_AGE=5 is the number 5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SETTINGS: dict[str, tuple[Any, str]] = {
+    "DATABASE": ("liveblog.db", "path of the SQLite file that holds the log and projections"),
+    "SYNCHRONOUS": ("FULL", "SQLite synchronous: FULL (survives power loss) or NORMAL"),
+    "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes (else 413)"),
+    "CACHE_MAX_AGE": (2, "max-age (s) of reader responses in Cache-Control"),
+    "CACHE_STALE_WHILE_REVALIDATE": (30, "stale-while-revalidate (s) of reader responses"),
+    "FEED_CACHE_SIZE": (512, "rendered first feed pages kept per process (one per blog version)"),
+    "LONG_POLL_MAX_WAITERS": (16, "long polls (/changes?wait=) held at once per process; more "
+                                  "answer at once, so they never starve other requests"),
+    "LONG_POLL_INTERVAL": (0.25, "how often (s) a held long poll looks for a change"),
+    "PUBLIC_URL": ("", "absolute base URL for links in feeds (empty: taken from the request)"),
+}
+
+DEFAULTS: dict[str, Any] = {key: default for key, (default, _) in SETTINGS.items()}

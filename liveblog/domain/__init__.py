@@ -1,0 +1,1 @@
+"""The live-blog domain: commands, events, state folded from streams, and pure decisions."""

@@ -1,0 +1,108 @@
+"""Commands: frozen dataclasses with imperative names, already validated at the edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CreateBlog:
+    """Create a blog."""
+
+    blog_id: str
+    slug: str
+    title: str
+    description: str = ""
+    authors: list[str] = field(default_factory=list)
+    organization: str | None = None
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class UpdateBlog:
+    """Change some of a blog's fields (only those given)."""
+
+    blog_id: str
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CloseBlog:
+    """Stop a blog taking posts."""
+
+    blog_id: str
+
+
+@dataclass(frozen=True)
+class ReopenBlog:
+    """Let a closed blog take posts again."""
+
+    blog_id: str
+
+
+@dataclass(frozen=True)
+class CreatePost:
+    """Create a post: published now (default), a draft, or scheduled for ``publish_at``."""
+
+    blog_id: str
+    post_id: str
+    content: dict[str, Any]
+    status: str = "published"
+    publish_at: datetime | None = None
+    pinned: bool = False
+    key_event: bool = False
+
+
+@dataclass(frozen=True)
+class EditPost:
+    """Change a post: content fields, pin, key event, publish now or (re)schedule."""
+
+    blog_id: str
+    post_id: str
+    changes: dict[str, Any] = field(default_factory=dict)
+    pinned: bool | None = None
+    key_event: bool | None = None
+    publish: bool = False
+    publish_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DeletePost:
+    """Take a post out of the feed (or cancel a scheduled one)."""
+
+    blog_id: str
+    post_id: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishDuePost:
+    """Publish a scheduled post whose time has come (the scheduler's command)."""
+
+    blog_id: str
+    post_id: str
+
+
+@dataclass(frozen=True)
+class CreateToken:
+    """Issue an API token for a role."""
+
+    token_id: str
+    name: str
+    role: str
+    secret_hash: str
+
+
+@dataclass(frozen=True)
+class RevokeToken:
+    """Revoke an API token."""
+
+    token_id: str
+
+
+BlogCommand = CreateBlog | UpdateBlog | CloseBlog | ReopenBlog
+PostCommand = CreatePost | EditPost | DeletePost | PublishDuePost
+TokenCommand = CreateToken | RevokeToken
+Command = BlogCommand | PostCommand | TokenCommand

@@ -1,0 +1,149 @@
+"""decide(state, command, now) -> events. Pure: no I/O, no clock, no Flask.
+
+Rules that need state live here (blog closed, illegal transitions, a time already past); shape
+and syntax were checked at the edge. Slug uniqueness is left to the blogs table's UNIQUE index.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from events import format_time
+
+from . import commands as cmd
+from . import events as ev
+from .errors import (
+    BlogClosedError,
+    BlogNotFoundError,
+    ConflictError,
+    IllegalTransitionError,
+    InvalidCommandError,
+    PostNotFoundError,
+    TokenNotFoundError,
+)
+from .model import Blog, Post, Token
+
+
+def decide_blog(blog: Blog | None, command: cmd.BlogCommand, now: datetime) -> list[Any]:
+    """Events for a command on a blog's own stream."""
+    if isinstance(command, cmd.CreateBlog):
+        if blog is not None:
+            raise ConflictError(f"blog {command.blog_id} already exists")
+        return [ev.BlogCreated(command.blog_id, command.slug, command.title, command.description,
+                               list(command.authors), command.organization, command.timezone)]
+    if blog is None:
+        raise BlogNotFoundError(f"no blog {command.blog_id}")
+    match command:
+        case cmd.UpdateBlog():
+            changes = {k: v for k, v in command.changes.items() if getattr(blog, k) != v}
+            return [ev.BlogUpdated(blog.id, changes)] if changes else []
+        case cmd.CloseBlog():
+            if blog.status == "closed":
+                raise IllegalTransitionError("the blog is already closed")
+            return [ev.BlogClosed(blog.id)]
+        case cmd.ReopenBlog():
+            if blog.status == "live":
+                raise IllegalTransitionError("the blog is not closed")
+            return [ev.BlogReopened(blog.id)]
+    raise TypeError(f"not a blog command: {command!r}")
+
+
+def _future(moment: datetime, now: datetime) -> str:
+    if moment <= now:
+        raise InvalidCommandError("publish_at", "publish_at must be in the future")
+    return format_time(moment)
+
+
+def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
+                now: datetime) -> list[Any]:
+    """Events for a command on a post's stream, given its blog's state."""
+    if blog is None:
+        raise BlogNotFoundError(f"no blog {command.blog_id}")
+    if isinstance(command, cmd.CreatePost):
+        return _create_post(blog, post, command, now)
+    if post is None or post.blog_id != blog.id:
+        raise PostNotFoundError(f"no post {command.post_id} in this blog")
+    revision = post.version + 1
+    ids = (blog.id, post.id, revision)
+    match command:
+        case cmd.EditPost():
+            return _edit_post(post, command, now, ids)
+        case cmd.DeletePost():
+            if post.status == "deleted":
+                raise IllegalTransitionError("the post is already deleted")
+            return [ev.PostDeleted(*ids, reason=command.reason)]
+        case cmd.PublishDuePost():
+            # Two schedulers firing at once: the second finds it published and does nothing.
+            if post.status != "scheduled" or post.publish_at is None:
+                return []
+            if post.publish_at > format_time(now):
+                return []
+            return [ev.PostPublished(*ids)]
+    raise TypeError(f"not a post command: {command!r}")
+
+
+def _create_post(blog: Blog, post: Post | None, command: cmd.CreatePost,
+                 now: datetime) -> list[Any]:
+    if post is not None:
+        raise ConflictError(f"post {command.post_id} already exists")
+    if blog.status == "closed":
+        raise BlogClosedError("the blog is closed: it takes no new posts")
+    ids = (blog.id, command.post_id, 1)
+    first: Any
+    if command.publish_at is not None:
+        first = ev.PostScheduled(*ids, publish_at=_future(command.publish_at, now),
+                                 content=command.content)
+    elif command.status == "draft":
+        first = ev.PostDrafted(*ids, content=command.content)
+    else:
+        first = ev.PostPublished(*ids, content=command.content)
+    events: list[Any] = [first]
+    if command.pinned:
+        events.append(ev.PostPinned(*ids))
+    if command.key_event:
+        events.append(ev.PostMarkedKeyEvent(*ids))
+    return events
+
+
+def _edit_post(post: Post, command: cmd.EditPost, now: datetime,
+               ids: tuple[str, str, int]) -> list[Any]:
+    if post.status == "deleted":
+        raise IllegalTransitionError("a deleted post cannot be changed")
+    events: list[Any] = []
+    changes = {k: v for k, v in command.changes.items() if post.content.get(k) != v}
+    if changes:
+        events.append(ev.PostEdited(*ids, changes=changes))
+    if command.pinned is not None and command.pinned != post.pinned:
+        events.append(ev.PostPinned(*ids) if command.pinned else ev.PostUnpinned(*ids))
+    if command.key_event is not None and command.key_event != post.key_event:
+        events.append(ev.PostMarkedKeyEvent(*ids) if command.key_event
+                      else ev.PostUnmarkedKeyEvent(*ids))
+    if command.publish:
+        if post.status == "published":
+            raise IllegalTransitionError("the post is already published")
+        events.append(ev.PostPublished(*ids))
+    elif command.publish_at is not None:
+        if post.status == "published":
+            raise IllegalTransitionError("a published post cannot be scheduled")
+        publish_at = _future(command.publish_at, now)
+        if publish_at != post.publish_at:
+            events.append(ev.PostScheduled(*ids, publish_at=publish_at))
+    return events
+
+
+def decide_token(token: Token | None, command: cmd.TokenCommand) -> list[Any]:
+    """Events for a command on a token's stream."""
+    match command:
+        case cmd.CreateToken():
+            if token is not None:
+                raise ConflictError(f"token {command.token_id} already exists")
+            return [ev.TokenCreated(command.token_id, command.name, command.role,
+                                    command.secret_hash)]
+        case cmd.RevokeToken():
+            if token is None:
+                raise TokenNotFoundError(f"no token {command.token_id}")
+            if token.revoked:
+                raise IllegalTransitionError(f"token {command.token_id} is already revoked")
+            return [ev.TokenRevoked(token.id)]
+    raise TypeError(f"not a token command: {command!r}")

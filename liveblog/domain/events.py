@@ -1,0 +1,158 @@
+"""Domain events: frozen dataclasses with past-tense names. Payloads hold JSON values only.
+
+Post events carry the post's ``revision`` (its public ``version``): one command is one revision,
+even when it records several events (a post published already pinned).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Content = dict[str, Any]  # headline, byline, body, display_time
+
+
+@dataclass(frozen=True)
+class BlogCreated:
+    """A blog was created."""
+
+    blog_id: str
+    slug: str
+    title: str
+    description: str
+    authors: list[str]
+    organization: str | None
+    timezone: str
+
+
+@dataclass(frozen=True)
+class BlogUpdated:
+    """A blog's title, slug, description, authors, organization or time zone changed."""
+
+    blog_id: str
+    changes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BlogClosed:
+    """A blog stopped taking posts."""
+
+    blog_id: str
+
+
+@dataclass(frozen=True)
+class BlogReopened:
+    """A closed blog takes posts again."""
+
+    blog_id: str
+
+
+@dataclass(frozen=True)
+class PostDrafted:
+    """A post was saved as a draft: readers cannot see it."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+    content: Content
+
+
+@dataclass(frozen=True)
+class PostScheduled:
+    """A post was set to go live by itself at ``publish_at`` (new content when it was created)."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+    publish_at: str
+    content: Content | None = None
+
+
+@dataclass(frozen=True)
+class PostPublished:
+    """A post went live (with its content when it was created published)."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+    content: Content | None = None
+
+
+@dataclass(frozen=True)
+class PostEdited:
+    """Some of a post's content changed: ``changes`` holds only the changed fields' new values."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+    changes: Content
+
+
+@dataclass(frozen=True)
+class PostDeleted:
+    """A post left the feed (a scheduled one will never go live); its history stays."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PostPinned:
+    """A post was pinned to the top of the feed."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+
+
+@dataclass(frozen=True)
+class PostUnpinned:
+    """A post was unpinned."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+
+
+@dataclass(frozen=True)
+class PostMarkedKeyEvent:
+    """A post was marked as a key event of the story."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+
+
+@dataclass(frozen=True)
+class PostUnmarkedKeyEvent:
+    """A post is no longer a key event."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+
+
+@dataclass(frozen=True)
+class TokenCreated:
+    """An API token was issued; only the secret's SHA-256 is recorded."""
+
+    token_id: str
+    name: str
+    role: str
+    secret_hash: str
+
+
+@dataclass(frozen=True)
+class TokenRevoked:
+    """An API token was revoked: it authenticates no more."""
+
+    token_id: str
+
+
+BlogEvent = BlogCreated | BlogUpdated | BlogClosed | BlogReopened
+PostEvent = (PostDrafted | PostScheduled | PostPublished | PostEdited | PostDeleted | PostPinned
+             | PostUnpinned | PostMarkedKeyEvent | PostUnmarkedKeyEvent)
+TokenEvent = TokenCreated | TokenRevoked
+DomainEvent = BlogEvent | PostEvent | TokenEvent

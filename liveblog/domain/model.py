@@ -1,0 +1,132 @@
+"""State folded from a stream's events: what decisions need to know, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from . import events as ev
+
+
+@dataclass(frozen=True)
+class Blog:
+    """A blog as its own stream tells it."""
+
+    id: str
+    slug: str
+    title: str
+    description: str
+    authors: list[str]
+    organization: str | None
+    timezone: str
+    status: str = "live"
+
+
+@dataclass(frozen=True)
+class Post:
+    """A post as its own stream tells it."""
+
+    id: str
+    blog_id: str
+    status: str
+    content: dict[str, Any]
+    version: int
+    publish_at: str | None = None
+    pinned: bool = False
+    key_event: bool = False
+
+
+@dataclass(frozen=True)
+class Token:
+    """An API token as its stream tells it."""
+
+    id: str
+    name: str
+    role: str
+    secret_hash: str
+    revoked: bool = False
+
+
+def evolve_blog(state: Blog | None, event: ev.DomainEvent) -> Blog | None:
+    """Apply one blog event to a blog's state."""
+    match event:
+        case ev.BlogCreated():
+            return Blog(event.blog_id, event.slug, event.title, event.description,
+                        list(event.authors), event.organization, event.timezone)
+        case ev.BlogUpdated() if state is not None:
+            return replace(state, **event.changes)
+        case ev.BlogClosed() if state is not None:
+            return replace(state, status="closed")
+        case ev.BlogReopened() if state is not None:
+            return replace(state, status="live")
+    return state
+
+
+def evolve_post(state: Post | None, event: ev.DomainEvent) -> Post | None:
+    """Apply one post event to a post's state."""
+    match event:
+        case ev.PostDrafted():
+            return Post(event.post_id, event.blog_id, "draft", dict(event.content),
+                        event.revision)
+        case ev.PostScheduled():
+            if state is None:
+                assert event.content is not None
+                return Post(event.post_id, event.blog_id, "scheduled", dict(event.content),
+                            event.revision, publish_at=event.publish_at)
+            return replace(state, status="scheduled", publish_at=event.publish_at,
+                           version=event.revision)
+        case ev.PostPublished():
+            if state is None:
+                assert event.content is not None
+                return Post(event.post_id, event.blog_id, "published", dict(event.content),
+                            event.revision)
+            return replace(state, status="published", publish_at=None, version=event.revision)
+    if state is None:
+        return None
+    match event:
+        case ev.PostEdited():
+            return replace(state, content={**state.content, **event.changes},
+                           version=event.revision)
+        case ev.PostDeleted():
+            return replace(state, status="deleted", version=event.revision)
+        case ev.PostPinned() | ev.PostUnpinned():
+            return replace(state, pinned=isinstance(event, ev.PostPinned), version=event.revision)
+        case ev.PostMarkedKeyEvent() | ev.PostUnmarkedKeyEvent():
+            return replace(state, key_event=isinstance(event, ev.PostMarkedKeyEvent),
+                           version=event.revision)
+    return state
+
+
+def evolve_token(state: Token | None, event: ev.DomainEvent) -> Token | None:
+    """Apply one token event to a token's state."""
+    match event:
+        case ev.TokenCreated():
+            return Token(event.token_id, event.name, event.role, event.secret_hash)
+        case ev.TokenRevoked() if state is not None:
+            return replace(state, revoked=True)
+    return state
+
+
+def fold_blog(events: Iterable[ev.DomainEvent]) -> Blog | None:
+    """A blog's state after all its events (None when it has none)."""
+    state: Blog | None = None
+    for event in events:
+        state = evolve_blog(state, event)
+    return state
+
+
+def fold_post(events: Iterable[ev.DomainEvent]) -> Post | None:
+    """A post's state after all its events (None when it has none)."""
+    state: Post | None = None
+    for event in events:
+        state = evolve_post(state, event)
+    return state
+
+
+def fold_token(events: Iterable[ev.DomainEvent]) -> Token | None:
+    """A token's state after all its events (None when it has none)."""
+    state: Token | None = None
+    for event in events:
+        state = evolve_token(state, event)
+    return state

@@ -1,0 +1,14 @@
+"""Read models folded from the log, applied inline with every append."""
+
+from __future__ import annotations
+
+from events import Projection
+
+from .blogs import BlogsProjection
+from .feed import FeedProjection
+from .tokens import TokensProjection
+
+
+def all_projections() -> list[Projection]:
+    """Every projection the application keeps current, in the order they are applied."""
+    return [BlogsProjection(), FeedProjection(), TokensProjection()]

@@ -1,0 +1,165 @@
+"""The read side: blogs, feed pages, single posts and changes. Reads projection tables only."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from .domain.errors import BlogNotFoundError, PostNotFoundError
+
+_BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organization, b.timezone,"
+                 " b.status, b.created_at, b.version, a.updated_at, a.post_count,"
+                 " a.feed_version, a.visible_position")
+_POST_COLUMNS = ("id, blog_id, status, headline, byline, body, display_time, published_at,"
+                 " updated_at, publish_at, pinned, key_event, version, edited_at,"
+                 " publish_position, change_position, created_at")
+ORDERS = {
+    # order: (sort column, direction, comparison for the next page)
+    "newest": ("publish_position", "DESC", "<"),
+    "oldest": ("publish_position", "ASC", ">"),
+    "updated": ("change_position", "DESC", "<"),
+}
+
+
+@dataclass(frozen=True)
+class BlogHead:
+    """What a feed poll needs to answer 304: one indexed lookup."""
+
+    id: str
+    version: int
+    feed_version: int
+    updated_at: str
+    visible_position: int
+
+
+def find_blog_head(conn: sqlite3.Connection, key: str) -> BlogHead | None:
+    """The blog's id and current versions by id or slug, or None."""
+    row = conn.execute(
+        "SELECT b.id, b.version, a.feed_version, a.updated_at, a.visible_position"
+        " FROM blogs b JOIN blog_activity a ON a.blog_id = b.id WHERE b.id = ?"
+        " UNION ALL SELECT b.id, b.version, a.feed_version, a.updated_at, a.visible_position"
+        " FROM blogs b JOIN blog_activity a ON a.blog_id = b.id WHERE b.slug = ? LIMIT 1",
+        (key, key)).fetchone()
+    return BlogHead(*row) if row is not None else None
+
+
+def get_blog_head(conn: sqlite3.Connection, key: str) -> BlogHead:
+    """Like find_blog_head, but raises BlogNotFoundError."""
+    head = find_blog_head(conn, key)
+    if head is None:
+        raise BlogNotFoundError(f"no blog with id or slug {key!r}")
+    return head
+
+
+def blog_json(row: tuple[Any, ...], cursor: str) -> dict[str, Any]:
+    """A blogs + blog_activity row as the API's blog summary."""
+    return {
+        "id": row[0], "slug": row[1], "title": row[2], "description": row[3],
+        "authors": json.loads(row[4]), "organization": row[5], "timezone": row[6],
+        "status": row[7], "created_at": row[8], "updated_at": row[10], "post_count": row[11],
+        "cursor": cursor,
+    }
+
+
+def head_of(row: tuple[Any, ...]) -> BlogHead:
+    """The head part of a full blog row."""
+    return BlogHead(row[0], row[9], row[12], row[10], row[13])
+
+
+def get_blog_row(conn: sqlite3.Connection, blog_id: str) -> tuple[Any, ...]:
+    """The full blog row by id; raises BlogNotFoundError."""
+    row = conn.execute(f"SELECT {_BLOG_COLUMNS} FROM blogs b JOIN blog_activity a"
+                       " ON a.blog_id = b.id WHERE b.id = ?", (blog_id,)).fetchone()
+    if row is None:
+        raise BlogNotFoundError(f"no blog {blog_id!r}")
+    return tuple(row)
+
+
+def list_blog_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    """Every blog, live ones first, most recently updated first."""
+    return [tuple(r) for r in conn.execute(
+        f"SELECT {_BLOG_COLUMNS} FROM blogs b JOIN blog_activity a ON a.blog_id = b.id"
+        " ORDER BY b.status = 'closed', a.updated_at DESC, b.id")]
+
+
+def post_json(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A feed_posts row as the API's post."""
+    status = row[2]
+    published_at = row[7]
+    byline = json.loads(row[4])
+    post = {
+        "id": row[0], "blog_id": row[1], "status": status, "headline": row[3],
+        "byline": {"contributors": byline.get("contributors") or [],
+                   "organization": byline.get("organization"),
+                   "location": byline.get("location")},
+        "body": json.loads(row[5]),
+        "display_time": row[6] or published_at, "published_at": published_at,
+        "updated_at": row[8], "publish_at": row[9] if status == "scheduled" else None,
+        "pinned": bool(row[10]), "key_event": bool(row[11]), "version": row[12],
+        "edited": row[13] is not None, "edited_at": row[13],
+    }
+    return post
+
+
+def list_posts(conn: sqlite3.Connection, blog_id: str, order: str, limit: int,
+               after: int | None) -> tuple[list[tuple[Any, ...]], int | None]:
+    """One page of published posts and the sort key to continue after (None: last page)."""
+    column, direction, comparison = ORDERS[order]
+    where = "blog_id = ? AND status = 'published'"
+    params: list[Any] = [blog_id]
+    if after is not None:
+        where += f" AND {column} {comparison} ?"
+        params.append(after)
+    rows = conn.execute(f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE {where}"
+                        f" ORDER BY {column} {direction} LIMIT ?", (*params, limit + 1)).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_key = rows[-1][14 if column == "publish_position" else 15] if more else None
+    return [tuple(r) for r in rows], next_key
+
+
+def pinned_posts(conn: sqlite3.Connection, blog_id: str) -> list[tuple[Any, ...]]:
+    """Published pinned posts, newest first."""
+    return [tuple(r) for r in conn.execute(
+        f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status = 'published'"
+        " AND pinned ORDER BY publish_position DESC", (blog_id,))]
+
+
+def get_post_row(conn: sqlite3.Connection, blog_id: str, post_id: str, *,
+                 unpublished: bool = False) -> tuple[Any, ...]:
+    """One post; readers (``unpublished=False``) only get published ones.
+
+    :raises PostNotFoundError: no such post in that blog, or not visible to the asker.
+    """
+    row = conn.execute(f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE id = ? AND blog_id = ?",
+                       (post_id, blog_id)).fetchone()
+    if row is None or (not unpublished and row[2] != "published"):
+        raise PostNotFoundError(f"no post {post_id!r} in this blog")
+    return tuple(row)
+
+
+def list_posts_by_status(conn: sqlite3.Connection, blog_id: str,
+                         statuses: list[str]) -> list[tuple[Any, ...]]:
+    """Every post of the blog with one of ``statuses``, most recently changed first (editors)."""
+    marks = ",".join("?" * len(statuses))
+    return [tuple(r) for r in conn.execute(
+        f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status IN ({marks})"
+        " ORDER BY updated_at DESC, id", (blog_id, *statuses))]
+
+
+def changes_since(conn: sqlite3.Connection, blog_id: str, since: int,
+                  limit: int) -> tuple[list[tuple[Any, ...]], bool]:
+    """Posts whose reader-visible state changed after position ``since``, oldest change first."""
+    rows = conn.execute(
+        f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND change_position > ?"
+        " ORDER BY change_position LIMIT ?", (blog_id, since, limit + 1)).fetchall()
+    return [tuple(r) for r in rows[:limit]], len(rows) > limit
+
+
+def change(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A changed post as a /changes entry: an upsert, or a delete tombstone."""
+    if row[2] == "published":
+        return {"op": "upsert", "post": post_json(row)}
+    return {"op": "delete", "id": row[0]}

@@ -1,0 +1,171 @@
+"""handle(command): load the streams it needs, decide, append, project. The only writer.
+
+Streams: a blog's own fields live in ``blog/<blog>/about``; each post has its own stream,
+``blog/<blog>/post/<post>``, so two editors working on different posts of one story never
+conflict, while the log's global position still gives the feed one order. Every decision is
+taken inside the append's ``BEGIN IMMEDIATE`` transaction, against the streams' own events, so
+rules hold even when two editors (or two processes) act at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from events import (
+    EventStore,
+    IdempotencyConflictError,
+    ProjectionRunner,
+    RecordedEvent,
+    write_transaction,
+)
+
+from .codec import decode, encode
+from .domain import commands as cmd
+from .domain.decide import decide_blog, decide_post, decide_token
+from .domain.errors import SlugTakenError, StaleVersionError
+from .domain.model import Blog, Post, Token, fold_blog, fold_post, fold_token
+
+__all__ = ["Actor", "IdempotencyConflictError", "Outcome", "Service", "new_id"]
+
+
+def new_id() -> str:
+    """A new server-generated id: URL-safe, opaque, 16 characters."""
+    return secrets.token_urlsafe(12)
+
+
+def blog_stream(blog_id: str) -> str:
+    """The stream of a blog's own fields."""
+    return f"blog/{blog_id}/about"
+
+
+def post_stream(blog_id: str, post_id: str) -> str:
+    """The stream of one post."""
+    return f"blog/{blog_id}/post/{post_id}"
+
+
+def blog_prefix(blog_id: str) -> str:
+    """The prefix every stream of one blog starts with (for per-blog replay)."""
+    return f"blog/{blog_id}/"
+
+
+def token_stream(token_id: str) -> str:
+    """The stream of one API token."""
+    return f"token/{token_id}"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who causes an event: a token (id, name, role), the CLI, or the system (scheduler)."""
+
+    kind: str
+    name: str
+    token_id: str | None = None
+    role: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        """The actor as recorded in each event's metadata."""
+        actor: dict[str, Any] = {"type": self.kind, "name": self.name}
+        if self.token_id is not None:
+            actor["token_id"] = self.token_id
+        if self.role is not None:
+            actor["role"] = self.role
+        return actor
+
+
+SYSTEM = Actor("system", "scheduler")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command recorded (empty when it changed nothing) and whether it was a replay."""
+
+    stream_id: str
+    events: list[RecordedEvent]
+    replayed: bool = False
+
+
+class Service:
+    """Runs commands against one store, with the projections applied inline."""
+
+    def __init__(self, store: EventStore, runner: ProjectionRunner) -> None:
+        self.store = store
+        self.runner = runner
+
+    def load_blog(self, blog_id: str) -> tuple[Blog | None, int]:
+        """A blog's state and its stream's version."""
+        events = list(self.store.read_stream(blog_stream(blog_id)))
+        return fold_blog(decode(e) for e in events), len(events)
+
+    def load_post(self, blog_id: str, post_id: str) -> tuple[Post | None, int]:
+        """A post's state and its stream's version."""
+        events = list(self.store.read_stream(post_stream(blog_id, post_id)))
+        return fold_post(decode(e) for e in events), len(events)
+
+    def load_token(self, token_id: str) -> tuple[Token | None, int]:
+        """A token's state and its stream's version."""
+        events = list(self.store.read_stream(token_stream(token_id)))
+        return fold_token(decode(e) for e in events), len(events)
+
+    def handle(
+        self,
+        command: cmd.Command,
+        actor: Actor,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+        fingerprint: str | None = None,
+        request_id: str | None = None,
+    ) -> Outcome:
+        """Decide and record ``command``.
+
+        :param expected_version: the If-Match version: the post's version for post commands,
+            the blog's own version for blog commands. A mismatch raises StaleVersionError and
+            records nothing.
+        :param idempotency_key: a retry with the same key and fingerprint returns the first
+            outcome (``replayed=True``) and records nothing.
+        :raises DomainError: the command breaks a rule; nothing is recorded.
+        :raises IdempotencyConflictError: the key was used for another request.
+        """
+        store = self.store
+        with write_transaction(store.conn):
+            if idempotency_key is not None:
+                first = store.recall(idempotency_key, fingerprint)
+                if first is not None:
+                    return Outcome(first[0].stream_id, first, replayed=True)
+            now = store.clock()
+            stream, version, events = self._decide(command, now, expected_version)
+            if not events:
+                return Outcome(stream, [])
+            metadata: dict[str, Any] = {"actor": actor.metadata(), "command": type(command).__name__}
+            if request_id is not None:
+                metadata["request_id"] = request_id
+            try:
+                recorded = store.append(
+                    stream, [encode(e, metadata) for e in events], expected_version=version,
+                    idempotency_key=idempotency_key, fingerprint=fingerprint,
+                    then=self.runner.apply_inline)
+            except sqlite3.IntegrityError as e:
+                if "blogs.slug" in str(e):
+                    raise SlugTakenError("another blog already has that slug") from e
+                raise
+        return Outcome(stream, recorded)
+
+    def _decide(self, command: cmd.Command, now: Any,
+                expected: int | None) -> tuple[str, int, list[Any]]:
+        if isinstance(command, cmd.CreateBlog | cmd.UpdateBlog | cmd.CloseBlog | cmd.ReopenBlog):
+            blog, version = self.load_blog(command.blog_id)
+            if expected is not None and blog is not None and expected != version:
+                raise StaleVersionError(expected, version)
+            return blog_stream(command.blog_id), version, decide_blog(blog, command, now)
+        if isinstance(command, cmd.CreateToken | cmd.RevokeToken):
+            token, version = self.load_token(command.token_id)
+            return token_stream(command.token_id), version, decide_token(token, command)
+        blog, _ = self.load_blog(command.blog_id)
+        post, version = self.load_post(command.blog_id, command.post_id)
+        if expected is not None and post is not None and expected != post.version:
+            raise StaleVersionError(expected, post.version)
+        events = decide_post(blog, post, command, now)
+        return post_stream(command.blog_id, command.post_id), version, events

@@ -1,0 +1,73 @@
+"""API tokens: issued as ``lb_<id>_<secret>``; only the SHA-256 of the whole token is recorded.
+
+Creating and revoking a token are events like any other, so the log says who could act when.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+from dataclasses import dataclass
+
+from .domain import commands as cmd
+from .service import Actor, Service
+
+ROLES = ("editor", "auditor")
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """A token as listed (never with its secret)."""
+
+    id: str
+    name: str
+    role: str
+    created_at: str
+    revoked_at: str | None
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 hex digest recorded for ``token``."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(service: Service, role: str, name: str, actor: Actor) -> tuple[str, str]:
+    """Issue a token for ``role``; returns ``(token id, the secret token)``, shown once."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if not name.strip():
+        raise ValueError("a token needs a name (who holds it)")
+    token_id = secrets.token_hex(6)
+    token = f"lb_{token_id}_{secrets.token_urlsafe(24)}"
+    service.handle(cmd.CreateToken(token_id, name.strip(), role, hash_token(token)), actor)
+    return token_id, token
+
+
+def revoke_token(service: Service, token_id: str, actor: Actor) -> None:
+    """Revoke a token; raises TokenNotFoundError or IllegalTransitionError."""
+    service.handle(cmd.RevokeToken(token_id), actor)
+
+
+def list_tokens(conn: sqlite3.Connection) -> list[TokenRow]:
+    """Every token, oldest first."""
+    return [TokenRow(*r) for r in conn.execute(
+        "SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY created_at, id")]
+
+
+def authenticate(conn: sqlite3.Connection, token: str) -> Actor | None:
+    """The actor a presented token stands for, or None if unknown, malformed or revoked.
+
+    The hash comparison runs in constant time.
+    """
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != "lb":
+        return None
+    row = conn.execute("SELECT id, name, role, secret_hash, revoked_at FROM tokens WHERE id = ?",
+                       (parts[1],)).fetchone()
+    if row is None:
+        return None
+    if not hmac.compare_digest(row[3], hash_token(token)) or row[4] is not None:
+        return None
+    return Actor("token", row[1], token_id=row[0], role=row[2])
