@@ -1,0 +1,124 @@
+"""Reading the feed: order, pages, pinned, totals, validators and caching headers."""
+
+from __future__ import annotations
+
+import json
+
+from .helpers import create_blog, create_post
+
+
+def feed(client, blog, **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    response = client.get(f"/api/blogs/{blog}/posts?{query}")
+    assert response.status_code == 200, response.get_json()
+    return response
+
+
+def test_feed_orders_by_published_at_not_display_time(client, editor, clock):
+    blog = create_blog(client, editor)
+    draft = create_post(client, editor, blog["id"], headline="Drafted 8:31", status="draft",
+                        display_time="2022-01-21T08:31:00-05:00")
+    clock.advance(minutes=1)
+    create_post(client, editor, blog["id"], headline="Published 8:55")
+    clock.advance(minutes=1)
+    client.patch(f"/api/blogs/{blog['id']}/posts/{draft['id']}", json={"status": "published"},
+                 headers={**editor, "If-Match": '"1"'})
+    posts = feed(client, blog["slug"]).get_json()["posts"]
+    assert [p["headline"] for p in posts] == ["Drafted 8:31", "Published 8:55"]
+    assert posts[0]["display_time"] == "2022-01-21T13:31:00.000000Z"
+    assert posts[0]["published_at"] == "2022-01-21T13:33:00.000000Z"
+    assert [p["headline"] for p in feed(client, blog["slug"], order="oldest").get_json()[
+        "posts"]] == ["Published 8:55", "Drafted 8:31"]
+
+
+def test_pages_follow_next_cursor_and_pinned_is_on_the_first_page_only(client, editor, clock):
+    blog = create_blog(client, editor)
+    for i in range(7):
+        clock.advance(seconds=10)
+        create_post(client, editor, blog["id"], headline=f"post {i}", pinned=i == 2)
+    seen = []
+    cursor = None
+    pages = 0
+    while True:
+        params = {"limit": 3, **({"cursor": cursor} if cursor else {})}
+        page = feed(client, blog["id"], **params).get_json()
+        assert page["total"] == 7
+        assert len(page["pinned"]) == (1 if pages == 0 else 0)
+        seen += [p["headline"] for p in page["posts"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"post {i}" for i in reversed(range(7))]  # pinned keeps its place too
+    assert pages == 3
+
+
+def test_updated_order_puts_recent_changes_first(client, editor, clock):
+    blog = create_blog(client, editor)
+    posts = []
+    for i in range(3):
+        clock.advance(seconds=10)
+        posts.append(create_post(client, editor, blog["id"], headline=f"post {i}"))
+    clock.advance(seconds=10)
+    client.patch(f"/api/blogs/{blog['id']}/posts/{posts[0]['id']}", json={"headline": "fixed"},
+                 headers={**editor, "If-Match": '"1"'})
+    page = feed(client, blog["id"], order="updated", limit=2).get_json()
+    assert [p["headline"] for p in page["posts"]] == ["fixed", "post 2"]
+    rest = feed(client, blog["id"], order="updated", cursor=page["next_cursor"]).get_json()
+    assert [p["headline"] for p in rest["posts"]] == ["post 1"]
+
+
+def test_unchanged_feed_answers_304_and_a_change_answers_200(client, editor, app):
+    blog = create_blog(client, editor)
+    create_post(client, editor, blog["id"])
+    first = feed(client, blog["slug"])
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert first.headers["Cache-Control"] == "public, max-age=2, stale-while-revalidate=30"
+    assert first.headers["Last-Modified"] == "Fri, 21 Jan 2022 13:31:00 GMT"
+    again = client.get(f"/api/blogs/{blog['slug']}/posts", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag
+    create_post(client, editor, blog["id"], headline="news")
+    changed = client.get(f"/api/blogs/{blog['slug']}/posts", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert changed.get_json()["posts"][0]["headline"] == "news"
+
+
+def test_a_changed_feed_is_rendered_once_per_version(client, editor, app):
+    blog = create_blog(client, editor)
+    create_post(client, editor, blog["id"])
+    first = feed(client, blog["slug"])
+    cache = app.extensions["liveblog.feed_cache"]
+    assert cache.get(first.headers["ETag"]) == first.data
+    second = feed(client, blog["slug"])
+    assert second.data == first.data and second.headers["ETag"] == first.headers["ETag"]
+
+
+def test_every_reader_get_has_validators(client, editor):
+    blog = create_blog(client, editor)
+    post = create_post(client, editor, blog["id"])
+    for url in ("/api/blogs", f"/api/blogs/{blog['slug']}", f"/api/blogs/{blog['id']}/posts",
+                f"/api/blogs/{blog['id']}/posts/{post['id']}",
+                f"/api/blogs/{blog['id']}/changes?since={blog['cursor']}"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        etag = response.headers["ETag"]
+        assert "public" in response.headers["Cache-Control"], url
+        repeat = client.get(url, headers={"If-None-Match": etag})
+        assert repeat.status_code == 304, url
+        assert repeat.data == b""
+
+
+def test_editors_get_private_caching(client, editor):
+    blog = create_blog(client, editor)
+    response = client.get(f"/api/blogs/{blog['id']}/posts", headers=editor)
+    assert response.headers["Cache-Control"] == "private, no-cache"
+
+
+def test_times_are_rfc3339_utc_with_microseconds(client, editor):
+    blog = create_blog(client, editor)
+    post = create_post(client, editor, blog["id"], display_time="2022-01-21T08:31:00.5-05:00")
+    assert post["display_time"] == "2022-01-21T13:31:00.500000Z"
+    raw = json.loads(feed(client, blog["id"]).data)
+    assert raw["blog"]["created_at"] == "2022-01-21T13:31:00.000000Z"

@@ -1,0 +1,229 @@
+"""Every error is RFC 9457 problem details, every row of the contract's list, and none of them
+changes the log."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.exceptions import default_exceptions
+
+from liveblog import create_app
+
+from ..conftest import log_head
+from .helpers import assert_problem, create_blog, create_post
+
+
+@pytest.fixture
+def blog(client, editor):
+    return create_blog(client, editor)
+
+
+def test_malformed_json_is_400(client, app, editor):
+    before = log_head(app)
+    response = client.post("/api/blogs", data="{not json", headers={
+        **editor, "Content-Type": "application/json"})
+    assert_problem(response, 400)
+    assert log_head(app) == before
+
+
+@pytest.mark.parametrize("url", ["/api/blogs/{slug}/posts?cursor=garbage!",
+                                 "/api/blogs/{slug}/posts?cursor=bjox",  # newest cursor? no: 'n:1'
+                                 "/api/blogs/{slug}/changes?since=%%%",
+                                 "/api/blogs/{slug}/changes?since=bjox"])
+def test_malformed_cursor_is_400(client, blog, url):
+    response = client.get(url.format(slug=blog["slug"]).replace(
+        "cursor=bjox", "order=oldest&cursor=bjox"))
+    assert_problem(response, 400)
+
+
+def test_missing_unknown_and_revoked_tokens_are_401(client, app, tokens):
+    before = log_head(app)
+    for headers in ({}, {"Authorization": "Bearer lb_nope_nope"},
+                    {"Authorization": "Basic dXNlcjpwYXNz"}):
+        response = client.post("/api/blogs", json={"title": "x"}, headers=headers)
+        body = assert_problem(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert body["title"] == "Unauthorized"
+    revoked = tokens.headers("editor", "Gone")
+    token_id = revoked["Authorization"].split("_")[1]
+    from liveblog.api.views import service
+    from liveblog.service import Actor
+    from liveblog.tokens import revoke_token
+
+    with app.app_context():
+        revoke_token(service(), token_id, Actor("cli", "tests"))
+    before = log_head(app)
+    assert_problem(client.post("/api/blogs", json={"title": "x"}, headers=revoked), 401)
+    assert log_head(app) == before
+
+
+def test_auditor_cannot_write_403(client, app, auditor):
+    before = log_head(app)
+    assert_problem(client.post("/api/blogs", json={"title": "x"}, headers=auditor), 403)
+    assert log_head(app) == before
+
+
+def test_unknown_blog_post_and_drafts_are_404(client, editor, blog):
+    draft = create_post(client, editor, blog["id"], status="draft")
+    assert_problem(client.get("/api/blogs/nope"), 404)
+    assert_problem(client.get("/api/blogs/nope/posts"), 404)
+    assert_problem(client.get(f"/api/blogs/{blog['id']}/posts/nope"), 404)
+    assert_problem(client.get(f"/api/blogs/{blog['id']}/posts/{draft['id']}"), 404)
+    # the editor sees the draft
+    assert client.get(f"/api/blogs/{blog['id']}/posts/{draft['id']}",
+                      headers=editor).status_code == 200
+
+
+def test_conflicts_are_409(client, app, editor, blog):
+    before = log_head(app)
+    assert_problem(client.post("/api/blogs", json={"title": "x", "slug": blog["slug"]},
+                               headers=editor), 409)
+    assert log_head(app) == before
+    assert client.post(f"/api/blogs/{blog['id']}/close", headers=editor).status_code == 200
+    before = log_head(app)
+    assert_problem(client.post(f"/api/blogs/{blog['id']}/posts", json={"headline": "x"},
+                               headers=editor), 409)
+    assert_problem(client.post(f"/api/blogs/{blog['id']}/close", headers=editor), 409)
+    assert log_head(app) == before
+
+
+def test_publish_of_a_published_post_is_409(client, app, editor, blog):
+    post = create_post(client, editor, blog["id"])
+    before = log_head(app)
+    assert_problem(client.patch(f"/api/blogs/{blog['id']}/posts/{post['id']}",
+                                json={"status": "published"},
+                                headers={**editor, "If-Match": '"1"'}), 409)
+    assert log_head(app) == before
+
+
+def test_stale_if_match_is_412_and_changes_nothing(client, app, editor, blog):
+    post = create_post(client, editor, blog["id"])
+    url = f"/api/blogs/{blog['id']}/posts/{post['id']}"
+    assert client.patch(url, json={"headline": "v2"}, headers={**editor, "If-Match": '"1"'}
+                        ).status_code == 200
+    before = log_head(app)
+    assert_problem(client.patch(url, json={"headline": "v3"},
+                                headers={**editor, "If-Match": '"1"'}), 412)
+    assert_problem(client.patch(url, json={"headline": "v3"},
+                                headers={**editor, "If-Match": '"garbage"'}), 412)
+    assert_problem(client.delete(url, headers={**editor, "If-Match": '"1"'}), 412)
+    assert log_head(app) == before
+    assert client.get(url).get_json()["headline"] == "v2"
+
+
+def test_body_over_the_limit_is_413(db_path, clock, tokens):
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock,
+                      "MAX_CONTENT_LENGTH": 2000})
+    client = app.test_client()
+    from ..conftest import Tokens
+
+    editor = Tokens(app).headers()
+    before = log_head(app)
+    response = client.post("/api/blogs", json={"title": "x" * 5000}, headers=editor)
+    assert_problem(response, 413)
+    assert log_head(app) == before
+
+
+def test_not_json_is_415(client, app, editor, blog):
+    before = log_head(app)
+    assert_problem(client.post("/api/blogs", data="title=x", headers={
+        **editor, "Content-Type": "application/x-www-form-urlencoded"}), 415)
+    assert_problem(client.post(f"/api/blogs/{blog['id']}/posts", data='{"headline": "x"}',
+                               headers={**editor, "Content-Type": "text/plain"}), 415)
+    assert log_head(app) == before
+
+
+@pytest.mark.parametrize("body,fields", [
+    ({}, ["headline"]),
+    ({"headline": ""}, ["headline"]),
+    ({"headline": "x", "surprise": 1}, ["surprise"]),
+    ({"headline": "x", "display_time": "2022-01-21T13:31:00"}, ["display_time"]),
+    ({"headline": "x", "display_time": "yesterday"}, ["display_time"]),
+    ({"headline": "x", "status": "deleted"}, ["status"]),
+    ({"headline": "x", "body": [{"type": "video", "url": "http://x.org"}]}, ["body.0.type"]),
+    ({"headline": "x", "body": [{"type": "image", "url": "javascript:alert(1)"}]},
+     ["body.0.url"]),
+    ({"headline": "x", "body": [{"type": "paragraph"}]}, ["body.0.text"]),
+    ({"headline": "x", "body": [{"type": "paragraph", "text": "t", "url": "http://x.org"}]},
+     ["body.0.url"]),
+    ({"headline": "x", "byline": {"contributors": "Jane"}}, ["byline.contributors"]),
+    ({"headline": "x", "publish_at": "2000-01-01T00:00:00Z"}, ["publish_at"]),
+    ({"headline": "x", "publish_at": "2030-01-01T00:00:00Z", "status": "draft"},
+     ["publish_at"]),
+    ({"headline": "x", "pinned": "very"}, ["pinned"]),
+])
+def test_invalid_posts_are_422_with_field_errors(client, app, editor, blog, body, fields):
+    before = log_head(app)
+    response = client.post(f"/api/blogs/{blog['id']}/posts", json=body, headers=editor)
+    assert_problem(response, 422, fields=fields)
+    assert log_head(app) == before
+
+
+@pytest.mark.parametrize("body,fields", [
+    ({"title": "x", "slug": "Not A Slug"}, ["slug"]),
+    ({"title": "x", "timezone": "Mars/Olympus"}, ["timezone"]),
+    ({"title": "x", "authors": "Jane"}, ["authors"]),
+    ([1, 2], ["_schema"]),
+])
+def test_invalid_blogs_are_422(client, app, editor, body, fields):
+    before = log_head(app)
+    assert_problem(client.post("/api/blogs", json=body, headers=editor), 422, fields=fields)
+    assert log_head(app) == before
+
+
+def test_invalid_query_is_422(client, blog):
+    assert_problem(client.get(f"/api/blogs/{blog['id']}/posts?limit=0"), 422, fields=["limit"])
+    assert_problem(client.get(f"/api/blogs/{blog['id']}/posts?order=sideways"), 422,
+                   fields=["order"])
+    # unknown query parameters are ignored (cache-busters); unknown body fields are a 422
+    assert client.get(f"/api/blogs/{blog['id']}/posts?_=123").status_code == 200
+    assert_problem(client.get(f"/api/blogs/{blog['id']}/changes"), 422, fields=["since"])
+
+
+def test_idempotency_key_reused_with_another_body_is_422(client, app, editor, blog):
+    url = f"/api/blogs/{blog['id']}/posts"
+    headers = {**editor, "Idempotency-Key": "abc"}
+    assert client.post(url, json={"headline": "one"}, headers=headers).status_code == 201
+    before = log_head(app)
+    assert_problem(client.post(url, json={"headline": "two"}, headers=headers), 422)
+    assert log_head(app) == before
+
+
+def test_patch_without_if_match_is_428(client, app, editor, blog):
+    post = create_post(client, editor, blog["id"])
+    before = log_head(app)
+    assert_problem(client.patch(f"/api/blogs/{blog['id']}/posts/{post['id']}",
+                                json={"headline": "x"}, headers=editor), 428)
+    assert_problem(client.patch(f"/api/blogs/{blog['id']}", json={"title": "x"},
+                                headers=editor), 428)
+    assert log_head(app) == before
+
+
+def test_unknown_route_and_method_are_problems(client):
+    assert_problem(client.get("/api/nothing-here"), 404)
+    response = client.delete("/api/blogs")
+    assert_problem(response, 405)
+    assert "GET" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("code", sorted(c for c in default_exceptions if c >= 400))
+def test_every_werkzeug_http_error_is_a_problem(db_path, clock, code):
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock})
+
+    def fail():
+        from flask import abort
+
+        abort(code)
+
+    app.add_url_rule("/api/fail", "fail", fail)
+    assert_problem(app.test_client().get("/api/fail"), code)
+
+
+def test_unexpected_errors_are_a_generic_500(db_path, clock):
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock})
+
+    def boom():
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/api/boom", "boom", boom)
+    body = assert_problem(app.test_client().get("/api/boom"), 500)
+    assert "secret" not in body["detail"]
