@@ -48,4 +48,5 @@ __all__ = [
     "record_hash",
     "utc_now",
     "verify",
+    "write_transaction",
 ]

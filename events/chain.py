@@ -23,7 +23,7 @@ _HEX = re.compile("[0-9a-f]{64}")
 
 _canonical_encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                                       allow_nan=False)
-_encode_str = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_str = json.encoder.encode_basestring
 
 
 def _unserialisable(value: Any) -> Any:

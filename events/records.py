@@ -47,7 +47,7 @@ class RecordedEvent(NamedTuple):
 
 @dataclass(frozen=True)
 class Head:
-    """The last event of the log: its position and hash (position 0 and the genesis hash when empty)."""
+    """The last event of the log: its position and hash (0 and the genesis hash when empty)."""
 
     position: int
     hash: str

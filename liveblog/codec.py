@@ -26,14 +26,15 @@ class _EventSchema(ma.Schema):
         unknown = ma.RAISE
 
 
-_BLOG_ID = {"blog_id": f.String(required=True)}
-_POST_IDS = {"blog_id": f.String(required=True), "post_id": f.String(required=True),
-             "revision": f.Integer(required=True, validate=ma.validate.Range(min=1))}
+_BLOG_ID: dict[str, ma.fields.Field[Any]] = {"blog_id": f.String(required=True)}
+_POST_IDS: dict[str, ma.fields.Field[Any]] = {
+    "blog_id": f.String(required=True), "post_id": f.String(required=True),
+    "revision": f.Integer(required=True, validate=ma.validate.Range(min=1))}
 _CONTENT = f.Dict(keys=f.String(validate=ma.validate.OneOf(
     ["headline", "byline", "body", "display_time"])))
 
 
-def _schema(type_name: str, /, **fields: ma.fields.Field) -> type[ma.Schema]:
+def _schema(type_name: str, /, **fields: ma.fields.Field[Any]) -> type[ma.Schema]:
     return _EventSchema.from_dict(fields, name=f"{type_name}Schema")
 
 

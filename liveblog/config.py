@@ -18,7 +18,6 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "LONG_POLL_MAX_WAITERS": (16, "long polls (/changes?wait=) held at once per process; more "
                                   "answer at once, so they never starve other requests"),
     "LONG_POLL_INTERVAL": (0.25, "how often (s) a held long poll looks for a change"),
-    "PUBLIC_URL": ("", "absolute base URL for links in feeds (empty: taken from the request)"),
 }
 
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _) in SETTINGS.items()}

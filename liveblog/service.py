@@ -139,7 +139,8 @@ class Service:
             stream, version, events = self._decide(command, now, expected_version)
             if not events:
                 return Outcome(stream, [])
-            metadata: dict[str, Any] = {"actor": actor.metadata(), "command": type(command).__name__}
+            metadata: dict[str, Any] = {"actor": actor.metadata(),
+                                        "command": type(command).__name__}
             if request_id is not None:
                 metadata["request_id"] = request_id
             try:

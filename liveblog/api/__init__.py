@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from email.utils import format_datetime
 from datetime import datetime
+from email.utils import format_datetime
 from typing import Any
 
 import flask_smorest
@@ -26,7 +26,7 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
 
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+    def handle_http_exception(self, error: HTTPException) -> Response:
         return http_problem(error)
 
 

@@ -24,7 +24,7 @@ from .views import blog_after, run
 blp = Blueprint("blogs", __name__, url_prefix="/api/blogs",
                 description="Blogs: a running story with its title, authors and status.")
 
-_EDITOR = [{"bearer": []}]
+_EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _blog_response(body: dict[str, Any], etag: str, status: int = 200,

@@ -45,7 +45,7 @@ from .views import post_after, run
 blp = Blueprint("posts", __name__, url_prefix="/api/blogs",
                 description="Posts of a blog: the feed, changes, and editing.")
 
-_EDITOR = [{"bearer": []}]
+_EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
 _CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
 
 

@@ -101,7 +101,7 @@ BLOCK_SCHEMAS: dict[str, ma.Schema] = {
 }
 
 
-class Block(f.Field):
+class Block(f.Field[Any]):
     """One body block, validated by the schema of its ``type``."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:

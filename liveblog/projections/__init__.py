@@ -8,6 +8,8 @@ from .blogs import BlogsProjection
 from .feed import FeedProjection
 from .tokens import TokensProjection
 
+__all__ = ["BlogsProjection", "FeedProjection", "TokensProjection", "all_projections"]
+
 
 def all_projections() -> list[Projection]:
     """Every projection the application keeps current, in the order they are applied."""

@@ -1,0 +1,81 @@
+"""The command line: tokens, one-line errors, help for every command (and in the README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from liveblog.cli import main
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def all_commands(group=main, prefix="liveblog"):
+    for name, command in group.commands.items():
+        full = f"{prefix} {name}"
+        if hasattr(command, "commands"):
+            yield from all_commands(command, full)
+        else:
+            yield full, command
+
+
+@pytest.fixture
+def run(db_path):
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False,
+                             env={"LIVEBLOG_DB": str(db_path)})
+
+    return invoke
+
+
+def test_token_create_prints_the_secret_alone_on_the_last_line(run, db_path):
+    result = run("token", "create", "--role", "editor", "--name", "Jane Doe")
+    assert result.exit_code == 0, result.output
+    secret = result.output.strip().splitlines()[-1]
+    assert secret.startswith("lb_") and " " not in secret
+    listing = run("token", "list")
+    assert "Jane Doe" in listing.output and "editor" in listing.output
+    assert secret not in listing.output
+    # only the hash is stored
+    import sqlite3
+
+    raw = sqlite3.connect(db_path).execute("SELECT group_concat(data) FROM events").fetchone()[0]
+    assert secret not in raw
+
+
+def test_token_revoke_then_it_is_listed_revoked(run):
+    created = run("token", "create", "--role", "auditor", "--name", "Audrey")
+    token_id = created.output.split("token ")[1].split()[0]
+    assert run("token", "revoke", token_id).exit_code == 0
+    assert "revoked" in run("token", "list").output
+    again = run("token", "revoke", token_id)
+    assert again.exit_code == 1
+    assert again.output.strip().count("\n") == 0 and "already revoked" in again.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (("token", "create", "--role", "admin", "--name", "x"), "admin"),
+    (("token", "create", "--role", "editor", "--name", "  "), "needs a name"),
+    (("token", "revoke", "nope"), "no token nope"),
+])
+def test_bad_input_is_one_line_and_non_zero(run, args, message):
+    result = run(*args)
+    assert result.exit_code != 0
+    last = result.output.strip().splitlines()[-1]
+    assert message in last
+
+
+def test_db_option_on_every_command():
+    for name, command in all_commands():
+        assert any(p.name == "db_path" for p in command.params), name
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    readme = README.read_text()
+    for name, command in all_commands():
+        assert command.help, name
+        assert name in readme, f"{name} is not documented in README.md"
