@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
@@ -45,31 +46,37 @@ def dumps(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+@functools.lru_cache(maxsize=4096)
 def http_date(rfc3339: str) -> str:
-    """An API time as an HTTP date (for Last-Modified)."""
+    """An API time as an HTTP date (for Last-Modified); polls ask for the same few, so cached."""
     return format_datetime(datetime.fromisoformat(rfc3339), usegmt=True)
+
+
+def public_cache_control(config: Mapping[str, Any]) -> str:
+    """The Cache-Control of anonymous reader responses."""
+    return (f"public, max-age={config['CACHE_MAX_AGE']},"
+            f" stale-while-revalidate={config['CACHE_STALE_WHILE_REVALIDATE']}")
 
 
 def reader_headers(etag: str, last_modified: str | None = None) -> dict[str, str]:
     """ETag, Last-Modified and Cache-Control of a reader GET (private when authenticated)."""
-    config = current_app.config
     if "Authorization" in request.headers:
         cache = "private, no-cache"
     else:
-        cache = (f"public, max-age={config['CACHE_MAX_AGE']},"
-                 f" stale-while-revalidate={config['CACHE_STALE_WHILE_REVALIDATE']}")
+        cache = current_app.extensions["liveblog.cache_control"]
     headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization"}
     if last_modified:
         headers["Last-Modified"] = http_date(last_modified)
     return headers
 
 
+class _Bare(Response):
+    default_mimetype = None  # a 304 carries no Content-Type
+
+
 def not_modified(headers: dict[str, str]) -> Response:
     """A 304 with the validators and caching headers, and no body."""
-    response = Response(status=304)
-    for name, value in headers.items():
-        response.headers[name] = value
-    return response
+    return _Bare(None, 304, headers)
 
 
 def content_etag(body: bytes) -> str:
@@ -106,6 +113,7 @@ def register_api(app: Flask) -> Api:
         "An event-sourced live-blog API. Errors are RFC 9457 problem details"
         f" ({PROBLEM_TYPE}).")}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    app.extensions["liveblog.cache_control"] = public_cache_control(app.config)
     for module in (blogs, posts, health):
         api.register_blueprint(module.blp)
     app.before_request(_require_json_bodies)

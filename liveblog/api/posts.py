@@ -78,8 +78,10 @@ def feed_cache() -> FeedCache:
 
 
 def _tag(head: BlogHead, what: str) -> str:
-    raw = f"{head.id}:{head.feed_version}:{what}:{request.query_string.decode('latin-1')}"
-    return '"' + hashlib.sha256(raw.encode()).hexdigest()[:32] + '"'
+    """A strong ETag naming the blog, its feed version, the resource and the query."""
+    query = request.query_string
+    digest = "." + hashlib.sha256(query).hexdigest()[:16] if query else ""
+    return f'"{what[0]}{head.feed_version}.{head.id}{digest}"'
 
 
 def answered_from_head(what: str) -> Callable[[Any], Any]:

@@ -1,0 +1,166 @@
+"""Benchmark the HTTP read and write paths through `liveblog serve` on 127.0.0.1.
+
+Measures, with wrk and a bounded load, requests/s of feed polls answered 304, feed pages
+answered 200, and publishes; next to a minimal Flask app returning the same bytes under the same
+gunicorn settings, in the same run. Targets: 304 >= 0.8x and 200 >= 0.7x of the minimal app.
+
+    scripts/bench http [--seconds 8] [--connections 16] [--workers 2] [--threads 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from tests.e2e.server import free_port  # noqa: E402
+
+
+def wait_up(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def wrk(url: str, seconds: int, connections: int, *, headers: dict[str, str] | None = None,
+        script: Path | None = None) -> float:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if match is None:
+        raise RuntimeError(out)
+    if non2xx:
+        raise RuntimeError(f"{non2xx.group(1)} error responses from {url}:\n{out}")
+    return float(match.group(1))
+
+
+def request(url: str, method: str = "GET", body: dict | None = None,
+            headers: dict[str, str] | None = None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={
+        **({"Content-Type": "application/json"} if data else {}), **(headers or {})})
+    with urllib.request.urlopen(req, timeout=10) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--posts", type=int, default=40)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: scripts/bench installs it (apt-get install wrk)")
+    python = sys.executable
+    procs: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        db = folder / "bench.db"
+        token = subprocess.run([python, "-m", "liveblog", "token", "create", "--role", "editor",
+                                "--name", "bench", "--db", str(db)], capture_output=True,
+                               text=True, check=True).stdout.strip().splitlines()[-1]
+        auth = {"Authorization": f"Bearer {token}"}
+        try:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            procs.append(subprocess.Popen(
+                [python, "-m", "liveblog", "serve", "--db", str(db), "--port", str(port),
+                 "--workers", str(args.workers), "--threads", str(args.threads)],
+                stderr=subprocess.DEVNULL))
+            wait_up(f"{base}/healthz")
+            request(f"{base}/api/blogs", "POST", {"title": "Bench", "slug": "bench"}, auth)
+            paragraph = {"type": "paragraph", "text": "A paragraph of <em>news</em>. " * 8}
+            for i in range(args.posts):
+                request(f"{base}/api/blogs/bench/posts", "POST", {
+                    "headline": f"Update {i}", "byline": {"contributors": ["Jane Roe"]},
+                    "body": [paragraph, paragraph]}, auth)
+            feed_url = f"{base}/api/blogs/bench/posts"
+            _, headers, body = request(feed_url)
+            _, _, created = request(feed_url, "POST", {"headline": "captured"}, auth)
+            keep = {k: v for k, v in headers.items()
+                    if k in ("ETag", "Cache-Control", "Last-Modified", "Vary")}
+            capture = folder / "capture.json"
+            capture.write_text(json.dumps({"body": body.decode(), "headers": keep,
+                                           "created": created.decode()}))
+            _, headers, body = request(feed_url)  # after the captured publish
+            keep = {k: v for k, v in headers.items()
+                    if k in ("ETag", "Cache-Control", "Last-Modified", "Vary")}
+            capture.write_text(json.dumps({"body": body.decode(), "headers": keep,
+                                           "created": created.decode()}))
+            etag = headers["ETag"]
+
+            minimal_port = free_port()
+            minimal = f"http://127.0.0.1:{minimal_port}"
+            procs.append(subprocess.Popen(
+                [python, "-m", "gunicorn", "--chdir", str(HERE), "-k", "gthread",
+                 "-w", str(args.workers), "--threads", str(args.threads), "-b",
+                 f"127.0.0.1:{minimal_port}", "--log-level", "warning",
+                 "bench_http_baseline:app"],
+                env={**os.environ, "BENCH_CAPTURE": str(capture)}, stderr=subprocess.DEVNULL))
+            wait_up(f"{minimal}/api/blogs/bench/posts")
+            assert request(f"{minimal}/api/blogs/bench/posts")[2] == body
+
+            post_script = folder / "post.lua"
+            post_script.write_text(
+                'wrk.method = "POST"\n'
+                'wrk.body = \'{"headline": "Load", "body": [{"type": "paragraph",'
+                ' "text": "Load test"}]}\'\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+            s, c = args.seconds, args.connections
+            cond = {"If-None-Match": etag}
+            rows = []
+            # alternate the two servers, twice, keeping each one's best figure
+            best: dict[str, float] = {}
+            for _ in range(2):
+                for key, url, hdrs in (
+                        ("304 ours", f"{base}/api/blogs/bench/posts", cond),
+                        ("304 minimal", f"{minimal}/api/blogs/bench/posts", cond),
+                        ("200 ours", f"{base}/api/blogs/bench/posts", None),
+                        ("200 minimal", f"{minimal}/api/blogs/bench/posts", None)):
+                    best[key] = max(best.get(key, 0.0), wrk(url, s, c, headers=hdrs))
+            best["publish ours"] = wrk(f"{base}/api/blogs/bench/posts", s, c,
+                                       script=post_script)
+            best["publish minimal"] = wrk(f"{minimal}/api/blogs/bench/posts", s, c,
+                                          script=post_script)
+            rows = [("feed poll answered 304", "304", 0.8), ("feed page answered 200", "200", 0.7),
+                    ("publish (POST, fsync each)", "publish", None)]
+            print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads; wrk -t1 "
+                  f"-c{c} -d{s}s; feed page {len(body):,} bytes ({args.posts} posts, limit 20)")
+            print(f"{'':30}{'liveblog':>12}{'minimal app':>14}{'ratio':>8}  target")
+            for label, key, target in rows:
+                ours, theirs = best[f"{key} ours"], best[f"{key} minimal"]
+                goal = f">= {target}x" if target else "(reference)"
+                print(f"{label:30}{ours:>10,.0f}/s{theirs:>12,.0f}/s{ours / theirs:>7.2f}x  {goal}")
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
