@@ -8,7 +8,7 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     echo "liveblog needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" >&2
     exit 1
 fi
-extras="${1:-}"
+extras="${1:-}"  # callers pass it explicitly: a sourced file otherwise sees their arguments
 stamp_want="$( (cat pyproject.toml; echo "$extras") | sha256sum | cut -d' ' -f1)"
 stamp_file=.venv/.liveblog-stamp
 if [ ! -x .venv/bin/python ]; then
