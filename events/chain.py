@@ -52,9 +52,13 @@ def canonical(value: Any) -> str:
 
 def format_time(moment: datetime) -> str:
     """Return ``moment`` as RFC 3339 UTC with microseconds and ``Z`` (the stored time format)."""
-    if moment.tzinfo is None:
+    offset = moment.utcoffset()
+    if offset is None:
         raise ValueError("recorded times must be timezone-aware")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if offset:
+        moment = moment.astimezone(UTC)
+    # isoformat is C code, several times faster than strftime; this is on every replayed event
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class BatchHasher:

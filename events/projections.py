@@ -15,8 +15,11 @@ one transaction, so an event's effect lands exactly once and a crash resumes whe
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
@@ -243,6 +246,8 @@ class ProjectionRunner:
                 for logical, physical in fresh.items():
                     conn.execute(f'DROP TABLE IF EXISTS "{logical}"')
                     conn.execute(f'ALTER TABLE "{physical}" RENAME TO "{logical}"')
+                # snapshots were taken of the old code's output: a rebuild starts them afresh
+                conn.execute("DELETE FROM projection_snapshots")
                 conn.execute(
                     "INSERT INTO projection_checkpoints (name, version, position, generation)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
@@ -261,14 +266,19 @@ class ProjectionRunner:
         at: datetime | None = None,
         stream_prefix: str | None = None,
         target: str = ":memory:",
+        snapshot_every: int | None = None,
     ) -> tuple[sqlite3.Connection, int]:
         """Build projections as they stood at a past ``position`` (or time ``at``) in a scratch db.
 
-        :param projection: one projection or several (applied in order, event by event batch).
-
+        :param projection: one projection or several (applied in order, batch by batch).
         :param stream_prefix: replay only the streams starting with this (a per-aggregate
             replay when the projection only needs those).
         :param target: where to build it (an in-memory database by default).
+        :param snapshot_every: start from the nearest stored snapshot at or before the
+            position, and store one every this many replayed events, so no later as-of call
+            replays more than that. Snapshots are a cache in ``projection_snapshots``: keyed
+            by the projections' names and versions and the prefix, and ignored when the event
+            they stand for no longer has the hash they recorded.
         :returns: the scratch connection, with the projection's tables under their logical
             names, and the position it was built to.
         """
@@ -281,10 +291,57 @@ class ProjectionRunner:
         scratch.execute("BEGIN")
         for p, t in zip(chosen, tables, strict=True):
             p.create(scratch, t)
-        events = self.store.read_all(0, until=upto, stream_prefix=stream_prefix,
+        key = _snapshot_key(chosen, stream_prefix)
+        start = 0
+        if snapshot_every:
+            start = self._load_snapshot(scratch, chosen, key, upto)
+        events = self.store.read_all(start, until=upto, stream_prefix=stream_prefix,
                                      page_size=self.batch_size)
+        since_snapshot = 0
         while batch := list(itertools.islice(events, self.batch_size)):
             for p, t in zip(chosen, tables, strict=True):
                 p.apply(scratch, t, batch)
+            since_snapshot += len(batch)
+            if snapshot_every and since_snapshot >= snapshot_every:
+                self._save_snapshot(scratch, chosen, key, batch[-1])
+                since_snapshot = 0
         scratch.execute("COMMIT")
         return scratch, upto
+
+    def _load_snapshot(self, scratch: sqlite3.Connection, chosen: list[Projection], key: str,
+                       upto: int) -> int:
+        conn = self.store.conn
+        row = conn.execute(
+            "SELECT s.position, s.data FROM projection_snapshots s JOIN events e"
+            " ON e.position = s.position AND e.hash = s.event_hash"
+            " WHERE s.key = ? AND s.position <= ? ORDER BY s.position DESC LIMIT 1",
+            (key, upto)).fetchone()
+        if row is None:
+            return 0
+        contents = json.loads(zlib.decompress(row[1]))
+        for p in chosen:
+            for logical in p.tables:
+                rows = contents[logical]
+                if rows:
+                    marks = ",".join("?" * len(rows[0]))
+                    scratch.executemany(f'INSERT INTO "{logical}" VALUES ({marks})', rows)
+        return int(row[0])
+
+    def _save_snapshot(self, scratch: sqlite3.Connection, chosen: list[Projection], key: str,
+                       last: RecordedEvent) -> None:
+        contents = {logical: scratch.execute(f'SELECT * FROM "{logical}"').fetchall()
+                    for p in chosen for logical in p.tables}
+        data = zlib.compress(json.dumps(contents, separators=(",", ":")).encode(), 1)
+        with write_transaction(self.store.conn) as conn:
+            conn.execute("INSERT OR IGNORE INTO projection_snapshots VALUES (?, ?, ?, ?)",
+                         (key, last.position, last.hash, data))
+
+    def clear_snapshots(self) -> None:
+        """Forget every as-of snapshot (they are a cache; the next replays rebuild them)."""
+        with write_transaction(self.store.conn) as conn:
+            conn.execute("DELETE FROM projection_snapshots")
+
+
+def _snapshot_key(chosen: Sequence[Projection], stream_prefix: str | None) -> str:
+    names = json.dumps([[p.name, p.version] for p in chosen] + [stream_prefix])
+    return hashlib.sha256(names.encode()).hexdigest()

@@ -62,10 +62,21 @@ def _create_checkpoints(db: sqlite_utils.Database) -> None:
     )
 
 
+def _create_snapshots(db: sqlite_utils.Database) -> None:
+    # A cache for as-of replay, never the truth: each row names the log position it stands
+    # for and that event's hash, so a snapshot of a log that no longer matches is ignored.
+    db["projection_snapshots"].create(  # type: ignore[union-attr]
+        {"key": str, "position": int, "event_hash": str, "data": bytes},
+        pk=("key", "position"),
+        not_null={"event_hash", "data"},
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_events", _create_events),
     ("0002_idempotency", _create_idempotency),
     ("0003_projection_checkpoints", _create_checkpoints),
+    ("0004_projection_snapshots", _create_snapshots),
 ]
 
 

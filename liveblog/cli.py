@@ -13,6 +13,7 @@ import click
 
 from events import EventStoreError
 
+from .api.cursors import MalformedCursorError
 from .domain.errors import DomainError
 from .service import Actor
 
@@ -32,7 +33,7 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (DomainError, EventStoreError, ValueError, OSError) as e:
+        except (DomainError, EventStoreError, MalformedCursorError, ValueError, OSError) as e:
             raise click.ClickException(str(e).splitlines()[0] if str(e) else repr(e)) from e
 
     return wrapped
@@ -175,7 +176,7 @@ def demo(db_path: str, host: str, port: int, workers: int) -> None:
     run_server(db_path, host, port, workers, 16, on_ready=ready)
 
 
-def _service(db_path: str) -> Any:
+def _service(db_path: str, *, project: bool = True, must_exist: bool = False) -> Any:
     from events import EventStore, ProjectionRunner
 
     from .codec import UPCASTERS
@@ -184,7 +185,109 @@ def _service(db_path: str) -> Any:
 
     if os.path.isdir(db_path):
         raise click.ClickException(f"--db {db_path} is a directory, not a database file")
+    if must_exist and not os.path.exists(db_path):
+        raise click.ClickException(f"no database at {db_path} (give --db or set LIVEBLOG_DB)")
     store = EventStore.open(db_path, upcasters=UPCASTERS)
     runner = ProjectionRunner(store, all_projections())
-    runner.start()
+    if project:
+        runner.start()
     return Service(store, runner)
+
+
+@main.command()
+@db_option
+@one_line_errors
+def verify(db_path: str) -> None:
+    """Check the hash chain; exit 1 naming the first bad position when it is broken."""
+    from events import verify as verify_chain
+
+    result = verify_chain(_service(db_path, project=False, must_exist=True).store.conn)
+    if not result.ok:
+        click.echo(f"broken at position {result.first_bad_position}: {result.detail}"
+                   f" ({result.events_checked} events before it are intact)", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {result.events_checked} events, head {result.head.position} "
+               f"{result.head.hash}")
+
+
+@main.command()
+@db_option
+@one_line_errors
+def rebuild(db_path: str) -> None:
+    """Rebuild every projection from the log, with progress, into fresh tables swapped in."""
+    service = _service(db_path, must_exist=True)
+    runner = service.runner
+    total = service.store.head().position
+    replayed = 0
+    for projection in runner.projections:
+        with click.progressbar(length=max(total, 1), label=f"{projection.name:<8}",
+                               show_pos=True, file=sys.stderr) as bar:
+            last = [0]
+
+            def step(done: int, of: int, bar: Any = bar, last: list[int] = last) -> None:
+                bar.update(done - last[0])
+                last[0] = done
+
+            replayed += runner.rebuild(projection.name, progress=step)
+    click.echo(f"rebuilt {len(runner.projections)} projections from {total} events"
+               f" ({replayed} applied)")
+
+
+@main.command("export")
+@db_option
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, allow_dash=True))
+@one_line_errors
+def export_log(db_path: str, file: str) -> None:
+    """Write the whole log as JSON Lines (one event a line, with its hashes); - for stdout."""
+    from events import export_jsonl
+
+    store = _service(db_path, project=False, must_exist=True).store
+    total = store.head().position
+    with click.open_file(file, "w", encoding="utf-8") as out, click.progressbar(
+            length=max(total, 1), label="export", file=sys.stderr) as bar:
+        count = export_jsonl(store, out, progress=lambda n: bar.update(n - bar.pos))
+        bar.update(total - bar.pos)
+    head = store.head()
+    click.echo(f"exported {count} events (head {head.position} {head.hash})", err=file == "-")
+
+
+@main.command("import")
+@db_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@one_line_errors
+def import_log(db_path: str, file: str) -> None:
+    """Load a JSON Lines log into an empty database, re-verifying every hash, then project it."""
+    from events import import_jsonl
+
+    service = _service(db_path)
+    with click.open_file(file, "r", encoding="utf-8") as lines, click.progressbar(
+            length=1, label="import", file=sys.stderr) as bar:
+        head = import_jsonl(service.store, lines, progress=lambda n: bar.update(0))
+        bar.update(1)
+    service.runner.catch_up()
+    click.echo(f"imported {head.position} events (head {head.position} {head.hash})")
+
+
+@main.command()
+@db_option
+@click.argument("blog")
+@click.option("--as-of", "as_of", required=True,
+              help="an RFC 3339 time with an offset, or a cursor from the API")
+@click.option("--order", type=click.Choice(["newest", "oldest", "updated"]), default="newest")
+@click.option("--limit", type=click.IntRange(1, 100), default=20)
+@one_line_errors
+def replay(db_path: str, blog: str, as_of: str, order: str, limit: int) -> None:
+    """Print a blog's feed exactly as readers saw it then, as JSON."""
+    import json
+
+    from . import queries
+    from .audit import feed_as_of, resolve_as_of
+    from .domain.errors import BlogNotFoundError
+
+    service = _service(db_path, must_exist=True)
+    head = queries.find_blog_head(service.store.conn, blog)
+    if head is None:
+        raise BlogNotFoundError(f"no blog with id or slug {blog!r}")
+    position = resolve_as_of(service.store, as_of)
+    page = feed_as_of(service.runner, head.id, position, order=order, limit=limit)
+    click.echo(json.dumps(page, ensure_ascii=False, indent=2))

@@ -17,6 +17,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "FEED_CACHE_SIZE": (512, "rendered first feed pages kept per process (one per blog version)"),
     "LONG_POLL_MAX_WAITERS": (16, "long polls (/changes?wait=) held at once per process; more "
                                   "answer at once, so they never starve other requests"),
+    "AS_OF_SNAPSHOT_EVERY": (1000, "auditors' as-of replay stores a snapshot of a blog's feed "
+                                   "every this many events, so none replays more than that"),
     "LONG_POLL_INTERVAL": (0.25, "how often (s) a held long poll looks for a change"),
 }
 

@@ -158,6 +158,29 @@ def changes_since(conn: sqlite3.Connection, blog_id: str, since: int,
     return [tuple(r) for r in rows[:limit]], len(rows) > limit
 
 
+def feed_page(conn: sqlite3.Connection, blog_id: str, order: str, limit: int,
+              after: int | None, cursor_of: Any) -> tuple[dict[str, Any], BlogHead]:
+    """One feed page (the API's shape) and the head it was read at, from one snapshot.
+
+    :param cursor_of: ``cursor_of(kind, position) -> str``, the API's cursor encoder.
+    """
+    from events import read_snapshot
+
+    with read_snapshot(conn):
+        row = get_blog_row(conn, blog_id)
+        rows, next_key = list_posts(conn, blog_id, order, limit, after)
+        pinned = pinned_posts(conn, blog_id) if after is None else []
+    page = {
+        "blog": blog_json(row, cursor_of("c", row[13])),
+        "pinned": [post_json(r) for r in pinned],
+        "posts": [post_json(r) for r in rows],
+        "total": row[11],
+        "next_cursor": cursor_of(order[0], next_key) if next_key is not None else None,
+        "cursor": cursor_of("c", row[13]),
+    }
+    return page, head_of(row)
+
+
 def change(row: tuple[Any, ...]) -> dict[str, Any]:
     """A changed post as a /changes entry: an upsert, or a delete tombstone."""
     if row[2] == "published":

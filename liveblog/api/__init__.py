@@ -102,7 +102,7 @@ def _require_json_bodies() -> None:
 
 def register_api(app: Flask) -> Api:
     """Create the Api on ``app`` with every blueprint and the problem handlers."""
-    from . import blogs, health, posts
+    from . import audit, blogs, health, posts
 
     app.config.setdefault("API_TITLE", "liveblog")
     app.config.setdefault("API_VERSION", "1")
@@ -114,7 +114,7 @@ def register_api(app: Flask) -> Api:
         f" ({PROBLEM_TYPE}).")}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     app.extensions["liveblog.cache_control"] = public_cache_control(app.config)
-    for module in (blogs, posts, health):
+    for module in (blogs, posts, audit, health):
         api.register_blueprint(module.blp)
     app.before_request(_require_json_bodies)
     register_handlers(app)

@@ -22,11 +22,12 @@ from flask_smorest import Blueprint
 from events import format_time, read_snapshot
 
 from .. import queries
+from ..audit import feed_as_of, resolve_as_of
 from ..db import get_db
 from ..domain import commands as cmd
 from ..queries import BlogHead
 from ..service import new_id
-from . import dumps, errors, json_response, not_modified, reader_headers
+from . import content_etag, dumps, errors, json_response, not_modified, reader_headers
 from .auth import current_actor, is_editor, require_role
 from .cursors import decode_cursor, encode_cursor
 from .preconditions import if_match_version, none_match, post_etag
@@ -97,6 +98,9 @@ def answered_from_head(what: str) -> Callable[[Any], Any]:
             if "Authorization" in request.headers:
                 current_actor()  # a bad token is a 401 even on reader endpoints
             head = queries.get_blog_head(get_db().store().conn, kwargs["blog"])
+            if "as_of" in request.args:  # the past is not the live feed: no live validators
+                g.blog_head = head
+                return view(*args, **kwargs)
             etag = _tag(head, what)
             headers = reader_headers(etag, head.updated_at)
             if none_match(etag):
@@ -110,6 +114,17 @@ def answered_from_head(what: str) -> Callable[[Any], Any]:
         return wrapped
 
     return decorator
+
+
+@require_role("auditor")
+def _feed_as_of(head: BlogHead, as_of: str, order: str, limit: int, after: int | None) -> Any:
+    store = get_db().store()
+    position = resolve_as_of(store, as_of)
+    page = feed_as_of(get_db().runner(), head.id, position, order=order, limit=limit,
+                      after=after, snapshot_every=current_app.config["AS_OF_SNAPSHOT_EVERY"])
+    body = dumps(page)
+    return json_response(None, raw=body, headers={"ETag": content_etag(body),
+                                                  "Cache-Control": "private, no-cache"})
 
 
 def _send(body: bytes, head: BlogHead, what: str) -> Any:
@@ -131,25 +146,20 @@ class Posts(MethodView):
     @answered_from_head("feed")
     @blp.arguments(FeedQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, FeedSchema)
-    @errors(blp, 400, 401, 404, 422)
-    def get(self, blog: str, order: str, limit: int, cursor: str | None = None) -> Any:
-        """The feed: a page of published posts, pinned ones first on the first page."""
+    @errors(blp, 400, 401, 403, 404, 422)
+    def get(self, blog: str, order: str, limit: int, cursor: str | None = None,
+            as_of: str | None = None) -> Any:
+        """The feed: a page of published posts, pinned ones first on the first page.
+
+        Auditors may add ``as_of`` (a time or a cursor) for the feed as readers saw it then.
+        """
         head: BlogHead = g.blog_head
         after = decode_cursor(order[0], cursor) if cursor is not None else None
-        conn = get_db().store().conn
-        with read_snapshot(conn):
-            row = queries.get_blog_row(conn, head.id)
-            rows, next_key = queries.list_posts(conn, head.id, order, limit, after)
-            pinned = queries.pinned_posts(conn, head.id) if cursor is None else []
-        body = dumps({
-            "blog": queries.blog_json(row, encode_cursor("c", row[13])),
-            "pinned": [queries.post_json(r) for r in pinned],
-            "posts": [queries.post_json(r) for r in rows],
-            "total": row[11],
-            "next_cursor": encode_cursor(order[0], next_key) if next_key is not None else None,
-            "cursor": encode_cursor("c", row[13]),
-        })
-        return _send(body, queries.head_of(row), "feed")
+        if as_of is not None:
+            return _feed_as_of(head, as_of, order, limit, after)
+        page, read_at = queries.feed_page(get_db().store().conn, head.id, order, limit, after,
+                                          encode_cursor)
+        return _send(dumps(page), read_at, "feed")
 
     @require_role("editor")
     @blp.arguments(PostCreateSchema)

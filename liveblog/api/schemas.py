@@ -188,6 +188,9 @@ class FeedQuerySchema(StrictSchema):
     order = f.String(load_default="newest", validate=v.OneOf(["newest", "oldest", "updated"]))
     limit = f.Integer(load_default=20, validate=v.Range(min=1, max=100))
     cursor = f.String(validate=v.Length(max=200))
+    as_of = f.String(validate=v.Length(min=1, max=200), metadata={
+        "description": "auditors only: an RFC 3339 time or a cursor; the feed exactly as"
+                       " readers saw it then, replayed from the log"})
 
 
 class ChangesQuerySchema(StrictSchema):

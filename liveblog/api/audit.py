@@ -1,0 +1,146 @@
+"""Auditors: the event log, post history, verification. Auditor tokens only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import marshmallow as ma
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from events import verify
+
+from .. import queries
+from ..audit import post_history
+from ..codec import REGISTRY
+from ..db import get_db
+from ..service import blog_prefix
+from . import errors, json_response
+from .auth import require_role
+
+blp = Blueprint("audit", __name__, url_prefix="/api",
+                description="For auditors: the log, history, verification (auditor tokens).")
+
+_AUDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
+_PRIVATE = {"Cache-Control": "private, no-store"}
+f = ma.fields
+
+
+def _known_types(value: str) -> None:
+    unknown = [t for t in value.split(",") if t not in REGISTRY]
+    if unknown:
+        raise ma.ValidationError(f"unknown event type(s): {', '.join(unknown)}")
+
+
+class EventsQuerySchema(ma.Schema):
+    after = f.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    limit = f.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
+    blog = f.String(metadata={"description": "a blog's id or slug"})
+    type = f.String(validate=_known_types, metadata={"description": "comma-separated types"})
+
+
+class HeadSchema(ma.Schema):
+    position = f.Integer()
+    hash = f.String()
+
+
+class EventSchema(ma.Schema):
+    position = f.Integer()
+    stream = f.String()
+    version = f.Integer()
+    type = f.String()
+    schema_version = f.Integer()
+    data = f.Dict()
+    metadata = f.Dict()
+    recorded_at = f.String()
+    prev_hash = f.String()
+    hash = f.String()
+
+
+class EventsSchema(ma.Schema):
+    events = f.List(f.Nested(EventSchema))
+    next = f.Integer(allow_none=True)
+    head = f.Nested(HeadSchema)
+
+
+class RevisionSchema(ma.Schema):
+    version = f.Integer()
+    event_type = f.String()
+    event_types = f.List(f.String())
+    recorded_at = f.String()
+    actor = f.Dict()
+    post = f.Dict()
+    changes = f.Dict()
+    reason = f.String()
+
+
+class HistorySchema(ma.Schema):
+    revisions = f.List(f.Nested(RevisionSchema))
+
+
+class VerifySchema(ma.Schema):
+    ok = f.Boolean()
+    events_checked = f.Integer()
+    head = f.Nested(HeadSchema)
+    first_bad_position = f.Integer(allow_none=True)
+    detail = f.String(allow_none=True)
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @require_role("auditor")
+    @blp.arguments(EventsQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, EventsSchema)
+    @blp.doc(security=_AUDITOR)
+    @errors(blp, 401, 403, 404, 422)
+    def get(self, after: int, limit: int, blog: str | None = None,
+            type: str | None = None) -> Any:
+        """The log as stored (data before upcasting, so hashes can be recomputed), in order."""
+        store = get_db().store()
+        prefix = None
+        if blog is not None:
+            prefix = blog_prefix(queries.get_blog_head(store.conn, blog).id)
+        types = type.split(",") if type else None
+        rows = list(store.read_rows(after, limit + 1, stream_prefix=prefix, types=types))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        head = store.head()
+        return json_response({
+            "events": [{
+                "position": r[0], "stream": r[1], "version": r[2], "type": r[3],
+                "schema_version": r[4], "data": json.loads(r[5]), "metadata": json.loads(r[6]),
+                "recorded_at": r[7], "prev_hash": r[8], "hash": r[9]} for r in rows],
+            "next": rows[-1][0] if more else None,
+            "head": {"position": head.position, "hash": head.hash},
+        }, headers=_PRIVATE)
+
+
+@blp.route("/blogs/<blog>/posts/<post>/history")
+class History(MethodView):
+    @require_role("auditor")
+    @blp.response(200, HistorySchema)
+    @blp.doc(security=_AUDITOR)
+    @errors(blp, 401, 403, 404)
+    def get(self, blog: str, post: str) -> Any:
+        """Every revision of a post: who, when, the state after, and what changed."""
+        store = get_db().store()
+        head = queries.get_blog_head(store.conn, blog)
+        return json_response({"revisions": post_history(store, head.id, post)},
+                             headers=_PRIVATE)
+
+
+@blp.route("/audit/verify")
+class Verify(MethodView):
+    @require_role("auditor")
+    @blp.response(200, VerifySchema)
+    @blp.doc(security=_AUDITOR)
+    @errors(blp, 401, 403)
+    def get(self) -> Any:
+        """Walk the hash chain; report the first bad position when it is broken."""
+        result = verify(get_db().store().conn)
+        return json_response({
+            "ok": result.ok, "events_checked": result.events_checked,
+            "head": {"position": result.head.position, "hash": result.head.hash},
+            "first_bad_position": result.first_bad_position, "detail": result.detail,
+        }, headers=_PRIVATE)

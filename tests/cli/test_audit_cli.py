@@ -1,0 +1,121 @@
+"""The log tools: verify, rebuild, export/import and replay, on a real database file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from liveblog import create_app
+from liveblog.cli import main
+
+from ..api.helpers import create_blog, create_post
+from ..conftest import Tokens
+from ..events.test_chain import tamper
+
+
+def cli(*args):
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def story(db_path, clock):
+    """A blog with a few posts, an edit and a deletion, built through the API."""
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock})
+    client = app.test_client()
+    editor = Tokens(app).headers()
+    blog = create_blog(client, editor, slug="story")
+    posts = [create_post(client, editor, blog["id"], headline=f"p{i}") for i in range(4)]
+    client.patch(f"/api/blogs/story/posts/{posts[0]['id']}", json={"headline": "p0 fixed"},
+                 headers={**editor, "If-Match": '"1"'})
+    client.delete(f"/api/blogs/story/posts/{posts[1]['id']}", headers=editor)
+    feed = client.get("/api/blogs/story/posts").get_json()
+    app.extensions["liveblog.db"].close()
+    return {"feed": feed, "blog": blog}
+
+
+def test_verify_ok_then_exit_1_at_the_tampered_position(db_path, story):
+    code, out = cli("verify", "--db", str(db_path))
+    assert code == 0 and out.startswith("ok: ")
+    from events import EventStore
+
+    store = EventStore.open(db_path)
+    tamper(store, "UPDATE events SET metadata = '{}' WHERE position = 5")
+    store.close()
+    code, out = cli("verify", "--db", str(db_path))
+    assert code == 1
+    assert out.strip().splitlines()[-1].startswith("broken at position 5: bad hash")
+
+
+def test_export_import_gives_the_same_head_and_the_same_feed(db_path, tmp_path, story):
+    dump = tmp_path / "log.jsonl"
+    code, out = cli("export", "--db", str(db_path), str(dump))
+    assert code == 0, out
+    lines = dump.read_text().splitlines()
+    head = json.loads(lines[-1])
+    assert f"head {head['position']} {head['hash']}" in out
+    copy = tmp_path / "copy.db"
+    code, out = cli("import", "--db", str(copy), str(dump))
+    assert code == 0, out
+    assert f"head {head['position']} {head['hash']}" in out
+    app = create_app({"TESTING": True, "DATABASE": str(copy)})
+    assert app.test_client().get("/api/blogs/story/posts").get_json() == story["feed"]
+    app.extensions["liveblog.db"].close()
+    # a second import into the now non-empty database is refused
+    code, out = cli("import", "--db", str(copy), str(dump))
+    assert code == 1 and "empty" in out.strip().splitlines()[-1]
+
+
+def test_import_refuses_a_broken_chain_naming_the_line(db_path, tmp_path, story):
+    dump = tmp_path / "log.jsonl"
+    cli("export", "--db", str(db_path), str(dump))
+    lines = dump.read_text().splitlines()
+    record = json.loads(lines[6])
+    record["data"]["slug"] = "forged"
+    lines[6] = json.dumps(record)
+    dump.write_text("\n".join(lines) + "\n")
+    copy = tmp_path / "copy.db"
+    code, out = cli("import", "--db", str(copy), str(dump))
+    assert code == 1
+    last = out.strip().splitlines()[-1]
+    assert "line 7" in last and "bad hash" in last
+    from events import EventStore
+
+    assert EventStore.open(copy).is_empty()
+
+
+def test_rebuild_reports_a_count_and_keeps_the_feed(db_path, story):
+    code, out = cli("rebuild", "--db", str(db_path))
+    assert code == 0, out
+    assert "rebuilt 3 projections from" in out.strip().splitlines()[-1]
+    app = create_app({"TESTING": True, "DATABASE": str(db_path)})
+    assert app.test_client().get("/api/blogs/story/posts").get_json() == story["feed"]
+    app.extensions["liveblog.db"].close()
+
+
+def test_replay_prints_the_feed_as_it_was(db_path, story):
+    code, out = cli("replay", "story", "--as-of", story["feed"]["cursor"], "--db", str(db_path))
+    assert code == 0, out
+    assert json.loads(out) == story["feed"]
+    code, out = cli("replay", "story", "--as-of", story["blog"]["cursor"], "--db", str(db_path))
+    assert json.loads(out)["posts"] == []
+
+
+@pytest.mark.parametrize("args,message", [
+    (("replay", "story", "--as-of", "2022-01-21T13:31:00"), "offset"),
+    (("replay", "story", "--as-of", "nonsense"), "neither"),
+    (("replay", "nope", "--as-of", "2022-01-21T13:31:00Z"), "no blog"),
+])
+def test_replay_bad_input_is_one_line(db_path, story, args, message):
+    code, out = cli(*args, "--db", str(db_path))
+    assert code == 1 and message in out.strip().splitlines()[-1]
+
+
+def test_tools_refuse_a_missing_database(tmp_path):
+    for command in (("verify",), ("rebuild",), ("export", str(tmp_path / "x.jsonl")),
+                    ("replay", "b", "--as-of", "2022-01-21T13:31:00Z")):
+        code, out = cli(*command, "--db", str(tmp_path / "missing.db"))
+        assert code == 1 and "no database" in out, command
+        assert not (tmp_path / "missing.db").exists()
