@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import zlib
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -172,14 +173,14 @@ def test_a_snapshot_whose_event_changed_is_ignored(store, clock):
 
     runner = ProjectionRunner(store, [Counting()], batch_size=2)
     runner.start()
-    for i in range(10):
+    for _ in range(10):
         store.append("s", [added(1)], then=runner.apply_inline)
     runner.as_of(Counting(), position=10, snapshot_every=2)
     [(position,)] = store.conn.execute(
         "SELECT max(position) FROM projection_snapshots").fetchall()
     store.conn.execute("UPDATE projection_snapshots SET data = ? WHERE position = ?",
-                       (__import__("zlib").compress(b'{"stream_counts": [["s", 99, 99, 99]],'
-                                                    b' "type_totals": []}'), position))
+                       (zlib.compress(b'{"stream_counts": [["s", 99, 99, 99]],'
+                                      b' "type_totals": []}'), position))
     tamper(store, "UPDATE events SET hash = ? WHERE position = ?", ("e" * 64, position))
     rebuilt, _ = runner.as_of(Counting(), position=10, snapshot_every=2)
     assert snapshot(rebuilt)[0] == [("s", 10, 10, 10)]
