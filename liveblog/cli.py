@@ -69,20 +69,48 @@ def main() -> None:
               help="gunicorn worker processes")
 @click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
               help="threads per worker (long polls hold one each)")
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+              help="run the background jobs (scheduled posts, upkeep) in this deployment")
 @one_line_errors
-def serve(db_path: str, host: str, port: int, workers: int, threads: int) -> None:
+def serve(db_path: str, host: str, port: int, workers: int, threads: int,
+          scheduler: bool) -> None:
     """Run the production server (gunicorn, threaded workers, graceful shutdown)."""
-    run_server(db_path, host, port, workers, threads)
+    run_server(db_path, host, port, workers, threads, scheduler=scheduler)
 
 
 def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
-               on_ready: Callable[[], None] | None = None) -> None:
-    """Prepare the database once, then serve it with gunicorn."""
+               on_ready: Callable[[], None] | None = None, *, scheduler: bool = True) -> None:
+    """Prepare the database once, then serve it with gunicorn.
+
+    The background jobs run in one `liveblog scheduler` process beside gunicorn, never in its
+    workers (each would run every job) nor in its master: the master forks workers, and a fork
+    taken while another thread is inside SQLite can leave the child's SQLite locks and mutexes
+    held. A lease in the database keeps a second deployment on the same file from running the
+    jobs too.
+    """
+    import subprocess
+
     from gunicorn.app.base import BaseApplication
 
     # Migrations and projection start-up run once here, not racing in every worker.
     app = make_app(db_path)
     app.extensions["liveblog.db"].close()
+    jobs: list[subprocess.Popen[bytes]] = []
+
+    def when_ready(server: Any) -> None:
+        if scheduler:
+            jobs.append(subprocess.Popen([sys.executable, "-m", "liveblog", "scheduler",
+                                          "--db", db_path, "--parent", str(os.getpid())]))
+        if on_ready is not None:
+            on_ready()
+
+    def on_exit(server: Any) -> None:
+        for proc in jobs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -90,7 +118,7 @@ def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
                 "bind": f"{host}:{port}", "workers": workers, "threads": threads,
                 "worker_class": "gthread", "graceful_timeout": 10, "timeout": 60,
                 "keepalive": 5, "accesslog": None, "errorlog": "-", "loglevel": "warning",
-                "when_ready": (lambda server: on_ready()) if on_ready else None,
+                "when_ready": when_ready, "on_exit": on_exit,
             }
             for key, value in settings.items():
                 if value is not None:
@@ -100,6 +128,32 @@ def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
             return make_app(db_path)
 
     Server().run()
+
+
+@main.command("scheduler")
+@db_option
+@click.option("--parent", type=int, default=None, hidden=True,
+              help="exit when this process (the server that started us) is gone")
+@one_line_errors
+def run_scheduler(db_path: str, parent: int | None) -> None:
+    """Run the background jobs (scheduled posts, upkeep) until stopped; serve starts one."""
+    import signal
+    import threading
+
+    from .scheduler import build_scheduler
+
+    app = make_app(db_path)
+    jobs = build_scheduler(app)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    jobs.start()
+    try:
+        while not stop.wait(1.0):
+            if parent is not None and os.getppid() != parent:
+                break  # the server died without stopping us
+    finally:
+        jobs.shutdown()
 
 
 @main.group()
@@ -198,16 +252,25 @@ def _service(db_path: str, *, project: bool = True, must_exist: bool = False) ->
 @db_option
 @one_line_errors
 def verify(db_path: str) -> None:
-    """Check the hash chain; exit 1 naming the first bad position when it is broken."""
+    """Check the hash chain and the audit checkpoints; exit 1 naming what is broken."""
+    from pathlib import Path
+
     from events import verify as verify_chain
 
-    result = verify_chain(_service(db_path, project=False, must_exist=True).store.conn)
+    from .scheduler import verify_checkpoints
+
+    store = _service(db_path, project=False, must_exist=True).store
+    result = verify_chain(store.conn)
     if not result.ok:
         click.echo(f"broken at position {result.first_bad_position}: {result.detail}"
                    f" ({result.events_checked} events before it are intact)", err=True)
         sys.exit(1)
+    held, problem = verify_checkpoints(store, Path(f"{db_path}.checkpoints.jsonl"))
+    if problem is not None:
+        click.echo(f"broken: {problem}", err=True)
+        sys.exit(1)
     click.echo(f"ok: {result.events_checked} events, head {result.head.position} "
-               f"{result.head.hash}")
+               f"{result.head.hash}; {held} audit checkpoints hold")
 
 
 @main.command()

@@ -19,6 +19,14 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                                   "answer at once, so they never starve other requests"),
     "AS_OF_SNAPSHOT_EVERY": (1000, "auditors' as-of replay stores a snapshot of a blog's feed "
                                    "every this many events, so none replays more than that"),
+    "SCHEDULER_SYNC_SECONDS": (1.0, "how often the scheduler publishes what is due and arms "
+                                    "jobs for newly scheduled posts"),
+    "SCHEDULER_LEASE_SECONDS": (10.0, "how long one process's claim to run the jobs lasts "
+                                      "without renewal (one scheduler per database)"),
+    "AUDIT_CHECKPOINT_SECONDS": (300.0, "how often the chain's head is appended to the audit "
+                                        "checkpoint file (when it moved)"),
+    "AUDIT_CHECKPOINT_FILE": ("", "append-only file of audit checkpoints (default: the "
+                                  "database path + .checkpoints.jsonl)"),
     "LONG_POLL_INTERVAL": (0.25, "how often (s) a held long poll looks for a change"),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -57,7 +58,15 @@ def init_app(app: Flask, clock: object = utc_now) -> None:
     """Bind the database to ``app``, migrate it and bring every projection up to date."""
     database = Database(str(app.config["DATABASE"]), app.config["SYNCHRONOUS"], clock)
     app.extensions["liveblog.db"] = database
+    migrate(database.store().conn)
     database.runner().start()
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """The application's own tables beside the store's and the projections'."""
+    # operational state, not history: which process runs the background jobs (scheduler.py)
+    conn.execute("CREATE TABLE IF NOT EXISTS scheduler_lease (id INTEGER PRIMARY KEY"
+                 " CHECK (id = 1), holder TEXT NOT NULL, expires_at TEXT NOT NULL)")
 
 
 def get_db() -> Database:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import marshmallow as ma
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -15,6 +16,7 @@ from .. import queries
 from ..audit import post_history
 from ..codec import REGISTRY
 from ..db import get_db
+from ..scheduler import checkpoint_path, verify_checkpoints
 from ..service import blog_prefix
 from . import errors, json_response
 from .auth import require_role
@@ -85,6 +87,7 @@ class VerifySchema(ma.Schema):
     head = f.Nested(HeadSchema)
     first_bad_position = f.Integer(allow_none=True)
     detail = f.String(allow_none=True)
+    checkpoints_checked = f.Integer()
 
 
 @blp.route("/events")
@@ -137,10 +140,19 @@ class Verify(MethodView):
     @blp.doc(security=_AUDITOR)
     @errors(blp, 401, 403)
     def get(self) -> Any:
-        """Walk the hash chain; report the first bad position when it is broken."""
-        result = verify(get_db().store().conn)
+        """Walk the hash chain and check the audit checkpoints; report what is broken.
+
+        ``checkpoints_checked`` counts the recorded heads (position, hash) that still hold; a
+        checkpoint that no longer matches means the log was rewritten or truncated since.
+        """
+        store = get_db().store()
+        result = verify(store.conn)
+        ok, bad, detail = result.ok, result.first_bad_position, result.detail
+        held, problem = verify_checkpoints(store, checkpoint_path(current_app))
+        if ok and problem is not None:
+            ok, detail = False, problem
         return json_response({
-            "ok": result.ok, "events_checked": result.events_checked,
+            "ok": ok, "events_checked": result.events_checked,
             "head": {"position": result.head.position, "hash": result.head.hash},
-            "first_bad_position": result.first_bad_position, "detail": result.detail,
+            "first_bad_position": bad, "detail": detail, "checkpoints_checked": held,
         }, headers=_PRIVATE)

@@ -1,0 +1,235 @@
+"""Background jobs on one APScheduler (3.x) per database: scheduled publishing and upkeep.
+
+* ``sync_schedules`` (every second): publishes every post whose time has come (so a post
+  whose time passed while the service was down goes live at start), and arms one date job per
+  pending post so it fires on time. Jobs are derived from the ``schedules`` projection, never
+  stored elsewhere: the log stays the only source of truth.
+* ``publish_due_post``: the editors' command path (``PublishDuePost``) with a system actor.
+  ``decide`` turns a second firing into a no-op (the post is no longer scheduled), so two
+  schedulers can never publish twice.
+* ``catch_up_projections``: applies events another process appended without projecting them.
+* ``record_audit_checkpoint``: appends the chain's head (position, hash) to an append-only
+  file; ``verify_checkpoints`` later proves the log was not rewritten or truncated since.
+
+Only one process per database runs the jobs: ``SchedulerLease`` is a lease row renewed every few
+seconds, so a second ``liveblog serve`` on the same file stands by until the first goes away.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from events import format_time, write_transaction
+
+from .db import get_db
+from .domain import commands as cmd
+from .service import SYSTEM, Service
+
+log = logging.getLogger(__name__)
+
+
+def _service() -> Service:
+    db = get_db()
+    return Service(db.store(), db.runner())
+
+
+def publish_due_post(app: Flask, blog_id: str, post_id: str) -> bool:
+    """Publish one scheduled post if it is due; True when this call published it."""
+    with app.app_context():
+        outcome = _service().handle(cmd.PublishDuePost(blog_id, post_id), SYSTEM)
+        if outcome.events:
+            log.info("published scheduled post %s of blog %s", post_id, blog_id)
+        return bool(outcome.events)
+
+
+def pending_posts(app: Flask) -> list[tuple[str, str, str]]:
+    """``(blog_id, post_id, publish_at)`` of every pending post, earliest first."""
+    with app.app_context():
+        conn = get_db().store().conn
+        return [(r[0], r[1], r[2]) for r in conn.execute(
+            "SELECT blog_id, post_id, publish_at FROM schedules ORDER BY publish_at")]
+
+
+def publish_due_posts(app: Flask) -> int:
+    """Publish every post whose time has come; returns how many this call published."""
+    with app.app_context():
+        now = format_time(get_db().now())
+        conn = get_db().store().conn
+        rows = conn.execute("SELECT blog_id, post_id FROM schedules WHERE publish_at <= ?"
+                            " ORDER BY publish_at", (now,)).fetchall()
+    return sum(publish_due_post(app, blog_id, post_id) for blog_id, post_id in rows)
+
+
+def catch_up_projections(app: Flask) -> int:
+    """Apply events recorded by other writers that did not project them."""
+    with app.app_context():
+        return get_db().runner().catch_up()
+
+
+def checkpoint_path(app: Flask) -> Path:
+    """Where audit checkpoints are appended (default: beside the database file)."""
+    configured = app.config.get("AUDIT_CHECKPOINT_FILE")
+    return Path(configured or f"{app.config['DATABASE']}.checkpoints.jsonl")
+
+
+def record_audit_checkpoint(app: Flask) -> dict[str, Any] | None:
+    """Append the chain's head to the checkpoint file when it moved; returns what was written."""
+    with app.app_context():
+        db = get_db()
+        head = db.store().head()
+        path = checkpoint_path(app)
+        last = None
+        if path.exists():
+            lines = path.read_text(encoding="utf-8").splitlines()
+            last = json.loads(lines[-1]) if lines else None
+        if head.position == 0 or (last is not None and last["position"] == head.position):
+            return None
+        entry = {"position": head.position, "hash": head.hash,
+                 "recorded_at": format_time(db.now())}
+        with path.open("a", encoding="utf-8") as out:
+            out.write(json.dumps(entry) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        return entry
+
+
+def verify_checkpoints(store: Any, path: Path) -> tuple[int, str | None]:
+    """Check every recorded checkpoint against the log.
+
+    :returns: how many checkpoints hold, and a description of the first that does not (the
+        log was rewritten at or before that position, or truncated below it), or None.
+    """
+    if not path.exists():
+        return 0, None
+    good = 0
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        entry = json.loads(line)
+        row = store.conn.execute("SELECT hash FROM events WHERE position = ?",
+                                 (entry["position"],)).fetchone()
+        if row is None:
+            return good, (f"checkpoint {number} ({entry['recorded_at']}) names position "
+                          f"{entry['position']}, which the log no longer has: it was truncated")
+        if row[0] != entry["hash"]:
+            return good, (f"checkpoint {number} ({entry['recorded_at']}): the event at position "
+                          f"{entry['position']} no longer has the hash recorded then: the log "
+                          "was rewritten")
+        good += 1
+    return good, None
+
+
+class SchedulerLease:
+    """A lease row: the one process per database allowed to run the jobs."""
+
+    def __init__(self, app: Flask, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.holder = f"{os.getpid()}-{secrets.token_hex(4)}"
+
+    def acquire(self) -> bool:
+        """Take or renew the lease; False while another live holder has it."""
+        with self.app.app_context():
+            db = get_db()
+            now = db.now()
+            conn = db.store().conn
+            with write_transaction(conn):
+                row = conn.execute("SELECT holder, expires_at FROM scheduler_lease"
+                                   " WHERE id = 1").fetchone()
+                if row is not None and row[0] != self.holder and row[1] > format_time(now):
+                    return False
+                conn.execute(
+                    "INSERT INTO scheduler_lease (id, holder, expires_at) VALUES (1, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET holder = excluded.holder,"
+                    " expires_at = excluded.expires_at",
+                    (self.holder, format_time(now + timedelta(seconds=self.seconds))))
+            return True
+
+    def release(self) -> None:
+        """Give the lease up (on shutdown) so another process can take over at once."""
+        with self.app.app_context():
+            conn = get_db().store().conn
+            with write_transaction(conn):
+                conn.execute("DELETE FROM scheduler_lease WHERE id = 1 AND holder = ?",
+                             (self.holder,))
+
+
+class Jobs:
+    """The scheduler with this app's jobs; start() it once per deployment."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        self.lease = SchedulerLease(app, float(app.config["SCHEDULER_LEASE_SECONDS"]))
+        self.leader = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the scheduler; the first sync runs at once (overdue posts go live now)."""
+        config = self.app.config
+        self.scheduler.add_job(self.sync_schedules, "interval",
+                               seconds=float(config["SCHEDULER_SYNC_SECONDS"]),
+                               id="sync_schedules", next_run_time=datetime.now(UTC))
+        self.scheduler.add_job(self._guarded(catch_up_projections), "interval",
+                               seconds=5, id="catch_up_projections")
+        self.scheduler.add_job(self._guarded(record_audit_checkpoint), "interval",
+                               seconds=float(config["AUDIT_CHECKPOINT_SECONDS"]),
+                               id="record_audit_checkpoint", next_run_time=datetime.now(UTC))
+        self.scheduler.start()
+
+    def shutdown(self) -> None:
+        """Stop the jobs and give up the lease."""
+        self.scheduler.shutdown(wait=True)
+        if self.leader:
+            self.lease.release()
+        with self.app.app_context():
+            get_db().close()
+
+    def _guarded(self, job: Any) -> Any:
+        def run() -> Any:
+            if self.leader:
+                return job(self.app)
+            return None
+
+        run.__name__ = job.__name__
+        return run
+
+    def sync_schedules(self) -> None:
+        """Renew the lease; publish what is due; arm a date job for each pending post."""
+        with self._lock:
+            try:
+                self.leader = self.lease.acquire()
+            except Exception:  # a busy database this second: try again next second
+                log.exception("scheduler lease")
+                return
+            if not self.leader:
+                return
+            publish_due_posts(self.app)
+            pending = pending_posts(self.app)
+            armed = {f"publish:{post_id}" for _, post_id, _ in pending}
+            for job in self.scheduler.get_jobs():
+                if job.id.startswith("publish:") and job.id not in armed:
+                    job.remove()  # published or cancelled meanwhile
+            for blog_id, post_id, publish_at in pending:
+                when = datetime.fromisoformat(publish_at)
+                job_id = f"publish:{post_id}"
+                job = self.scheduler.get_job(job_id)
+                if job is not None and job.next_run_time == when:
+                    continue
+                self.scheduler.add_job(publish_due_post, "date", run_date=when,
+                                       args=(self.app, blog_id, post_id), id=job_id,
+                                       replace_existing=True)
+
+
+def build_scheduler(app: Flask) -> Jobs:
+    """The jobs for ``app``, not started (``liveblog serve`` starts them once, in its master)."""
+    return Jobs(app)

@@ -1,0 +1,164 @@
+"""Scheduled publishing: the job functions called directly, then a real BackgroundScheduler."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from liveblog import create_app
+from liveblog.scheduler import (
+    Jobs,
+    SchedulerLease,
+    publish_due_posts,
+    record_audit_checkpoint,
+    verify_checkpoints,
+)
+
+from ..api.helpers import create_blog, create_post
+from ..conftest import Tokens, log_head
+from ..events.test_chain import tamper
+
+
+def feed_headlines(client, blog):
+    return [p["headline"] for p in client.get(f"/api/blogs/{blog}/posts").get_json()["posts"]]
+
+
+def published_events(app):
+    with app.app_context():
+        from liveblog.db import get_db
+
+        return [(e.data["post_id"], e.metadata["actor"]) for e in
+                get_db().store().read_all(types=["PostPublished"])]
+
+
+def test_a_scheduled_post_goes_live_once_at_its_time(app, client, editor, clock):
+    blog = create_blog(client, editor)
+    post = create_post(client, editor, blog["id"], headline="embargoed",
+                       publish_at="2022-01-21T14:00:00+00:00")
+    assert post["status"] == "scheduled" and post["publish_at"] == "2022-01-21T14:00:00.000000Z"
+    assert feed_headlines(client, blog["id"]) == []
+    assert client.get(f"/api/blogs/{blog['id']}/posts/{post['id']}").status_code == 404
+    clock.advance(minutes=28)
+    assert publish_due_posts(app) == 0
+    clock.advance(minutes=1)
+    assert publish_due_posts(app) == 1
+    assert publish_due_posts(app) == 0  # once
+    assert feed_headlines(client, blog["id"]) == ["embargoed"]
+    [(post_id, actor)] = published_events(app)
+    assert post_id == post["id"] and actor == {"type": "system", "name": "scheduler"}
+    live = client.get(f"/api/blogs/{blog['id']}/posts/{post['id']}").get_json()
+    assert live["published_at"] == "2022-01-21T14:00:00.000000Z" and live["publish_at"] is None
+
+
+def test_a_cancelled_post_never_goes_live(app, client, editor, clock):
+    blog = create_blog(client, editor)
+    post = create_post(client, editor, blog["id"], publish_at="2022-01-21T14:00:00Z")
+    assert client.delete(f"/api/blogs/{blog['id']}/posts/{post['id']}",
+                         headers=editor).status_code == 204
+    clock.advance(hours=2)
+    assert publish_due_posts(app) == 0
+    assert feed_headlines(client, blog["id"]) == []
+
+
+def test_a_rescheduled_post_goes_live_at_the_new_time_only(app, client, editor, clock):
+    blog = create_blog(client, editor)
+    post = create_post(client, editor, blog["id"], headline="moved",
+                       publish_at="2022-01-21T14:00:00Z")
+    moved = client.patch(f"/api/blogs/{blog['id']}/posts/{post['id']}",
+                         json={"publish_at": "2022-01-21T15:00:00Z"},
+                         headers={**editor, "If-Match": '"1"'})
+    assert moved.status_code == 200 and moved.get_json()["publish_at"].startswith("2022-01-21T15")
+    clock.advance(hours=1)  # 14:31: past the old time
+    assert publish_due_posts(app) == 0
+    clock.advance(minutes=30)
+    assert publish_due_posts(app) == 1
+    assert feed_headlines(client, blog["id"]) == ["moved"]
+
+
+def test_publish_now_takes_a_post_out_of_the_schedule(app, client, editor, clock):
+    blog = create_blog(client, editor)
+    post = create_post(client, editor, blog["id"], publish_at="2022-01-21T14:00:00Z")
+    client.patch(f"/api/blogs/{blog['id']}/posts/{post['id']}", json={"status": "published"},
+                 headers={**editor, "If-Match": '"1"'})
+    clock.advance(hours=1)
+    assert publish_due_posts(app) == 0
+    assert len(published_events(app)) == 1
+
+
+def test_the_lease_lets_one_process_run_the_jobs(app, clock):
+    app.config["SCHEDULER_LEASE_SECONDS"] = 10
+    first, second = SchedulerLease(app, 10), SchedulerLease(app, 10)
+    assert first.acquire() and first.acquire()
+    assert not second.acquire()
+    clock.advance(seconds=11)  # the first stopped renewing
+    assert second.acquire() and not first.acquire()
+    second.release()
+    assert first.acquire()
+
+
+def test_audit_checkpoints_prove_the_log_was_not_rewritten_or_truncated(app, client, editor,
+                                                                        tmp_path):
+    app.config["AUDIT_CHECKPOINT_FILE"] = str(tmp_path / "checkpoints.jsonl")
+    blog = create_blog(client, editor)
+    first = record_audit_checkpoint(app)
+    assert first is not None and record_audit_checkpoint(app) is None  # head did not move
+    create_post(client, editor, blog["id"])
+    second = record_audit_checkpoint(app)
+    assert second["position"] == log_head(app)
+    lines = (tmp_path / "checkpoints.jsonl").read_text().splitlines()
+    assert [json.loads(line)["position"] for line in lines] == [first["position"],
+                                                                 second["position"]]
+    with app.app_context():
+        from liveblog.db import get_db
+
+        store = get_db().store()
+        assert verify_checkpoints(store, tmp_path / "checkpoints.jsonl") == (2, None)
+        auditor = Tokens(app).headers("auditor", "A")
+        report = client.get("/api/audit/verify", headers=auditor).get_json()
+        assert report["ok"] and report["checkpoints_checked"] == 2
+        # rewrite history *and* its hashes consistently: the chain alone would not notice,
+        # the checkpoint does
+        tamper(store, "DELETE FROM events WHERE position >= ?", (second["position"],))
+        held, problem = verify_checkpoints(store, tmp_path / "checkpoints.jsonl")
+    assert held == 1 and "truncated" in problem
+    report = client.get("/api/audit/verify", headers=auditor).get_json()
+    assert report["ok"] is False and "truncated" in report["detail"]
+
+
+@pytest.mark.slow
+def test_a_real_scheduler_publishes_on_time(db_path):
+    app = create_app({"DATABASE": str(db_path), "SCHEDULER_SYNC_SECONDS": 0.5})
+    client = app.test_client()
+    editor = Tokens(app).headers()
+    blog = create_blog(client, editor)
+    now = datetime.now(UTC)
+
+    def at(seconds):
+        return (now + timedelta(seconds=seconds)).isoformat()
+
+    create_post(client, editor, blog["id"], headline="on time", publish_at=at(2))
+    cancelled = create_post(client, editor, blog["id"], headline="cancelled", publish_at=at(2))
+    moved = create_post(client, editor, blog["id"], headline="moved", publish_at=at(2))
+    jobs = Jobs(app)
+    jobs.start()
+    try:
+        client.delete(f"/api/blogs/{blog['id']}/posts/{cancelled['id']}", headers=editor)
+        client.patch(f"/api/blogs/{blog['id']}/posts/{moved['id']}",
+                     json={"publish_at": at(4)}, headers={**editor, "If-Match": '"1"'})
+        time.sleep(3.2)
+        assert feed_headlines(client, blog["id"]) == ["on time"]
+        time.sleep(1.8)
+        assert feed_headlines(client, blog["id"]) == ["moved", "on time"]
+    finally:
+        jobs.shutdown()
+    posts = {p["headline"]: p for p in
+             client.get(f"/api/blogs/{blog['id']}/posts").get_json()["posts"]}
+    for headline, due in (("on time", 2), ("moved", 4)):
+        published = datetime.fromisoformat(posts[headline]["published_at"])
+        lateness = (published - (now + timedelta(seconds=due))).total_seconds()
+        assert 0 <= lateness < 1.0, (headline, lateness)
+    assert len(published_events(app)) == 2
+    app.extensions["liveblog.db"].close()
