@@ -1,36 +1,50 @@
-"""HTML for people: the blog list, the reader page, and the rendered API docs."""
+"""HTML for people: the blog list, the reader page (with its live-update fragments), the Atom
+feed and the rendered API docs. Server-rendered with Jinja; a little plain JavaScript polls
+/changes and swaps in server-rendered fragments, so post HTML is made in one place only.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from markupsafe import Markup
 
 from . import queries
+from .api.cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .db import get_db
-from .domain.errors import BlogNotFoundError
+from .domain.errors import NotFoundError
 
 bp = Blueprint("pages", __name__)
 
+_ZONES = {"EST": "ET", "EDT": "ET", "CST": "CT", "CDT": "CT", "MST": "MT", "MDT": "MT",
+          "PST": "PT", "PDT": "PT"}
+PAGE_SIZE = 20
+
 
 def display_time(value: str | None, timezone: str) -> str:
-    """``9:06 p.m. ET, January 21, 2022`` style, in the blog's time zone."""
+    """``9:06 p.m. ET, January 21, 2022``, in the blog's time zone."""
     if not value:
         return ""
     moment = datetime.fromisoformat(value).astimezone(ZoneInfo(timezone))
     hour = moment.hour % 12 or 12
     meridiem = "a.m." if moment.hour < 12 else "p.m."
     zone = moment.strftime("%Z")
-    zone = {"EST": "ET", "EDT": "ET", "CST": "CT", "CDT": "CT", "MST": "MT", "MDT": "MT",
-            "PST": "PT", "PDT": "PT"}.get(zone, zone)
+    zone = _ZONES.get(zone, zone)
     return f"{hour}:{moment.minute:02d} {meridiem} {zone}, {moment:%B} {moment.day}, {moment.year}"
 
 
+def short_time(value: str | None, timezone: str) -> str:
+    """``9:06 p.m. ET``: a post's shown time."""
+    full = display_time(value, timezone)
+    return full.split(",")[0] if full else ""
+
+
 def byline_text(byline: dict[str, Any]) -> Markup:
-    """``From Jane Roe and John Doe in Kyiv`` (parts are sanitised HTML fragments)."""
+    """``From Jane Roe and John Doe in Kyiv`` (names are sanitised HTML fragments)."""
     names = [Markup(n) for n in byline.get("contributors") or []]
     if not names:
         return Markup("")
@@ -42,6 +56,35 @@ def byline_text(byline: dict[str, Any]) -> Markup:
     return text
 
 
+def plain(fragment: str | None) -> str:
+    """The text of a sanitised fragment (for titles, JSON-LD and Atom titles)."""
+    return Markup(fragment or "").striptags()
+
+
+def _blog(slug: str) -> tuple[Any, dict[str, Any]]:
+    conn = get_db().store().conn
+    head = queries.find_blog_head(conn, slug)
+    if head is None:
+        raise NotFoundError(f"no blog {slug!r}")
+    return conn, queries.blog_json(queries.get_blog_row(conn, head.id),
+                                   encode_cursor("c", head.visible_position))
+
+
+def _order() -> str:
+    order = request.args.get("order", "newest")
+    return order if order in ("newest", "oldest") else "newest"
+
+
+def _after(order: str) -> int | None:
+    cursor = request.args.get("cursor")
+    if not cursor:
+        return None
+    try:
+        return decode_cursor(order[0], cursor)
+    except MalformedCursorError:
+        return None
+
+
 @bp.route("/")
 def index() -> str:
     """Every blog, live ones first."""
@@ -50,17 +93,56 @@ def index() -> str:
 
 
 @bp.route("/blogs/<slug>")
-def blog(slug: str) -> str:
+def blog(slug: str) -> Any:
     """The reader page of one blog."""
-    conn = get_db().store().conn
-    head = queries.find_blog_head(conn, slug)
-    if head is None:
-        raise BlogNotFoundError(f"no blog {slug!r}")
-    row = queries.get_blog_row(conn, head.id)
-    summary = queries.blog_json(row, "")
-    rows, _ = queries.list_posts(conn, head.id, "newest", 100, None)
-    posts = [queries.post_json(r) for r in rows]
-    return render_template("blog.html", blog=summary, posts=posts)
+    conn, summary = _blog(slug)
+    order = _order()
+    after = _after(order)
+    page, _ = queries.feed_page(conn, summary["id"], order, PAGE_SIZE, after, encode_cursor)
+    key_events = [queries.post_json(r) for r in queries.key_event_posts(conn, summary["id"])]
+    return render_template("blog.html", blog=summary, page=page, order=order,
+                           key_events=key_events, first_page=after is None,
+                           json_ld=_json_ld(summary, page))
+
+
+@bp.route("/blogs/<slug>/fragments")
+def fragments(slug: str) -> Response:
+    """Server-rendered pieces for the page's script: posts by id, a page of older posts, and
+    the header's "updated" line and post count."""
+    conn, summary = _blog(slug)
+    out: dict[str, Any] = {"updated": display_time(summary["updated_at"], summary["timezone"]),
+                           "updated_at": summary["updated_at"],
+                           "count": summary["post_count"], "status": summary["status"]}
+    ids = [i for i in request.args.get("ids", "").split(",") if i][:100]
+    posts = {}
+    for post_id in ids:
+        try:
+            row = queries.get_post_row(conn, summary["id"], post_id)
+        except NotFoundError:
+            continue
+        posts[post_id] = render_template("_post.html", post=queries.post_json(row),
+                                         blog=summary)
+    out["posts"] = posts
+    if "cursor" in request.args:
+        order = _order()
+        page, _ = queries.feed_page(conn, summary["id"], order, PAGE_SIZE, _after(order),
+                                    encode_cursor)
+        out["page"] = "".join(render_template("_post.html", post=p, blog=summary)
+                              for p in page["posts"])
+        out["next_cursor"] = page["next_cursor"]
+    return Response(json.dumps(out), mimetype="application/json",
+                    headers={"Cache-Control": "no-cache"})
+
+
+@bp.route("/blogs/<slug>/feed.atom")
+def atom(slug: str) -> Response:
+    """An Atom feed of the newest published posts."""
+    conn, summary = _blog(slug)
+    page, _ = queries.feed_page(conn, summary["id"], "newest", 50, None, encode_cursor)
+    base = request.url_root.rstrip("/")
+    body = render_template("feed.atom.xml", blog=summary, posts=page["posts"], base=base,
+                           page_url=base + url_for("pages.blog", slug=summary["slug"]))
+    return Response(body, mimetype="application/atom+xml")
 
 
 @bp.route("/docs")
@@ -70,9 +152,42 @@ def docs() -> str:
     return render_template("docs.html", spec=spec)
 
 
+def _json_ld(blog: dict[str, Any], page: dict[str, Any]) -> dict[str, Any]:
+    url = request.base_url
+    updates = []
+    for post in page["posts"]:
+        text = " ".join(plain(b.get("text") or b.get("caption")) for b in post["body"])
+        updates.append({
+            "@type": "BlogPosting", "headline": plain(post["headline"]),
+            "datePublished": post["published_at"], "dateModified": post["updated_at"],
+            "url": f"{url}#post-{post['id']}", "articleBody": text.strip(),
+        })
+    data: dict[str, Any] = {
+        "@context": "https://schema.org", "@type": "LiveBlogPosting",
+        "headline": plain(blog["title"]), "description": plain(blog["description"]),
+        "url": url, "coverageStartTime": blog["created_at"],
+        "datePublished": blog["created_at"], "dateModified": blog["updated_at"],
+        "author": [{"@type": "Person", "name": plain(a)} for a in blog["authors"]],
+        "liveBlogUpdate": updates,
+    }
+    if blog["status"] == "closed":
+        data["coverageEndTime"] = blog["updated_at"]
+    if blog["organization"]:
+        data["publisher"] = {"@type": "Organization", "name": plain(blog["organization"])}
+    return data
+
+
+@bp.errorhandler(NotFoundError)
+def not_found(error: Exception) -> tuple[str, int]:
+    """Pages answer a missing blog with an HTML 404 (the API answers problem+json)."""
+    return render_template("404.html", message=str(error)), 404
+
+
 def init_app(app: Flask) -> None:
     """Register the pages and their template filters."""
     app.register_blueprint(bp)
     app.add_template_filter(display_time, "display_time")
+    app.add_template_filter(short_time, "short_time")
     app.add_template_filter(byline_text, "byline")
+    app.add_template_filter(plain, "plain")
     app.jinja_env.filters["html"] = Markup

@@ -127,6 +127,13 @@ def pinned_posts(conn: sqlite3.Connection, blog_id: str) -> list[tuple[Any, ...]
         " AND pinned ORDER BY publish_position DESC", (blog_id,))]
 
 
+def key_event_posts(conn: sqlite3.Connection, blog_id: str) -> list[tuple[Any, ...]]:
+    """Published key events, newest first (the reader page's summary list)."""
+    return [tuple(r) for r in conn.execute(
+        f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status = 'published'"
+        " AND key_event ORDER BY publish_position DESC", (blog_id,))]
+
+
 def get_post_row(conn: sqlite3.Connection, blog_id: str, post_id: str, *,
                  unpublished: bool = False) -> tuple[Any, ...]:
     """One post; readers (``unpublished=False``) only get published ones.

@@ -1,0 +1,206 @@
+/* The reader page's live updates. Plain JavaScript, no build step, nothing from outside.
+ *
+ * Polls /api/blogs/{id}/changes with its cursor, as often as the response's Cache-Control
+ * allows. New posts wait behind a "N new posts" button so the text does not move under the
+ * reader's eyes; edits and deletes apply in place. Post HTML always comes from the server's
+ * template (/blogs/{slug}/fragments), never built here. Polling slows down while the tab is
+ * hidden and backs off after errors. */
+(function () {
+  "use strict";
+  var root = document.getElementById("liveblog");
+  if (!root) return;
+  var blogId = root.dataset.blogId, slug = root.dataset.slug, order = root.dataset.order;
+  var cursor = root.dataset.cursor;
+  var firstPage = root.dataset.firstPage === "true";
+  var posts = document.getElementById("posts");
+  var button = document.getElementById("show-new");
+  var pending = [];           // ids of new posts waiting behind the button, oldest first
+  var pendingHtml = {};
+  var interval = 2000, failures = 0, timer = null;
+  var HIDDEN_INTERVAL = 30000, MAX_BACKOFF = 60000;
+
+  function byId(id) { return document.getElementById(id); }
+
+  function parse(html) {
+    var t = document.createElement("template");
+    t.innerHTML = html.trim();
+    return t.content.firstElementChild;
+  }
+
+  function maxAge(response) {
+    var m = /max-age=(\d+)/.exec(response.headers.get("Cache-Control") || "");
+    return m ? Math.max(1, parseInt(m[1], 10)) * 1000 : 2000;
+  }
+
+  function schedule(delay) {
+    clearTimeout(timer);
+    timer = setTimeout(poll, delay);
+  }
+
+  function nextDelay() {
+    if (failures) return Math.min(MAX_BACKOFF, interval * Math.pow(2, failures));
+    return document.hidden ? Math.max(interval, HIDDEN_INTERVAL) : interval;
+  }
+
+  function fragments(ids) {
+    var url = "/blogs/" + encodeURIComponent(slug) + "/fragments?ids=" +
+      ids.map(encodeURIComponent).join(",");
+    return fetch(url, {headers: {"Accept": "application/json"}}).then(function (r) {
+      if (!r.ok) throw new Error("fragments " + r.status);
+      return r.json();
+    });
+  }
+
+  function updateHeader(info) {
+    var updated = byId("updated");
+    updated.textContent = info.updated;
+    updated.setAttribute("datetime", info.updated_at);
+    byId("count").textContent = info.count;
+    var label = byId("count").parentNode;
+    label.lastChild.textContent = info.count === 1 ? " Post" : " Posts";
+    var status = byId("status");
+    status.textContent = info.status === "live" ? "Live" : "Closed";
+    status.className = "badge " + info.status;
+  }
+
+  function removePost(id) {
+    ["post-", "pinned-"].forEach(function (prefix) {
+      var el = byId(prefix + id);
+      if (el) el.remove();
+    });
+    var at = pending.indexOf(id);
+    if (at >= 0) { pending.splice(at, 1); delete pendingHtml[id]; }
+  }
+
+  function placePinned(id, html, pinned) {
+    var section = byId("pinned");
+    var existing = byId("pinned-" + id);
+    if (!pinned || !firstPage) { if (existing) existing.remove(); return; }
+    var el = parse(html);
+    el.id = "pinned-" + id;
+    if (existing) { existing.replaceWith(el); return; }
+    if (!section) {
+      section = document.createElement("section");
+      section.id = "pinned"; section.className = "pinned-posts";
+      section.setAttribute("aria-label", "Pinned");
+      posts.parentNode.insertBefore(section, posts);
+    }
+    section.insertBefore(el, section.firstChild);
+  }
+
+  function showButton() {
+    if (!pending.length) { button.hidden = true; return; }
+    button.textContent = pending.length === 1 ? "1 new post" : pending.length + " new posts";
+    button.hidden = false;
+  }
+
+  function apply(changes) {
+    var wanted = [], pins = {};
+    changes.forEach(function (change) {
+      if (change.op === "delete") { removePost(change.id); return; }
+      var id = change.post.id;
+      pins[id] = change.post.pinned;
+      wanted.push(id);
+    });
+    return fragments(wanted).then(function (info) {
+      wanted.forEach(function (id) {
+        var html = info.posts[id];
+        if (!html) { removePost(id); return; }
+        var current = byId("post-" + id);
+        if (current) {
+          current.replaceWith(parse(html));        // an edit: in place
+        } else if (firstPage || order === "oldest") {
+          if (pending.indexOf(id) < 0) pending.push(id);
+          pendingHtml[id] = html;                   // new: behind the button
+        }
+        placePinned(id, html, pins[id]);
+      });
+      updateHeader(info);
+      showButton();
+    });
+  }
+
+  function poll() {
+    var url = "/api/blogs/" + encodeURIComponent(blogId) + "/changes?since=" +
+      encodeURIComponent(cursor) + "&limit=100";
+    fetch(url, {headers: {"Accept": "application/json"}}).then(function (r) {
+      if (!r.ok) throw new Error("changes " + r.status);
+      interval = maxAge(r);
+      return r.json();
+    }).then(function (data) {
+      var done = data.changes.length ? apply(data.changes) : Promise.resolve();
+      return done.then(function () {
+        cursor = data.cursor;
+        failures = 0;
+        if (data.more) { schedule(0); return; }
+        schedule(nextDelay());
+      });
+    }).catch(function () {
+      failures += 1;
+      schedule(nextDelay());
+    });
+  }
+
+  button.addEventListener("click", function () {
+    var empty = byId("empty");
+    if (empty) empty.remove();
+    var first = null;
+    var ids = pending.slice();
+    pending = [];
+    ids.forEach(function (id) {
+      var el = parse(pendingHtml[id]);
+      delete pendingHtml[id];
+      if (byId("post-" + id)) return;
+      if (order === "oldest") posts.appendChild(el);
+      else posts.insertBefore(el, posts.firstChild);
+      if (!first || order === "oldest") first = first || el;
+      else first = el;
+    });
+    showButton();
+    if (first) {
+      first.setAttribute("tabindex", "-1");
+      first.focus({preventScroll: false});
+    }
+  });
+
+  // Sort: submit the form on change (it works without script too).
+  var sort = document.getElementById("order");
+  if (sort) {
+    sort.form.querySelector(".sort-apply").hidden = true;
+    sort.addEventListener("change", function () { sort.form.submit(); });
+  }
+
+  // Older posts: "Load more" fetches the next page in place; it also fires when scrolled into
+  // view. Without script it is a plain link to the next page.
+  var more = document.getElementById("load-more");
+  var loading = false;
+  function loadMore(event) {
+    if (event) event.preventDefault();
+    if (!more || loading) return;
+    loading = true;
+    var url = "/blogs/" + encodeURIComponent(slug) + "/fragments?order=" + order +
+      "&cursor=" + encodeURIComponent(more.dataset.cursor);
+    fetch(url).then(function (r) { return r.json(); }).then(function (info) {
+      var holder = document.createElement("template");
+      holder.innerHTML = info.page;
+      Array.prototype.forEach.call(holder.content.querySelectorAll("article.post"),
+        function (el) { if (!byId(el.id)) posts.appendChild(el); });
+      if (info.next_cursor) { more.dataset.cursor = info.next_cursor; }
+      else { more.parentNode.remove(); more = null; }
+    }).finally(function () { loading = false; });
+  }
+  if (more) {
+    more.addEventListener("click", loadMore);
+    if ("IntersectionObserver" in window) {
+      new IntersectionObserver(function (entries) {
+        if (entries.some(function (e) { return e.isIntersecting; })) loadMore();
+      }, {rootMargin: "400px"}).observe(more);
+    }
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) schedule(0);   // back on the tab: catch up at once
+  });
+  schedule(interval);
+  document.documentElement.dataset.live = "ready";  // for people's tools and for the tests
+})();

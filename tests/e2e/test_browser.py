@@ -1,0 +1,184 @@
+"""The reader page in a real browser: order, sort, live updates, load more, hostile content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .browser import browser  # noqa: F401  (fixture)
+from .server import Server, cli, editor_token
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+FAST_POLLS = {"LIVEBLOG_CACHE_MAX_AGE": "1"}
+
+
+@pytest.fixture
+def site(tmp_path):
+    db = tmp_path / "browser.db"
+    token = editor_token(db)
+    server = Server(db, workers=1, extra_env=FAST_POLLS)
+    server.auth = {"Authorization": f"Bearer {token}"}
+    server.request("POST", "/api/blogs", {"title": "Election night", "slug": "night",
+                                          "timezone": "America/New_York"}, server.auth)
+    yield server
+    server.stop()
+
+
+def publish(site, headline, **fields):
+    reply = site.request("POST", "/api/blogs/night/posts", {"headline": headline, **fields},
+                         site.auth)
+    assert reply.status == 201, reply.json()
+    return reply.json()
+
+
+def open_blog(page, url):
+    """Open the reader page and wait until its script is running."""
+    page.goto(url)
+    page.wait_for_selector("html[data-live=ready]")
+
+
+def feed_headlines(page):
+    return page.locator("#posts article.post h2").all_inner_texts()
+
+
+@pytest.fixture
+def page(browser):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    opened = context.new_page()
+    opened.dialogs = []
+    opened.on("dialog", lambda dialog: (opened.dialogs.append(dialog.message),
+                                        dialog.dismiss()))
+    yield opened
+    context.close()
+
+
+def test_posts_in_order_and_sort_reverses_them(site, page):
+    for i in range(3):
+        publish(site, f"Update {i}")
+    open_blog(page, site.base + "/blogs/night")
+    assert feed_headlines(page) == ["Update 2", "Update 1", "Update 0"]
+    assert page.locator("#count").inner_text() == "3"
+    assert "Updated" in page.locator(".updated").inner_text()
+    page.select_option("#order", "oldest")
+    page.wait_for_url("**order=oldest**")
+    assert feed_headlines(page) == ["Update 0", "Update 1", "Update 2"]
+
+
+def test_a_new_post_waits_behind_the_button_then_appears_in_place(site, page):
+    first = publish(site, "First")
+    open_blog(page, site.base + "/blogs/night")
+    assert feed_headlines(page) == ["First"]
+    publish(site, "Breaking", byline={"contributors": ["Jane Roe", "John Doe"],
+                                      "location": "Kyiv"})
+    button = page.locator("#show-new")
+    button.wait_for(state="visible", timeout=10_000)
+    assert button.inner_text() == "1 new post"
+    assert feed_headlines(page) == ["First"]  # the text did not move under the reader's eyes
+    assert page.locator("#count").inner_text() == "2"
+    button.click()
+    assert feed_headlines(page) == ["Breaking", "First"]
+    assert page.locator("#posts article.post").first.locator(".byline").inner_text() == \
+        "From Jane Roe and John Doe in Kyiv"
+    assert button.is_hidden()
+    # an edit applies in place, with its Edited marker, no button involved
+    site.request("PATCH", f"/api/blogs/night/posts/{first['id']}",
+                 {"headline": "First, corrected"}, {**site.auth, "If-Match": '"1"'})
+    page.locator(f"#post-{first['id']} h2", has_text="First, corrected").wait_for(
+        timeout=10_000)
+    assert page.locator(f"#post-{first['id']} .edited").is_visible()
+    assert button.is_hidden()
+    # a delete removes it in place
+    site.request("DELETE", f"/api/blogs/night/posts/{first['id']}", headers=site.auth)
+    page.locator(f"#post-{first['id']}").wait_for(state="detached", timeout=10_000)
+    assert feed_headlines(page) == ["Breaking"]
+    assert page.locator("#count").inner_text() == "1"
+
+
+def test_pinning_live_and_key_events(site, page):
+    post = publish(site, "Polls close", key_event=True)
+    open_blog(page, site.base + "/blogs/night")
+    assert page.locator(".key-events li a").inner_text() == "Polls close"
+    page.locator(".key-events li a").click()
+    assert page.url.endswith(f"#post-{post['id']}")
+    site.request("PATCH", f"/api/blogs/night/posts/{post['id']}", {"pinned": True},
+                 {**site.auth, "If-Match": '"1"'})
+    page.locator(f"#pinned-{post['id']}").wait_for(timeout=10_000)
+    assert page.locator(f"#post-{post['id']} .flag", has_text="Pinned").count() == 1
+
+
+def test_load_more_follows_the_next_cursor(site, page):
+    for i in range(24):
+        publish(site, f"Update {i}")
+    open_blog(page, site.base + "/blogs/night")
+    assert len(feed_headlines(page)) == 20
+    page.locator("#load-more").click()
+    page.wait_for_function("document.querySelectorAll('#posts article.post').length === 24")
+    assert feed_headlines(page)[-1] == "Update 0"
+    assert page.locator("#load-more").count() == 0
+
+
+HOSTILE = {
+    "headline": "<img src=x onerror=\"window.__pwned='headline'\">Calm night",
+    "body": [
+        {"type": "paragraph", "text": "<img src=x onerror=\"window.__pwned='img'\">"
+                                      "<a href=\"javascript:window.__pwned='link'\">click</a>"
+                                      "<script>window.__pwned='script'</script> text"},
+        {"type": "quote", "text": "<svg onload=\"window.__pwned='svg'\">q</svg>",
+         "attribution": "<b onmouseover=\"window.__pwned='b'\">someone</b>"},
+        {"type": "image", "url": "http://127.0.0.1:9/x.png",
+         "alt": "\" onerror=\"window.__pwned='alt'", "caption": "<i>cap</i>"},
+    ],
+}
+
+
+def test_hostile_content_runs_no_script(site, page):
+    publish(site, **HOSTILE)
+    open_blog(page, site.base + "/blogs/night")
+    publish(site, **{**HOSTILE, "headline": "Second <script>alert(1)</script>"})
+    page.locator("#show-new").wait_for(state="visible", timeout=10_000)
+    page.locator("#show-new").click()  # the live-update path renders it too
+    for link in page.locator("#posts a").all():
+        href = link.get_attribute("href") or ""
+        assert not href.lower().startswith("javascript:"), href
+        link.hover()
+    page.locator("#posts b").first.hover()
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__pwned") is None
+    assert page.dialogs == []
+    assert feed_headlines(page) == ["Second", "Calm night"]
+
+
+def test_demo_page_screenshots_for_people(tmp_path, browser):  # noqa: F811
+    db = tmp_path / "demo.db"
+    cli(db, "token", "list")  # creates the database
+    from liveblog.cli import _service
+    from liveblog.demo import ensure_demo
+
+    server = Server(db, workers=1)
+    try:
+        service = _service(str(db))
+        ensure_demo(service, server.base)
+        service.store.close()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for name, viewport in (("desktop", {"width": 1280, "height": 1600}),
+                               ("phone", {"width": 390, "height": 1400})):
+            context = browser.new_context(viewport=viewport)
+            shot = context.new_page()
+            errors = []
+            shot.on("console", lambda m, errors=errors: m.type == "error" and errors.append(
+                m.text))
+            shot.goto(server.base + "/blogs/storm-halvard-live")
+            shot.wait_for_load_state("networkidle")  # images below the fold load lazily
+            assert len(feed_headlines(shot)) == 11
+            path = ARTIFACTS / f"demo-{name}.png"
+            shot.screenshot(path=str(path))
+            assert path.stat().st_size > 10_000
+            assert errors == []
+            width = shot.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], "the page scrolls sideways"
+            context.close()
+    finally:
+        server.stop()

@@ -1,0 +1,97 @@
+"""The HTML pages without a browser: times, bylines, Atom, JSON-LD, Open Graph, 404s."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+
+from liveblog.pages import byline_text, display_time
+
+from .api.helpers import create_blog, create_post
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def test_times_read_like_a_newsroom_in_the_blogs_zone():
+    assert display_time("2022-01-22T02:06:00.000000Z", "America/New_York") == \
+        "9:06 p.m. ET, January 21, 2022"
+    assert display_time("2022-07-04T16:00:00.000000Z", "America/Los_Angeles") == \
+        "9:00 a.m. PT, July 4, 2022"
+    assert display_time("2022-01-21T12:05:00.000000Z", "Europe/Kyiv") == \
+        "2:05 p.m. EET, January 21, 2022"
+    assert display_time("2022-01-21T00:30:00.000000Z", "UTC") == \
+        "12:30 a.m. UTC, January 21, 2022"
+
+
+def test_bylines():
+    assert byline_text({"contributors": ["Jane Roe", "John Doe"], "location": "Kyiv"}) == \
+        "From Jane Roe and John Doe in Kyiv"
+    assert byline_text({"contributors": ["A", "B", "C"]}) == "From A, B and C"
+    assert byline_text({"contributors": []}) == ""
+
+
+def test_reader_page_has_metadata_for_search_engines_and_shares(client, editor):
+    blog = create_blog(client, editor, title="Storm & sea", slug="storm",
+                       description="Live coverage", authors=["Jane Roe"])
+    create_post(client, editor, blog["id"], headline="Waves </script><b>",
+                body=[{"type": "image", "url": "https://img.example/a.jpg", "alt": "waves"}])
+    html = client.get("/blogs/storm").get_data(as_text=True)
+    assert "<title>Storm &amp; sea: live updates</title>" in html
+    assert '<meta property="og:image" content="https://img.example/a.jpg">' in html
+    ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html,
+                              re.S).group(1))
+    assert ld["@type"] == "LiveBlogPosting" and ld["headline"] == "Storm & sea"
+    assert ld["coverageStartTime"] == blog["created_at"] and "coverageEndTime" not in ld
+    assert ld["liveBlogUpdate"][0]["headline"] == "Waves"
+    client.post(f"/api/blogs/{blog['id']}/close", headers=editor)
+    html = client.get("/blogs/storm").get_data(as_text=True)
+    assert '"coverageEndTime"' in html
+
+
+def test_pinned_posts_keep_their_place_with_distinct_ids(client, editor):
+    blog = create_blog(client, editor, slug="pins")
+    post = create_post(client, editor, blog["id"], pinned=True, key_event=True)
+    html = client.get("/blogs/pins").get_data(as_text=True)
+    assert html.count(f'id="pinned-{post["id"]}"') == 1
+    assert html.count(f'id="post-{post["id"]}"') == 1
+    assert 'class="key-events"' in html
+
+
+def test_atom_feed(client, editor):
+    blog = create_blog(client, editor, title="Night & day", slug="atom")
+    create_post(client, editor, blog["id"], headline="Polls close",
+                body=[{"type": "paragraph", "text": "Counting <b>now</b> & later"}])
+    response = client.get("/blogs/atom/feed.atom")
+    assert response.mimetype == "application/atom+xml"
+    feed = ET.fromstring(response.data)
+    assert feed.find(f"{ATOM}title").text == "Night & day"
+    [entry] = feed.findall(f"{ATOM}entry")
+    assert entry.find(f"{ATOM}title").text == "Polls close"
+    assert "<b>now</b>" in entry.find(f"{ATOM}content").text
+
+
+def test_index_lists_live_blogs_first(client, editor):
+    old = create_blog(client, editor, title="Old story")
+    create_blog(client, editor, title="New story")
+    client.post(f"/api/blogs/{old['id']}/close", headers=editor)
+    html = client.get("/").get_data(as_text=True)
+    assert html.index("New story") < html.index("Old story")
+
+
+def test_unknown_blog_page_is_an_html_404(client):
+    response = client.get("/blogs/nope")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert client.get("/blogs/nope/feed.atom").status_code == 404
+
+
+def test_pages_work_without_script(client, editor):
+    blog = create_blog(client, editor, slug="nojs")
+    for i in range(23):
+        create_post(client, editor, blog["id"], headline=f"p{i}")
+    html = client.get("/blogs/nojs").get_data(as_text=True)
+    link = re.search(r'id="load-more" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+    older = client.get(f"/blogs/nojs{link}").get_data(as_text=True)
+    assert older.count('<article class="post') == 3
+    oldest = client.get("/blogs/nojs?order=oldest").get_data(as_text=True)
+    assert oldest.index(">p0<") < oldest.index(">p1<")
