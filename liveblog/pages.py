@@ -145,6 +145,12 @@ def atom(slug: str) -> Response:
     return Response(body, mimetype="application/atom+xml")
 
 
+@bp.route("/console")
+def console() -> str:
+    """The newsroom console: a page that talks to the API with an editor token."""
+    return render_template("console.html")
+
+
 @bp.route("/docs")
 def docs() -> str:
     """The OpenAPI document rendered as a page (no script, nothing from outside)."""

@@ -8,12 +8,14 @@ from typing import Any
 import marshmallow as ma
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from werkzeug.exceptions import Unauthorized
 
 from ..db import get_db
 from . import errors, json_response
+from .auth import current_actor
 from .problems import problem
 
-blp = Blueprint("health", __name__, description="Service health.")
+blp = Blueprint("health", __name__, description="Service health, and who a token is.")
 
 
 class HealthSchema(ma.Schema):
@@ -31,3 +33,23 @@ class Health(MethodView):
         except sqlite3.Error as e:
             return problem(503, f"the database does not answer: {e}", slug="unavailable")
         return json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+class MeSchema(ma.Schema):
+    token_id = ma.fields.String()
+    name = ma.fields.String()
+    role = ma.fields.String()
+
+
+@blp.route("/api/me")
+class Me(MethodView):
+    @blp.response(200, MeSchema)
+    @blp.doc(security=[{"bearer": []}])
+    @errors(blp, 401)
+    def get(self) -> Any:
+        """Who the bearer token belongs to (the console shows it after sign-in)."""
+        actor = current_actor()
+        if actor is None:
+            raise Unauthorized("this endpoint needs 'Authorization: Bearer <token>'")
+        return json_response({"token_id": actor.token_id, "name": actor.name,
+                              "role": actor.role}, headers={"Cache-Control": "no-store"})

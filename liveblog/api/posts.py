@@ -98,7 +98,7 @@ def answered_from_head(what: str) -> Callable[[Any], Any]:
             if "Authorization" in request.headers:
                 current_actor()  # a bad token is a 401 even on reader endpoints
             head = queries.get_blog_head(get_db().store().conn, kwargs["blog"])
-            if "as_of" in request.args:  # the past is not the live feed: no live validators
+            if "as_of" in request.args or "status" in request.args:  # not the live feed
                 g.blog_head = head
                 return view(*args, **kwargs)
             etag = _tag(head, what)
@@ -114,6 +114,19 @@ def answered_from_head(what: str) -> Callable[[Any], Any]:
         return wrapped
 
     return decorator
+
+
+@require_role("editor", "auditor")
+def _posts_by_status(head: BlogHead, statuses: list[str]) -> Any:
+    conn = get_db().store().conn
+    with read_snapshot(conn):
+        row = queries.get_blog_row(conn, head.id)
+        rows = queries.list_posts_by_status(conn, head.id, statuses)
+    return json_response({
+        "blog": queries.blog_json(row, encode_cursor("c", row[13])), "pinned": [],
+        "posts": [queries.post_json(r) for r in rows], "total": len(rows),
+        "next_cursor": None, "cursor": encode_cursor("c", row[13]),
+    }, headers={"Cache-Control": "private, no-cache"})
 
 
 @require_role("auditor")
@@ -148,7 +161,7 @@ class Posts(MethodView):
     @blp.response(200, FeedSchema)
     @errors(blp, 400, 401, 403, 404, 422)
     def get(self, blog: str, order: str, limit: int, cursor: str | None = None,
-            as_of: str | None = None) -> Any:
+            as_of: str | None = None, status: str | None = None) -> Any:
         """The feed: a page of published posts, pinned ones first on the first page.
 
         Auditors may add ``as_of`` (a time or a cursor) for the feed as readers saw it then.
@@ -157,6 +170,8 @@ class Posts(MethodView):
         after = decode_cursor(order[0], cursor) if cursor is not None else None
         if as_of is not None:
             return _feed_as_of(head, as_of, order, limit, after)
+        if status is not None:
+            return _posts_by_status(head, status.split(","))
         page, read_at = queries.feed_page(get_db().store().conn, head.id, order, limit, after,
                                           encode_cursor)
         return _send(dumps(page), read_at, "feed")

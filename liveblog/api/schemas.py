@@ -188,6 +188,12 @@ class FeedQuerySchema(StrictSchema):
     order = f.String(load_default="newest", validate=v.OneOf(["newest", "oldest", "updated"]))
     limit = f.Integer(load_default=20, validate=v.Range(min=1, max=100))
     cursor = f.String(validate=v.Length(max=200))
+    status = f.String(validate=v.Regexp(r"^(draft|scheduled|published|deleted)"
+                                        r"(,(draft|scheduled|published|deleted))*$",
+                                        error="Use any of draft, scheduled, published,"
+                                              " deleted, separated by commas."),
+                      metadata={"description": "editors and auditors only: every post with"
+                                               " these statuses, most recently changed first"})
     as_of = f.String(validate=v.Length(min=1, max=200), metadata={
         "description": "auditors only: an RFC 3339 time or a cursor; the feed exactly as"
                        " readers saw it then, replayed from the log"})

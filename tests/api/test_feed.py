@@ -122,3 +122,20 @@ def test_times_are_rfc3339_utc_with_microseconds(client, editor):
     assert post["display_time"] == "2022-01-21T13:31:00.500000Z"
     raw = json.loads(feed(client, blog["id"]).data)
     assert raw["blog"]["created_at"] == "2022-01-21T13:31:00.000000Z"
+
+
+def test_editors_list_posts_of_any_status(client, editor, auditor):
+    blog = create_blog(client, editor)
+    draft = create_post(client, editor, blog["id"], headline="draft", status="draft")
+    create_post(client, editor, blog["id"], headline="live")
+    gone = create_post(client, editor, blog["id"], headline="gone")
+    client.delete(f"/api/blogs/{blog['id']}/posts/{gone['id']}", headers=editor)
+    url = f"/api/blogs/{blog['id']}/posts?status=draft,deleted"
+    listing = client.get(url, headers=editor).get_json()
+    assert {p["headline"]: p["status"] for p in listing["posts"]} == {
+        "draft": "draft", "gone": "deleted"}
+    assert listing["posts"][0]["id"] in (draft["id"], gone["id"])
+    assert client.get(url, headers=auditor).status_code == 200
+    assert client.get(url).status_code == 401
+    assert client.get(f"/api/blogs/{blog['id']}/posts?status=secret",
+                      headers=editor).status_code == 422

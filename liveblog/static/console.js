@@ -1,0 +1,391 @@
+/* The newsroom console: editors publish from a browser through the same API as curl.
+ *
+ * The editor token lives in sessionStorage (this tab only); signing out forgets it. The console
+ * keeps nothing the log does not: every view is fetched from the API when it is shown, so a
+ * reload shows what the API says. Text from the API is put in the page as text, never as HTML. */
+(function () {
+  "use strict";
+  var KEY = "liveblog.token";
+  var view = document.getElementById("view");
+  var flash = "";
+  var BLOCK_FIELDS = {
+    paragraph: [["text", "Text", "textarea"]],
+    heading: [["text", "Text", "input"]],
+    quote: [["text", "Quote", "textarea"], ["attribution", "Attribution", "input"]],
+    image: [["url", "Image URL", "input"], ["caption", "Caption", "input"],
+            ["credit", "Credit", "input"], ["alt", "Alt text", "input"]],
+    embed: [["url", "URL", "input"], ["provider", "Provider", "input"]]
+  };
+
+  function token() { return sessionStorage.getItem(KEY); }
+
+  function api(method, path, body, headers) {
+    var all = {"Accept": "application/json", "Authorization": "Bearer " + token()};
+    Object.keys(headers || {}).forEach(function (k) { all[k] = headers[k]; });
+    var init = {method: method, headers: all, cache: "no-store"};
+    if (body !== undefined) { all["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+    return fetch(path, init).then(function (r) {
+      var etag = r.headers.get("ETag");
+      if (r.status === 204) return {status: 204, data: null, etag: etag};
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (r.status === 401) signOut("Your token was refused: sign in again.");
+        return {status: r.status, data: data, etag: etag};
+      });
+    });
+  }
+
+  // h("tag", {attr: value, onclick: fn, text: "..."}, [children]) -> element
+  function h(tag, attrs, children) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (key) {
+      var value = attrs[key];
+      if (value === undefined || value === null || value === false) return;
+      if (key === "text") el.textContent = value;
+      else if (key.slice(0, 2) === "on") el.addEventListener(key.slice(2), value);
+      else if (key === "value") el.value = value;
+      else if (key === "checked") el.checked = !!value;
+      else el.setAttribute(key, value === true ? "" : value);
+    });
+    (children || []).forEach(function (child) {
+      if (child === null || child === undefined) return;
+      el.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return el;
+  }
+
+  // The text of a sanitised HTML fragment (DOMParser documents run no script, load nothing).
+  function text(fragment) {
+    var doc = new DOMParser().parseFromString("<body>" + (fragment || "") + "</body>", "text/html");
+    return doc.body.textContent;
+  }
+
+  function errorSlot(path) { return h("p", {"class": "error", "data-error-for": path, role: "alert"}); }
+
+  function showErrors(root, response, fallback) {
+    root.querySelectorAll(".error").forEach(function (el) { el.textContent = ""; });
+    var data = response.data || {};
+    var general = root.querySelector("[data-error-for=_action]") || fallback;
+    var unplaced = [];
+    Object.keys(data.errors || {}).forEach(function (path) {
+      var slot = root.querySelector('[data-error-for="' + path + '"]');
+      var message = data.errors[path].join(" ");
+      if (slot) slot.textContent = message; else unplaced.push(path + ": " + message);
+    });
+    var detail = data.detail || ("The request failed (" + response.status + ").");
+    if (general) general.textContent = unplaced.length ? detail + " " + unplaced.join("; ") :
+      (data.errors ? "Please correct the fields marked above." : detail);
+  }
+
+  function localInput(iso) {
+    if (!iso) return "";
+    var d = new Date(iso);
+    var pad = function (n) { return String(n).padStart(2, "0"); };
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  function fromLocalInput(value) { return value ? new Date(value).toISOString() : null; }
+
+  function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+
+  // -- sign in / out ---------------------------------------------------------------------------
+
+  function signOut(message) {
+    sessionStorage.removeItem(KEY);
+    document.getElementById("app").hidden = true;
+    document.getElementById("signin").hidden = false;
+    document.getElementById("signin-error").textContent = message || "";
+    view.textContent = "";
+  }
+
+  function start() {
+    if (!token()) { signOut(); return; }
+    api("GET", "/api/me").then(function (r) {
+      if (r.status !== 200) { signOut("That token is unknown or revoked."); return; }
+      if (r.data.role !== "editor") {
+        signOut("The console needs an editor token; this one is an " + r.data.role + "'s.");
+        return;
+      }
+      document.getElementById("who").textContent = "Signed in as " + r.data.name;
+      document.getElementById("signin").hidden = true;
+      document.getElementById("app").hidden = false;
+      route();
+    });
+  }
+
+  document.getElementById("signin-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    sessionStorage.setItem(KEY, document.getElementById("token").value.trim());
+    document.getElementById("token").value = "";
+    start();
+  });
+  document.getElementById("signout").addEventListener("click", function () { signOut(); });
+
+  // -- routes ----------------------------------------------------------------------------------
+
+  function route() {
+    if (!token()) return;
+    var parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
+    view.textContent = "";
+    if (parts[0] === "blogs" && parts[2] === "new") return editor(parts[1], null);
+    if (parts[0] === "blogs" && parts[2] === "posts" && parts[3]) return editor(parts[1], parts[3]);
+    if (parts[0] === "blogs" && parts[1]) return blogView(parts[1]);
+    return blogsView();
+  }
+  window.addEventListener("hashchange", route);
+
+  function takeFlash() {
+    var message = flash; flash = "";
+    return message ? h("p", {"class": "hint", role: "status", id: "flash", text: message}) : null;
+  }
+
+  // -- blogs -----------------------------------------------------------------------------------
+
+  function blogsView() {
+    api("GET", "/api/blogs").then(function (r) {
+      var list = h("ul", {"class": "blogs", id: "blog-list"}, r.data.blogs.map(function (b) {
+        return h("li", {}, [h("a", {href: "#/blogs/" + b.id, text: text(b.title)}), " ",
+          h("span", {"class": "status " + b.status, text: b.status}), " ",
+          h("span", {"class": "hint", text: b.post_count + " published"})]);
+      }));
+      var form = h("form", {id: "new-blog"}, [
+        h("h2", {text: "New blog"}),
+        h("label", {"for": "blog-title", text: "Title"}), h("input", {id: "blog-title", type: "text", required: true}), errorSlot("title"),
+        h("label", {"for": "blog-slug", text: "Slug (optional)"}), h("input", {id: "blog-slug", type: "text"}), errorSlot("slug"),
+        h("label", {"for": "blog-authors", text: "Authors (comma-separated)"}), h("input", {id: "blog-authors", type: "text"}), errorSlot("authors"),
+        h("label", {"for": "blog-timezone", text: "Time zone"}), h("input", {id: "blog-timezone", type: "text", value: "UTC"}), errorSlot("timezone"),
+        h("div", {"class": "actions"}, [h("button", {type: "submit", "class": "button primary", text: "Create blog"})]),
+        errorSlot("_action")
+      ]);
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        var body = {title: form.querySelector("#blog-title").value,
+                    timezone: form.querySelector("#blog-timezone").value || "UTC"};
+        var slug = form.querySelector("#blog-slug").value.trim();
+        if (slug) body.slug = slug;
+        var authors = form.querySelector("#blog-authors").value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+        if (authors.length) body.authors = authors;
+        api("POST", "/api/blogs", body).then(function (res) {
+          if (res.status === 201) { flash = "Blog created."; location.hash = "#/blogs/" + res.data.id; }
+          else showErrors(form, res);
+        });
+      });
+      view.append(h("h1", {text: "Blogs"}), takeFlash() || "", list, form);
+    });
+  }
+
+  // -- one blog --------------------------------------------------------------------------------
+
+  function blogView(blogId) {
+    Promise.all([api("GET", "/api/blogs/" + blogId),
+                 api("GET", "/api/blogs/" + blogId + "/posts?status=draft,scheduled,published,deleted")])
+    .then(function (rs) {
+      var blog = rs[0].data, posts = rs[1].data.posts;
+      if (rs[0].status !== 200) { view.append(h("p", {"class": "error", text: blog.detail})); return; }
+      var actionError = errorSlot("_action");
+      var toggle = h("button", {type: "button", "class": "button", id: "blog-status",
+        text: blog.status === "live" ? "Close blog" : "Reopen blog",
+        onclick: function () {
+          api("POST", "/api/blogs/" + blogId + (blog.status === "live" ? "/close" : "/reopen"))
+            .then(function (res) { if (res.status === 200) route(); else showErrors(view, res, actionError); });
+        }});
+      var rows = posts.map(function (p) { return postRow(blogId, p, actionError); });
+      view.append(
+        h("h1", {text: text(blog.title)}),
+        h("p", {}, [h("span", {"class": "status " + blog.status, text: blog.status}), " ",
+          h("a", {href: "/blogs/" + blog.slug, text: "Reader page"}), " · ",
+          h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ", toggle]),
+        takeFlash() || "", actionError,
+        h("table", {id: "posts-table"}, [
+          h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", ""].map(function (t) { return h("th", {text: t}); }))]),
+          h("tbody", {}, rows)]));
+      if (!posts.length) view.append(h("p", {"class": "hint", text: "No posts yet."}));
+    });
+  }
+
+  function postRow(blogId, p, actionError) {
+    var url = "/api/blogs/" + blogId + "/posts/" + p.id;
+    var reason = h("input", {type: "text", "aria-label": "Reason for deleting", placeholder: "Reason", hidden: true});
+    var confirm = h("button", {type: "button", "class": "button danger", hidden: true, text: "Confirm delete",
+      onclick: function () {
+        api("DELETE", url + "?reason=" + encodeURIComponent(reason.value), undefined, {"If-Match": '"' + p.version + '"'})
+          .then(function (res) { if (res.status === 204) { flash = "Post deleted."; route(); } else showErrors(view, res, actionError); });
+      }});
+    var live = p.status !== "deleted";
+    return h("tr", {"data-post-id": p.id}, [
+      h("td", {}, [live ? h("a", {href: "#/blogs/" + blogId + "/posts/" + p.id, text: text(p.headline)}) : h("span", {text: text(p.headline)})]),
+      h("td", {}, [h("span", {"class": "status " + p.status, text: p.status})]),
+      h("td", {text: String(p.version)}),
+      h("td", {text: p.status === "scheduled" ? "goes live " + when(p.publish_at) : when(p.display_time || p.updated_at)}),
+      h("td", {}, live ? [
+        h("button", {type: "button", "class": "button", text: p.pinned ? "Unpin" : "Pin",
+          onclick: function () {
+            api("PATCH", url, {pinned: !p.pinned}, {"If-Match": '"' + p.version + '"'}).then(function (res) {
+              if (res.status === 200) route();
+              else if (res.status === 412) { flash = "Someone changed that post meanwhile; here it is now."; route(); }
+              else showErrors(view, res, actionError);
+            });
+          }}), " ",
+        h("button", {type: "button", "class": "button danger", text: "Delete",
+          onclick: function () { reason.hidden = false; confirm.hidden = false; reason.focus(); }}),
+        reason, confirm] : [])
+    ]);
+  }
+
+  // -- compose / edit --------------------------------------------------------------------------
+
+  function editor(blogId, postId) {
+    if (!postId) return renderEditor(blogId, null);
+    api("GET", "/api/blogs/" + blogId + "/posts/" + postId).then(function (r) {
+      if (r.status !== 200) { view.append(h("p", {"class": "error", text: r.data.detail})); return; }
+      renderEditor(blogId, r.data);
+    });
+  }
+
+  function renderEditor(blogId, post) {
+    var base = "/api/blogs/" + blogId + "/posts";
+    var version = post ? post.version : null;
+    var blocks = post ? post.body.map(function (b) { return Object.assign({}, b); }) : [];
+    var byline = post ? post.byline : {contributors: []};
+    function field(id, label, input, path, hint) {
+      input.id = id;
+      return h("div", {}, [h("label", {"for": id, text: label}), input,
+        hint ? h("p", {"class": "hint", text: hint}) : null, errorSlot(path)]);
+    }
+    var headline = h("input", {type: "text", value: post ? text(post.headline) : ""});
+    var contributors = h("input", {type: "text", value: (byline.contributors || []).map(text).join(", ")});
+    var place = h("input", {type: "text", value: byline.location ? text(byline.location) : ""});
+    var shown = h("input", {type: "datetime-local", value: post && post.display_time !== post.published_at ? localInput(post.display_time) : ""});
+    var pinned = h("input", {type: "checkbox", id: "pinned", checked: post && post.pinned});
+    var keyEvent = h("input", {type: "checkbox", id: "key-event", checked: post && post.key_event});
+    var blockList = h("div", {id: "blocks"});
+    var publishAt = h("input", {type: "datetime-local", id: "publish-at", "aria-label": "Publish at",
+                               value: post && post.publish_at ? localInput(post.publish_at) : ""});
+    var conflict = h("div", {id: "conflict"});
+
+    function renderBlocks() {
+      blockList.textContent = "";
+      blocks.forEach(function (block, i) {
+        var fields = (BLOCK_FIELDS[block.type] || []).map(function (f) {
+          var input = h(f[2] === "textarea" ? "textarea" : "input", {type: f[2] === "textarea" ? undefined : "text",
+            id: "block-" + i + "-" + f[0], value: block[f[0]] || "",
+            oninput: function (e) { block[f[0]] = e.target.value; }});
+          return h("div", {}, [h("label", {"for": "block-" + i + "-" + f[0], text: f[1]}), input, errorSlot("body." + i + "." + f[0])]);
+        });
+        blockList.append(h("div", {"class": "block", "data-index": String(i)}, [
+          h("div", {"class": "block-head"}, [h("strong", {text: block.type}),
+            h("button", {type: "button", "class": "button", text: "↑", "aria-label": "Move block " + (i + 1) + " up", disabled: i === 0,
+              onclick: function () { blocks.splice(i - 1, 0, blocks.splice(i, 1)[0]); renderBlocks(); }}),
+            h("button", {type: "button", "class": "button", text: "↓", "aria-label": "Move block " + (i + 1) + " down", disabled: i === blocks.length - 1,
+              onclick: function () { blocks.splice(i + 1, 0, blocks.splice(i, 1)[0]); renderBlocks(); }}),
+            h("button", {type: "button", "class": "button danger", text: "Remove", "aria-label": "Remove block " + (i + 1),
+              onclick: function () { blocks.splice(i, 1); renderBlocks(); }})]),
+          errorSlot("body." + i), errorSlot("body." + i + ".type")].concat(fields)));
+      });
+    }
+
+    function content() {
+      var body = {headline: headline.value,
+        byline: {contributors: contributors.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean)},
+        body: blocks.map(function (b) {
+          var out = {type: b.type};
+          BLOCK_FIELDS[b.type].forEach(function (f) { if (b[f[0]]) out[f[0]] = b[f[0]]; });
+          return out;
+        }),
+        pinned: pinned.checked, key_event: keyEvent.checked};
+      if (place.value.trim()) body.byline.location = place.value.trim();
+      var shownAt = fromLocalInput(shown.value);
+      if (shownAt) body.display_time = shownAt; else if (post) body.display_time = null;
+      return body;
+    }
+
+    function done(res, message) {
+      flash = message + " (version " + res.data.version + ").";
+      location.hash = "#/blogs/" + blogId;
+    }
+
+    function save(extra, message) {
+      var body = Object.assign(content(), extra || {});
+      if (!post) {
+        return api("POST", base, body).then(function (res) {
+          if (res.status === 201) done(res, message); else showErrors(form, res);
+        });
+      }
+      return api("PATCH", base + "/" + post.id, body, {"If-Match": '"' + version + '"'}).then(function (res) {
+        if (res.status === 200) done(res, message);
+        else if (res.status === 412) showConflict(body, extra, message);
+        else showErrors(form, res);
+      });
+    }
+
+    function summary(p) {
+      return [text(p.headline), "by " + (p.byline.contributors || []).map(text).join(", ")].concat(
+        p.body.map(function (b) { return "[" + b.type + "] " + text(b.text || b.caption || b.url || ""); })).join("\n");
+    }
+
+    function showConflict(mine, extra, message) {
+      api("GET", base + "/" + post.id).then(function (res) {
+        var theirs = res.data;
+        conflict.textContent = "";
+        conflict.append(h("div", {"class": "conflict", role: "alert"}, [
+          h("h2", {text: "Another editor changed this post meanwhile"}),
+          h("p", {text: "You edited version " + version + "; the post is now at version " + theirs.version +
+                       ". Nothing was overwritten. Compare, then choose."}),
+          h("div", {"class": "sides"}, [
+            h("div", {}, [h("h3", {text: "Theirs (version " + theirs.version + ")"}), h("pre", {id: "theirs", text: summary(theirs)})]),
+            h("div", {}, [h("h3", {text: "Yours"}), h("pre", {id: "yours", text: summary({headline: mine.headline, byline: mine.byline, body: mine.body})})])]),
+          h("div", {"class": "actions"}, [
+            h("button", {type: "button", "class": "button primary", id: "keep-mine", text: "Save mine over version " + theirs.version,
+              onclick: function () { version = theirs.version; conflict.textContent = ""; save(extra, message); }}),
+            h("button", {type: "button", "class": "button", id: "take-theirs", text: "Discard mine, load theirs",
+              onclick: function () { route(); }})])]));
+        conflict.scrollIntoView();
+      });
+    }
+
+    var addButtons = Object.keys(BLOCK_FIELDS).map(function (type) {
+      return h("button", {type: "button", "class": "button", text: "+ " + type, "data-add": type,
+        onclick: function () { blocks.push({type: type}); renderBlocks(); }});
+    });
+    var actions;
+    if (!post) {
+      actions = [
+        h("button", {type: "submit", "class": "button primary", id: "publish", text: "Publish now"}),
+        h("button", {type: "button", "class": "button", id: "save-draft", text: "Save draft",
+          onclick: function () { save({status: "draft"}, "Draft saved"); }}),
+        publishAt,
+        h("button", {type: "button", "class": "button", id: "schedule", text: "Schedule",
+          onclick: function () { save({publish_at: fromLocalInput(publishAt.value) || "missing"}, "Scheduled"); }})];
+    } else {
+      actions = [h("button", {type: "submit", "class": "button primary", id: "save", text: "Save changes"})];
+      if (post.status !== "published") {
+        actions.push(h("button", {type: "button", "class": "button", id: "publish", text: "Publish now",
+          onclick: function () { save({status: "published"}, "Published"); }}), publishAt,
+          h("button", {type: "button", "class": "button", id: "schedule", text: "Reschedule",
+            onclick: function () { save({publish_at: fromLocalInput(publishAt.value) || "missing"}, "Rescheduled"); }}));
+      }
+    }
+    var form = h("form", {id: "post-form", novalidate: true}, [
+      field("headline", "Headline", headline, "headline"),
+      field("contributors", "Contributors (comma-separated)", contributors, "byline.contributors"),
+      field("location", "Location", place, "byline.location"),
+      field("display-time", "Shown time", shown, "display_time", "Leave empty to show the publication time."),
+      h("div", {"class": "inline"}, [pinned, h("label", {"for": "pinned", text: "Pinned"}), keyEvent,
+                                     h("label", {"for": "key-event", text: "Key event"})]),
+      h("h2", {text: "Body"}), blockList, errorSlot("body"),
+      h("div", {"class": "actions"}, addButtons),
+      h("div", {"class": "actions"}, actions), errorSlot("publish_at"), errorSlot("status"), errorSlot("_action"), conflict]);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      save(post ? {} : {}, post ? "Saved" : "Published");
+    });
+    renderBlocks();
+    view.append(h("p", {}, [h("a", {href: "#/blogs/" + blogId, text: "← Back to the blog"})]),
+      h("h1", {text: post ? "Edit post" : "New post"}),
+      post ? h("p", {"class": "hint", id: "editing", text: "Editing version " + post.version + " · " + post.status}) : "",
+      form);
+    headline.focus();
+  }
+
+  start();
+})();

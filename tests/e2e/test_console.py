@@ -1,0 +1,138 @@
+"""The newsroom console in a real browser: compose and publish, conflicts, field errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from .browser import browser  # noqa: F401  (fixture)
+from .server import Server, editor_token
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+
+@pytest.fixture
+def site(tmp_path):
+    db = tmp_path / "console.db"
+    server = Server(db, workers=1)
+    server.tokens = {"jane": editor_token(db, "Jane Roe"), "john": editor_token(db, "John Doe"),
+                     "audrey": editor_token(db, "Audrey", role="auditor")}
+    auth = {"Authorization": f"Bearer {server.tokens['jane']}"}
+    server.request("POST", "/api/blogs", {"title": "Storm desk", "slug": "desk"}, auth)
+    server.auth = auth
+    yield server
+    server.stop()
+
+
+def sign_in(browser, site, who):  # noqa: F811
+    context = browser.new_context(viewport={"width": 1100, "height": 1200})
+    page = context.new_page()
+    page.goto(site.base + "/console")
+    page.fill("#token", site.tokens[who])
+    page.click("#signin-form button")
+    page.wait_for_selector("#blog-list")
+    return page
+
+
+def test_compose_and_publish_a_post_with_an_image_then_read_it(site, browser):  # noqa: F811
+    page = sign_in(browser, site, "jane")
+    page.click("#blog-list a")
+    page.click("#write")
+    page.fill("#headline", "Harbour wall overtopped")
+    page.fill("#contributors", "Jane Roe, John Doe")
+    page.fill("#location", "Port Ellery")
+    page.click("[data-add=image]")
+    page.fill("#block-0-url", site.base + "/static/demo/harbour.svg")
+    page.fill("#block-0-caption", "Spray over the wall")
+    page.fill("#block-0-credit", "Photo: Gazette")
+    page.fill("#block-0-alt", "Waves over a wall")
+    page.click("[data-add=paragraph]")
+    page.fill("#block-1-text", "Police closed the <em>promenade</em>.")
+    page.click("[data-add=quote]")
+    page.fill("#block-2-text", "Stay home")
+    # reorder: the quote goes first, then remove the paragraph
+    page.click("[aria-label='Move block 3 up']")
+    page.click("[aria-label='Move block 2 up']")
+    page.click("[aria-label='Remove block 3']")
+    page.check("#key-event")
+    page.click("#publish")
+    page.wait_for_selector("#posts-table")
+    assert "Published (version 1)" in page.inner_text("#flash")
+    reader = page.context.new_page()
+    reader.goto(site.base + "/blogs/desk")
+    article = reader.locator("#posts article.post").first
+    assert article.locator("h2").inner_text() == "Harbour wall overtopped"
+    assert article.locator(".byline").inner_text() == "From Jane Roe and John Doe in Port Ellery"
+    assert article.locator("blockquote").inner_text().startswith("Stay home")
+    assert article.locator("figcaption").inner_text() == "Spray over the wall Photo: Gazette"
+    assert article.locator("img").get_attribute("alt") == "Waves over a wall"
+    assert article.locator("p", has_text="promenade").count() == 0  # removed before publishing
+    assert reader.locator(".key-events li").count() == 1
+    # the console keeps nothing of its own: a reload shows what the API says
+    page.reload()
+    page.wait_for_selector("#posts-table")
+    assert page.locator("#posts-table tbody tr").count() == 1
+
+
+def test_two_editors_on_one_post_the_second_sees_the_conflict(site, browser):  # noqa: F811
+    post = site.request("POST", "/api/blogs/desk/posts", {"headline": "Ferries cancelled"},
+                        site.auth).json()
+    jane, john = sign_in(browser, site, "jane"), sign_in(browser, site, "john")
+    for page in (jane, john):
+        page.goto(f"{site.base}/console#/blogs/{post['blog_id']}/posts/{post['id']}")
+        page.wait_for_selector("#post-form")
+    jane.fill("#headline", "Ferries cancelled until 6 a.m.")
+    jane.click("#save")
+    jane.wait_for_selector("#posts-table")
+    john.fill("#headline", "All ferries cancelled")
+    john.click("#save")
+    john.wait_for_selector("#conflict .conflict")
+    assert "Ferries cancelled until 6 a.m." in john.inner_text("#theirs")
+    assert "All ferries cancelled" in john.inner_text("#yours")
+    current = site.request("GET", f"/api/blogs/desk/posts/{post['id']}").json()
+    assert current["headline"] == "Ferries cancelled until 6 a.m."  # nothing overwritten
+    john.click("#keep-mine")
+    john.wait_for_selector("#posts-table")
+    history = site.request("GET", f"/api/blogs/desk/posts/{post['id']}/history", headers={
+        "Authorization": f"Bearer {site.tokens['audrey']}"}).json()["revisions"]
+    assert [r["post"]["headline"] for r in history] == [
+        "Ferries cancelled", "Ferries cancelled until 6 a.m.", "All ferries cancelled"]
+    assert [r["actor"]["name"] for r in history] == ["Jane Roe", "Jane Roe", "John Doe"]
+
+
+def test_a_validation_error_is_shown_at_its_field(site, browser):  # noqa: F811
+    page = sign_in(browser, site, "jane")
+    page.click("#blog-list a")
+    page.click("#write")
+    page.fill("#headline", "")
+    page.click("[data-add=image]")
+    page.fill("#block-0-url", "javascript:alert(1)")
+    page.click("#publish")
+    page.wait_for_selector('[data-error-for="body.0.url"]:not(:empty)')
+    assert "URL" in page.inner_text('[data-error-for="body.0.url"]')
+    assert page.inner_text('[data-error-for="headline"]')
+    assert site.request("GET", "/api/blogs/desk/posts").json()["total"] == 0
+    # a closed blog's error shows at the action
+    site.request("POST", "/api/blogs/desk/close", headers=site.auth)
+    page.fill("#headline", "Late news")
+    page.fill("#block-0-url", "https://example.org/a.jpg")
+    page.click("#publish")
+    page.wait_for_function(
+        "document.querySelector('[data-error-for=_action]').textContent.includes('closed')")
+    assert page.inner_text('[data-error-for="body.0.url"]') == ""  # the fixed field is clear
+
+
+def test_sign_out_forgets_the_token_and_auditors_are_turned_away(site, browser):  # noqa: F811
+    page = sign_in(browser, site, "jane")
+    assert "Jane Roe" in page.inner_text("#who")
+    page.click("#signout")
+    assert page.is_visible("#signin")
+    assert page.evaluate("sessionStorage.getItem('liveblog.token')") is None
+    page.reload()
+    page.wait_for_selector("#signin:not([hidden])")
+    page.fill("#token", site.tokens["audrey"])
+    page.click("#signin-form button")
+    page.wait_for_selector("#signin-error:not(:empty)")
+    assert "editor token" in page.inner_text("#signin-error")
+    page.fill("#token", "lb_nope_nope")
+    page.click("#signin-form button")
+    page.wait_for_function("document.querySelector('#signin-error').textContent.includes('unknown')")
