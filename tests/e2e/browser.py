@@ -22,14 +22,3 @@ def chromium_path() -> str:
     pytest.skip("Chromium is not installed: run scripts/test as root, or apt-get install "
                 "chromium")
     raise AssertionError  # unreachable
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    path = chromium_path()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()

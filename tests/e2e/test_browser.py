@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from .browser import browser  # noqa: F401  (fixture)
 from .server import Server, cli, editor_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -45,7 +44,7 @@ def feed_headlines(page):
 
 
 @pytest.fixture
-def page(browser):  # noqa: F811
+def page(browser):
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     opened = context.new_page()
     opened.dialogs = []
@@ -151,7 +150,7 @@ def test_hostile_content_runs_no_script(site, page):
     assert feed_headlines(page) == ["Second", "Calm night"]
 
 
-def test_demo_page_screenshots_for_people(tmp_path, browser):  # noqa: F811
+def test_demo_page_screenshots_for_people(tmp_path, browser):
     db = tmp_path / "demo.db"
     cli(db, "token", "list")  # creates the database
     from liveblog.cli import _service

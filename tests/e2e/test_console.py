@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import browser  # noqa: F401  (fixture)
 from .server import Server, editor_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -23,7 +22,7 @@ def site(tmp_path):
     server.stop()
 
 
-def sign_in(browser, site, who):  # noqa: F811
+def sign_in(browser, site, who):
     context = browser.new_context(viewport={"width": 1100, "height": 1200})
     page = context.new_page()
     page.goto(site.base + "/console")
@@ -33,7 +32,7 @@ def sign_in(browser, site, who):  # noqa: F811
     return page
 
 
-def test_compose_and_publish_a_post_with_an_image_then_read_it(site, browser):  # noqa: F811
+def test_compose_and_publish_a_post_with_an_image_then_read_it(site, browser):
     page = sign_in(browser, site, "jane")
     page.click("#blog-list a")
     page.click("#write")
@@ -73,7 +72,7 @@ def test_compose_and_publish_a_post_with_an_image_then_read_it(site, browser):  
     assert page.locator("#posts-table tbody tr").count() == 1
 
 
-def test_two_editors_on_one_post_the_second_sees_the_conflict(site, browser):  # noqa: F811
+def test_two_editors_on_one_post_the_second_sees_the_conflict(site, browser):
     post = site.request("POST", "/api/blogs/desk/posts", {"headline": "Ferries cancelled"},
                         site.auth).json()
     jane, john = sign_in(browser, site, "jane"), sign_in(browser, site, "john")
@@ -99,7 +98,7 @@ def test_two_editors_on_one_post_the_second_sees_the_conflict(site, browser):  #
     assert [r["actor"]["name"] for r in history] == ["Jane Roe", "Jane Roe", "John Doe"]
 
 
-def test_a_validation_error_is_shown_at_its_field(site, browser):  # noqa: F811
+def test_a_validation_error_is_shown_at_its_field(site, browser):
     page = sign_in(browser, site, "jane")
     page.click("#blog-list a")
     page.click("#write")
@@ -121,7 +120,7 @@ def test_a_validation_error_is_shown_at_its_field(site, browser):  # noqa: F811
     assert page.inner_text('[data-error-for="body.0.url"]') == ""  # the fixed field is clear
 
 
-def test_sign_out_forgets_the_token_and_auditors_are_turned_away(site, browser):  # noqa: F811
+def test_sign_out_forgets_the_token_and_auditors_are_turned_away(site, browser):
     page = sign_in(browser, site, "jane")
     assert "Jane Roe" in page.inner_text("#who")
     page.click("#signout")
