@@ -295,10 +295,11 @@ class ProjectionRunner:
         start = 0
         if snapshot_every:
             start = self._load_snapshot(scratch, chosen, key, upto)
+        size = min(self.batch_size, snapshot_every) if snapshot_every else self.batch_size
         events = self.store.read_all(start, until=upto, stream_prefix=stream_prefix,
-                                     page_size=self.batch_size)
+                                     page_size=size)
         since_snapshot = 0
-        while batch := list(itertools.islice(events, self.batch_size)):
+        while batch := list(itertools.islice(events, size)):
             for p, t in zip(chosen, tables, strict=True):
                 p.apply(scratch, t, batch)
             since_snapshot += len(batch)

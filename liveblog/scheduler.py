@@ -8,6 +8,8 @@
   ``decide`` turns a second firing into a no-op (the post is no longer scheduled), so two
   schedulers can never publish twice.
 * ``catch_up_projections``: applies events another process appended without projecting them.
+* ``warm_audit_snapshots``: extends each blog's as-of snapshots to the head (auditors' first
+  question about any moment is then answered from a recent snapshot).
 * ``record_audit_checkpoint``: appends the chain's head (position, hash) to an append-only
   file; ``verify_checkpoints`` later proves the log was not rewritten or truncated since.
 
@@ -74,6 +76,22 @@ def catch_up_projections(app: Flask) -> int:
     """Apply events recorded by other writers that did not project them."""
     with app.app_context():
         return get_db().runner().catch_up()
+
+
+def warm_audit_snapshots(app: Flask) -> int:
+    """Extend every blog's as-of snapshots to the head, so an auditor's first question about any
+    moment replays at most AS_OF_SNAPSHOT_EVERY events. Incremental: each run replays only what
+    came after a blog's latest snapshot. Returns the number of blogs visited."""
+    from .audit import replay_blog
+
+    with app.app_context():
+        db = get_db()
+        every = int(app.config["AS_OF_SNAPSHOT_EVERY"])
+        head = db.store().head().position
+        blogs = [r[0] for r in db.store().conn.execute("SELECT id FROM blogs")]
+        for blog_id in blogs:
+            replay_blog(db.runner(), blog_id, head, snapshot_every=every).close()
+        return len(blogs)
 
 
 def checkpoint_path(app: Flask) -> Path:
@@ -181,6 +199,8 @@ class Jobs:
                                id="sync_schedules", next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._guarded(catch_up_projections), "interval",
                                seconds=5, id="catch_up_projections")
+        self.scheduler.add_job(self._guarded(warm_audit_snapshots), "interval", seconds=60,
+                               id="warm_audit_snapshots")
         self.scheduler.add_job(self._guarded(record_audit_checkpoint), "interval",
                                seconds=float(config["AUDIT_CHECKPOINT_SECONDS"]),
                                id="record_audit_checkpoint", next_run_time=datetime.now(UTC))
