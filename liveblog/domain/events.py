@@ -99,39 +99,32 @@ class PostDeleted:
 
 
 @dataclass(frozen=True)
-class PostPinned:
+class PostFlagChanged:
+    """Base of the events that only flip a flag of a post (pinned, key event)."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+
+
+@dataclass(frozen=True)
+class PostPinned(PostFlagChanged):
     """A post was pinned to the top of the feed."""
 
-    blog_id: str
-    post_id: str
-    revision: int
-
 
 @dataclass(frozen=True)
-class PostUnpinned:
+class PostUnpinned(PostFlagChanged):
     """A post was unpinned."""
 
-    blog_id: str
-    post_id: str
-    revision: int
-
 
 @dataclass(frozen=True)
-class PostMarkedKeyEvent:
+class PostMarkedKeyEvent(PostFlagChanged):
     """A post was marked as a key event of the story."""
 
-    blog_id: str
-    post_id: str
-    revision: int
-
 
 @dataclass(frozen=True)
-class PostUnmarkedKeyEvent:
+class PostUnmarkedKeyEvent(PostFlagChanged):
     """A post is no longer a key event."""
-
-    blog_id: str
-    post_id: str
-    revision: int
 
 
 @dataclass(frozen=True)

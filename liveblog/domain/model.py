@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from . import events as ev
+
+S = TypeVar("S")
 
 
 @dataclass(frozen=True)
@@ -108,25 +110,25 @@ def evolve_token(state: Token | None, event: ev.DomainEvent) -> Token | None:
     return state
 
 
-def fold_blog(events: Iterable[ev.DomainEvent]) -> Blog | None:
-    """A blog's state after all its events (None when it has none)."""
-    state: Blog | None = None
+def fold(evolve: Callable[[S | None, ev.DomainEvent], S | None],
+         events: Iterable[ev.DomainEvent]) -> S | None:
+    """The state after all of a stream's events (None when it has none)."""
+    state: S | None = None
     for event in events:
-        state = evolve_blog(state, event)
+        state = evolve(state, event)
     return state
+
+
+def fold_blog(events: Iterable[ev.DomainEvent]) -> Blog | None:
+    """A blog's state after all its events."""
+    return fold(evolve_blog, events)
 
 
 def fold_post(events: Iterable[ev.DomainEvent]) -> Post | None:
-    """A post's state after all its events (None when it has none)."""
-    state: Post | None = None
-    for event in events:
-        state = evolve_post(state, event)
-    return state
+    """A post's state after all its events."""
+    return fold(evolve_post, events)
 
 
 def fold_token(events: Iterable[ev.DomainEvent]) -> Token | None:
-    """A token's state after all its events (None when it has none)."""
-    state: Token | None = None
-    for event in events:
-        state = evolve_token(state, event)
-    return state
+    """A token's state after all its events."""
+    return fold(evolve_token, events)
