@@ -12,7 +12,7 @@ from typing import Any
 
 import flask_smorest
 from flask import Flask, Response, current_app, request
-from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
 
 from events import canonical
 
@@ -98,6 +98,25 @@ def _require_json_bodies() -> None:
             "Transfer-Encoding", "").lower()
         if has_body and not request.is_json:
             raise UnsupportedMediaType("request bodies must be application/json")
+        if has_body:
+            _require_unicode(request.get_data(cache=True))
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 1 <= len(key) <= 255:
+            raise BadRequest("Idempotency-Key must be 1 to 255 characters")
+
+
+def _require_unicode(raw: bytes) -> None:
+    """JSON may escape lone UTF-16 surrogates ("\\ud800"); they are not text and cannot be
+    stored, so such a body is refused before it is parsed for real."""
+    if b"\\u" not in raw:
+        return
+    try:
+        json.dumps(json.loads(raw), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise BadRequest("the request body holds an unpaired surrogate (\\ud800-\\udfff):"
+                         " not valid Unicode text") from e
+    except ValueError:
+        return  # not JSON: the parser says so with its own 400
 
 
 def register_api(app: Flask) -> Api:

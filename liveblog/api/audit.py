@@ -36,7 +36,7 @@ def _known_types(value: str) -> None:
 
 
 class EventsQuerySchema(ma.Schema):
-    after = f.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    after = f.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**62))
     limit = f.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
     blog = f.String(metadata={"description": "a blog's id or slug"})
     type = f.String(validate=_known_types, metadata={"description": "comma-separated types"})

@@ -6,6 +6,10 @@ import base64
 import binascii
 
 
+#: positions are SQLite integers: anything larger was not issued by this API
+MAX_POSITION = 2**62
+
+
 class MalformedCursorError(ValueError):
     """Raised when a cursor was not made by this API (or for another order)."""
 
@@ -23,6 +27,6 @@ def decode_cursor(kind: str, cursor: str, *, field: str = "cursor") -> int:
         position = int(value)
     except (ValueError, binascii.Error, UnicodeDecodeError) as e:
         raise MalformedCursorError(f"{field} is not a cursor this API issued") from e
-    if found != kind or position < 0 or not value.isdigit():
+    if found != kind or position < 0 or not value.isdigit() or position > MAX_POSITION:
         raise MalformedCursorError(f"{field} is not a cursor this API issued for this request")
     return position

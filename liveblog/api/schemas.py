@@ -58,6 +58,14 @@ class Time(f.AwareDateTime):
         "invalid_awareness": "The time needs an offset (e.g. Z or +01:00).",
     }
 
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            format_time(moment)  # in UTC it must still be a year from 1 to 9999
+        except OverflowError as e:
+            raise ma.ValidationError("The time is out of range.") from e
+        return moment
+
 
 def _http_url(**kwargs: Any) -> f.Url:
     return f.Url(schemes={"http", "https"}, require_tld=False, validate=v.Length(max=2000),
@@ -107,7 +115,8 @@ class Block(f.Field[Any]):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, dict):
             raise ma.ValidationError("A block must be an object with a type.")
-        schema = BLOCK_SCHEMAS.get(value.get("type"))  # type: ignore[arg-type]
+        kind = value.get("type")
+        schema = BLOCK_SCHEMAS.get(kind) if isinstance(kind, str) else None
         if schema is None:
             raise ma.ValidationError(
                 {"type": [f"Must be one of: {', '.join(BLOCK_SCHEMAS)}."]})

@@ -227,3 +227,42 @@ def test_unexpected_errors_are_a_generic_500(db_path, clock):
     app.add_url_rule("/api/boom", "boom", boom)
     body = assert_problem(app.test_client().get("/api/boom"), 500)
     assert "secret" not in body["detail"]
+
+
+def _cursor(kind, digits):
+    import base64
+
+    return base64.urlsafe_b64encode(f"{kind}:{'9' * digits}".encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("method,url,body,who,status", [
+    ("GET", "/api/blogs/{b}/posts?cursor=" + _cursor("n", 40), None, None, 400),
+    ("GET", "/api/blogs/{b}/changes?since=" + _cursor("c", 40), None, None, 400),
+    ("GET", "/api/blogs/{b}/posts?as_of=" + _cursor("c", 40), None, "auditor", 400),
+    ("GET", "/api/events?after=99999999999999999999999", None, "auditor", 422),
+    ("GET", "/api/blogs/{b}/posts?limit=99999999999999999999999", None, None, 422),
+    ("POST", "/api/blogs/{b}/posts", '{"headline": "\\ud800"}', "editor", 400),
+    ("POST", "/api/blogs", '{"title": "x\\udfff"}', "editor", 400),
+    ("POST", "/api/blogs/{b}/posts", '{"headline": "a", "publish_at": "9999-12-31T23:59:59-14:00"}',
+     "editor", 422),
+    ("POST", "/api/blogs/{b}/posts", '{"headline": "a", "body": [{"type": ["paragraph"]}]}',
+     "editor", 422),
+    ("POST", "/api/blogs/{b}/posts", '{"headline": 1e999}', "editor", 422),
+    ("POST", "/api/blogs/{b}/posts", "null", "editor", 422),
+])
+def test_hostile_inputs_are_problems_never_500(client, app, editor, auditor, blog, method, url,
+                                              body, who, status):
+    headers = {"editor": editor, "auditor": auditor, None: {}}[who]
+    if body is not None:
+        headers = {**headers, "Content-Type": "application/json"}
+    before = log_head(app)
+    response = client.open(url.format(b=blog["id"]), method=method, data=body, headers=headers)
+    assert_problem(response, status)
+    assert log_head(app) == before
+
+
+def test_an_oversized_idempotency_key_is_400(client, app, editor, blog):
+    before = log_head(app)
+    assert_problem(client.post(f"/api/blogs/{blog['id']}/posts", json={"headline": "x"},
+                               headers={**editor, "Idempotency-Key": "k" * 256}), 400)
+    assert log_head(app) == before
