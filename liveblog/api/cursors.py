@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 
-
 #: positions are SQLite integers: anything larger was not issued by this API
 MAX_POSITION = 2**62
 
