@@ -27,10 +27,6 @@ class IdempotencyConflictError(EventStoreError):
         super().__init__(f"idempotency key {key!r} was already used with a different request")
 
 
-class ImmutableLogError(EventStoreError):
-    """Raised when something tries to update or delete a recorded event."""
-
-
 class ChainError(EventStoreError):
     """Raised when an imported log does not hash-chain (bad hash, broken link or a gap)."""
 

@@ -337,11 +337,6 @@ class ProjectionRunner:
             conn.execute("INSERT OR IGNORE INTO projection_snapshots VALUES (?, ?, ?, ?)",
                          (key, last.position, last.hash, data))
 
-    def clear_snapshots(self) -> None:
-        """Forget every as-of snapshot (they are a cache; the next replays rebuild them)."""
-        with write_transaction(self.store.conn) as conn:
-            conn.execute("DELETE FROM projection_snapshots")
-
 
 def _snapshot_key(chosen: Sequence[Projection], stream_prefix: str | None) -> str:
     names = json.dumps([[p.name, p.version] for p in chosen] + [stream_prefix])

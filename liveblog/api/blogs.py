@@ -17,7 +17,7 @@ from ..service import new_id
 from . import content_etag, dumps, errors, json_response, not_modified, reader_headers
 from .auth import require_role
 from .cursors import encode_cursor
-from .preconditions import if_match_version, none_match
+from .preconditions import blog_etag, if_match_version, none_match
 from .schemas import BlogCreateSchema, BlogListSchema, BlogPatchSchema, BlogSchema, slugify
 from .views import blog_after, run
 
@@ -80,8 +80,6 @@ class Blog(MethodView):
         """One blog's summary: updated_at, post_count and the cursor for /changes."""
         conn = get_db().store().conn
         head = queries.get_blog_head(conn, blog)
-        from .preconditions import blog_etag
-
         headers = reader_headers(blog_etag(head.version, head.feed_version), head.updated_at)
         if none_match(headers["ETag"]):
             return not_modified(headers)

@@ -318,8 +318,3 @@ def slugify(title: str) -> str:
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug[:80].strip("-") or "blog"
-
-
-def time_text(moment: Any) -> str | None:
-    """An aware datetime in the API's output format (None stays None)."""
-    return format_time(moment) if moment is not None else None

@@ -6,18 +6,14 @@ from typing import Any
 
 from flask import request
 
-from events import read_snapshot
-
 from .. import queries
 from ..db import get_db
 from ..domain import commands as cmd
 from ..projections import BlogsProjection, FeedProjection
-from ..service import Actor, Outcome, Service, blog_stream, post_stream
+from ..service import Outcome, Service, blog_stream, post_stream
 from .auth import current_actor
 from .cursors import encode_cursor
 from .preconditions import blog_etag
-
-CommandT = cmd.Command
 
 
 def service() -> Service:
@@ -26,7 +22,7 @@ def service() -> Service:
     return Service(db.store(), db.runner())
 
 
-def run(command: CommandT, *, expected_version: int | None = None,
+def run(command: cmd.Command, *, expected_version: int | None = None,
         idempotent: bool = False) -> Outcome:
     """Handle ``command`` as the request's actor, with its Idempotency-Key when ``idempotent``."""
     from . import fingerprint
@@ -74,11 +70,3 @@ def _as_of(outcome: Outcome, stream_id: str) -> Any:
     scratch, _ = runner.as_of([BlogsProjection(), FeedProjection()],
                               position=outcome.events[-1].position, stream_prefix=stream_id)
     return scratch
-
-
-def is_actor(actor: Actor | None) -> bool:
-    """True for any authenticated actor."""
-    return actor is not None
-
-
-__all__ = ["blog_after", "blog_summary", "post_after", "read_snapshot", "run", "service"]
