@@ -39,9 +39,10 @@ class Blogs(MethodView):
     def get(self) -> Any:
         """List blogs, live ones first."""
         conn = get_db().store().conn
-        body = dumps({"blogs": [queries.blog_json(r, encode_cursor("c", r[13]))
-                                for r in queries.list_blog_rows(conn)]})
-        headers = reader_headers(content_etag(body))
+        rows = queries.list_blog_rows(conn)
+        body = dumps({"blogs": [queries.blog_json(r, encode_cursor("c", r[13])) for r in rows]})
+        latest = max((r[10] for r in rows), default=None)  # the newest change among them
+        headers = reader_headers(content_etag(body), latest)
         if none_match(headers["ETag"]):
             return not_modified(headers)
         return json_response(None, raw=body, headers=headers)

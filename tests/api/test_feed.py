@@ -105,6 +105,7 @@ def test_every_reader_get_has_validators(client, editor):
         assert response.status_code == 200, url
         etag = response.headers["ETag"]
         assert "public" in response.headers["Cache-Control"], url
+        assert response.headers["Last-Modified"].endswith(" GMT"), url
         repeat = client.get(url, headers={"If-None-Match": etag})
         assert repeat.status_code == 304, url
         assert repeat.data == b""
