@@ -192,11 +192,13 @@ class Jobs:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the scheduler; the first sync runs at once (overdue posts go live now)."""
+        """Start the scheduler. The first sync runs here, before any other job, so the lease is
+        settled first and overdue posts go live now."""
         config = self.app.config
+        self.sync_schedules()
         self.scheduler.add_job(self.sync_schedules, "interval",
                                seconds=float(config["SCHEDULER_SYNC_SECONDS"]),
-                               id="sync_schedules", next_run_time=datetime.now(UTC))
+                               id="sync_schedules")
         self.scheduler.add_job(self._guarded(catch_up_projections), "interval",
                                seconds=5, id="catch_up_projections")
         self.scheduler.add_job(self._guarded(warm_audit_snapshots), "interval", seconds=60,

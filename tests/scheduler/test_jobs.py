@@ -129,6 +129,24 @@ def test_audit_checkpoints_prove_the_log_was_not_rewritten_or_truncated(app, cli
 
 
 @pytest.mark.slow
+def test_a_started_scheduler_records_an_audit_checkpoint_at_once(db_path, tmp_path):
+    app = create_app({"DATABASE": str(db_path),
+                      "AUDIT_CHECKPOINT_FILE": str(tmp_path / "checkpoints.jsonl")})
+    client = app.test_client()
+    create_blog(client, Tokens(app).headers())
+    jobs = Jobs(app)
+    jobs.start()
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not (tmp_path / "checkpoints.jsonl").exists():
+            time.sleep(0.1)
+    finally:
+        jobs.shutdown()
+    [line] = (tmp_path / "checkpoints.jsonl").read_text().splitlines()
+    assert json.loads(line)["position"] == log_head(app)
+
+
+@pytest.mark.slow
 def test_a_real_scheduler_publishes_on_time(db_path):
     app = create_app({"DATABASE": str(db_path), "SCHEDULER_SYNC_SECONDS": 0.5})
     client = app.test_client()
