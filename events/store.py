@@ -9,21 +9,20 @@ gap-free and strictly increasing in commit order.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .chain import GENESIS_HASH, BatchHasher, canonical, format_time, is_hex_digest
+from .chain import GENESIS_HASH, canonical, format_time, is_hex_digest, parse, seal
 from .errors import (
     ConcurrencyError,
     EmptyAppendError,
     EventStoreError,
     IdempotencyConflictError,
 )
-from .records import Head, NewEvent, RecordedEvent
+from .records import Head, JSONDict, NewEvent, RecordedEvent
 from .schema import migrate
 from .upcasting import Upcasters
 
@@ -36,6 +35,29 @@ _COLUMNS = ("position, stream_id, version, type, schema_version, data, metadata,
 _PAGE = 1000
 _UNSET = object()
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+
+
+def _metadata_texts(events: Sequence[NewEvent], idempotency_key: str | None,
+                    fingerprint: str | None) -> list[tuple[JSONDict, str]]:
+    """Each event's stored metadata and its canonical text.
+
+    Every event of a keyed batch carries the key, so an import can rebuild the idempotency table
+    exactly. A batch usually shares one metadata mapping: it is encoded once.
+    """
+    out = []
+    source: Any = _UNSET
+    pair: tuple[JSONDict, str] = ({}, "")
+    for event in events:
+        if event.metadata is not source and event.metadata != source:
+            source = event.metadata
+            # a copy: the recorded event's metadata is not the caller's mapping
+            metadata = dict(source)
+            if idempotency_key is not None:
+                metadata["idempotency_key"] = idempotency_key
+                metadata["idempotency_fingerprint"] = fingerprint
+            pair = (metadata, canonical(metadata))
+        out.append(pair)
+    return out
 
 
 def utc_now() -> datetime:
@@ -198,36 +220,10 @@ class EventStore:
             if not is_hex_digest(prev_hash):
                 raise EventStoreError(f"the log's head (position {position}) has a malformed"
                                       " hash: run verify()")
-            hash_record = BatchHasher(stream_id, recorded_text).hash
-            encode = canonical
-            rows = []
-            recorded = []
-            version = current
-            source: Any = _UNSET
-            metadata: Any = None
-            meta_text = ""
-            for event in events:
-                position += 1
-                version += 1
-                # A batch usually shares one metadata mapping: encode it once.
-                if event.metadata is not source and event.metadata != source:
-                    source = metadata = event.metadata
-                    if idempotency_key is not None:
-                        # Every event of a keyed batch carries the key, so an import can
-                        # rebuild the idempotency table exactly.
-                        metadata = {**source, "idempotency_key": idempotency_key,
-                                    "idempotency_fingerprint": fingerprint}
-                    meta_text = encode(metadata)
-                type_, sv = event.type, event.schema_version
-                data_text = encode(event.data)
-                digest = hash_record(position, version, type_, sv, data_text, meta_text,
-                                     prev_hash)
-                rows.append((position, stream_id, version, type_, sv, data_text, meta_text,
-                             recorded_text, prev_hash, digest))
-                recorded.append(RecordedEvent(position, stream_id, version, type_, sv,
-                                              event.data, metadata, recorded_at, prev_hash,
-                                              digest))
-                prev_hash = digest
+            metadata_texts = _metadata_texts(events, idempotency_key, fingerprint)
+            rows = seal(stream_id, recorded_text, position, current, prev_hash,
+                        [(event.type, event.schema_version, canonical(event.data), meta_text)
+                         for event, (_, meta_text) in zip(events, metadata_texts, strict=True)])
             try:
                 conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                                  rows)
@@ -238,6 +234,11 @@ class EventStore:
                     "INSERT INTO idempotency (key, fingerprint, stream_id, first_position,"
                     " last_position) VALUES (?, ?, ?, ?, ?)",
                     (idempotency_key, fingerprint, stream_id, rows[0][0], rows[-1][0]))
+            new = tuple.__new__  # RecordedEvent(...) without the named tuple's Python __new__
+            recorded = [new(RecordedEvent, (row[0], stream_id, row[2], row[3], row[4], event.data,
+                                            metadata, recorded_at, row[8], row[9]))
+                        for row, event, (metadata, _)
+                        in zip(rows, events, metadata_texts, strict=True)]
             if self.upcasters:
                 recorded = [self._upcast(event) for event in recorded]
             if then is not None:
@@ -283,8 +284,7 @@ class EventStore:
                 f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND version > ?"
                 " AND version <= ? ORDER BY version LIMIT ?",
                 (stream_id, version, last, _PAGE)).fetchall()
-            for row in rows:
-                yield self._event(row)
+            yield from self._events(rows)
             if len(rows) < _PAGE:
                 return
             version = rows[-1][2]
@@ -306,9 +306,8 @@ class EventStore:
         :param types: only these event types.
         :param until: only positions up to and including this one.
         """
-        for row in self.read_rows(after, limit, stream_prefix=stream_prefix, types=types,
-                                  until=until, page_size=page_size):
-            yield self._event(row)
+        yield from self._events(self.read_rows(after, limit, stream_prefix=stream_prefix,
+                                               types=types, until=until, page_size=page_size))
 
     def read_rows(
         self,
@@ -348,13 +347,24 @@ class EventStore:
     def _read_range(self, first: int, last: int) -> Iterator[RecordedEvent]:
         return self.read_all(first - 1, last - first + 1)
 
-    def _event(self, row: tuple[Any, ...]) -> RecordedEvent:
-        position, stream_id, version, type_, sv, data, meta, recorded_at, prev_hash, hash_ = row
-        payload = json.loads(data)
-        if self.upcasters:
-            sv, payload = self.upcasters.upcast(type_, sv, payload)
-        return RecordedEvent(position, stream_id, version, type_, sv, payload, json.loads(meta),
-                             datetime.fromisoformat(recorded_at), prev_hash, hash_)
+    def _events(self, rows: Iterable[tuple[Any, ...]]) -> Iterator[RecordedEvent]:
+        """Parse stored rows into events (upcast). Events of one batch share one metadata
+        mapping and one time, as the append that recorded them did: treat them as read-only."""
+        upcast = self.upcasters.upcast if self.upcasters else None
+        new = tuple.__new__  # RecordedEvent(...) without the named tuple's Python __new__
+        meta_text = time_text = None
+        metadata: JSONDict = {}
+        moment = datetime.min
+        for position, stream_id, version, type_, sv, data, meta, recorded_at, prev, hash_ in rows:
+            payload = parse(data)
+            if upcast is not None:
+                sv, payload = upcast(type_, sv, payload)
+            if meta != meta_text:
+                meta_text, metadata = meta, parse(meta)
+            if recorded_at != time_text:
+                time_text, moment = recorded_at, datetime.fromisoformat(recorded_at)
+            yield new(RecordedEvent, (position, stream_id, version, type_, sv, payload, metadata,
+                                      moment, prev, hash_))
 
     def _upcast(self, event: RecordedEvent) -> RecordedEvent:
         sv, data = self.upcasters.upcast(event.type, event.schema_version, event.data)

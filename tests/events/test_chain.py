@@ -6,8 +6,17 @@ import hashlib
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from events import GENESIS_HASH, NewEvent, canonical, verify
+from events.chain import parse, seal
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12)
 
 
 def fill(store, n=12):
@@ -38,6 +47,41 @@ def test_hash_is_sha256_of_the_canonical_record(store):
     expected = hashlib.sha256(canonical(record).encode()).hexdigest()
     assert event.hash == expected
     assert canonical({"b": 1, "a": [1, 2]}) == '{"a":[1,2],"b":1}'
+
+
+@given(value=json_values)
+def test_parse_reads_back_what_canonical_wrote(value):
+    assert parse(canonical(value)) == value
+    assert parse(json.dumps(value, indent=1)) == value
+
+
+@given(text=st.text(max_size=30) | st.sampled_from(
+    [' {"a":1}', '{"a":1} ', '{"a":1}x', "[1,2", "NaN", "", "  ", '"\ud800"', "1 2"]))
+def test_parse_accepts_and_refuses_exactly_what_json_loads_does(text):
+    try:
+        expected = json.loads(text)
+    except json.JSONDecodeError:
+        with pytest.raises(json.JSONDecodeError):
+            parse(text)
+    else:
+        assert parse(text) == expected or (expected != expected)  # NaN is not equal to itself
+
+
+@given(stream=st.text(min_size=1), type_=st.text(min_size=1), data=json_values,
+       metadata=st.dictionaries(st.text(), json_values, max_size=3),
+       schema_version=st.integers(1, 2**40), position=st.integers(0, 2**53),
+       version=st.integers(0, 2**40))
+def test_sealed_hash_is_sha256_of_the_canonical_record(stream, type_, data, metadata,
+                                                       schema_version, position, version):
+    recorded_at = "2022-01-21T13:31:00.000000Z"
+    [row] = seal(stream, recorded_at, position, version, GENESIS_HASH,
+                 [(type_, schema_version, canonical(data), canonical(metadata))])
+    record = {
+        "position": position + 1, "stream_id": stream, "version": version + 1, "type": type_,
+        "schema_version": schema_version, "data": data, "metadata": metadata,
+        "recorded_at": recorded_at, "prev_hash": GENESIS_HASH,
+    }
+    assert row[9] == hashlib.sha256(canonical(record).encode()).hexdigest()
 
 
 def test_verify_clean_log(store):
