@@ -38,7 +38,11 @@
   }
 
   function nextDelay() {
-    if (failures) return Math.min(MAX_BACKOFF, interval * Math.pow(2, failures));
+    if (failures) {
+      // doubling, with jitter: readers who saw the same outage do not all come back at once
+      var delay = Math.min(MAX_BACKOFF, interval * Math.pow(2, failures));
+      return delay / 2 + Math.random() * delay / 2;
+    }
     return document.hidden ? Math.max(interval, HIDDEN_INTERVAL) : interval;
   }
 

@@ -181,3 +181,72 @@ def test_demo_page_screenshots_for_people(tmp_path, browser):
             context.close()
     finally:
         server.stop()
+
+
+class ChangesPolls:
+    """Counts the page's polls of /changes; while ``failing``, answers them 503 in the browser."""
+
+    def __init__(self, page):
+        self.count = 0
+        self.failing = False
+        page.route("**/api/blogs/*/changes*", self._route)
+
+    def _route(self, route):
+        self.count += 1
+        if self.failing:
+            route.fulfill(status=503, content_type="application/problem+json",
+                          body='{"type":"about:blank","title":"Service Unavailable",'
+                               '"status":503}')
+        else:
+            route.continue_()
+
+
+def run_clock(page, seconds):
+    """Advance the page's fake clock a second at a time, letting each poll's answer arrive."""
+    for _ in range(seconds):
+        page.clock.run_for(1000)
+        page.wait_for_timeout(60)
+
+
+def test_polling_backs_off_after_errors_and_recovers(site, page):
+    page.clock.install()
+    polls = ChangesPolls(page)
+    open_blog(page, site.base + "/blogs/night")
+    run_clock(page, 6)
+    assert 4 <= polls.count <= 7  # every second, as max-age=1 asks
+    polls.failing, polls.count = True, 0
+    run_clock(page, 60)
+    # doubling delays after each failure (2-4 s, 4-8, 8-16 ... with jitter), not sixty a minute
+    assert 2 <= polls.count <= 6, polls.count
+    polls.failing = False
+    run_clock(page, 64)  # the next try (at most a minute away) succeeds
+    publish(site, "After the outage")
+    page.locator("#show-new").wait_for(state="attached", timeout=5_000)
+    before = polls.count
+    run_clock(page, 4)
+    assert polls.count - before >= 3  # back to polling every second
+    page.locator("#show-new").wait_for(state="visible", timeout=5_000)
+
+
+def set_hidden(page, hidden):
+    page.evaluate("""hidden => {
+        Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""", hidden)
+
+
+def test_polling_slows_down_while_the_tab_is_hidden(site, page):
+    page.clock.install()
+    polls = ChangesPolls(page)
+    open_blog(page, site.base + "/blogs/night")
+    run_clock(page, 3)
+    set_hidden(page, True)
+    run_clock(page, 2)  # the poll already scheduled still runs
+    polls.count = 0
+    run_clock(page, 60)
+    assert 1 <= polls.count <= 3, polls.count  # every 30 s instead of every second
+    publish(site, "While you were away")
+    polls.count = 0
+    set_hidden(page, False)  # back on the tab: it catches up at once
+    page.locator("#show-new").wait_for(state="visible", timeout=5_000)
+    assert polls.count >= 1
