@@ -95,3 +95,22 @@ def test_pages_work_without_script(client, editor):
     assert older.count('<article class="post') == 3
     oldest = client.get("/blogs/nojs?order=oldest").get_data(as_text=True)
     assert oldest.index(">p0<") < oldest.index(">p1<")
+
+
+def test_pages_and_api_send_security_headers(client, editor):
+    create_blog(client, editor, slug="storm")
+    for path in ("/", "/blogs/storm", "/console", "/docs", "/blogs/nope"):
+        response = client.get(path)
+        policy = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "object-src 'none'" in policy, path
+        assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    api = client.get("/api/blogs/storm/posts")
+    assert api.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
+    problem = client.get("/api/blogs/nope/posts")
+    assert problem.status_code == 404
+    assert problem.headers["X-Content-Type-Options"] == "nosniff"
+    unchanged = client.get("/api/blogs/storm/posts", headers={"If-None-Match": api.headers["ETag"]})
+    assert unchanged.status_code == 304  # the poll's hot path stays lean: validators only
+    assert "Content-Security-Policy" not in unchanged.headers

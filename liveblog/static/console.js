@@ -197,7 +197,7 @@
           h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ", toggle]),
         takeFlash() || "", actionError,
         h("table", {id: "posts-table"}, [
-          h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", ""].map(function (t) { return h("th", {text: t}); }))]),
+          h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", "Actions"].map(function (t) { return h("th", {text: t}); }))]),
           h("tbody", {}, rows)]));
       if (!posts.length) view.append(h("p", {"class": "hint", text: "No posts yet."}));
     });

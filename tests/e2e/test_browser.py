@@ -114,7 +114,7 @@ def test_load_more_follows_the_next_cursor(site, page):
     open_blog(page, site.base + "/blogs/night")
     assert len(feed_headlines(page)) == 20
     page.locator("#load-more").click()
-    page.wait_for_function("document.querySelectorAll('#posts article.post').length === 24")
+    page.locator("#posts article.post").nth(23).wait_for()
     assert feed_headlines(page)[-1] == "Update 0"
     assert page.locator("#load-more").count() == 0
 

@@ -115,8 +115,8 @@ def test_a_validation_error_is_shown_at_its_field(site, browser):
     page.fill("#headline", "Late news")
     page.fill("#block-0-url", "https://example.org/a.jpg")
     page.click("#publish")
-    page.wait_for_function(
-        "document.querySelector('[data-error-for=_action]').textContent.includes('closed')")
+    # (locators, not wait_for_function: the page's CSP forbids the eval it needs)
+    page.locator('[data-error-for="_action"]', has_text="closed").wait_for()
     assert page.inner_text('[data-error-for="body.0.url"]') == ""  # the fixed field is clear
 
 
@@ -134,4 +134,4 @@ def test_sign_out_forgets_the_token_and_auditors_are_turned_away(site, browser):
     assert "editor token" in page.inner_text("#signin-error")
     page.fill("#token", "lb_nope_nope")
     page.click("#signin-form button")
-    page.wait_for_function("document.querySelector('#signin-error').textContent.includes('unknown')")
+    page.locator("#signin-error", has_text="unknown").wait_for()
