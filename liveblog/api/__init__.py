@@ -60,7 +60,7 @@ def public_cache_control(config: Mapping[str, Any]) -> str:
 
 def reader_headers(etag: str, last_modified: str | None = None) -> dict[str, str]:
     """ETag, Last-Modified and Cache-Control of a reader GET (private when authenticated)."""
-    if "Authorization" in request.headers:
+    if "HTTP_AUTHORIZATION" in request.environ:  # the header, without werkzeug's KeyError
         cache = "private, no-cache"
     else:
         cache = current_app.extensions["liveblog.cache_control"]

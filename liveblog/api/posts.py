@@ -95,7 +95,7 @@ def answered_from_head(what: str) -> Callable[[Any], Any]:
     def decorator(view: Any) -> Any:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if "Authorization" in request.headers:
+            if "HTTP_AUTHORIZATION" in request.environ:
                 current_actor()  # a bad token is a 401 even on reader endpoints
             head = queries.get_blog_head(get_db().store().conn, kwargs["blog"])
             if "as_of" in request.args or "status" in request.args:  # not the live feed

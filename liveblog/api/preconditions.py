@@ -49,8 +49,10 @@ def if_match_version(*, required: bool) -> int | None:
 
 def none_match(etag: str) -> bool:
     """True when the request's If-None-Match names ``etag`` (or is ``*``)."""
-    header = request.headers.get("If-None-Match")
+    header = request.environ.get("HTTP_IF_NONE_MATCH")
     if not header:
         return False
+    if header == etag:
+        return True  # what polling readers send: no parsing
     tags = [t.strip() for t in header.split(",")]
     return "*" in tags or etag in tags or f"W/{etag}" in tags
