@@ -13,7 +13,7 @@ from events import utc_now
 
 from . import db
 from .api import register_api
-from .api.posts import FeedCache
+from .api.posts import FeedCache, UnchangedPolls
 from .config import DEFAULTS
 
 
@@ -37,6 +37,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     pages.init_app(app)
     app.after_request(_security_headers)
+    app.wsgi_app = UnchangedPolls(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

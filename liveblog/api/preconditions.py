@@ -49,7 +49,11 @@ def if_match_version(*, required: bool) -> int | None:
 
 def none_match(etag: str) -> bool:
     """True when the request's If-None-Match names ``etag`` (or is ``*``)."""
-    header = request.environ.get("HTTP_IF_NONE_MATCH")
+    return tag_listed(request.environ.get("HTTP_IF_NONE_MATCH"), etag)
+
+
+def tag_listed(header: str | None, etag: str) -> bool:
+    """True when an If-None-Match value names ``etag`` (weakly or strongly) or is ``*``."""
     if not header:
         return False
     if header == etag:

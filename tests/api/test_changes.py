@@ -82,6 +82,27 @@ def test_long_poll_with_nothing_new_waits_then_answers_empty(client, editor):
     assert result["changes"] == [] and time.monotonic() - started >= 0.9
 
 
+def test_a_long_poll_that_is_up_to_date_waits_even_with_if_none_match(app, client, editor):
+    # a browser revalidating its cached answer sends If-None-Match: the poll must still wait
+    blog = create_blog(client, editor)
+    url = f"/api/blogs/{blog['id']}/changes?since={blog['cursor']}&wait=1"
+    etag = client.get(f"/api/blogs/{blog['id']}/changes?since={blog['cursor']}&wait=1").headers[
+        "ETag"]
+    started = time.monotonic()
+    unchanged = client.get(url, headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and time.monotonic() - started >= 0.9
+    url = url.replace("wait=1", "wait=10")
+    etag = client.get(url).headers["ETag"]
+    thread = threading.Thread(target=lambda: (time.sleep(0.5), app.test_client().post(
+        f"/api/blogs/{blog['id']}/posts", json={"headline": "late"}, headers=editor)))
+    started = time.monotonic()
+    thread.start()
+    changed = client.get(url, headers={"If-None-Match": etag})
+    thread.join()
+    assert changed.status_code == 200 and 0.4 < time.monotonic() - started < 5
+    assert [c["post"]["headline"] for c in changed.get_json()["changes"]] == ["late"]
+
+
 def test_long_polls_over_the_cap_answer_at_once(db_path, clock):
     from liveblog import create_app
 

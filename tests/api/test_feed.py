@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from flask import request, request_started
+
 from .helpers import create_blog, create_post
 
 
@@ -83,6 +85,45 @@ def test_unchanged_feed_answers_304_and_a_change_answers_200(client, editor, app
     changed = client.get(f"/api/blogs/{blog['slug']}/posts", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
     assert changed.get_json()["posts"][0]["headline"] == "news"
+
+
+def test_unchanged_polls_are_answered_before_flask_with_the_same_304(client, editor, app):
+    from werkzeug.test import Client
+
+    blog = create_blog(client, editor)
+    create_post(client, editor, blog["id"])
+    reached_flask = []
+
+    def started(sender, **extra):
+        reached_flask.append(request.full_path)
+
+    request_started.connect(started, app)
+    behind = Client(app.wsgi_app.wsgi_app)  # the Flask app without the middleware in front
+    for url in (f"/api/blogs/{blog['slug']}/posts", f"/api/blogs/{blog['id']}/posts?limit=5",
+                f"/api/blogs/{blog['id']}/changes?since={blog['cursor']}"):
+        etag = client.get(url).headers["ETag"]
+        reached_flask.clear()
+        fast = client.get(url, headers={"If-None-Match": etag})
+        assert reached_flask == [], url  # answered in front of Flask
+        slow = behind.get(url, headers={"If-None-Match": etag})
+        assert reached_flask != []
+        assert fast.status_code == slow.status_code == 304 and fast.data == slow.data == b""
+        assert fast.headers.to_wsgi_list() == slow.headers.to_wsgi_list()
+    # anything else goes on to Flask: another ETag, editors, long polls, HEAD, unknown blogs
+    url = f"/api/blogs/{blog['id']}/posts"
+    etag = client.get(url).headers["ETag"]
+    for method, path, headers in (
+            ("GET", url, {"If-None-Match": '"f1.other"'}),
+            ("GET", url, {"If-None-Match": etag, **editor}),
+            ("GET", f"{url}?as%5Fof=1", {"If-None-Match": etag}),
+            ("GET", f"/api/blogs/{blog['id']}/changes?since={blog['cursor']}&wait=1",
+             {"If-None-Match": etag}),
+            ("HEAD", url, {"If-None-Match": etag}),
+            ("GET", "/api/blogs/nope/posts", {"If-None-Match": etag})):
+        reached_flask.clear()
+        client.open(path, method=method, headers=headers)
+        assert reached_flask, (method, path, headers)
+    request_started.disconnect(started, app)
 
 
 def test_a_changed_feed_is_rendered_once_per_version(client, editor, app):
