@@ -202,7 +202,7 @@ class Jobs:
         self.scheduler.add_job(self._guarded(catch_up_projections), "interval",
                                seconds=5, id="catch_up_projections")
         self.scheduler.add_job(self._guarded(warm_audit_snapshots), "interval", seconds=60,
-                               id="warm_audit_snapshots")
+                               id="warm_audit_snapshots", next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._guarded(record_audit_checkpoint), "interval",
                                seconds=float(config["AUDIT_CHECKPOINT_SECONDS"]),
                                id="record_audit_checkpoint", next_run_time=datetime.now(UTC))
