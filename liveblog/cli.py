@@ -119,6 +119,10 @@ def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
                 "worker_class": "gthread", "graceful_timeout": 10, "timeout": 60,
                 "keepalive": 5, "accesslog": None, "errorlog": "-", "loglevel": "warning",
                 "when_ready": when_ready, "on_exit": on_exit,
+                # gunicorn's maximum: a URL within it reaches the app, which answers problem+json
+                # (query values are bounded by the API's schemas to fit); a longer one gets
+                # gunicorn's own plain 414
+                "limit_request_line": 8190,
             }
             for key, value in settings.items():
                 if value is not None:

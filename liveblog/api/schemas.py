@@ -219,7 +219,7 @@ class ChangesQuerySchema(StrictSchema):
 class DeleteQuerySchema(StrictSchema):
     """Query of DELETE /api/blogs/{blog}/posts/{post}."""
 
-    reason = Html(max_length=1000)
+    reason = Html(max_length=500)
 
 
 # -- responses (for the OpenAPI document; views render JSON themselves) ----------------------
