@@ -6,12 +6,13 @@ feed and the rendered API docs. Server-rendered with Jinja; a little plain JavaS
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import queries
 from .api.cursors import MalformedCursorError, decode_cursor, encode_cursor
@@ -155,7 +156,31 @@ def console() -> str:
 def docs() -> str:
     """The OpenAPI document rendered as a page (no script, nothing from outside)."""
     spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
-    return render_template("docs.html", spec=spec)
+    return render_template("docs.html", spec=spec, intro=_blocks(spec["info"]["description"]))
+
+
+def _code_spans(text: str) -> Markup:
+    """Escape ``text``, then show its `backquoted` spans as code."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
+
+
+def _blocks(text: str) -> list[tuple[str, Any]]:
+    """Plain-text paragraphs and "- " lists as ("p", text) and ("ul", [items]) blocks, their
+    `code` spans marked up."""
+    blocks: list[tuple[str, Any]] = []
+    for chunk in text.strip().split("\n\n"):
+        lines = [line.strip() for line in chunk.splitlines()]
+        if lines and lines[0].startswith("- "):
+            items: list[str] = []
+            for line in lines:
+                if line.startswith("- "):
+                    items.append(line[2:])
+                else:
+                    items[-1] += " " + line
+            blocks.append(("ul", [_code_spans(item) for item in items]))
+        else:
+            blocks.append(("p", _code_spans(" ".join(lines))))
+    return blocks
 
 
 def _json_ld(blog: dict[str, Any], page: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from events import verify
 
@@ -18,7 +17,7 @@ from ..codec import REGISTRY
 from ..db import get_db
 from ..scheduler import checkpoint_path, verify_checkpoints
 from ..service import blog_prefix
-from . import errors, json_response
+from . import Blueprint, errors, json_response
 from .auth import require_role
 
 blp = Blueprint("audit", __name__, url_prefix="/api",

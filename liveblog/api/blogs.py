@@ -7,14 +7,24 @@ from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import queries
 from ..db import get_db
 from ..domain import commands as cmd
 from ..domain.errors import SlugTakenError
 from ..service import new_id
-from . import content_etag, dumps, errors, json_response, not_modified, reader_headers
+from . import (
+    Blueprint,
+    content_etag,
+    dumps,
+    errors,
+    idempotent_post,
+    if_match,
+    json_response,
+    not_modified,
+    reader_get,
+    reader_headers,
+)
 from .auth import require_role
 from .cursors import encode_cursor
 from .preconditions import blog_etag, if_match_version, none_match
@@ -35,6 +45,7 @@ def _blog_response(body: dict[str, Any], etag: str, status: int = 200,
 @blp.route("")
 class Blogs(MethodView):
     @blp.response(200, BlogListSchema)
+    @reader_get()
     @errors(blp, 401)
     def get(self) -> Any:
         """List blogs, live ones first."""
@@ -51,6 +62,7 @@ class Blogs(MethodView):
     @blp.arguments(BlogCreateSchema)
     @blp.response(201, BlogSchema)
     @blp.doc(security=_EDITOR)
+    @idempotent_post(created=True)
     @errors(blp, 400, 401, 403, 409, 413, 415, 422)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a blog (the slug defaults to one made from the title)."""
@@ -76,6 +88,7 @@ class Blogs(MethodView):
 @blp.route("/<blog>")
 class Blog(MethodView):
     @blp.response(200, BlogSchema)
+    @reader_get()
     @errors(blp, 401, 404)
     def get(self, blog: str) -> Any:
         """One blog's summary: updated_at, post_count and the cursor for /changes."""
@@ -91,8 +104,8 @@ class Blog(MethodView):
     @require_role("editor")
     @blp.arguments(BlogPatchSchema)
     @blp.response(200, BlogSchema)
-    @blp.doc(security=_EDITOR, parameters=[{"in": "header", "name": "If-Match",
-                                            "required": True, "schema": {"type": "string"}}])
+    @blp.doc(security=_EDITOR)
+    @if_match(required=True, what="blog")
     @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
     def patch(self, data: dict[str, Any], blog: str) -> Any:
         """Change a blog's fields. Needs If-Match: the blog's ETag."""
@@ -115,7 +128,8 @@ class CloseBlog(MethodView):
     @require_role("editor")
     @blp.response(200, BlogSchema)
     @blp.doc(security=_EDITOR)
-    @errors(blp, 401, 403, 404, 409, 415)
+    @idempotent_post()
+    @errors(blp, 400, 401, 403, 404, 409, 415, 422)
     def post(self, blog: str) -> Any:
         """Close a blog: it takes no new posts but stays readable."""
         return _status_change(cmd.CloseBlog, blog)
@@ -126,7 +140,8 @@ class ReopenBlog(MethodView):
     @require_role("editor")
     @blp.response(200, BlogSchema)
     @blp.doc(security=_EDITOR)
-    @errors(blp, 401, 403, 404, 409, 415)
+    @idempotent_post()
+    @errors(blp, 400, 401, 403, 404, 409, 415, 422)
     def post(self, blog: str) -> Any:
         """Reopen a closed blog."""
         return _status_change(cmd.ReopenBlog, blog)

@@ -7,11 +7,10 @@ from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.exceptions import Unauthorized
 
 from ..db import get_db
-from . import errors, json_response
+from . import Blueprint, errors, json_response
 from .auth import current_actor
 from .problems import problem
 

@@ -21,7 +21,6 @@ from urllib.parse import unquote
 
 from flask import Flask, current_app, g, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from events import format_time, read_snapshot
 
@@ -31,7 +30,18 @@ from ..db import get_db
 from ..domain import commands as cmd
 from ..queries import BlogHead
 from ..service import new_id
-from . import content_etag, dumps, errors, json_response, not_modified, reader_headers
+from . import (
+    Blueprint,
+    content_etag,
+    dumps,
+    errors,
+    idempotent_post,
+    if_match,
+    json_response,
+    not_modified,
+    reader_get,
+    reader_headers,
+)
 from .auth import current_actor, is_editor, require_role
 from .cursors import decode_cursor, encode_cursor
 from .preconditions import if_match_version, none_match, post_etag, tag_listed
@@ -177,6 +187,7 @@ class Posts(MethodView):
     @answered_from_head("feed")
     @blp.arguments(FeedQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, FeedSchema)
+    @reader_get()
     @errors(blp, 400, 401, 403, 404, 422)
     def get(self, blog: str, order: str, limit: int, cursor: str | None = None,
             as_of: str | None = None, status: str | None = None) -> Any:
@@ -198,6 +209,7 @@ class Posts(MethodView):
     @blp.arguments(PostCreateSchema)
     @blp.response(201, PostSchema)
     @blp.doc(security=_EDITOR)
+    @idempotent_post(created=True)
     @errors(blp, 400, 401, 403, 404, 409, 413, 415, 422)
     def post(self, data: dict[str, Any], blog: str) -> Any:
         """Publish a post now (default), save a draft, or schedule it with publish_at."""
@@ -220,6 +232,7 @@ class Posts(MethodView):
 @blp.route("/<blog>/posts/<post>")
 class Post(MethodView):
     @blp.response(200, PostSchema)
+    @reader_get()
     @errors(blp, 401, 404)
     def get(self, blog: str, post: str) -> Any:
         """One post. Readers see published posts only; editors and auditors see any."""
@@ -234,8 +247,8 @@ class Post(MethodView):
     @require_role("editor")
     @blp.arguments(PostPatchSchema)
     @blp.response(200, PostSchema)
-    @blp.doc(security=_EDITOR, parameters=[{"in": "header", "name": "If-Match",
-                                            "required": True, "schema": {"type": "string"}}])
+    @blp.doc(security=_EDITOR)
+    @if_match(required=True, what="post")
     @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
     def patch(self, data: dict[str, Any], blog: str, post: str) -> Any:
         """Change a post: content, pin, key event, publish a draft now, or reschedule.
@@ -256,6 +269,7 @@ class Post(MethodView):
     @blp.arguments(DeleteQuerySchema, location="query", as_kwargs=True)
     @blp.response(204)
     @blp.doc(security=_EDITOR)
+    @if_match(required=False, what="post")
     @errors(blp, 401, 403, 404, 409, 412, 422)
     def delete(self, blog: str, post: str, reason: str | None = None) -> Any:
         """Delete a post (a scheduled one never goes live). Its history stays."""
@@ -270,6 +284,7 @@ class Changes(MethodView):
     @answered_from_head("changes")
     @blp.arguments(ChangesQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ChangesSchema)
+    @reader_get()
     @errors(blp, 400, 401, 404, 422)
     def get(self, blog: str, since: str, limit: int, wait: int) -> Any:
         """Every post whose visible state changed after the cursor, oldest change first.

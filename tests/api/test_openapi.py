@@ -37,3 +37,42 @@ def test_docs_page_renders_every_path(client):
 
 def test_healthz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_documented_headers_are_the_ones_sent(client, editor):
+    spec = client.get("/openapi.json").get_json()
+    assert "Idempotency-Key" in spec["info"]["description"]
+    ops = spec["paths"]
+    params = {(path, method): {p["name"] for p in op.get("parameters", [])}
+              for path, item in ops.items() for method, op in item.items()
+              if method in ("get", "post", "patch", "delete")}
+    for path, method in params:
+        if method == "get" and not path.startswith(("/api/events", "/api/audit", "/healthz",
+                                                    "/api/me")) and "history" not in path:
+            assert "If-None-Match" in params[path, method], path
+            assert "304" in ops[path][method]["responses"], path
+        if method == "post":
+            assert "Idempotency-Key" in params[path, method], path
+    assert params["/api/blogs/{blog}/posts/{post}", "patch"] >= {"If-Match"}
+    assert params["/api/blogs/{blog}/posts/{post}", "delete"] >= {"If-Match", "reason"}
+    assert params["/api/blogs/{blog}/posts", "get"] >= {"order", "limit", "cursor",
+                                                        "If-None-Match"}
+    # and the server sends what the document promises
+    created = client.post("/api/blogs", json={"title": "Docs"}, headers=editor)
+    documented = ops["/api/blogs"]["post"]["responses"]["201"]["headers"]
+    assert set(documented) <= set(created.headers.keys())
+    blog = created.get_json()["id"]
+    post = client.post(f"/api/blogs/{blog}/posts", json={"headline": "h"}, headers=editor)
+    assert set(ops["/api/blogs/{blog}/posts"]["post"]["responses"]["201"]["headers"]) <= set(
+        post.headers.keys())
+    url = f"/api/blogs/{blog}/posts/{post.get_json()['id']}"
+    patched = client.patch(url, json={"headline": "h2"}, headers={**editor, "If-Match": '"1"'})
+    assert set(ops["/api/blogs/{blog}/posts/{post}"]["patch"]["responses"]["200"]["headers"]) \
+        <= set(patched.headers.keys())
+    feed = client.get(f"/api/blogs/{blog}/posts")
+    assert set(ops["/api/blogs/{blog}/posts"]["get"]["responses"]["200"]["headers"]) <= set(
+        feed.headers.keys())
+    again = client.get(f"/api/blogs/{blog}/posts", headers={"If-None-Match": feed.headers["ETag"]})
+    assert again.status_code == 304
+    assert set(ops["/api/blogs/{blog}/posts"]["get"]["responses"]["304"]["headers"]) <= set(
+        again.headers.keys())
