@@ -78,6 +78,23 @@ def serve(db_path: str, host: str, port: int, workers: int, threads: int,
     run_server(db_path, host, port, workers, threads, scheduler=scheduler)
 
 
+def _problem_errors_from_gunicorn() -> None:
+    """Requests gunicorn refuses before the app sees them (a request line over its limit,
+    malformed headers) are answered problem+json too, not with its HTML page.
+
+    gunicorn writes those answers through ``gunicorn.util.write_error``; its workers are forked
+    from this process, so replacing that one function here covers them all.
+    """
+    from gunicorn import util
+
+    from .api.problems import raw_problem
+
+    def write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+        util.write_nonblock(sock, raw_problem(status_int, reason, mesg))
+
+    util.write_error = write_error
+
+
 def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
                on_ready: Callable[[], None] | None = None, *, scheduler: bool = True) -> None:
     """Prepare the database once, then serve it with gunicorn.
@@ -111,6 +128,8 @@ def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+    _problem_errors_from_gunicorn()
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

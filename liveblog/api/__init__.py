@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import http
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -13,6 +14,7 @@ from typing import Any
 
 import flask_smorest
 from flask import Flask, Response, current_app, request
+from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
 
 from events import canonical
@@ -30,6 +32,21 @@ class Api(flask_smorest.Api):  # type: ignore[misc]
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return http_problem(error)
+
+    def _register_responses(self) -> None:
+        # flask-smorest's own, with error responses documented as problem+json: the "default"
+        # response of every operation covers errors no view lists (414, 431 ...)
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec,
+                             PROBLEM_TYPE if status >= 400 else self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Any other error, as problem details",
+                    "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,

@@ -126,15 +126,18 @@ def answered_from_head(what: str) -> Callable[[Any], Any]:
                 g.blog_head = head
                 return view(*args, **kwargs)
             etag = _tag(head, what)
-            if none_match(etag) and what == "changes" and (wait := _long_poll_wait()):
+            if (none_match(etag, any_tag=False) and what == "changes"
+                    and (wait := _long_poll_wait())):
                 # the reader has the current state: hold the long poll until something changes
                 head = _wait_for_change(head, head.visible_position, wait)
                 etag = _tag(head, what)
             headers = reader_headers(etag, head.updated_at)
-            if none_match(etag):
+            if none_match(etag, any_tag=False):  # "*" waits for the query to be validated
                 return not_modified(headers)
             cached = feed_cache().get(etag)
-            if cached is not None:
+            if cached is not None:  # rendered for this very query, so a valid one
+                if none_match(etag):
+                    return not_modified(headers)
                 return json_response(None, raw=cached, headers=headers)
             g.blog_head = head
             return view(*args, **kwargs)
@@ -172,7 +175,10 @@ def _send(body: bytes, head: BlogHead, what: str) -> Any:
     """Send a rendered body with validators of the snapshot it was read from, and keep it."""
     etag = _tag(head, what)
     feed_cache().put(etag, body)
-    return json_response(None, raw=body, headers=reader_headers(etag, head.updated_at))
+    headers = reader_headers(etag, head.updated_at)
+    if none_match(etag):  # If-None-Match: * on a valid query
+        return not_modified(headers)
+    return json_response(None, raw=body, headers=headers)
 
 
 def _content(data: dict[str, Any]) -> dict[str, Any]:
@@ -363,7 +369,7 @@ class UnchangedPolls:
                 head = self._head(match[1])
                 if head is not None:
                     etag = _tag(head, _RESOURCE[match[2]], query.encode("ascii"))
-                    if tag_listed(header, etag):
+                    if tag_listed(header, etag, any_tag=False):
                         start_response("304 NOT MODIFIED", [
                             ("ETag", etag), ("Cache-Control", self.cache_control),
                             ("Vary", "Authorization")])

@@ -47,16 +47,21 @@ def if_match_version(*, required: bool) -> int | None:
     return int(head)
 
 
-def none_match(etag: str) -> bool:
-    """True when the request's If-None-Match names ``etag`` (or is ``*``)."""
-    return tag_listed(request.environ.get("HTTP_IF_NONE_MATCH"), etag)
+def none_match(etag: str, *, any_tag: bool = True) -> bool:
+    """True when the request's If-None-Match names ``etag`` (or is ``*``, with ``any_tag``)."""
+    return tag_listed(request.environ.get("HTTP_IF_NONE_MATCH"), etag, any_tag=any_tag)
 
 
-def tag_listed(header: str | None, etag: str) -> bool:
-    """True when an If-None-Match value names ``etag`` (weakly or strongly) or is ``*``."""
+def tag_listed(header: str | None, etag: str, *, any_tag: bool = True) -> bool:
+    """True when an If-None-Match value names ``etag`` (weakly or strongly) or is ``*``.
+
+    :param any_tag: whether ``*`` matches. It must not before the request is validated: a
+        request that would not be answered 200 is not answered 304 either (RFC 9110, 13.2.1),
+        whereas a named tag was issued for this very query, so it was a valid one.
+    """
     if not header:
         return False
     if header == etag:
         return True  # what polling readers send: no parsing
     tags = [t.strip() for t in header.split(",")]
-    return "*" in tags or etag in tags or f"W/{etag}" in tags
+    return (any_tag and "*" in tags) or etag in tags or f"W/{etag}" in tags

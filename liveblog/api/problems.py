@@ -58,6 +58,15 @@ def problem(status: int, detail: str, *, title: str | None = None, slug: str | N
     return response
 
 
+def raw_problem(status: int, reason: str, detail: str) -> bytes:
+    """A whole HTTP/1.1 problem+json response, for errors answered below the WSGI app."""
+    body = json.dumps({"type": f"urn:liveblog:problem:{_slug(status)}", "title": reason,
+                       "status": status, "detail": detail}).encode()
+    head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: {PROBLEM_TYPE}\r\nContent-Length: {len(body)}\r\n\r\n")
+    return head.encode("latin-1") + body
+
+
 def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     """webargs/marshmallow messages as ``{"field.path": [messages]}`` (location dropped)."""
     out: dict[str, list[str]] = {}

@@ -181,3 +181,20 @@ def test_editors_list_posts_of_any_status(client, editor, auditor):
     assert client.get(url).status_code == 401
     assert client.get(f"/api/blogs/{blog['id']}/posts?status=secret",
                       headers=editor).status_code == 422
+
+
+def test_if_none_match_star_is_answered_after_the_query_is_validated(client, editor):
+    blog = create_blog(client, editor)
+    create_post(client, editor, blog["id"])
+    star = {"If-None-Match": "*"}
+    for url in (f"/api/blogs/{blog['id']}/posts?order=sideways",
+                f"/api/blogs/{blog['id']}/posts?limit=0",
+                f"/api/blogs/{blog['id']}/changes?since=nonsense",
+                f"/api/blogs/{blog['id']}/changes"):
+        response = client.get(url, headers=star)
+        assert response.status_code in (400, 422), url  # not a 304 for a request that fails
+        assert response.mimetype == "application/problem+json"
+    for url in (f"/api/blogs/{blog['id']}/posts?order=oldest",
+                f"/api/blogs/{blog['id']}/changes?since={blog['cursor']}"):
+        assert client.get(url, headers=star).status_code == 304  # the resource exists
+        assert client.get(url, headers=star).status_code == 304  # also from the cache

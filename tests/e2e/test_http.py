@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 
 import pytest
@@ -116,3 +118,27 @@ def test_restart_gives_the_same_feed_and_the_same_etags(tmp_path):
                 "If-None-Match": reply.headers["ETag"]}).status == 304
     finally:
         second.stop()
+
+
+def raw_exchange(server, request: bytes) -> tuple[str, dict[str, str], bytes]:
+    """Send bytes as they are (no client library tidying them up); return the answer."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return status, headers, body
+
+
+def test_requests_the_http_server_refuses_are_problems_too(server):
+    too_long = b"GET /api/blogs?q=" + b"x" * 9000 + b" HTTP/1.1\r\nHost: a\r\n\r\n"
+    malformed = b"GET /api/blogs HTTP/1.1\r\nHost: a\r\nNo colon here\r\n\r\n"
+    for request, code in ((too_long, "414"), (malformed, "400")):
+        status, headers, body = raw_exchange(server, request)
+        assert status.split()[1] == code, status
+        assert headers["content-type"] == "application/problem+json"
+        problem = json.loads(body)
+        assert problem["status"] == int(code) and problem["type"].startswith("urn:liveblog:")
