@@ -126,13 +126,14 @@ def answered_from_head(what: str) -> Callable[[Any], Any]:
                 g.blog_head = head
                 return view(*args, **kwargs)
             etag = _tag(head, what)
-            if (none_match(etag, any_tag=False) and what == "changes"
-                    and (wait := _long_poll_wait())):
+            current = none_match(etag, any_tag=False)  # "*" waits for the query's validation
+            if current and what == "changes" and (wait := _long_poll_wait()):
                 # the reader has the current state: hold the long poll until something changes
                 head = _wait_for_change(head, head.visible_position, wait)
                 etag = _tag(head, what)
+                current = none_match(etag, any_tag=False)
             headers = reader_headers(etag, head.updated_at)
-            if none_match(etag, any_tag=False):  # "*" waits for the query to be validated
+            if current:
                 return not_modified(headers)
             cached = feed_cache().get(etag)
             if cached is not None:  # rendered for this very query, so a valid one
