@@ -189,7 +189,15 @@ class ChangesPolls:
     def __init__(self, page):
         self.count = 0
         self.failing = False
+        self.in_flight = 0
         page.route("**/api/blogs/*/changes*", self._route)
+        page.on("request", lambda r: self._track(r, +1))
+        page.on("requestfinished", lambda r: self._track(r, -1))
+        page.on("requestfailed", lambda r: self._track(r, -1))
+
+    def _track(self, request, step):
+        if "/changes" in request.url or "/fragments" in request.url:
+            self.in_flight += step
 
     def _route(self, route):
         self.count += 1
@@ -201,29 +209,35 @@ class ChangesPolls:
             route.continue_()
 
 
-def run_clock(page, seconds):
-    """Advance the page's fake clock a second at a time, letting each poll's answer arrive."""
+def run_clock(page, polls, seconds):
+    """Advance the page's fake clock a second at a time; after each second, let every poll in
+    flight be answered (however slow the machine) before the clock moves on."""
     for _ in range(seconds):
         page.clock.run_for(1000)
-        page.wait_for_timeout(60)
+        page.wait_for_timeout(20)
+        for _ in range(500):
+            if not polls.in_flight:
+                break
+            page.wait_for_timeout(10)
+        page.wait_for_timeout(20)  # the answer's promise chain schedules the next poll
 
 
 def test_polling_backs_off_after_errors_and_recovers(site, page):
     page.clock.install()
     polls = ChangesPolls(page)
     open_blog(page, site.base + "/blogs/night")
-    run_clock(page, 6)
+    run_clock(page, polls, 6)
     assert 4 <= polls.count <= 7  # every second, as max-age=1 asks
     polls.failing, polls.count = True, 0
-    run_clock(page, 60)
+    run_clock(page, polls, 60)
     # doubling delays after each failure (2-4 s, 4-8, 8-16 ... with jitter), not sixty a minute
     assert 2 <= polls.count <= 6, polls.count
     polls.failing = False
-    run_clock(page, 64)  # the next try (at most a minute away) succeeds
+    run_clock(page, polls, 64)  # the next try (at most a minute away) succeeds
     publish(site, "After the outage")
     page.locator("#show-new").wait_for(state="attached", timeout=5_000)
     before = polls.count
-    run_clock(page, 4)
+    run_clock(page, polls, 4)
     assert polls.count - before >= 3  # back to polling every second
     page.locator("#show-new").wait_for(state="visible", timeout=5_000)
 
@@ -239,11 +253,11 @@ def test_polling_slows_down_while_the_tab_is_hidden(site, page):
     page.clock.install()
     polls = ChangesPolls(page)
     open_blog(page, site.base + "/blogs/night")
-    run_clock(page, 3)
+    run_clock(page, polls, 3)
     set_hidden(page, True)
-    run_clock(page, 2)  # the poll already scheduled still runs
+    run_clock(page, polls, 2)  # the poll already scheduled still runs
     polls.count = 0
-    run_clock(page, 60)
+    run_clock(page, polls, 60)
     assert 1 <= polls.count <= 3, polls.count  # every 30 s instead of every second
     publish(site, "While you were away")
     polls.count = 0
