@@ -82,10 +82,15 @@ def reader_headers(etag: str, last_modified: str | None = None) -> dict[str, str
         cache = "private, no-cache"
     else:
         cache = current_app.extensions["liveblog.cache_control"]
-    headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization"}
+    headers = validator_headers(etag, cache)
     if last_modified:
         headers["Last-Modified"] = http_date(last_modified)
     return headers
+
+
+def validator_headers(etag: str, cache_control: str) -> dict[str, str]:
+    """What every reader answer carries, a 304 too: its ETag and how it may be cached."""
+    return {"ETag": etag, "Cache-Control": cache_control, "Vary": "Authorization"}
 
 
 class _Bare(Response):

@@ -41,11 +41,13 @@ from . import (
     not_modified,
     reader_get,
     reader_headers,
+    validator_headers,
 )
 from .auth import current_actor, is_editor, require_role
 from .cursors import decode_cursor, encode_cursor
 from .preconditions import if_match_version, none_match, post_etag, tag_listed
 from .schemas import (
+    MAX_LONG_POLL_WAIT,
     ChangesQuerySchema,
     ChangesSchema,
     DeleteQuerySchema,
@@ -106,7 +108,8 @@ def _tag(head: BlogHead, what: str, query: bytes | None = None) -> str:
 def _long_poll_wait() -> int:
     """The ``wait`` of a /changes long poll when it is a valid one (else 0: the view decides)."""
     raw = request.args.get("wait", "")
-    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= 30 else 0
+    return (int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_LONG_POLL_WAIT
+            else 0)
 
 
 def answered_from_head(what: str) -> Callable[[Any], Any]:
@@ -371,9 +374,8 @@ class UnchangedPolls:
                 if head is not None:
                     etag = _tag(head, _RESOURCE[match[2]], query.encode("ascii"))
                     if tag_listed(header, etag, any_tag=False):
-                        start_response("304 NOT MODIFIED", [
-                            ("ETag", etag), ("Cache-Control", self.cache_control),
-                            ("Vary", "Authorization")])
+                        start_response("304 NOT MODIFIED", list(
+                            validator_headers(etag, self.cache_control).items()))
                         return []
         return self.wsgi_app(environ, start_response)
 

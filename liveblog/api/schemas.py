@@ -208,12 +208,16 @@ class FeedQuerySchema(StrictSchema):
                        " readers saw it then, replayed from the log"})
 
 
+#: the longest a /changes long poll may be held, in seconds
+MAX_LONG_POLL_WAIT = 30
+
+
 class ChangesQuerySchema(StrictSchema):
     """Query of GET /api/blogs/{blog}/changes."""
 
     since = f.String(required=True, validate=v.Length(max=200))
     limit = f.Integer(load_default=100, validate=v.Range(min=1, max=500))
-    wait = f.Integer(load_default=0, validate=v.Range(min=0, max=30))
+    wait = f.Integer(load_default=0, validate=v.Range(min=0, max=MAX_LONG_POLL_WAIT))
 
 
 class DeleteQuerySchema(StrictSchema):

@@ -92,3 +92,20 @@ class Server:
                 self.proc.wait()
         if self.proc.stderr:
             self.proc.stderr.close()
+
+
+def demo_server(db: Path) -> Server:
+    """``liveblog serve`` on a new database holding the demo blog (its links point at it)."""
+    cli(db, "token", "list")  # creates the database
+    from liveblog.cli import _service
+    from liveblog.demo import ensure_demo
+
+    server = Server(db, workers=1)
+    try:
+        service = _service(str(db))
+        ensure_demo(service, server.base)
+        service.store.close()
+    except BaseException:
+        server.stop()
+        raise
+    return server

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .server import Server, cli, editor_token
+from .server import demo_server, editor_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -30,14 +30,7 @@ def audit(page):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     db = tmp_path_factory.mktemp("a11y") / "demo.db"
-    cli(db, "token", "list")  # creates the database
-    from liveblog.cli import _service
-    from liveblog.demo import ensure_demo
-
-    server = Server(db, workers=1)
-    service = _service(str(db))
-    ensure_demo(service, server.base)
-    service.store.close()
+    server = demo_server(db)
     server.token = editor_token(db)
     yield server
     server.stop()

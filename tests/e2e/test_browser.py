@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from .server import Server, cli, editor_token
+from .server import Server, demo_server, editor_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -151,16 +151,8 @@ def test_hostile_content_runs_no_script(site, page):
 
 
 def test_demo_page_screenshots_for_people(tmp_path, browser):
-    db = tmp_path / "demo.db"
-    cli(db, "token", "list")  # creates the database
-    from liveblog.cli import _service
-    from liveblog.demo import ensure_demo
-
-    server = Server(db, workers=1)
+    server = demo_server(tmp_path / "demo.db")
     try:
-        service = _service(str(db))
-        ensure_demo(service, server.base)
-        service.store.close()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for name, viewport in (("desktop", {"width": 1280, "height": 1600}),
                                ("phone", {"width": 390, "height": 1400})):
