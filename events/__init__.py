@@ -1,10 +1,20 @@
-"""events: a small, domain-agnostic event store on SQLite.
+"""events: a small, domain-agnostic event store on SQLite or PostgreSQL.
 
 An append-only log with global positions, per-stream versions and optimistic concurrency,
 idempotency keys, a SHA-256 hash chain, schema upcasting, and a projection runner with
 checkpoints, catch-up, full rebuild and as-of replay. It knows nothing about its users' domain.
 """
 
+from .backends import (
+    DATABASE_ERRORS,
+    Connection,
+    Watcher,
+    connect,
+    is_postgres,
+    migrate,
+    unavailable,
+    watcher,
+)
 from .chain import GENESIS_HASH, canonical, format_time, record_hash, verify
 from .errors import (
     ChainError,
@@ -13,18 +23,20 @@ from .errors import (
     EventStoreError,
     IdempotencyConflictError,
     StoreNotEmptyError,
+    UniqueViolationError,
 )
 from .jsonl import export_jsonl, import_jsonl
 from .projections import Projection, ProjectionRunner, Tables
 from .records import Head, NewEvent, RecordedEvent, VerifyResult
-from .schema import migrate
-from .store import EventStore, connect, read_snapshot, utc_now, write_transaction
+from .store import EventStore, read_snapshot, utc_now, write_transaction
 from .upcasting import Upcasters
 
 __all__ = [
+    "DATABASE_ERRORS",
     "GENESIS_HASH",
     "ChainError",
     "ConcurrencyError",
+    "Connection",
     "EmptyAppendError",
     "EventStore",
     "EventStoreError",
@@ -36,17 +48,22 @@ __all__ = [
     "RecordedEvent",
     "StoreNotEmptyError",
     "Tables",
+    "UniqueViolationError",
     "Upcasters",
     "VerifyResult",
+    "Watcher",
     "canonical",
     "connect",
     "export_jsonl",
     "format_time",
     "import_jsonl",
+    "is_postgres",
     "migrate",
     "read_snapshot",
     "record_hash",
+    "unavailable",
     "utc_now",
     "verify",
+    "watcher",
     "write_transaction",
 ]

@@ -12,11 +12,11 @@ import hashlib
 import json
 import json.scanner
 import re
-import sqlite3
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from .backends import Connection
 from .records import Head, VerifyResult
 
 GENESIS_HASH = "0" * 64
@@ -184,7 +184,7 @@ def check_rows(rows: Iterable[Row], start: Head | None = None) -> VerifyResult:
     return VerifyResult(True, checked, head)
 
 
-def verify(conn: sqlite3.Connection, *, page_size: int = 5000) -> VerifyResult:
+def verify(conn: Connection, *, page_size: int = 5000) -> VerifyResult:
     """Walk the whole log in position order, in pages (bounded memory), and check every link.
 
     :returns: ok, events checked, the head reached and, when broken, the first bad position and

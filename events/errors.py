@@ -43,3 +43,12 @@ class StoreNotEmptyError(EventStoreError):
 
 class EmptyAppendError(EventStoreError):
     """Raised when an append carries no events."""
+
+
+class UniqueViolationError(EventStoreError):
+    """Raised when an append's inline projection breaks a UNIQUE constraint of a read model
+    (e.g. a second blog with a taken slug); nothing is appended."""
+
+    def __init__(self, constraint: str) -> None:
+        self.constraint = constraint
+        super().__init__(f"unique constraint {constraint} refused the append")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
+from .backends import Connection
 from .chain import GENESIS_HASH, Row, canonical, check_rows
 from .errors import ChainError, StoreNotEmptyError
 from .records import Head
@@ -19,17 +19,23 @@ _TYPES = (int, str, int, str, int, dict, dict, str, str, str)
 Progress = Callable[[int], None]
 
 
+def export_lines(store: EventStore) -> Iterator[str]:
+    """Every event, as stored (not upcast), as one JSON Lines line each, in position order."""
+    for row in store.read_rows(0):
+        record = dict(zip(_FIELDS, row, strict=True))
+        record["data"] = json.loads(row[5])
+        record["metadata"] = json.loads(row[6])
+        yield canonical(record) + "\n"
+
+
 def export_jsonl(store: EventStore, out: IO[str], *, progress: Progress | None = None) -> int:
     """Write every event, as stored (not upcast), one JSON object a line, in position order.
 
     :returns: the number of events written.
     """
     count = 0
-    for row in store.read_rows(0):
-        record = dict(zip(_FIELDS, row, strict=True))
-        record["data"] = json.loads(row[5])
-        record["metadata"] = json.loads(row[6])
-        out.write(canonical(record) + "\n")
+    for line in export_lines(store):
+        out.write(line)
         count += 1
         if progress is not None and count % 1000 == 0:
             progress(count)
@@ -97,7 +103,7 @@ def _parse(line: str, number: int) -> dict[str, Any]:
     return record
 
 
-def _flush(conn: sqlite3.Connection, rows: list[Row], lines_of: list[int], head: Head) -> Head:
+def _flush(conn: Connection, rows: list[Row], lines_of: list[int], head: Head) -> Head:
     result = check_rows(rows, head)
     if not result.ok:
         bad = lines_of[result.events_checked]

@@ -18,16 +18,17 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import ClassVar
 
+from .backends import Connection
+from .backends import sqlite as sqlite_backend
 from .records import RecordedEvent
 from .store import EventStore, write_transaction
 
-Handler = Callable[[sqlite3.Connection, "Tables", RecordedEvent], None]
+Handler = Callable[[Connection, "Tables", RecordedEvent], None]
 Progress = Callable[[int, int], None]
 
 
@@ -70,7 +71,7 @@ class Projection:
     #: the logical names of the tables this projection owns
     tables: ClassVar[tuple[str, ...]]
 
-    def create(self, conn: sqlite3.Connection, t: Tables) -> None:
+    def create(self, conn: Connection, t: Tables) -> None:
         """Create this projection's tables and indexes under the names ``t`` gives."""
         raise NotImplementedError
 
@@ -78,7 +79,7 @@ class Projection:
         """Event type -> handler. Types not listed are skipped."""
         raise NotImplementedError
 
-    def apply(self, conn: sqlite3.Connection, t: Tables, events: Iterable[RecordedEvent]) -> None:
+    def apply(self, conn: Connection, t: Tables, events: Iterable[RecordedEvent]) -> None:
         """Apply ``events`` in order with the registered handlers."""
         handlers = self._handlers()
         for event in events:
@@ -111,7 +112,7 @@ class ProjectionRunner:
 
     # -- checkpoints ---------------------------------------------------------------------------
 
-    def _checkpoint(self, conn: sqlite3.Connection,
+    def _checkpoint(self, conn: Connection,
                     projection: Projection) -> tuple[int, int, int] | None:
         row = conn.execute(
             "SELECT version, position, generation FROM projection_checkpoints WHERE name = ?",
@@ -146,7 +147,7 @@ class ProjectionRunner:
 
     # -- inline and catch-up -------------------------------------------------------------------
 
-    def apply_inline(self, conn: sqlite3.Connection, events: list[RecordedEvent]) -> None:
+    def apply_inline(self, conn: Connection, events: list[RecordedEvent]) -> None:
         """Apply just-appended ``events`` inside the append's transaction (an append hook).
 
         A projection that is behind (another process appended meanwhile) first catches up from
@@ -267,7 +268,7 @@ class ProjectionRunner:
         stream_prefix: str | None = None,
         target: str = ":memory:",
         snapshot_every: int | None = None,
-    ) -> tuple[sqlite3.Connection, int]:
+    ) -> tuple[Connection, int]:
         """Build projections as they stood at a past ``position`` (or time ``at``) in a scratch db.
 
         :param projection: one projection or several (applied in order, batch by batch).
@@ -286,7 +287,7 @@ class ProjectionRunner:
             raise ValueError("give exactly one of position or at")
         upto = position if position is not None else self.store.position_at(at)  # type: ignore[arg-type]
         chosen = [projection] if isinstance(projection, Projection) else list(projection)
-        scratch = sqlite3.connect(target, isolation_level=None)
+        scratch: Connection = sqlite_backend.connect(target, synchronous="OFF")
         tables = [Tables(p.tables, 0, live=True) for p in chosen]
         scratch.execute("BEGIN")
         for p, t in zip(chosen, tables, strict=True):
@@ -309,7 +310,7 @@ class ProjectionRunner:
         scratch.execute("COMMIT")
         return scratch, upto
 
-    def _load_snapshot(self, scratch: sqlite3.Connection, chosen: list[Projection], key: str,
+    def _load_snapshot(self, scratch: Connection, chosen: list[Projection], key: str,
                        upto: int) -> int:
         conn = self.store.conn
         row = conn.execute(
@@ -328,13 +329,14 @@ class ProjectionRunner:
                     scratch.executemany(f'INSERT INTO "{logical}" VALUES ({marks})', rows)
         return int(row[0])
 
-    def _save_snapshot(self, scratch: sqlite3.Connection, chosen: list[Projection], key: str,
+    def _save_snapshot(self, scratch: Connection, chosen: list[Projection], key: str,
                        last: RecordedEvent) -> None:
         contents = {logical: scratch.execute(f'SELECT * FROM "{logical}"').fetchall()
                     for p in chosen for logical in p.tables}
         data = zlib.compress(json.dumps(contents, separators=(",", ":")).encode(), 1)
         with write_transaction(self.store.conn) as conn:
-            conn.execute("INSERT OR IGNORE INTO projection_snapshots VALUES (?, ?, ?, ?)",
+            conn.execute("INSERT INTO projection_snapshots VALUES (?, ?, ?, ?)"
+                         " ON CONFLICT DO NOTHING",
                          (key, last.position, last.hash, data))
 
 

@@ -1,40 +1,42 @@
-"""EventStore: the append-only log on SQLite.
+"""EventStore: the append-only log, on any backend (:mod:`events.backends`).
 
-Every append runs in one ``BEGIN IMMEDIATE`` transaction: the writer holds SQLite's write lock from
-the first statement, so two processes appending at once never interleave a batch, duplicate a
-position or fork the hash chain. Positions are assigned as head + 1 under that lock, so they are
-gap-free and strictly increasing in commit order.
+Every append runs in one write transaction that excludes every other writer of the database from
+its first statement (SQLite's ``BEGIN IMMEDIATE``, PostgreSQL's advisory lock), so two processes
+appending at once never interleave a batch, duplicate a position or fork the hash chain. Positions
+are assigned as head + 1 under that lock, so they are gap-free and strictly increasing in commit
+order.
 """
 
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .backends import DATABASE_ERRORS, Connection, unique_violation
+from .backends import connect as connect_backend
+from .backends import migrate as migrate_backend
 from .chain import GENESIS_HASH, canonical, format_time, is_hex_digest, parse, seal
 from .errors import (
     ConcurrencyError,
     EmptyAppendError,
     EventStoreError,
     IdempotencyConflictError,
+    UniqueViolationError,
 )
 from .records import Head, JSONDict, NewEvent, RecordedEvent
-from .schema import migrate
 from .upcasting import Upcasters
 
 Clock = Callable[[], datetime]
 #: Called inside the append's transaction with the events just recorded (inline projections).
-AppendHook = Callable[[sqlite3.Connection, list[RecordedEvent]], None]
+AppendHook = Callable[[Connection, list[RecordedEvent]], None]
 
 _COLUMNS = ("position, stream_id, version, type, schema_version, data, metadata, recorded_at,"
             " prev_hash, hash")
 _PAGE = 1000
 _UNSET = object()
-_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 
 
 def _metadata_texts(events: Sequence[NewEvent], idempotency_key: str | None,
@@ -65,39 +67,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def connect(
-    path: str | Path,
-    *,
-    synchronous: str = "FULL",
-    busy_timeout_ms: int = 10_000,
-    check_same_thread: bool = True,
-) -> sqlite3.Connection:
-    """Open a connection with the store's pragmas: WAL, ``synchronous``, busy timeout, FKs on.
-
-    The connection is in autocommit mode (``isolation_level=None``): every transaction is an
-    explicit ``BEGIN IMMEDIATE`` / ``COMMIT``.
-
-    :param synchronous: ``FULL`` (default: an acknowledged append survives power loss),
-        ``NORMAL`` (survives a crash of the process, not of the machine), ``EXTRA`` or ``OFF``.
-    """
-    level = synchronous.upper()
-    if level not in _SYNCHRONOUS:
-        raise ValueError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}, not {synchronous!r}")
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=busy_timeout_ms / 1000,
-                           check_same_thread=check_same_thread)
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    if str(path) != ":memory:":
-        conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute(f"PRAGMA synchronous = {level}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
-
-
 @contextlib.contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run the block in a write transaction: ``BEGIN IMMEDIATE`` or, when one is open, a savepoint.
+def write_transaction(conn: Connection) -> Iterator[Connection]:
+    """Run the block in a write transaction, or in a savepoint when one is open.
 
-    Commits when the block ends, rolls everything back when it raises.
+    The transaction excludes every other writer of the database (``begin_write``), so what the
+    block reads stays true until it commits. Commits when the block ends, rolls everything back
+    when it raises.
     """
     if conn.in_transaction:
         conn.execute("SAVEPOINT events_write")
@@ -110,7 +86,7 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
             raise
         conn.execute("RELEASE SAVEPOINT events_write")
         return
-    conn.execute("BEGIN IMMEDIATE")
+    conn.begin_write()
     try:
         yield conn
     except BaseException:
@@ -121,15 +97,15 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 @contextlib.contextmanager
-def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run several reads against one consistent snapshot (a deferred transaction in WAL mode).
+def read_snapshot(conn: Connection) -> Iterator[Connection]:
+    """Run several reads against one consistent snapshot.
 
     Inside an open transaction it just runs the block.
     """
     if conn.in_transaction:
         yield conn
         return
-    conn.execute("BEGIN")
+    conn.begin_read()
     try:
         yield conn
     finally:
@@ -140,14 +116,14 @@ def read_snapshot(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 class EventStore:
     """The append-only event log.
 
-    :param conn: a connection from :func:`connect` (autocommit mode).
+    :param conn: a connection from :func:`events.backends.connect` (autocommit mode).
     :param clock: returns the aware time recorded on each appended event.
     :param upcasters: applied to every event read, so readers only see the newest shape.
     """
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         *,
         clock: Clock = utc_now,
         upcasters: Upcasters | None = None,
@@ -159,11 +135,17 @@ class EventStore:
         self.upcasters = upcasters or Upcasters()
 
     @classmethod
-    def open(cls, path: str | Path, *, synchronous: str = "FULL", clock: Clock = utc_now,
+    def open(cls, database: str | Path, *, synchronous: str = "FULL", clock: Clock = utc_now,
              upcasters: Upcasters | None = None, check_same_thread: bool = True) -> EventStore:
-        """Connect to ``path``, apply the store's migrations and return the store."""
-        conn = connect(path, synchronous=synchronous, check_same_thread=check_same_thread)
-        migrate(conn)
+        """Connect to ``database`` (a SQLite path or a ``postgresql://`` URL), apply the store's
+        migrations and return the store."""
+        conn = connect_backend(str(database), synchronous=synchronous,
+                               check_same_thread=check_same_thread)
+        try:
+            migrate_backend(conn)
+        except BaseException:
+            conn.close()
+            raise
         return cls(conn, clock=clock, upcasters=upcasters)
 
     def close(self) -> None:
@@ -227,8 +209,10 @@ class EventStore:
             try:
                 conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                                  rows)
-            except sqlite3.IntegrityError as e:
-                raise ConcurrencyError(stream_id, expected_version, current) from e
+            except DATABASE_ERRORS as e:
+                if unique_violation(e) is not None:
+                    raise ConcurrencyError(stream_id, expected_version, current) from e
+                raise
             if idempotency_key is not None:
                 conn.execute(
                     "INSERT INTO idempotency (key, fingerprint, stream_id, first_position,"
@@ -242,7 +226,14 @@ class EventStore:
             if self.upcasters:
                 recorded = [self._upcast(event) for event in recorded]
             if then is not None:
-                then(conn, recorded)
+                try:
+                    then(conn, recorded)
+                except DATABASE_ERRORS as e:
+                    constraint = unique_violation(e)
+                    if constraint is not None:
+                        raise UniqueViolationError(constraint) from e
+                    raise
+            conn.notify(rows[-1][0])
         return recorded
 
     def recall(self, idempotency_key: str,

@@ -8,12 +8,11 @@ never from the current state. A feed as of a moment replays only that blog's str
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-from events import EventStore, ProjectionRunner, Tables, format_time
+from events import Connection, EventStore, ProjectionRunner, Tables, connect, format_time
 
 from . import queries
 from .api.cursors import MalformedCursorError, decode_cursor, encode_cursor
@@ -49,7 +48,7 @@ def resolve_as_of(store: EventStore, value: str) -> int:
 
 
 def replay_blog(runner: ProjectionRunner, blog_id: str, position: int, *,
-                snapshot_every: int | None = 1000) -> sqlite3.Connection:
+                snapshot_every: int | None = 1000) -> Connection:
     """A scratch database with the blog's projections as they were at ``position``."""
     scratch, _ = runner.as_of([BlogsProjection(), FeedProjection()], position=position,
                               stream_prefix=blog_prefix(blog_id),
@@ -99,7 +98,7 @@ def post_history(store: EventStore, blog_id: str, post_id: str) -> list[dict[str
     if not events:
         raise PostNotFoundError(f"no post {post_id!r} in this blog")
     feed = FeedProjection()
-    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    scratch = connect(":memory:", synchronous="OFF")
     t = Tables(feed.tables, 0, live=True)
     feed.create(scratch, t)
     revisions: list[dict[str, Any]] = []

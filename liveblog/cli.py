@@ -17,13 +17,13 @@ from .api.cursors import MalformedCursorError
 from .domain.errors import DomainError
 from .service import Actor
 
-DB_HELP = "SQLite file (default: $LIVEBLOG_DB, else ./liveblog.db)"
+DB_HELP = ("a SQLite file or a postgresql:// URL (default: $LIVEBLOG_DB, else ./liveblog.db)")
 
 
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --db to a command."""
     return click.option("--db", "db_path", envvar="LIVEBLOG_DB", default="liveblog.db",
-                        show_default=True, type=click.Path(dir_okay=False), help=DB_HELP)(command)
+                        show_default=True, help=DB_HELP)(command)
 
 
 def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -254,21 +254,22 @@ def demo(db_path: str, host: str, port: int, workers: int) -> None:
 
 
 def _service(db_path: str, *, project: bool = True, must_exist: bool = False) -> Any:
-    from events import EventStore, ProjectionRunner
+    """The service on ``db_path``, from the same composition root the app uses (``Database``)."""
+    from events import is_postgres
 
-    from .codec import UPCASTERS
-    from .projections import all_projections
-    from .service import Service
+    from .db import Database, migrate
 
-    if os.path.isdir(db_path):
-        raise click.ClickException(f"--db {db_path} is a directory, not a database file")
-    if must_exist and not os.path.exists(db_path):
-        raise click.ClickException(f"no database at {db_path} (give --db or set LIVEBLOG_DB)")
-    store = EventStore.open(db_path, upcasters=UPCASTERS)
-    runner = ProjectionRunner(store, all_projections())
+    if not is_postgres(db_path):
+        if os.path.isdir(db_path):
+            raise click.ClickException(f"--db {db_path} is a directory, not a database file")
+        if must_exist and not os.path.exists(db_path):
+            raise click.ClickException(f"no database at {db_path} (give --db or set LIVEBLOG_DB)")
+    database = Database(db_path)
+    service = database.service()
     if project:
-        runner.start()
-    return Service(store, runner)
+        migrate(service.store.conn)
+        service.runner.start()
+    return service
 
 
 @main.command()
@@ -276,11 +277,9 @@ def _service(db_path: str, *, project: bool = True, must_exist: bool = False) ->
 @one_line_errors
 def verify(db_path: str) -> None:
     """Check the hash chain and the audit checkpoints; exit 1 naming what is broken."""
-    from pathlib import Path
-
     from events import verify as verify_chain
 
-    from .scheduler import verify_checkpoints
+    from .scheduler import default_checkpoint_file, verify_checkpoints
 
     store = _service(db_path, project=False, must_exist=True).store
     result = verify_chain(store.conn)
@@ -288,7 +287,7 @@ def verify(db_path: str) -> None:
         click.echo(f"broken at position {result.first_bad_position}: {result.detail}"
                    f" ({result.events_checked} events before it are intact)", err=True)
         sys.exit(1)
-    held, problem = verify_checkpoints(store, Path(f"{db_path}.checkpoints.jsonl"))
+    held, problem = verify_checkpoints(store, default_checkpoint_file(db_path))
     if problem is not None:
         click.echo(f"broken: {problem}", err=True)
         sys.exit(1)
@@ -352,6 +351,38 @@ def import_log(db_path: str, file: str) -> None:
         bar.update(1)
     service.runner.catch_up()
     click.echo(f"imported {head.position} events (head {head.position} {head.hash})")
+
+
+@main.command("copy")
+@click.option("--from", "source", required=True, help="the database to copy from (path or URL)")
+@click.option("--to", "target", required=True, help="an empty database to copy into (path or URL)")
+@one_line_errors
+def copy_log(source: str, target: str) -> None:
+    """Move a whole log between backends (e.g. a SQLite file to PostgreSQL), verified.
+
+    Every event is re-hashed and chained on the way in, exactly as `import` does; the target
+    must be empty, and a refused copy leaves it empty. Projections are then built from the log.
+    """
+    from events import import_jsonl
+    from events import verify as verify_chain
+    from events.jsonl import export_lines
+
+    if source == target:
+        raise click.ClickException("--from and --to name the same database")
+    origin = _service(source, project=False, must_exist=True).store
+    destination = _service(target)
+    total = origin.head().position
+    with click.progressbar(length=max(total, 1), label="copy", show_pos=True,
+                           file=sys.stderr) as bar:
+        head = import_jsonl(destination.store, export_lines(origin),
+                            progress=lambda n: bar.update(n - bar.pos))
+        bar.update(max(total, 1) - bar.pos)
+    destination.runner.catch_up()
+    result = verify_chain(destination.store.conn)
+    if not result.ok or result.head != origin.head():
+        raise click.ClickException(f"the copy does not verify: {result.detail or 'heads differ'}")
+    click.echo(f"copied {result.events_checked} events (head {head.position} {head.hash});"
+               " the copy verifies")
 
 
 @main.command()

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 SETTINGS: dict[str, tuple[Any, str]] = {
-    "DATABASE": ("liveblog.db", "path of the SQLite file that holds the log and projections"),
-    "SYNCHRONOUS": ("FULL", "SQLite synchronous: FULL (survives power loss) or NORMAL"),
+    "DATABASE": ("liveblog.db", "where the log and projections live: a SQLite file path (the "
+                                "embedded default) or a postgresql:// URL shared by all nodes"),
+    "SYNCHRONOUS": ("FULL", "SQLite synchronous: FULL (survives power loss) or NORMAL; "
+                            "PostgreSQL uses the server's synchronous_commit"),
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes (else 413)"),
     "CACHE_MAX_AGE": (2, "max-age (s) of reader responses in Cache-Control"),
     "CACHE_STALE_WHILE_REVALIDATE": (30, "stale-while-revalidate (s) of reader responses"),

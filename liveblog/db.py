@@ -1,34 +1,53 @@
-"""Database access: one store connection per thread, projections started once per process."""
+"""Database access: one store connection per thread, projections started once per process.
+
+``DATABASE`` is a SQLite path (the embedded default) or a ``postgresql://`` URL; everything
+above this module is the same on both.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
-from events import EventStore, ProjectionRunner, utc_now
+from events import (
+    Connection,
+    EventStore,
+    ProjectionRunner,
+    Watcher,
+    utc_now,
+    watcher,
+    write_transaction,
+)
 
 from .codec import UPCASTERS
 from .projections import all_projections
 
+if TYPE_CHECKING:
+    from .service import Service
+
 
 @dataclass
 class Database:
-    """The app's view of its database file: connections per thread and the projection runner."""
+    """The app's view of its database: connections per thread, the projection runner, and the
+    watcher that wakes long polls when the log grows (on any node)."""
 
-    path: str
+    url: str
     synchronous: str = "FULL"
     clock: object = utc_now
+    poll_interval: float = 0.25
     _local: threading.local = field(default_factory=threading.local)
+    _watcher: Watcher | None = None
+    _watcher_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self) -> EventStore:
         """This thread's store (opened on first use and kept: gthread workers reuse threads)."""
         store: EventStore | None = getattr(self._local, "store", None)
         if store is None:
-            store = EventStore.open(self.path, synchronous=self.synchronous,
+            store = EventStore.open(self.url, synchronous=self.synchronous,
                                     clock=self.clock, upcasters=UPCASTERS)  # type: ignore[arg-type]
             self._local.store = store
         return store
@@ -41,6 +60,21 @@ class Database:
             self._local.runner = runner
         return runner
 
+    def service(self) -> Service:
+        """The command handler on this thread's store, projections applied inline: the one
+        place a store, its projections and the service are put together."""
+        from .service import Service
+
+        return Service(self.store(), self.runner())
+
+    def watcher(self) -> Watcher:
+        """This process's watcher of the log (started on first use, never before a fork)."""
+        if self._watcher is None:
+            with self._watcher_lock:
+                if self._watcher is None:
+                    self._watcher = watcher(self.url, interval=self.poll_interval)
+        return self._watcher
+
     def close(self) -> None:
         """Close this thread's connection."""
         store = getattr(self._local, "store", None)
@@ -49,6 +83,13 @@ class Database:
             self._local.store = None
             self._local.runner = None
 
+    def shutdown(self) -> None:
+        """Close this thread's connection and stop the watcher."""
+        self.close()
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+
     def now(self) -> datetime:
         """The current time from the injected clock."""
         return self.clock()  # type: ignore[operator,no-any-return]
@@ -56,17 +97,20 @@ class Database:
 
 def init_app(app: Flask, clock: object = utc_now) -> None:
     """Bind the database to ``app``, migrate it and bring every projection up to date."""
-    database = Database(str(app.config["DATABASE"]), app.config["SYNCHRONOUS"], clock)
+    database = Database(str(app.config["DATABASE"]), app.config["SYNCHRONOUS"], clock,
+                        float(app.config["LONG_POLL_INTERVAL"]))
     app.extensions["liveblog.db"] = database
     migrate(database.store().conn)
     database.runner().start()
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def migrate(conn: Connection) -> None:
     """The application's own tables beside the store's and the projections'."""
-    # operational state, not history: which process runs the background jobs (scheduler.py)
-    conn.execute("CREATE TABLE IF NOT EXISTS scheduler_lease (id INTEGER PRIMARY KEY"
-                 " CHECK (id = 1), holder TEXT NOT NULL, expires_at TEXT NOT NULL)")
+    # operational state, not history: which process runs the background jobs (scheduler.py);
+    # under the writer lock, so nodes starting together do not race to create it
+    with write_transaction(conn):
+        conn.execute("CREATE TABLE IF NOT EXISTS scheduler_lease (id INTEGER PRIMARY KEY"
+                     " CHECK (id = 1), holder TEXT NOT NULL, expires_at TEXT NOT NULL)")
 
 
 def get_db() -> Database:

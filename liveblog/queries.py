@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
+
+from events import Connection
 
 from .domain.errors import BlogNotFoundError, PostNotFoundError
 
@@ -34,7 +35,7 @@ class BlogHead:
     visible_position: int
 
 
-def find_blog_head(conn: sqlite3.Connection, key: str) -> BlogHead | None:
+def find_blog_head(conn: Connection, key: str) -> BlogHead | None:
     """The blog's id and current versions by id or slug, or None."""
     row = conn.execute(
         "SELECT b.id, b.version, a.feed_version, a.updated_at, a.visible_position"
@@ -45,7 +46,7 @@ def find_blog_head(conn: sqlite3.Connection, key: str) -> BlogHead | None:
     return BlogHead(*row) if row is not None else None
 
 
-def get_blog_head(conn: sqlite3.Connection, key: str) -> BlogHead:
+def get_blog_head(conn: Connection, key: str) -> BlogHead:
     """Like find_blog_head, but raises BlogNotFoundError."""
     head = find_blog_head(conn, key)
     if head is None:
@@ -68,7 +69,7 @@ def head_of(row: tuple[Any, ...]) -> BlogHead:
     return BlogHead(row[0], row[9], row[12], row[10], row[13])
 
 
-def get_blog_row(conn: sqlite3.Connection, blog_id: str) -> tuple[Any, ...]:
+def get_blog_row(conn: Connection, blog_id: str) -> tuple[Any, ...]:
     """The full blog row by id; raises BlogNotFoundError."""
     row = conn.execute(f"SELECT {_BLOG_COLUMNS} FROM blogs b JOIN blog_activity a"
                        " ON a.blog_id = b.id WHERE b.id = ?", (blog_id,)).fetchone()
@@ -77,7 +78,7 @@ def get_blog_row(conn: sqlite3.Connection, blog_id: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def list_blog_rows(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
+def list_blog_rows(conn: Connection) -> list[tuple[Any, ...]]:
     """Every blog, live ones first, most recently updated first."""
     return [tuple(r) for r in conn.execute(
         f"SELECT {_BLOG_COLUMNS} FROM blogs b JOIN blog_activity a ON a.blog_id = b.id"
@@ -103,7 +104,7 @@ def post_json(row: tuple[Any, ...]) -> dict[str, Any]:
     return post
 
 
-def list_posts(conn: sqlite3.Connection, blog_id: str, order: str, limit: int,
+def list_posts(conn: Connection, blog_id: str, order: str, limit: int,
                after: int | None) -> tuple[list[tuple[Any, ...]], int | None]:
     """One page of published posts and the sort key to continue after (None: last page)."""
     column, direction, comparison = ORDERS[order]
@@ -120,21 +121,21 @@ def list_posts(conn: sqlite3.Connection, blog_id: str, order: str, limit: int,
     return [tuple(r) for r in rows], next_key
 
 
-def pinned_posts(conn: sqlite3.Connection, blog_id: str) -> list[tuple[Any, ...]]:
+def pinned_posts(conn: Connection, blog_id: str) -> list[tuple[Any, ...]]:
     """Published pinned posts, newest first."""
     return [tuple(r) for r in conn.execute(
         f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status = 'published'"
-        " AND pinned ORDER BY publish_position DESC", (blog_id,))]
+        " AND pinned = 1 ORDER BY publish_position DESC", (blog_id,))]
 
 
-def key_event_posts(conn: sqlite3.Connection, blog_id: str) -> list[tuple[Any, ...]]:
+def key_event_posts(conn: Connection, blog_id: str) -> list[tuple[Any, ...]]:
     """Published key events, newest first (the reader page's summary list)."""
     return [tuple(r) for r in conn.execute(
         f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status = 'published'"
-        " AND key_event ORDER BY publish_position DESC", (blog_id,))]
+        " AND key_event = 1 ORDER BY publish_position DESC", (blog_id,))]
 
 
-def get_post_row(conn: sqlite3.Connection, blog_id: str, post_id: str, *,
+def get_post_row(conn: Connection, blog_id: str, post_id: str, *,
                  unpublished: bool = False) -> tuple[Any, ...]:
     """One post; readers (``unpublished=False``) only get published ones.
 
@@ -147,7 +148,7 @@ def get_post_row(conn: sqlite3.Connection, blog_id: str, post_id: str, *,
     return tuple(row)
 
 
-def list_posts_by_status(conn: sqlite3.Connection, blog_id: str,
+def list_posts_by_status(conn: Connection, blog_id: str,
                          statuses: list[str]) -> list[tuple[Any, ...]]:
     """Every post of the blog with one of ``statuses``, most recently changed first (editors)."""
     marks = ",".join("?" * len(statuses))
@@ -156,7 +157,7 @@ def list_posts_by_status(conn: sqlite3.Connection, blog_id: str,
         " ORDER BY updated_at DESC, id", (blog_id, *statuses))]
 
 
-def changes_since(conn: sqlite3.Connection, blog_id: str, since: int,
+def changes_since(conn: Connection, blog_id: str, since: int,
                   limit: int) -> tuple[list[tuple[Any, ...]], bool]:
     """Posts whose reader-visible state changed after position ``since``, oldest change first."""
     rows = conn.execute(
@@ -165,7 +166,7 @@ def changes_since(conn: sqlite3.Connection, blog_id: str, since: int,
     return [tuple(r) for r in rows[:limit]], len(rows) > limit
 
 
-def feed_page(conn: sqlite3.Connection, blog_id: str, order: str, limit: int,
+def feed_page(conn: Connection, blog_id: str, order: str, limit: int,
               after: int | None, cursor_of: Any) -> tuple[dict[str, Any], BlogHead]:
     """One feed page (the API's shape) and the head it was read at, from one snapshot.
 

@@ -31,7 +31,7 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from events import format_time, write_transaction
+from events import format_time, is_postgres, write_transaction
 
 from .db import get_db
 from .domain import commands as cmd
@@ -41,8 +41,7 @@ log = logging.getLogger(__name__)
 
 
 def _service() -> Service:
-    db = get_db()
-    return Service(db.store(), db.runner())
+    return get_db().service()
 
 
 def publish_due_post(app: Flask, blog_id: str, post_id: str) -> bool:
@@ -94,10 +93,16 @@ def warm_audit_snapshots(app: Flask) -> int:
         return len(blogs)
 
 
-def checkpoint_path(app: Flask) -> Path:
-    """Where audit checkpoints are appended (default: beside the database file)."""
+def checkpoint_path(app: Flask) -> Path | None:
+    """Where audit checkpoints are appended: AUDIT_CHECKPOINT_FILE, else beside a SQLite file;
+    None for a PostgreSQL database without one (no node's disk is the deployment's)."""
     configured = app.config.get("AUDIT_CHECKPOINT_FILE")
-    return Path(configured or f"{app.config['DATABASE']}.checkpoints.jsonl")
+    return Path(configured) if configured else default_checkpoint_file(app.config["DATABASE"])
+
+
+def default_checkpoint_file(database: str) -> Path | None:
+    """The checkpoint file beside a SQLite database; None for a PostgreSQL URL."""
+    return None if is_postgres(str(database)) else Path(f"{database}.checkpoints.jsonl")
 
 
 def record_audit_checkpoint(app: Flask) -> dict[str, Any] | None:
@@ -106,6 +111,8 @@ def record_audit_checkpoint(app: Flask) -> dict[str, Any] | None:
         db = get_db()
         head = db.store().head()
         path = checkpoint_path(app)
+        if path is None:
+            return None
         last = None
         if path.exists():
             lines = path.read_text(encoding="utf-8").splitlines()
@@ -121,13 +128,13 @@ def record_audit_checkpoint(app: Flask) -> dict[str, Any] | None:
         return entry
 
 
-def verify_checkpoints(store: Any, path: Path) -> tuple[int, str | None]:
+def verify_checkpoints(store: Any, path: Path | None) -> tuple[int, str | None]:
     """Check every recorded checkpoint against the log.
 
     :returns: how many checkpoints hold, and a description of the first that does not (the
         log was rewritten at or before that position, or truncated below it), or None.
     """
-    if not path.exists():
+    if path is None or not path.exists():
         return 0, None
     good = 0
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):

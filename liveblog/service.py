@@ -3,14 +3,13 @@
 Streams: a blog's own fields live in ``blog/<blog>/about``; each post has its own stream,
 ``blog/<blog>/post/<post>``, so two editors working on different posts of one story never
 conflict, while the log's global position still gives the feed one order. Every decision is
-taken inside the append's ``BEGIN IMMEDIATE`` transaction, against the streams' own events, so
-rules hold even when two editors (or two processes) act at once.
+taken inside the append's write transaction (one writer at a time, across processes and
+nodes), against the streams' own events, so rules hold even when two editors act at once.
 """
 
 from __future__ import annotations
 
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from events import (
     IdempotencyConflictError,
     ProjectionRunner,
     RecordedEvent,
+    UniqueViolationError,
     write_transaction,
 )
 
@@ -148,8 +148,8 @@ class Service:
                     stream, [encode(e, metadata) for e in events], expected_version=version,
                     idempotency_key=idempotency_key, fingerprint=fingerprint,
                     then=self.runner.apply_inline)
-            except sqlite3.IntegrityError as e:
-                if "blogs.slug" in str(e):
+            except UniqueViolationError as e:
+                if e.constraint == "blogs.slug":
                     raise SlugTakenError("another blog already has that slug") from e
                 raise
         return Outcome(stream, recorded)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 from dataclasses import dataclass
+
+from events import Connection
 
 from .domain import commands as cmd
 from .service import Actor, Service
@@ -50,13 +51,13 @@ def revoke_token(service: Service, token_id: str, actor: Actor) -> None:
     service.handle(cmd.RevokeToken(token_id), actor)
 
 
-def list_tokens(conn: sqlite3.Connection) -> list[TokenRow]:
+def list_tokens(conn: Connection) -> list[TokenRow]:
     """Every token, oldest first."""
     return [TokenRow(*r) for r in conn.execute(
         "SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY created_at, id")]
 
 
-def authenticate(conn: sqlite3.Connection, token: str) -> Actor | None:
+def authenticate(conn: Connection, token: str) -> Actor | None:
     """The actor a presented token stands for, or None if unknown, malformed or revoked.
 
     The hash comparison runs in constant time.

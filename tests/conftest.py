@@ -1,12 +1,78 @@
-"""Shared fixtures: real SQLite files under tmp_path, an injectable clock."""
+"""Shared fixtures: real SQLite files under tmp_path and a real PostgreSQL database, an
+injectable clock.
+
+``store``, ``app`` and everything built on them run once on each backend (the contract suite):
+``database`` is a SQLite file, or a fresh schema in this run's own PostgreSQL database (the
+server at LIVEBLOG_TEST_POSTGRES, else 127.0.0.1:5432; scripts/test starts one when none
+answers). A PostgreSQL that does not answer fails the run: it is never skipped.
+"""
 
 from __future__ import annotations
 
+import itertools
+import os
+import secrets
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 from events import EventStore
+
+POSTGRES = os.environ.get("LIVEBLOG_TEST_POSTGRES",
+                          "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ["sqlite", "postgresql"]
+_schemas = itertools.count(1)
+
+
+def with_database(url: str, name: str) -> str:
+    """``url`` naming the database ``name`` instead."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+def with_schema(url: str, schema: str) -> str:
+    """``url`` whose connections use ``schema`` (created if missing) for everything."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    options = quote(f"-csearch_path={schema}")
+    return url + ("&" if "?" in url else "?") + f"options={options}"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """This test run's own PostgreSQL database (created fresh, dropped at the end)."""
+    try:
+        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as e:
+        pytest.fail(f"PostgreSQL does not answer at {POSTGRES} ({e}); run scripts/test, which"
+                    " starts one, or set LIVEBLOG_TEST_POSTGRES", pytrace=False)
+    name = f"liveblog_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(POSTGRES, name)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def fresh_postgres(server: str) -> str:
+    """A URL to a new, empty schema of this run's database."""
+    return with_schema(server, f"t{next(_schemas)}_{secrets.token_hex(2)}")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def database(backend, tmp_path, request):
+    """Where a test's log lives: a SQLite file or a fresh PostgreSQL schema."""
+    if backend == "sqlite":
+        return str(tmp_path / "test.db")
+    return fresh_postgres(request.getfixturevalue("postgres_server"))
 
 
 class Clock:
@@ -34,8 +100,8 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def store(db_path, clock):
-    s = EventStore.open(db_path, clock=clock)
+def store(database, clock):
+    s = EventStore.open(database, clock=clock)
     yield s
     s.close()
 
@@ -44,12 +110,12 @@ def store(db_path, clock):
 
 
 @pytest.fixture
-def app(db_path, clock):
+def app(database, clock):
     from liveblog import create_app
 
-    application = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock})
+    application = create_app({"TESTING": True, "DATABASE": database, "CLOCK": clock})
     yield application
-    application.extensions["liveblog.db"].close()
+    application.extensions["liveblog.db"].shutdown()
 
 
 @pytest.fixture

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
 from werkzeug.exceptions import Unauthorized
+
+from events import DATABASE_ERRORS
 
 from ..db import get_db
 from . import Blueprint, errors, json_response
@@ -29,7 +30,7 @@ class Health(MethodView):
         """200 {"status": "ok"} when the database answers."""
         try:
             get_db().store().conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
-        except sqlite3.Error as e:
+        except DATABASE_ERRORS as e:
             return problem(503, f"the database does not answer: {e}", slug="unavailable")
         return json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
 

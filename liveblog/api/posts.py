@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -22,7 +21,7 @@ from urllib.parse import unquote
 from flask import Flask, current_app, g, request, url_for
 from flask.views import MethodView
 
-from events import format_time, read_snapshot
+from events import DATABASE_ERRORS, format_time, read_snapshot
 
 from .. import queries
 from ..audit import feed_as_of, resolve_as_of
@@ -322,19 +321,21 @@ class Changes(MethodView):
 def _wait_for_change(head: BlogHead, position: int, wait: int) -> BlogHead:
     """Hold a long poll until the blog changes after ``position`` or ``wait`` seconds pass.
 
-    Only LONG_POLL_MAX_WAITERS polls wait at once per process; the others answer at once, so
-    held polls can never take every worker thread from other requests.
+    The database's watcher wakes it when the log grows (on PostgreSQL, as soon as any node's
+    append commits; on SQLite, every LONG_POLL_INTERVAL). Only LONG_POLL_MAX_WAITERS polls
+    wait at once per process; the others answer at once, so held polls can never take every
+    worker thread from other requests.
     """
     waiters: threading.BoundedSemaphore = current_app.extensions["liveblog.waiters"]
     if not waiters.acquire(blocking=False):
         return head
     try:
-        conn = get_db().store().conn
-        interval = float(current_app.config["LONG_POLL_INTERVAL"])
+        db = get_db()
+        watcher = db.watcher()
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
-            head = queries.get_blog_head(conn, head.id)
+        while (remaining := deadline - time.monotonic()) > 0:
+            watcher.wait(remaining)
+            head = queries.get_blog_head(db.store().conn, head.id)
             if head.visible_position > position:
                 break
         return head
@@ -382,5 +383,5 @@ class UnchangedPolls:
     def _head(self, key: str) -> BlogHead | None:
         try:
             return queries.find_blog_head(self.database.store().conn, key)
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             return None  # Flask's path answers it, with a problem if it must

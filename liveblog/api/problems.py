@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
 
-from events import EventStoreError, IdempotencyConflictError
+from events import EventStoreError, IdempotencyConflictError, unavailable
 
 from ..domain.errors import (
     ConflictError,
@@ -128,8 +128,18 @@ def domain_problem(error: Exception) -> Response:
     return unexpected_problem(error)
 
 
+#: seconds a client is asked to wait before retrying while storage refuses work
+RETRY_AFTER = 5
+
+
 def unexpected_problem(error: BaseException) -> Response:
-    """Anything else: a 500 with a generic detail; the traceback is logged, never shown."""
+    """Storage that cannot answer now (down, full, read-only): a 503 with Retry-After; nothing
+    was recorded. Anything else: a 500 with a generic detail; the traceback is logged, never
+    shown."""
+    if unavailable(error):
+        log.warning("storage unavailable: %s", str(error).splitlines()[0] if str(error) else error)
+        return problem(503, "storage is unavailable right now; nothing was recorded, retry later",
+                       slug="unavailable", headers={"Retry-After": str(RETRY_AFTER)})
     log.error("unhandled error", exc_info=error)
     return problem(500, "the server failed to handle this request; it has been logged",
                    slug="internal")

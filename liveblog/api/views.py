@@ -18,8 +18,7 @@ from .preconditions import blog_etag
 
 def service() -> Service:
     """A service on this thread's store."""
-    db = get_db()
-    return Service(db.store(), db.runner())
+    return get_db().service()
 
 
 def run(command: cmd.Command, *, expected_version: int | None = None,

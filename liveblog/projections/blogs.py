@@ -7,10 +7,9 @@ append (nothing is recorded) and the service reports SlugTakenError.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 
-from events import Projection, RecordedEvent, Tables, format_time
+from events import Connection, Projection, RecordedEvent, Tables, format_time
 from events.projections import Handler
 
 BLOG_FIELDS = ("slug", "title", "description", "authors", "organization", "timezone")
@@ -23,7 +22,7 @@ class BlogsProjection(Projection):
     version = 1
     tables = ("blogs",)
 
-    def create(self, conn: sqlite3.Connection, t: Tables) -> None:
+    def create(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE TABLE {t['blogs']} (id TEXT PRIMARY KEY, slug TEXT NOT NULL,"
                      " title TEXT NOT NULL, description TEXT NOT NULL, authors TEXT NOT NULL,"
                      " organization TEXT, timezone TEXT NOT NULL, status TEXT NOT NULL,"
@@ -34,14 +33,14 @@ class BlogsProjection(Projection):
         return {"BlogCreated": self._created, "BlogUpdated": self._updated,
                 "BlogClosed": self._status, "BlogReopened": self._status}
 
-    def _created(self, conn: sqlite3.Connection, t: Tables, e: RecordedEvent) -> None:
+    def _created(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
         d = e.data
         conn.execute(f"INSERT INTO {t['blogs']} VALUES (?, ?, ?, ?, ?, ?, ?, 'live', ?, ?)",
                      (d["blog_id"], d["slug"], d["title"], d["description"],
                       json.dumps(d["authors"]), d["organization"], d["timezone"],
                       format_time(e.recorded_at), e.version))
 
-    def _updated(self, conn: sqlite3.Connection, t: Tables, e: RecordedEvent) -> None:
+    def _updated(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
         changes = {k: v for k, v in e.data["changes"].items() if k in BLOG_FIELDS}
         if "authors" in changes:
             changes["authors"] = json.dumps(changes["authors"])
@@ -49,7 +48,7 @@ class BlogsProjection(Projection):
         conn.execute(f"UPDATE {t['blogs']} SET {assignments}version = ? WHERE id = ?",
                      (*changes.values(), e.version, e.data["blog_id"]))
 
-    def _status(self, conn: sqlite3.Connection, t: Tables, e: RecordedEvent) -> None:
+    def _status(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
         status = "closed" if e.type == "BlogClosed" else "live"
         conn.execute(f"UPDATE {t['blogs']} SET status = ?, version = ? WHERE id = ?",
                      (status, e.version, e.data["blog_id"]))

@@ -13,11 +13,10 @@ answered from that one row (ETag, 304) without touching posts.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
-from events import Projection, RecordedEvent, Tables, format_time
+from events import Connection, Projection, RecordedEvent, Tables, format_time
 from events.projections import Handler
 
 _CONTENT_COLUMNS = {"headline": "headline", "byline": "byline", "body": "body",
@@ -40,7 +39,7 @@ class FeedProjection(Projection):
     version = 1
     tables = ("feed_posts", "blog_activity")
 
-    def create(self, conn: sqlite3.Connection, t: Tables) -> None:
+    def create(self, conn: Connection, t: Tables) -> None:
         posts = t["feed_posts"]
         conn.execute(
             f"CREATE TABLE {posts} (id TEXT PRIMARY KEY, blog_id TEXT NOT NULL,"
@@ -71,20 +70,20 @@ class FeedProjection(Projection):
             handlers[name] = self._blog_changed
         return handlers
 
-    def _blog_created(self, conn: sqlite3.Connection, t: Tables, e: RecordedEvent) -> None:
+    def _blog_created(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
         conn.execute(f"INSERT INTO {t['blog_activity']} VALUES (?, ?, 0, 1, ?)",
                      (e.data["blog_id"], format_time(e.recorded_at), e.position))
 
-    def _blog_changed(self, conn: sqlite3.Connection, t: Tables, e: RecordedEvent) -> None:
+    def _blog_changed(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
         self._touch(conn, t, e, 0)
 
-    def _touch(self, conn: sqlite3.Connection, t: Tables, e: RecordedEvent, count: int) -> None:
+    def _touch(self, conn: Connection, t: Tables, e: RecordedEvent, count: int) -> None:
         conn.execute(
             f"UPDATE {t['blog_activity']} SET updated_at = ?, post_count = post_count + ?,"
             " feed_version = feed_version + 1, visible_position = ? WHERE blog_id = ?",
             (format_time(e.recorded_at), count, e.position, e.data["blog_id"]))
 
-    def _post(self, conn: sqlite3.Connection, t: Tables, e: RecordedEvent) -> None:
+    def _post(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
         posts = t["feed_posts"]
         d = e.data
         at = format_time(e.recorded_at)

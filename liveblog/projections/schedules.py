@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 
-from events import Projection, RecordedEvent, Tables
+from events import Connection, Projection, RecordedEvent, Tables
 from events.projections import Handler
 
 
@@ -16,7 +15,7 @@ class SchedulesProjection(Projection):
     version = 1
     tables = ("schedules",)
 
-    def create(self, conn: sqlite3.Connection, t: Tables) -> None:
+    def create(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE TABLE {t['schedules']} (post_id TEXT PRIMARY KEY,"
                      " blog_id TEXT NOT NULL, publish_at TEXT NOT NULL)")
         conn.execute(f"CREATE INDEX {t.index('schedules', 'due')} ON {t['schedules']}"
@@ -26,10 +25,10 @@ class SchedulesProjection(Projection):
         return {"PostScheduled": self._scheduled, "PostPublished": self._gone,
                 "PostDeleted": self._gone}
 
-    def _scheduled(self, conn: sqlite3.Connection, t: Tables, e: RecordedEvent) -> None:
+    def _scheduled(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
         conn.execute(f"INSERT INTO {t['schedules']} VALUES (?, ?, ?) ON CONFLICT (post_id)"
                      " DO UPDATE SET publish_at = excluded.publish_at",
                      (e.data["post_id"], e.data["blog_id"], e.data["publish_at"]))
 
-    def _gone(self, conn: sqlite3.Connection, t: Tables, e: RecordedEvent) -> None:
+    def _gone(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
         conn.execute(f"DELETE FROM {t['schedules']} WHERE post_id = ?", (e.data["post_id"],))

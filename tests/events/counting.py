@@ -26,14 +26,15 @@ class Counting(Projection):
         amount = event.data["amount"] if event.type == "Added" else -event.data["amount"]
         conn.execute(
             f"INSERT INTO {t['stream_counts']} VALUES (?, 1, ?, ?) ON CONFLICT (stream_id) DO"
-            " UPDATE SET events = events + 1, last_version = excluded.last_version,"
-            " total = total + excluded.total",
+            f" UPDATE SET events = {t['stream_counts']}.events + 1,"
+            f" last_version = excluded.last_version,"
+            f" total = {t['stream_counts']}.total + excluded.total",
             (event.stream_id, event.version, amount))
         self._noted(conn, t, event)
 
     def _noted(self, conn, t, event):
         conn.execute(f"INSERT INTO {t['type_totals']} VALUES (?, 1) ON CONFLICT (type) DO UPDATE"
-                     " SET events = events + 1", (event.type,))
+                     f" SET events = {t['type_totals']}.events + 1", (event.type,))
 
 
 def snapshot(conn):

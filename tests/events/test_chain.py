@@ -26,15 +26,9 @@ def fill(store, n=12):
 
 
 def tamper(store, sql, params=()):
-    """Change a stored row behind the store's back: drop the triggers, write, restore them."""
-    conn = store.conn
-    triggers = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger'"
-                            " AND tbl_name = 'events'").fetchall()
-    conn.execute("DROP TRIGGER events_no_update")
-    conn.execute("DROP TRIGGER events_no_delete")
-    conn.execute(sql, params)
-    for (statement,) in triggers:
-        conn.execute(statement)
+    from tests.events.tampering import tamper as behind_the_store
+
+    behind_the_store(store.conn, sql, params)
 
 
 def test_hash_is_sha256_of_the_canonical_record(store):

@@ -61,7 +61,10 @@ def test_rebuild_swaps_in_fresh_tables_and_keeps_reporting_progress(store):
     # a second rebuild works too (index names of generations never clash)
     runner.rebuild()
     assert snapshot(store.conn) == before
-    names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master")}
+    catalog = ("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+               if store.conn.dialect == "postgresql"
+               else "SELECT name FROM sqlite_master WHERE type = 'table'")
+    names = {r[0] for r in store.conn.execute(catalog)}
     assert not any("__g" in n for n in names)
 
 

@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from events import (
+    DATABASE_ERRORS,
     ConcurrencyError,
     EmptyAppendError,
     EventStore,
@@ -104,14 +105,18 @@ def test_idempotency_key_with_other_fingerprint_raises(store):
 
 def test_update_and_delete_of_events_are_refused(store):
     store.append("a", [added()])
-    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+    with pytest.raises(DATABASE_ERRORS, match="immutable"):
         store.conn.execute("UPDATE events SET data = '{}'")
-    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+    with pytest.raises(DATABASE_ERRORS, match="immutable"):
         store.conn.execute("DELETE FROM events")
-    other = sqlite3.connect(store.conn.execute("PRAGMA database_list").fetchone()[2])
-    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
-        other.execute("DELETE FROM events WHERE position = 1")
-    other.close()
+    if store.conn.dialect == "postgresql":
+        with pytest.raises(DATABASE_ERRORS, match="immutable"):
+            store.conn.execute("TRUNCATE events")
+    else:
+        other = sqlite3.connect(store.conn.execute("PRAGMA database_list").fetchone()[2])
+        with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+            other.execute("DELETE FROM events WHERE position = 1")
+        other.close()
     assert verify(store.conn).ok
 
 

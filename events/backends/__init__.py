@@ -1,0 +1,164 @@
+"""Storage backends: where the log and the read models live, chosen by the database's name.
+
+A name starting with ``postgresql://`` (or ``postgres://``) is a PostgreSQL database; anything else
+is the path of a SQLite file (the embedded default). Each backend is one module, modelled on the
+eventsourcing library's recorders: it opens connections that speak one small protocol
+(:class:`Connection`), creates the store's tables, classifies its driver's errors, and tells
+waiting readers when the log grows (:class:`Watcher`). The SQL the store, the projections and the
+application write is the common subset of both dialects, with ``?`` placeholders.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class Cursor(Protocol):
+    """What a statement returns: rows as tuples, in order."""
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """A connection in autocommit mode whose transactions are explicit.
+
+    ``begin_write`` starts a transaction that excludes every other writer of the database until
+    it ends (SQLite's ``BEGIN IMMEDIATE``; a transaction-scoped advisory lock on PostgreSQL), so
+    decisions taken inside it hold across processes and machines; ``begin_read`` starts one that
+    reads a single consistent snapshot.
+    """
+
+    dialect: str
+
+    @property
+    def isolation_level(self) -> str | None:
+        """None: autocommit, with explicit transactions."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+
+    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
+
+    @property
+    def in_transaction(self) -> bool: ...
+
+    def begin_write(self) -> None: ...
+
+    def begin_read(self) -> None: ...
+
+    def notify(self, position: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def is_postgres(database: str) -> bool:
+    """True when ``database`` names a PostgreSQL database (a ``postgresql://`` URL)."""
+    return database.startswith(POSTGRES_SCHEMES)
+
+
+def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000,
+            check_same_thread: bool = True) -> Connection:
+    """Open a connection to ``database``: a SQLite path or a ``postgresql://`` URL.
+
+    :param synchronous: SQLite's durability (``FULL``: an acknowledged append survives power
+        loss). PostgreSQL's is the server's ``synchronous_commit``, on by default.
+    """
+    if is_postgres(database):
+        from . import postgresql
+
+        return postgresql.connect(database)
+    from . import sqlite
+
+    return sqlite.connect(database, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms,
+                          check_same_thread=check_same_thread)
+
+
+def migrate(conn: Connection) -> list[str]:
+    """Create or upgrade the store's own tables; returns the migrations applied now."""
+    if conn.dialect == "postgresql":
+        from . import postgresql
+
+        return postgresql.migrate(conn)  # type: ignore[arg-type]
+    from . import sqlite
+
+    return sqlite.migrate(conn)  # type: ignore[arg-type]
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    import sqlite3
+
+    errors: list[type[Exception]] = [sqlite3.Error]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency; SQLite works without it
+        pass
+    else:
+        errors.append(psycopg.Error)
+    return tuple(errors)
+
+
+#: Every error a backend's driver raises (for "the database does not answer").
+DATABASE_ERRORS: tuple[type[Exception], ...] = _driver_errors()
+
+
+def unique_violation(error: BaseException) -> str | None:
+    """``"table.column"`` when ``error`` is a UNIQUE constraint refusing a row, else None."""
+    from . import sqlite
+
+    found = sqlite.unique_violation(error)
+    if found is None and type(error).__module__.startswith("psycopg"):
+        from . import postgresql
+
+        found = postgresql.unique_violation(error)
+    return found
+
+
+def unavailable(error: BaseException) -> bool:
+    """True when ``error`` says storage cannot take writes now (down, full, read-only, busy):
+    a client may retry later, unlike a request that is wrong."""
+    from . import sqlite
+
+    if sqlite.unavailable(error):
+        return True
+    if type(error).__module__.startswith("psycopg"):
+        from . import postgresql
+
+        return postgresql.unavailable(error)
+    return False
+
+
+class Watcher:
+    """Tells waiting readers that the log may have grown.
+
+    The base class polls: :meth:`wait` sleeps ``interval`` seconds (SQLite: any process may have
+    appended, and nothing tells us). The PostgreSQL one wakes waiters as soon as another node's
+    append commits (LISTEN/NOTIFY).
+    """
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._closed = threading.Event()
+
+    def wait(self, timeout: float) -> None:
+        """Return when the log may have grown, or after at most ``timeout`` seconds."""
+        self._closed.wait(min(self.interval, max(0.0, timeout)))
+
+    def close(self) -> None:
+        """Stop watching; waiters return at once."""
+        self._closed.set()
+
+
+def watcher(database: str, *, interval: float = 0.25) -> Watcher:
+    """A watcher of ``database``'s log for this process."""
+    if is_postgres(database):
+        from . import postgresql
+
+        return postgresql.NotifyWatcher(database, interval=interval)
+    return Watcher(interval)

@@ -1,0 +1,265 @@
+"""The PostgreSQL backend (psycopg 3): any number of processes on any machines share one log.
+
+Appends are serialised across every connection to the database by a transaction-scoped advisory
+lock taken at the start of each write transaction, as eventsourcing's PostgreSQL recorder
+serialises inserts with ``LOCK TABLE``: positions are assigned as head + 1 under it, so they are
+gap-free and increase in commit order, and the hash chain has one head. Readers never take it.
+Each append sends ``NOTIFY`` in its transaction, so waiting readers on other nodes wake when it
+commits.
+
+The lock key and the notification channel are derived from the database and schema names, so
+several deployments (or test runs) can share one server without seeing each other.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
+
+from . import Watcher
+
+_IDLE = TransactionStatus.IDLE
+_UNKNOWN = TransactionStatus.UNKNOWN
+_KEY_COLUMNS = re.compile(r"Key \(([^)]*)\)=")
+CONNECT_TIMEOUT = 5
+
+
+@functools.lru_cache(maxsize=2048)
+def translate(sql: str) -> str:
+    """The common SQL dialect the store writes, in PostgreSQL's: ``?`` placeholders become
+    ``%s``; in ``CREATE TABLE``, integers are 64-bit, blobs ``BYTEA`` and text compares byte by
+    byte (``COLLATE "C"``, as SQLite does), so orderings and prefix ranges agree on both."""
+    sql = sql.replace("%", "%%").replace("?", "%s")
+    if sql.lstrip()[:12].upper() == "CREATE TABLE":
+        sql = re.sub(r"\bINTEGER\b", "BIGINT", sql)
+        sql = re.sub(r"\bBLOB\b", "BYTEA", sql)
+        sql = re.sub(r"\bTEXT\b", 'TEXT COLLATE "C"', sql)
+    return sql
+
+
+def _names(conn: psycopg.Connection[Any]) -> tuple[int, str]:
+    database, schema = conn.execute("SELECT current_database(), current_schema()").fetchone()  # type: ignore[misc]
+    digest = hashlib.sha256(f"liveblog-events/{database}/{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True), "events_" + digest[8:20].hex()
+
+
+def open_raw(url: str) -> psycopg.Connection[Any]:
+    """A plain psycopg connection in autocommit mode."""
+    return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+
+
+class PostgresConnection:
+    """A psycopg connection that speaks :class:`events.backends.Connection`.
+
+    A connection the server dropped (a restart, a failover) is replaced on the next statement
+    outside a transaction, so a node recovers by itself; a statement inside a transaction that
+    broke fails, and the transaction with it: nothing half-done is ever acknowledged.
+    """
+
+    dialect = "postgresql"
+    isolation_level: str | None = None  # autocommit; transactions are explicit
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.raw = open_raw(url)
+        self.lock_key, self.channel = _names(self.raw)
+
+    def _live(self, sql: str) -> psycopg.Connection[Any]:
+        raw = self.raw
+        if raw.closed or raw.broken:
+            self.raw = raw = open_raw(self.url)
+        return raw
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        """Run one statement (``?`` placeholders) and return its cursor."""
+        raw = self._live(sql)
+        try:
+            return raw.execute(translate(sql), parameters)
+        except psycopg.OperationalError:
+            # the server went away while we were idle: retry what is safe to run twice
+            if raw.broken and (sql == "BEGIN" or sql.startswith("SELECT")):
+                return self._live(sql).execute(translate(sql), parameters)
+            raise
+
+    def executemany(self, sql: str, parameters: Any, /) -> None:
+        """Run one statement for each parameter row."""
+        with self._live(sql).cursor() as cursor:
+            cursor.executemany(translate(sql), parameters)
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside an explicit transaction (False once the connection broke)."""
+        return self.raw.info.transaction_status not in (_IDLE, _UNKNOWN)
+
+    def begin_write(self) -> None:
+        """Start a transaction and take the database's one writer lock (released at its end)."""
+        self.execute("BEGIN")
+        self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+
+    def begin_read(self) -> None:
+        """Start a read-only transaction on one snapshot."""
+        self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def notify(self, position: int) -> None:
+        """Tell listeners the log reached ``position`` when this transaction commits."""
+        self.raw.execute("SELECT pg_notify(%s, %s)", (self.channel, str(position)))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.raw.close()
+
+    def __del__(self) -> None:
+        # a thread's connection goes when its thread does: close it rather than leak it
+        raw = getattr(self, "raw", None)
+        if raw is not None and not raw.closed:
+            raw.close()
+
+
+def connect(url: str) -> PostgresConnection:
+    """Open a connection to the PostgreSQL database at ``url``."""
+    return PostgresConnection(url)
+
+
+_MIGRATIONS: list[tuple[str, list[str]]] = [
+    ("0001_events", [
+        """CREATE TABLE events (
+            position BIGINT PRIMARY KEY,
+            stream_id TEXT COLLATE "C" NOT NULL,
+            version BIGINT NOT NULL,
+            type TEXT COLLATE "C" NOT NULL,
+            schema_version INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            metadata TEXT NOT NULL,
+            recorded_at TEXT COLLATE "C" NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            CONSTRAINT events_stream_version UNIQUE (stream_id, version))""",
+        # History is immutable even for a stray SQL client on a normal connection.
+        """CREATE FUNCTION events_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'events are immutable: % is not allowed', TG_OP; END $$""",
+        "CREATE TRIGGER events_no_change BEFORE UPDATE OR DELETE ON events"
+        " FOR EACH ROW EXECUTE FUNCTION events_immutable()",
+        "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events"
+        " FOR EACH STATEMENT EXECUTE FUNCTION events_immutable()",
+    ]),
+    ("0002_idempotency", [
+        """CREATE TABLE idempotency (key TEXT COLLATE "C" PRIMARY KEY, fingerprint TEXT,
+            stream_id TEXT NOT NULL, first_position BIGINT NOT NULL,
+            last_position BIGINT NOT NULL)""",
+    ]),
+    ("0003_projection_checkpoints", [
+        """CREATE TABLE projection_checkpoints (name TEXT COLLATE "C" PRIMARY KEY,
+            version BIGINT NOT NULL, position BIGINT NOT NULL, generation BIGINT NOT NULL)""",
+    ]),
+    ("0004_projection_snapshots", [
+        """CREATE TABLE projection_snapshots (key TEXT COLLATE "C", position BIGINT,
+            event_hash TEXT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (key, position))""",
+    ]),
+]
+
+
+def migrate(conn: PostgresConnection) -> list[str]:
+    """Apply the store's pending migrations in order, under the writer lock (so nodes starting
+    together apply each once), each with its record in ``_events_migrations``."""
+    raw = conn.raw
+    applied: list[str] = []
+    conn.begin_write()
+    try:
+        raw.execute("CREATE TABLE IF NOT EXISTS _events_migrations (name TEXT PRIMARY KEY,"
+                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        done = {row[0] for row in raw.execute("SELECT name FROM _events_migrations")}
+        for name, statements in _MIGRATIONS:
+            if name in done:
+                continue
+            for statement in statements:
+                raw.execute(statement)
+            raw.execute("INSERT INTO _events_migrations (name) VALUES (%s)", (name,))
+            applied.append(name)
+        raw.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
+    return applied
+
+
+def unique_violation(error: BaseException) -> str | None:
+    """``"table.column"`` of a unique violation, else None."""
+    if isinstance(error, pg_errors.UniqueViolation):
+        match = _KEY_COLUMNS.search(error.diag.message_detail or "")
+        column = match[1] if match else (error.diag.column_name or "")
+        return f"{error.diag.table_name}.{column}"
+    return None
+
+
+def unavailable(error: BaseException) -> bool:
+    """The server is down, restarting, out of disk or refusing writes (read-only standby)."""
+    return isinstance(error, psycopg.OperationalError | pg_errors.ReadOnlySqlTransaction
+                      | pg_errors.DiskFull | pg_errors.AdminShutdown)
+
+
+class NotifyWatcher(Watcher):
+    """Wakes waiters when any node's append commits (LISTEN on the log's channel).
+
+    One listening connection a process, opened on first use by a thread of its own, reopened
+    when the server drops it. Waiters also wake every ``interval``-bounded second, so a lost
+    notification delays nothing by more than that.
+    """
+
+    def __init__(self, url: str, *, interval: float = 1.0) -> None:
+        super().__init__(min(max(interval, 0.05), 1.0))
+        self.url = url
+        self._changed = threading.Condition()
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.listening = threading.Event()
+
+    def wait(self, timeout: float) -> None:
+        self._start()
+        with self._changed:
+            seen = self._generation
+            self._changed.wait_for(lambda: self._generation != seen or self._closed.is_set(),
+                                   timeout=max(0.0, min(timeout, 1.0)))
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._listen, daemon=True,
+                                                name="events-listen")
+                self._thread.start()
+
+    def _wake(self) -> None:
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    def _listen(self) -> None:
+        while not self._closed.is_set():
+            try:
+                with open_raw(self.url) as raw:
+                    _, channel = _names(raw)
+                    raw.execute(f'LISTEN "{channel}"')
+                    self.listening.set()
+                    self._wake()  # whatever happened while we were not listening
+                    while not self._closed.is_set():
+                        for _ in raw.notifies(timeout=1.0):
+                            self._wake()
+            except psycopg.Error:
+                self.listening.clear()
+                self._wake()
+                self._closed.wait(0.5)
+
+    def close(self) -> None:
+        super().close()
+        self._wake()

@@ -1,0 +1,80 @@
+"""The SQLite backend: one file, WAL, ``BEGIN IMMEDIATE`` writers (the embedded default)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+
+_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
+_UNIQUE = re.compile(r"UNIQUE constraint failed: (\w+\.\w+)")
+_UNAVAILABLE = ("database or disk is full", "readonly database", "database is locked",
+                "disk i/o error", "unable to open database", "database table is locked")
+
+
+class SQLiteConnection(sqlite3.Connection):
+    """A sqlite3 connection that speaks :class:`events.backends.Connection` (C speed for the
+    rest: the store's statements go straight to sqlite3)."""
+
+    dialect = "sqlite"
+
+    def begin_write(self) -> None:
+        """Take SQLite's write lock now: no other writer until this transaction ends."""
+        self.execute("BEGIN IMMEDIATE")
+
+    def begin_read(self) -> None:
+        """A deferred transaction: in WAL mode, one snapshot for every read in it."""
+        self.execute("BEGIN")
+
+    def notify(self, position: int) -> None:
+        """Nothing to do: readers of a SQLite file poll it."""
+
+
+def connect(
+    path: str | Path,
+    *,
+    synchronous: str = "FULL",
+    busy_timeout_ms: int = 10_000,
+    check_same_thread: bool = True,
+) -> SQLiteConnection:
+    """Open a connection with the store's pragmas: WAL, ``synchronous``, busy timeout, FKs on.
+
+    The connection is in autocommit mode (``isolation_level=None``): every transaction is an
+    explicit ``BEGIN IMMEDIATE`` / ``COMMIT``.
+
+    :param synchronous: ``FULL`` (default: an acknowledged append survives power loss),
+        ``NORMAL`` (survives a crash of the process, not of the machine), ``EXTRA`` or ``OFF``.
+    """
+    level = synchronous.upper()
+    if level not in _SYNCHRONOUS:
+        raise ValueError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}, not {synchronous!r}")
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=busy_timeout_ms / 1000,
+                           check_same_thread=check_same_thread, factory=SQLiteConnection)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {level}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply the store's pending migrations (:mod:`events.schema`)."""
+    from ..schema import migrate as run
+
+    return run(conn)
+
+
+def unique_violation(error: BaseException) -> str | None:
+    """``"table.column"`` of a UNIQUE constraint failure, else None."""
+    if isinstance(error, sqlite3.IntegrityError):
+        match = _UNIQUE.search(str(error))
+        if match is not None:
+            return match[1]
+    return None
+
+
+def unavailable(error: BaseException) -> bool:
+    """Disk full, read-only, locked past the busy timeout, unreadable file."""
+    return isinstance(error, sqlite3.OperationalError) and any(
+        text in str(error).lower() for text in _UNAVAILABLE)
