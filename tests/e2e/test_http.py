@@ -14,8 +14,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def server(tmp_path):
-    db = tmp_path / "e2e.db"
+def server(database):
+    db = database
     token = editor_token(db)
     running = Server(db)
     running.auth = {"Authorization": f"Bearer {token}"}
@@ -94,8 +94,8 @@ def test_two_editors_editing_one_post_at_once_exactly_one_wins(server):
         assert retry.status == 200
 
 
-def test_restart_gives_the_same_feed_and_the_same_etags(tmp_path):
-    db = tmp_path / "restart.db"
+def test_restart_gives_the_same_feed_and_the_same_etags(database):
+    db = database
     token = editor_token(db)
     auth = {"Authorization": f"Bearer {token}"}
     first = Server(db)

@@ -24,8 +24,8 @@ def publishes(db):
         store.close()
 
 
-def test_a_post_due_while_the_service_was_down_goes_live_once_at_start(tmp_path):
-    db = tmp_path / "down.db"
+def test_a_post_due_while_the_service_was_down_goes_live_once_at_start(database):
+    db = database
     auth = {"Authorization": f"Bearer {editor_token(db)}"}
     server = Server(db)
     try:
@@ -52,8 +52,8 @@ def test_a_post_due_while_the_service_was_down_goes_live_once_at_start(tmp_path)
     assert publishes(db) == [post["id"]]
 
 
-def test_two_deployments_on_one_database_publish_once(tmp_path):
-    db = tmp_path / "two.db"
+def test_two_deployments_on_one_database_publish_once(database):
+    db = database
     auth = {"Authorization": f"Bearer {editor_token(db)}"}
     first, second = Server(db), Server(db)
     try:
@@ -78,9 +78,9 @@ print(sum(publish_due_post(app, sys.argv[2], post_id) for post_id in sys.argv[3:
 """
 
 
-def test_two_schedulers_firing_the_same_jobs_publish_each_post_once(tmp_path):
+def test_two_schedulers_firing_the_same_jobs_publish_each_post_once(database):
     """No lease here: the command's own state check is what makes the second firing a no-op."""
-    db = tmp_path / "race.db"
+    db = database
     from liveblog import create_app
     from liveblog.api.views import service
     from liveblog.domain import commands as cmd
@@ -96,7 +96,7 @@ def test_two_schedulers_firing_the_same_jobs_publish_each_post_once(tmp_path):
         for post_id in ids:
             service().handle(cmd.CreatePost(blog_id, post_id, {"headline": "x"},
                                             publish_at=soon), actor)
-    app.extensions["liveblog.db"].close()
+    app.extensions["liveblog.db"].shutdown()
     time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.1)
     racers = [subprocess.Popen([sys.executable, "-c", RACER, str(db), blog_id, *ids],
                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
