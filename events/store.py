@@ -185,13 +185,18 @@ class EventStore:
                 first = self.recall(idempotency_key, fingerprint)
                 if first is not None:
                     return first
-            current = conn.execute("SELECT max(version) FROM events WHERE stream_id = ?",
-                                   (stream_id,)).fetchone()[0] or 0
+            # the stream's version and the log's head in one statement (one round trip to a
+            # database server); an empty log has neither
+            head = conn.execute(
+                "SELECT (SELECT max(version) FROM events WHERE stream_id = ?), position, hash,"
+                " recorded_at FROM events ORDER BY position DESC LIMIT 1", (stream_id,)).fetchone()
+            if head is None:
+                current, position, prev_hash, head_time = 0, 0, GENESIS_HASH, ""
+            else:
+                current, position, prev_hash, head_time = head
+                current = current or 0
             if expected_version is not None and expected_version != current:
                 raise ConcurrencyError(stream_id, expected_version, current)
-            head = conn.execute("SELECT position, hash, recorded_at FROM events"
-                                " ORDER BY position DESC LIMIT 1").fetchone()
-            position, prev_hash, head_time = head if head is not None else (0, GENESIS_HASH, "")
             recorded_at = self.clock()
             recorded_text = format_time(recorded_at)
             if recorded_text < head_time:

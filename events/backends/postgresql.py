@@ -71,6 +71,9 @@ class PostgresConnection:
         self.url = url
         self.raw = open_raw(url)
         self.lock_key, self.channel = _names(self.raw)
+        # statements without parameters go as one simple query: one round trip for several
+        self._begin_write = f"BEGIN; SELECT pg_advisory_xact_lock({int(self.lock_key)})"
+        self._notify: int | None = None
 
     def _live(self, sql: str) -> psycopg.Connection[Any]:
         raw = self.raw
@@ -80,6 +83,13 @@ class PostgresConnection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
         """Run one statement (``?`` placeholders) and return its cursor."""
+        if sql == "COMMIT" and self._notify is not None:
+            # the notification rides with the commit: one round trip for both
+            position, self._notify = self._notify, None
+            return self.raw.execute(f"SELECT pg_notify('{self.channel}', '{int(position)}');"
+                                    " COMMIT")
+        if sql == "ROLLBACK":
+            self._notify = None
         raw = self._live(sql)
         try:
             return raw.execute(translate(sql), parameters)
@@ -101,16 +111,23 @@ class PostgresConnection:
 
     def begin_write(self) -> None:
         """Start a transaction and take the database's one writer lock (released at its end)."""
-        self.execute("BEGIN")
-        self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (self.lock_key,))
+        self._notify = None
+        raw = self._live("BEGIN")
+        try:
+            raw.execute(self._begin_write)
+        except psycopg.OperationalError:
+            if not raw.broken:
+                raise
+            self._live("BEGIN").execute(self._begin_write)  # dropped while idle: reconnect
 
     def begin_read(self) -> None:
         """Start a read-only transaction on one snapshot."""
         self.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def notify(self, position: int) -> None:
-        """Tell listeners the log reached ``position`` when this transaction commits."""
-        self.raw.execute("SELECT pg_notify(%s, %s)", (self.channel, str(position)))
+        """Tell listeners the log reached ``position`` when this transaction commits (the
+        notification is sent with the COMMIT; a rollback drops it)."""
+        self._notify = position
 
     def close(self) -> None:
         """Close the connection."""

@@ -21,9 +21,9 @@ def cli(*args):
 
 
 @pytest.fixture
-def story(db_path, clock):
+def story(database, clock):
     """A blog with a few posts, an edit and a deletion, built through the API."""
-    app = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock})
+    app = create_app({"TESTING": True, "DATABASE": database, "CLOCK": clock})
     client = app.test_client()
     editor = Tokens(app).headers()
     blog = create_blog(client, editor, slug="story")
@@ -36,22 +36,22 @@ def story(db_path, clock):
     return {"feed": feed, "blog": blog}
 
 
-def test_verify_ok_then_exit_1_at_the_tampered_position(db_path, story):
-    code, out = cli("verify", "--db", str(db_path))
+def test_verify_ok_then_exit_1_at_the_tampered_position(database, story):
+    code, out = cli("verify", "--db", database)
     assert code == 0 and out.startswith("ok: ")
     from events import EventStore
 
-    store = EventStore.open(db_path)
+    store = EventStore.open(database)
     tamper(store, "UPDATE events SET metadata = '{}' WHERE position = 5")
     store.close()
-    code, out = cli("verify", "--db", str(db_path))
+    code, out = cli("verify", "--db", database)
     assert code == 1
     assert out.strip().splitlines()[-1].startswith("broken at position 5: bad hash")
 
 
-def test_export_import_gives_the_same_head_and_the_same_feed(db_path, tmp_path, story):
+def test_export_import_gives_the_same_head_and_the_same_feed(database, tmp_path, story):
     dump = tmp_path / "log.jsonl"
-    code, out = cli("export", "--db", str(db_path), str(dump))
+    code, out = cli("export", "--db", database, str(dump))
     assert code == 0, out
     lines = dump.read_text().splitlines()
     head = json.loads(lines[-1])
@@ -68,9 +68,9 @@ def test_export_import_gives_the_same_head_and_the_same_feed(db_path, tmp_path, 
     assert code == 1 and "empty" in out.strip().splitlines()[-1]
 
 
-def test_import_refuses_a_broken_chain_naming_the_line(db_path, tmp_path, story):
+def test_import_refuses_a_broken_chain_naming_the_line(database, tmp_path, story):
     dump = tmp_path / "log.jsonl"
-    cli("export", "--db", str(db_path), str(dump))
+    cli("export", "--db", database, str(dump))
     lines = dump.read_text().splitlines()
     record = json.loads(lines[6])
     record["data"]["slug"] = "forged"
@@ -86,23 +86,23 @@ def test_import_refuses_a_broken_chain_naming_the_line(db_path, tmp_path, story)
     assert EventStore.open(copy).is_empty()
 
 
-def test_rebuild_reports_a_count_and_keeps_the_feed(db_path, story):
-    code, out = cli("rebuild", "--db", str(db_path))
+def test_rebuild_reports_a_count_and_keeps_the_feed(database, story):
+    code, out = cli("rebuild", "--db", database)
     assert code == 0, out
     from liveblog.projections import all_projections
 
     count = len(all_projections())
     assert f"rebuilt {count} projections from" in out.strip().splitlines()[-1]
-    app = create_app({"TESTING": True, "DATABASE": str(db_path)})
+    app = create_app({"TESTING": True, "DATABASE": database})
     assert app.test_client().get("/api/blogs/story/posts").get_json() == story["feed"]
     app.extensions["liveblog.db"].close()
 
 
-def test_replay_prints_the_feed_as_it_was(db_path, story):
-    code, out = cli("replay", "story", "--as-of", story["feed"]["cursor"], "--db", str(db_path))
+def test_replay_prints_the_feed_as_it_was(database, story):
+    code, out = cli("replay", "story", "--as-of", story["feed"]["cursor"], "--db", database)
     assert code == 0, out
     assert json.loads(out) == story["feed"]
-    code, out = cli("replay", "story", "--as-of", story["blog"]["cursor"], "--db", str(db_path))
+    code, out = cli("replay", "story", "--as-of", story["blog"]["cursor"], "--db", database)
     assert json.loads(out)["posts"] == []
 
 
@@ -111,8 +111,8 @@ def test_replay_prints_the_feed_as_it_was(db_path, story):
     (("replay", "story", "--as-of", "nonsense"), "neither"),
     (("replay", "nope", "--as-of", "2022-01-21T13:31:00Z"), "no blog"),
 ])
-def test_replay_bad_input_is_one_line(db_path, story, args, message):
-    code, out = cli(*args, "--db", str(db_path))
+def test_replay_bad_input_is_one_line(database, story, args, message):
+    code, out = cli(*args, "--db", database)
     assert code == 1 and message in out.strip().splitlines()[-1]
 
 
@@ -122,3 +122,41 @@ def test_tools_refuse_a_missing_database(tmp_path):
         code, out = cli(*command, "--db", str(tmp_path / "missing.db"))
         assert code == 1 and "no database" in out, command
         assert not (tmp_path / "missing.db").exists()
+
+
+def _feed(database):
+    app = create_app({"TESTING": True, "DATABASE": database})
+    try:
+        return app.test_client().get("/api/blogs/story/posts").get_json()
+    finally:
+        app.extensions["liveblog.db"].shutdown()
+
+
+def test_copy_moves_a_log_between_backends_and_back(db_path, tmp_path, clock, postgres_server):
+    from ..conftest import fresh_postgres
+
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock})
+    client = app.test_client()
+    editor = Tokens(app).headers()
+    blog = create_blog(client, editor, slug="story")
+    for i in range(3):
+        create_post(client, editor, blog["id"], headline=f"p{i}")
+    app.extensions["liveblog.db"].shutdown()
+    feed = _feed(str(db_path))
+    postgres = fresh_postgres(postgres_server)
+    code, out = cli("copy", "--from", str(db_path), "--to", postgres)
+    assert code == 0, out
+    assert "the copy verifies" in out
+    assert _feed(postgres) == feed  # the same bytes: the same events, projected the same way
+    back = str(tmp_path / "back.db")
+    code, out = cli("copy", "--from", postgres, "--to", back)
+    assert code == 0, out
+    assert _feed(back) == feed
+    code, out = cli("verify", "--db", back)
+    assert code == 0 and out.startswith("ok: ")
+    # a target that already holds events is refused, and left as it was
+    code, out = cli("copy", "--from", str(db_path), "--to", postgres)
+    assert code == 1 and "empty" in out.strip().splitlines()[-1]
+    assert _feed(postgres) == feed
+    code, out = cli("copy", "--from", back, "--to", back)
+    assert code == 1 and "same database" in out
