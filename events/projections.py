@@ -157,19 +157,29 @@ class ProjectionRunner:
             return
         first = events[0].position
         last = events[-1].position
+        # every checkpoint in one statement, and one update for all: on a database server each
+        # statement is a round trip, taken while every other writer waits
+        names = [p.name for p in self.projections]
+        marks = ",".join("?" * len(names))
+        checkpoints = {row[0]: (row[1], row[2]) for row in conn.execute(
+            f"SELECT name, position, generation FROM projection_checkpoints"
+            f" WHERE name IN ({marks})", names)}
+        advanced = []
         for projection in self.projections:
-            checkpoint = self._checkpoint(conn, projection)
+            checkpoint = checkpoints.get(projection.name)
             if checkpoint is None:
                 continue  # not started in this database: start() will build it from the log
-            _, done, generation = checkpoint
+            done, generation = checkpoint
             if done >= last:
                 continue
             t = self._live(projection, generation)
             if done < first - 1:
                 projection.apply(conn, t, self.store.read_all(done, until=first - 1))
             projection.apply(conn, t, (e for e in events if e.position > done))
-            conn.execute("UPDATE projection_checkpoints SET position = ? WHERE name = ?",
-                         (last, projection.name))
+            advanced.append(projection.name)
+        if advanced:
+            conn.execute(f"UPDATE projection_checkpoints SET position = ? WHERE name IN"
+                         f" ({','.join('?' * len(advanced))})", (last, *advanced))
 
     def catch_up(self, name: str | None = None) -> int:
         """Apply events recorded since each projection's checkpoint, batch by batch.

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from events import EventStoreError
+from events import DATABASE_ERRORS, EventStoreError
 
 from .api.cursors import MalformedCursorError
 from .domain.errors import DomainError
@@ -26,6 +26,11 @@ def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
                         show_default=True, help=DB_HELP)(command)
 
 
+#: errors a user can cause (bad input, a missing file, a database that does not answer)
+_USER_ERRORS: tuple[type[Exception], ...] = (
+    DomainError, EventStoreError, MalformedCursorError, ValueError, OSError, *DATABASE_ERRORS)
+
+
 def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the errors a user can cause into one line on stderr and exit status 1."""
 
@@ -33,7 +38,7 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (DomainError, EventStoreError, MalformedCursorError, ValueError, OSError) as e:
+        except _USER_ERRORS as e:
             raise click.ClickException(str(e).splitlines()[0] if str(e) else repr(e)) from e
 
     return wrapped

@@ -237,8 +237,8 @@ class Jobs:
         with self._lock:
             try:
                 self.leader = self.lease.acquire()
-            except Exception:  # a busy database this second: try again next second
-                log.exception("scheduler lease")
+            except Exception as e:  # a busy or unreachable database: try again next second
+                log.warning("scheduler lease: %s", str(e).splitlines()[0] if str(e) else repr(e))
                 return
             if not self.leader:
                 return

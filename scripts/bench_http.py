@@ -5,6 +5,8 @@ answered 200, and publishes; next to a minimal Flask app returning the same byte
 gunicorn settings, in the same run. Targets: 304 >= 0.8x and 200 >= 0.7x of the minimal app.
 
     scripts/bench http [--seconds 8] [--connections 16] [--workers 2] [--threads 16]
+    scripts/bench http --backend postgresql   # then also: two nodes on PostgreSQL next to one
+                                              # SQLite node (publishes and 304 polls)
 """
 
 from __future__ import annotations
@@ -64,6 +66,87 @@ def request(url: str, method: str = "GET", body: dict | None = None,
         return response.status, dict(response.headers), response.read()
 
 
+def seed(base: str, auth: dict[str, str], posts: int) -> None:
+    request(f"{base}/api/blogs", "POST", {"title": "Bench", "slug": "bench"}, auth)
+    paragraph = {"type": "paragraph", "text": "A paragraph of <em>news</em>. " * 8}
+    for i in range(posts):
+        request(f"{base}/api/blogs/bench/posts", "POST", {
+            "headline": f"Update {i}", "byline": {"contributors": ["Jane Roe"]},
+            "body": [paragraph, paragraph]}, auth)
+
+
+def start_node(python: str, db: str, workers: int, threads: int,
+               procs: list[subprocess.Popen[bytes]], *, scheduler: bool = True) -> str:
+    port = free_port()
+    procs.append(subprocess.Popen(
+        [python, "-m", "liveblog", "serve", "--db", db, "--port", str(port),
+         "--workers", str(workers), "--threads", str(threads),
+         "--scheduler" if scheduler else "--no-scheduler"], stderr=subprocess.DEVNULL))
+    base = f"http://127.0.0.1:{port}"
+    wait_up(f"{base}/healthz")
+    return base
+
+
+def spread(bases: list[str], seconds: int, connections: int, **options) -> float:
+    """One wrk per node at once, the connections shared out; the summed rate."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    each = max(1, connections // len(bases))
+    with ThreadPoolExecutor(len(bases)) as pool:
+        rates = pool.map(lambda base: wrk(f"{base}/api/blogs/bench/posts", seconds, each,
+                                          **options), bases)
+        return sum(rates)
+
+
+def compare_nodes(args: argparse.Namespace, python: str, folder: Path) -> None:
+    """Publishes and 304 polls: one SQLite node next to two nodes sharing one PostgreSQL
+    database (same workers and threads per node, same total connections, same machine)."""
+    sys.path.insert(0, str(HERE))
+    from bench_events import postgres_database
+
+    server, drop = postgres_database(args.postgres)
+    procs: list[subprocess.Popen[bytes]] = []
+    results = {}
+    try:
+        for label, db, count in (("1 node, SQLite", str(folder / "node.db"), 1),
+                                 ("2 nodes, PostgreSQL", server, 2)):
+            token = subprocess.run(
+                [python, "-m", "liveblog", "token", "create", "--role", "editor", "--name",
+                 "bench", "--db", db], capture_output=True, text=True,
+                check=True).stdout.strip().splitlines()[-1]
+            bases = [start_node(python, db, args.workers, args.threads, procs,
+                                scheduler=i == 0) for i in range(count)]
+            auth = {"Authorization": f"Bearer {token}"}
+            seed(bases[0], auth, args.posts)
+            etag = request(f"{bases[-1]}/api/blogs/bench/posts")[1]["ETag"]
+            script = folder / f"post{count}.lua"
+            script.write_text(
+                'wrk.method = "POST"\n'
+                'wrk.body = \'{"headline": "Load"}\'\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+            for base in bases:
+                wrk(f"{base}/api/blogs/bench/posts", 2, args.connections)
+            results[label] = (
+                spread(bases, args.seconds, args.connections, headers={"If-None-Match": etag}),
+                spread(bases, args.seconds, args.connections, script=script))
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(timeout=30)
+            procs.clear()
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=30)
+        drop()
+    print(f"\nnodes: each {args.workers} workers x {args.threads} threads, wrk -c{args.connections}"
+          f" in all ({args.seconds}s), all on this {os.cpu_count()}-core machine")
+    print(f"{'':24}{'poll 304':>12}{'publish':>12}")
+    for label, (polls, publishes) in results.items():
+        print(f"{label:24}{polls:>10,.0f}/s{publishes:>10,.0f}/s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=8)
@@ -72,6 +155,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--posts", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="postgresql: also compare two PostgreSQL nodes with one SQLite node")
+    parser.add_argument("--postgres", default=os.environ.get(
+        "LIVEBLOG_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: scripts/bench installs it (apt-get install wrk)")
@@ -165,6 +252,8 @@ def main() -> None:
                 proc.terminate()
             for proc in procs:
                 proc.wait(timeout=30)
+        if args.backend == "postgresql":
+            compare_nodes(args, python, folder)
 
 
 if __name__ == "__main__":
