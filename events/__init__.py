@@ -26,7 +26,7 @@ from .errors import (
     UniqueViolationError,
 )
 from .jsonl import export_jsonl, import_jsonl
-from .projections import Projection, ProjectionRunner, Tables
+from .projections import Projection, ProjectionRunner, Rows, Tables
 from .records import Head, NewEvent, RecordedEvent, VerifyResult
 from .store import EventStore, read_snapshot, utc_now, write_transaction
 from .upcasting import Upcasters
@@ -46,6 +46,7 @@ __all__ = [
     "Projection",
     "ProjectionRunner",
     "RecordedEvent",
+    "Rows",
     "StoreNotEmptyError",
     "Tables",
     "UniqueViolationError",

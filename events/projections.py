@@ -1,8 +1,15 @@
 """Projections: read models folded from the log, and the runner that keeps them current.
 
-A projection declares the tables it owns and one handler per event type it cares about. The
-runner applies events in position order; each batch and the projection's checkpoint are written in
-one transaction, so an event's effect lands exactly once and a crash resumes where it stopped.
+A projection declares the tables it owns (each with a key column and its columns) and one handler
+per event type it cares about. Handlers never write SQL: they read and change rows, as plain
+dicts, through :class:`Rows`; the runner fetches the rows a batch touches in one statement per
+table, applies the handlers in memory and writes the changed rows back with one ``executemany``
+per table. So the same code serves one append (inline) and a rebuild of a million events, and a
+rebuild writes every row exactly as the inline path did.
+
+The runner applies events in position order; each batch and the projection's checkpoint are
+written in one transaction, so an event's effect lands exactly once and a crash resumes where it
+stopped.
 
 * inline: :meth:`ProjectionRunner.apply_inline` runs inside the append's transaction, so readers
   see a write as soon as it is acknowledged;
@@ -21,15 +28,18 @@ import json
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from .backends import Connection
 from .backends import sqlite as sqlite_backend
 from .records import RecordedEvent
 from .store import EventStore, write_transaction
 
-Handler = Callable[[Connection, "Tables", RecordedEvent], None]
+Handler = Callable[["Rows", RecordedEvent], None]
 Progress = Callable[[int, int], None]
+Row = dict[str, Any]
+#: keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
+_CHUNK = 500
 
 
 class Tables:
@@ -57,11 +67,116 @@ class Tables:
         return self._names.items()
 
 
-class Projection:
-    """Base class of a projection: subclass it, name it, declare ``tables`` and handlers.
+class Rows:
+    """The rows of one projection's tables a batch of events works on, as dicts.
 
-    Handlers are the methods named in :meth:`handlers`; each receives the connection (inside
-    the runner's transaction), the :class:`Tables` to write to and the event.
+    :meth:`fetch` loads the rows the batch will touch (one statement per table); handlers then
+    :meth:`get`, :meth:`put` and :meth:`delete` rows in memory; :meth:`flush` writes the
+    changed ones back (one ``executemany`` upsert and one delete per table).
+
+    :param complete: the tables held no rows before this object and nothing else writes them
+        (a rebuild into fresh tables): a row never put is known to be absent, so nothing is read.
+    """
+
+    #: rows a complete set may hold before it lets go of them (memory stays bounded; later
+    #: batches then fetch what they touch)
+    max_rows = 200_000
+
+    def __init__(self, projection: Projection, conn: Connection, t: Tables, *,
+                 complete: bool = False) -> None:
+        self.projection = projection
+        self.conn = conn
+        self.t = t
+        self.complete = complete
+        self._rows: dict[str, dict[Any, Row | None]] = {name: {} for name in projection.tables}
+        self._dirty: dict[str, set[Any]] = {name: set() for name in projection.tables}
+
+    def get(self, table: str, key: Any) -> Row | None:
+        """The row of ``table`` with this key (a dict you may change, then :meth:`put`)."""
+        return self._rows[table].get(key)
+
+    def put(self, table: str, row: Row) -> None:
+        """Keep ``row`` (every column of ``table``) as that key's row."""
+        key = row[self.projection.columns[table][0]]
+        self._rows[table][key] = row
+        self._dirty[table].add(key)
+
+    def delete(self, table: str, key: Any) -> None:
+        """Remove the row with this key (nothing happens if there is none)."""
+        rows = self._rows[table]
+        if rows.get(key) is not None or key not in rows:
+            rows[key] = None
+            self._dirty[table].add(key)
+
+    def fetch(self, events: Sequence[RecordedEvent]) -> None:
+        """Load the rows ``events`` will touch that are not held yet."""
+        if self.complete:
+            return
+        wanted: dict[str, set[Any]] = {}
+        touches = self.projection.touches
+        handlers = self.projection._handlers()
+        for event in events:
+            if event.type in handlers:
+                for table, key in touches(event):
+                    if key not in self._rows[table]:
+                        wanted.setdefault(table, set()).add(key)
+        for table, keys in wanted.items():
+            columns = self.projection.columns[table]
+            rows = self._rows[table]
+            ordered = sorted(keys, key=str)
+            for start in range(0, len(ordered), _CHUNK):
+                chunk = ordered[start:start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for found in self.conn.execute(
+                        f"SELECT {', '.join(columns)} FROM {self.t[table]}"
+                        f" WHERE {columns[0]} IN ({marks})", chunk):
+                    rows[found[0]] = dict(zip(columns, found, strict=True))
+            for key in ordered:
+                rows.setdefault(key, None)
+
+    def flush(self) -> None:
+        """Write every changed row back, and forget what was held unless ``complete``."""
+        for table, dirty in self._dirty.items():
+            if not dirty:
+                continue
+            columns = self.projection.columns[table]
+            key = columns[0]
+            rows = self._rows[table]
+            upserts = []
+            deletes = []
+            for k in sorted(dirty, key=str):  # a stable order: the same writes every time
+                row = rows[k]
+                if row is None:
+                    deletes.append((k,))
+                else:
+                    upserts.append(tuple(row[c] for c in columns))
+            name = self.t[table]
+            if deletes:
+                self.conn.executemany(f"DELETE FROM {name} WHERE {key} = ?", deletes)
+            if upserts:
+                updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+                self.conn.executemany(
+                    f"INSERT INTO {name} ({', '.join(columns)})"
+                    f" VALUES ({','.join('?' * len(columns))})"
+                    f" ON CONFLICT ({key}) DO UPDATE SET {updates}", upserts)
+            dirty.clear()
+        if self.complete and len(self) > self.max_rows:
+            self.complete = False
+        if not self.complete:
+            for rows in self._rows.values():
+                rows.clear()
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self._rows.values())
+
+
+class Projection:
+    """Base class of a projection: subclass it, name it, declare ``tables``, ``columns`` and
+    handlers.
+
+    Handlers are the methods named in :meth:`handlers`; each receives the :class:`Rows` of the
+    batch and the event, and reads and changes rows through it. :meth:`touches` names the rows
+    an event's handler may read, so they are fetched before the batch is applied.
     """
 
     #: unique name, the checkpoint's key
@@ -70,6 +185,8 @@ class Projection:
     version: ClassVar[int] = 1
     #: the logical names of the tables this projection owns
     tables: ClassVar[tuple[str, ...]]
+    #: each table's columns in order, its primary key first
+    columns: ClassVar[Mapping[str, tuple[str, ...]]]
 
     def create(self, conn: Connection, t: Tables) -> None:
         """Create this projection's tables and indexes under the names ``t`` gives."""
@@ -79,13 +196,25 @@ class Projection:
         """Event type -> handler. Types not listed are skipped."""
         raise NotImplementedError
 
+    def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
+        """``(table, key)`` of every row the handler of ``event`` may read."""
+        raise NotImplementedError
+
     def apply(self, conn: Connection, t: Tables, events: Iterable[RecordedEvent]) -> None:
-        """Apply ``events`` in order with the registered handlers."""
+        """Apply ``events`` in order with the registered handlers, writing the rows they change."""
+        batch = events if isinstance(events, list) else list(events)
+        rows = Rows(self, conn, t)
+        self.apply_rows(rows, batch)
+        rows.flush()
+
+    def apply_rows(self, rows: Rows, events: Sequence[RecordedEvent]) -> None:
+        """Apply ``events`` to ``rows`` in memory (fetching what they touch first)."""
+        rows.fetch(events)
         handlers = self._handlers()
         for event in events:
             handler = handlers.get(event.type)
             if handler is not None:
-                handler(conn, t, event)
+                handler(rows, event)
 
     def _handlers(self) -> Mapping[str, Handler]:
         cached: Mapping[str, Handler] | None = self.__dict__.get("_handler_cache")
@@ -219,52 +348,64 @@ class ProjectionRunner:
     def rebuild(self, name: str | None = None, *, progress: Progress | None = None) -> int:
         """Rebuild projections from the whole log into fresh tables, then swap them in.
 
-        The new tables are filled batch by batch beside the live ones (readers keep using
-        those); the last events and the swap happen in one transaction.
+        One pass over the log feeds every projection chosen: each event is read and decoded
+        once, each batch is applied in memory and written with one ``executemany`` per table.
+        The new tables are filled beside the live ones (readers keep using those); the events
+        appended meanwhile and the swap happen in one transaction.
 
         :param progress: called with ``(events done, events in the log)`` after each batch.
-        :returns: the number of events replayed (summed over projections).
+        :returns: the number of events replayed.
         """
         conn = self.store.conn
-        total = 0
-        for projection in self._select(name):
-            with write_transaction(conn):
+        chosen = self._select(name)
+        fresh: dict[str, Tables] = {}
+        generations: dict[str, int] = {}
+        with write_transaction(conn):
+            for projection in chosen:
                 checkpoint = self._checkpoint(conn, projection)
                 generation = (checkpoint[2] if checkpoint else 0) + 1
-                fresh = Tables(projection.tables, generation, live=False)
-                for _, physical in fresh.items():
+                tables = Tables(projection.tables, generation, live=False)
+                for _, physical in tables.items():
                     conn.execute(f'DROP TABLE IF EXISTS "{physical}"')
-                projection.create(conn, fresh)
-            target = self.store.head().position
-            done = 0
-            while True:
-                with write_transaction(conn):
-                    batch = list(self.store.read_all(done, self.batch_size, until=target))
-                    projection.apply(conn, fresh, batch)
-                if batch:
-                    done = batch[-1].position
-                    total += len(batch)
-                if progress is not None:
-                    progress(done, target)
-                if len(batch) < self.batch_size:
-                    break
+                projection.create(conn, tables)
+                fresh[projection.name] = tables
+                generations[projection.name] = generation
+        # the fresh tables are ours alone: rows held in memory are the whole truth about them
+        rows = {p.name: Rows(p, conn, fresh[p.name], complete=True) for p in chosen}
+        target = self.store.head().position
+        events = self.store.read_all(0, until=target, page_size=self.batch_size)
+        done = total = 0
+        while batch := list(itertools.islice(events, self.batch_size)):
             with write_transaction(conn):
-                # Events appended while we rebuilt, then the swap, under one write lock.
-                tail = list(self.store.read_all(done))
-                projection.apply(conn, fresh, tail)
-                total += len(tail)
-                head = tail[-1].position if tail else done
-                for logical, physical in fresh.items():
+                for projection in chosen:
+                    projection.apply_rows(rows[projection.name], batch)
+                    rows[projection.name].flush()
+            done = batch[-1].position
+            total += len(batch)
+            if progress is not None:
+                progress(done, target)
+        if progress is not None and total == 0:
+            progress(0, target)
+        with write_transaction(conn):
+            # Events appended while we rebuilt, then the swap, under one write lock.
+            tail = list(self.store.read_all(done))
+            for projection in chosen:
+                projection.apply_rows(rows[projection.name], tail)
+                rows[projection.name].flush()
+            total += len(tail)
+            head = max(tail[-1].position if tail else done, target)
+            for projection in chosen:
+                for logical, physical in fresh[projection.name].items():
                     conn.execute(f'DROP TABLE IF EXISTS "{logical}"')
                     conn.execute(f'ALTER TABLE "{physical}" RENAME TO "{logical}"')
-                # snapshots were taken of the old code's output: a rebuild starts them afresh
-                conn.execute("DELETE FROM projection_snapshots")
                 conn.execute(
                     "INSERT INTO projection_checkpoints (name, version, position, generation)"
                     " VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET"
                     " version = excluded.version, position = excluded.position,"
                     " generation = excluded.generation",
-                    (projection.name, projection.version, max(head, target), generation))
+                    (projection.name, projection.version, head, generations[projection.name]))
+            # snapshots were taken of the old code's output: a rebuild starts them afresh
+            conn.execute("DELETE FROM projection_snapshots")
         return total
 
     # -- as-of ---------------------------------------------------------------------------------

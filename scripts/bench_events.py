@@ -34,6 +34,7 @@ class StreamCounts(Projection):
 
     name = "bench_counts"
     tables = ("bench_counts",)
+    columns = {"bench_counts": ("stream_id", "events", "amount")}
 
     def create(self, conn, t):
         conn.execute(f"CREATE TABLE {t['bench_counts']} (stream_id TEXT PRIMARY KEY,"
@@ -42,11 +43,14 @@ class StreamCounts(Projection):
     def handlers(self):
         return {"Added": self._added}
 
-    def _added(self, conn, t, event):
-        conn.execute(f"INSERT INTO {t['bench_counts']} VALUES (?, 1, ?) ON CONFLICT (stream_id)"
-                     f" DO UPDATE SET events = {t['bench_counts']}.events + 1,"
-                     " amount = excluded.amount",
-                     (event.stream_id, event.data["amount"]))
+    def touches(self, event):
+        yield "bench_counts", event.stream_id
+
+    def _added(self, rows, event):
+        row = rows.get("bench_counts", event.stream_id) or {
+            "stream_id": event.stream_id, "events": 0, "amount": 0}
+        row.update(events=row["events"] + 1, amount=event.data["amount"])
+        rows.put("bench_counts", row)
 
 
 def payload(i):

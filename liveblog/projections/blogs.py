@@ -6,10 +6,10 @@ append (nothing is recorded) and the service reports SlugTakenError.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from events import Connection, Projection, RecordedEvent, Tables, format_time
+from events import Connection, Projection, RecordedEvent, Rows, Tables, canonical, format_time
 from events.projections import Handler
 
 BLOG_FIELDS = ("slug", "title", "description", "authors", "organization", "timezone")
@@ -19,8 +19,10 @@ class BlogsProjection(Projection):
     """One row a blog: its fields, status, creation time and own stream version."""
 
     name = "blogs"
-    version = 1
+    version = 2  # 2: authors stored as canonical JSON (a rebuild writes the same bytes)
     tables = ("blogs",)
+    columns = {"blogs": ("id", "slug", "title", "description", "authors", "organization",
+                         "timezone", "status", "created_at", "version")}
 
     def create(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE TABLE {t['blogs']} (id TEXT PRIMARY KEY, slug TEXT NOT NULL,"
@@ -33,22 +35,30 @@ class BlogsProjection(Projection):
         return {"BlogCreated": self._created, "BlogUpdated": self._updated,
                 "BlogClosed": self._status, "BlogReopened": self._status}
 
-    def _created(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
+    def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
+        yield "blogs", event.data["blog_id"]
+
+    def _created(self, rows: Rows, e: RecordedEvent) -> None:
         d = e.data
-        conn.execute(f"INSERT INTO {t['blogs']} VALUES (?, ?, ?, ?, ?, ?, ?, 'live', ?, ?)",
-                     (d["blog_id"], d["slug"], d["title"], d["description"],
-                      json.dumps(d["authors"]), d["organization"], d["timezone"],
-                      format_time(e.recorded_at), e.version))
+        rows.put("blogs", {
+            "id": d["blog_id"], "slug": d["slug"], "title": d["title"],
+            "description": d["description"], "authors": canonical(d["authors"]),
+            "organization": d["organization"], "timezone": d["timezone"], "status": "live",
+            "created_at": format_time(e.recorded_at), "version": e.version})
 
-    def _updated(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
-        changes = {k: v for k, v in e.data["changes"].items() if k in BLOG_FIELDS}
-        if "authors" in changes:
-            changes["authors"] = json.dumps(changes["authors"])
-        assignments = "".join(f"{k} = ?, " for k in changes)
-        conn.execute(f"UPDATE {t['blogs']} SET {assignments}version = ? WHERE id = ?",
-                     (*changes.values(), e.version, e.data["blog_id"]))
+    def _updated(self, rows: Rows, e: RecordedEvent) -> None:
+        row = rows.get("blogs", e.data["blog_id"])
+        if row is None:
+            return
+        for key, value in e.data["changes"].items():
+            if key in BLOG_FIELDS:
+                row[key] = canonical(value) if key == "authors" else value
+        row["version"] = e.version
+        rows.put("blogs", row)
 
-    def _status(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
-        status = "closed" if e.type == "BlogClosed" else "live"
-        conn.execute(f"UPDATE {t['blogs']} SET status = ?, version = ? WHERE id = ?",
-                     (status, e.version, e.data["blog_id"]))
+    def _status(self, rows: Rows, e: RecordedEvent) -> None:
+        row = rows.get("blogs", e.data["blog_id"])
+        if row is None:
+            return
+        row.update(status="closed" if e.type == "BlogClosed" else "live", version=e.version)
+        rows.put("blogs", row)

@@ -12,32 +12,40 @@ answered from that one row (ETag, 304) without touching posts.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from events import Connection, Projection, RecordedEvent, Tables, format_time
+from events import Connection, Projection, RecordedEvent, Rows, Tables, canonical, format_time
 from events.projections import Handler
 
-_CONTENT_COLUMNS = {"headline": "headline", "byline": "byline", "body": "body",
-                    "display_time": "display_time"}
+#: the post's content fields, each a column; byline and body are stored as canonical JSON, so
+#: a row is the same bytes whether the event came from an append or from a replay
+_JSON_FIELDS = ("byline", "body")
+_CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
+POST_EVENTS = ("PostDrafted", "PostScheduled", "PostPublished", "PostEdited", "PostDeleted",
+               "PostPinned", "PostUnpinned", "PostMarkedKeyEvent", "PostUnmarkedKeyEvent")
+BLOG_EVENTS = ("BlogCreated", "BlogUpdated", "BlogClosed", "BlogReopened")
 
 
 def _content_values(content: Mapping[str, Any]) -> dict[str, Any]:
-    values = {}
-    for key, column in _CONTENT_COLUMNS.items():
-        if key in content:
-            value = content[key]
-            values[column] = json.dumps(value) if key in ("byline", "body") else value
-    return values
+    return {key: canonical(content[key]) if key in _JSON_FIELDS else content[key]
+            for key in _CONTENT_FIELDS if key in content}
 
 
 class FeedProjection(Projection):
     """Posts with their current content and status, and per-blog activity for readers."""
 
     name = "feed"
-    version = 1
+    version = 2  # 2: byline and body stored as canonical JSON (a rebuild writes the same bytes)
     tables = ("feed_posts", "blog_activity")
+    columns = {
+        "feed_posts": ("id", "blog_id", "status", "headline", "byline", "body", "display_time",
+                       "published_at", "publish_position", "updated_at", "publish_at", "pinned",
+                       "key_event", "version", "created_at", "edited_at", "change_position",
+                       "stream_version"),
+        "blog_activity": ("blog_id", "updated_at", "post_count", "feed_version",
+                          "visible_position"),
+    }
 
     def create(self, conn: Connection, t: Tables) -> None:
         posts = t["feed_posts"]
@@ -61,74 +69,75 @@ class FeedProjection(Projection):
             " feed_version INTEGER NOT NULL, visible_position INTEGER NOT NULL)")
 
     def handlers(self) -> Mapping[str, Handler]:
-        post_events = ("PostDrafted", "PostScheduled", "PostPublished", "PostEdited",
-                       "PostDeleted", "PostPinned", "PostUnpinned", "PostMarkedKeyEvent",
-                       "PostUnmarkedKeyEvent")
-        handlers: dict[str, Handler] = {name: self._post for name in post_events}
+        handlers: dict[str, Handler] = {name: self._post for name in POST_EVENTS}
         handlers["BlogCreated"] = self._blog_created
         for name in ("BlogUpdated", "BlogClosed", "BlogReopened"):
             handlers[name] = self._blog_changed
         return handlers
 
-    def _blog_created(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
-        conn.execute(f"INSERT INTO {t['blog_activity']} VALUES (?, ?, 0, 1, ?)",
-                     (e.data["blog_id"], format_time(e.recorded_at), e.position))
+    def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
+        if event.type not in BLOG_EVENTS:
+            yield "feed_posts", event.data["post_id"]
+        yield "blog_activity", event.data["blog_id"]
 
-    def _blog_changed(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
-        self._touch(conn, t, e, 0)
+    def _blog_created(self, rows: Rows, e: RecordedEvent) -> None:
+        rows.put("blog_activity", {"blog_id": e.data["blog_id"],
+                                   "updated_at": format_time(e.recorded_at), "post_count": 0,
+                                   "feed_version": 1, "visible_position": e.position})
 
-    def _touch(self, conn: Connection, t: Tables, e: RecordedEvent, count: int) -> None:
-        conn.execute(
-            f"UPDATE {t['blog_activity']} SET updated_at = ?, post_count = post_count + ?,"
-            " feed_version = feed_version + 1, visible_position = ? WHERE blog_id = ?",
-            (format_time(e.recorded_at), count, e.position, e.data["blog_id"]))
+    def _blog_changed(self, rows: Rows, e: RecordedEvent) -> None:
+        self._touch(rows, e, 0)
 
-    def _post(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
-        posts = t["feed_posts"]
+    def _touch(self, rows: Rows, e: RecordedEvent, count: int) -> None:
+        activity = rows.get("blog_activity", e.data["blog_id"])
+        if activity is None:
+            return
+        activity.update(updated_at=format_time(e.recorded_at),
+                        post_count=activity["post_count"] + count,
+                        feed_version=activity["feed_version"] + 1, visible_position=e.position)
+        rows.put("blog_activity", activity)
+
+    def _post(self, rows: Rows, e: RecordedEvent) -> None:
         d = e.data
         at = format_time(e.recorded_at)
-        row = conn.execute(f"SELECT status FROM {posts} WHERE id = ?", (d["post_id"],)).fetchone()
-        was = row[0] if row is not None else None
-        content = d.get("content")
-        if row is None:
+        post = rows.get("feed_posts", d["post_id"])
+        if post is None:
+            content = d.get("content")
             if content is None:
                 return  # an event for a post this projection never saw created: nothing to show
             values = _content_values(content)
-            conn.execute(
-                f"INSERT INTO {posts} (id, blog_id, status, headline, byline, body, display_time,"
-                " updated_at, version, created_at, stream_version)"
-                " VALUES (?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (d["post_id"], d["blog_id"], values["headline"], values.get("byline", "{}"),
-                 values.get("body", "[]"), values.get("display_time"), at, d["revision"], at,
-                 e.version))
-            was = "draft"
-        sets: dict[str, Any] = {"updated_at": at, "version": d["revision"],
-                                "stream_version": e.version}
+            post = {
+                "id": d["post_id"], "blog_id": d["blog_id"], "status": "draft",
+                "headline": values["headline"], "byline": values.get("byline", "{}"),
+                "body": values.get("body", "[]"), "display_time": values.get("display_time"),
+                "published_at": None, "publish_position": None, "updated_at": at,
+                "publish_at": None, "pinned": 0, "key_event": 0, "version": d["revision"],
+                "created_at": at, "edited_at": None, "change_position": None,
+                "stream_version": e.version}
+        was = post["status"]
+        post.update(updated_at=at, version=d["revision"], stream_version=e.version)
         status = was
         match e.type:
             case "PostScheduled":
                 status = "scheduled"
-                sets["publish_at"] = d["publish_at"]
+                post["publish_at"] = d["publish_at"]
             case "PostPublished":
                 status = "published"
-                sets.update(published_at=at, publish_position=e.position, publish_at=None)
+                post.update(published_at=at, publish_position=e.position, publish_at=None)
             case "PostEdited":
-                sets.update(_content_values(d["changes"]))
+                post.update(_content_values(d["changes"]))
                 if was == "published":
-                    sets["edited_at"] = at
+                    post["edited_at"] = at
             case "PostDeleted":
                 status = "deleted"
             case "PostPinned" | "PostUnpinned":
-                sets["pinned"] = int(e.type == "PostPinned")
+                post["pinned"] = int(e.type == "PostPinned")
             case "PostMarkedKeyEvent" | "PostUnmarkedKeyEvent":
-                sets["key_event"] = int(e.type == "PostMarkedKeyEvent")
-        sets["status"] = status
+                post["key_event"] = int(e.type == "PostMarkedKeyEvent")
+        post["status"] = status
         visible = was == "published" or status == "published"
         if visible:
-            sets["change_position"] = e.position
-        assignments = ", ".join(f"{k} = ?" for k in sets)
-        conn.execute(f"UPDATE {posts} SET {assignments} WHERE id = ?",
-                     (*sets.values(), d["post_id"]))
+            post["change_position"] = e.position
+        rows.put("feed_posts", post)
         if visible:
-            count = (status == "published") - (was == "published")
-            self._touch(conn, t, e, count)
+            self._touch(rows, e, (status == "published") - (was == "published"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from events import Connection, Projection, RecordedEvent, Tables
+from events import Connection, Projection, RecordedEvent, Rows, Tables
 from events.projections import Handler
 
 
@@ -14,6 +15,7 @@ class SchedulesProjection(Projection):
     name = "schedules"
     version = 1
     tables = ("schedules",)
+    columns = {"schedules": ("post_id", "blog_id", "publish_at")}
 
     def create(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE TABLE {t['schedules']} (post_id TEXT PRIMARY KEY,"
@@ -25,10 +27,14 @@ class SchedulesProjection(Projection):
         return {"PostScheduled": self._scheduled, "PostPublished": self._gone,
                 "PostDeleted": self._gone}
 
-    def _scheduled(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
-        conn.execute(f"INSERT INTO {t['schedules']} VALUES (?, ?, ?) ON CONFLICT (post_id)"
-                     " DO UPDATE SET publish_at = excluded.publish_at",
-                     (e.data["post_id"], e.data["blog_id"], e.data["publish_at"]))
+    def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
+        yield "schedules", event.data["post_id"]
 
-    def _gone(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
-        conn.execute(f"DELETE FROM {t['schedules']} WHERE post_id = ?", (e.data["post_id"],))
+    def _scheduled(self, rows: Rows, e: RecordedEvent) -> None:
+        rows.put("schedules", {"post_id": e.data["post_id"], "blog_id": e.data["blog_id"],
+                               "publish_at": e.data["publish_at"]})
+
+    def _gone(self, rows: Rows, e: RecordedEvent) -> None:
+        # only a post that was scheduled has a row: the others cost no write
+        if rows.get("schedules", e.data["post_id"]) is not None:
+            rows.delete("schedules", e.data["post_id"])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from events import Connection, Projection, RecordedEvent, Tables, format_time
+from events import Connection, Projection, RecordedEvent, Rows, Tables, format_time
 from events.projections import Handler
 
 
@@ -14,6 +15,7 @@ class TokensProjection(Projection):
     name = "tokens"
     version = 1
     tables = ("tokens",)
+    columns = {"tokens": ("id", "name", "role", "secret_hash", "created_at", "revoked_at")}
 
     def create(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE TABLE {t['tokens']} (id TEXT PRIMARY KEY, name TEXT NOT NULL,"
@@ -23,12 +25,17 @@ class TokensProjection(Projection):
     def handlers(self) -> Mapping[str, Handler]:
         return {"TokenCreated": self._created, "TokenRevoked": self._revoked}
 
-    def _created(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
-        d = e.data
-        conn.execute(f"INSERT INTO {t['tokens']} VALUES (?, ?, ?, ?, ?, NULL)",
-                     (d["token_id"], d["name"], d["role"], d["secret_hash"],
-                      format_time(e.recorded_at)))
+    def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
+        yield "tokens", event.data["token_id"]
 
-    def _revoked(self, conn: Connection, t: Tables, e: RecordedEvent) -> None:
-        conn.execute(f"UPDATE {t['tokens']} SET revoked_at = ? WHERE id = ?",
-                     (format_time(e.recorded_at), e.data["token_id"]))
+    def _created(self, rows: Rows, e: RecordedEvent) -> None:
+        d = e.data
+        rows.put("tokens", {"id": d["token_id"], "name": d["name"], "role": d["role"],
+                            "secret_hash": d["secret_hash"],
+                            "created_at": format_time(e.recorded_at), "revoked_at": None})
+
+    def _revoked(self, rows: Rows, e: RecordedEvent) -> None:
+        row = rows.get("tokens", e.data["token_id"])
+        if row is not None:
+            row["revoked_at"] = format_time(e.recorded_at)
+            rows.put("tokens", row)

@@ -9,6 +9,8 @@ class Counting(Projection):
     name = "counting"
     version = 1
     tables = ("stream_counts", "type_totals")
+    columns = {"stream_counts": ("stream_id", "events", "last_version", "total"),
+               "type_totals": ("type", "events")}
 
     def create(self, conn, t):
         conn.execute(f"CREATE TABLE {t['stream_counts']} (stream_id TEXT PRIMARY KEY,"
@@ -22,19 +24,23 @@ class Counting(Projection):
     def handlers(self):
         return {"Added": self._counted, "Removed": self._counted, "Noted": self._noted}
 
-    def _counted(self, conn, t, event):
-        amount = event.data["amount"] if event.type == "Added" else -event.data["amount"]
-        conn.execute(
-            f"INSERT INTO {t['stream_counts']} VALUES (?, 1, ?, ?) ON CONFLICT (stream_id) DO"
-            f" UPDATE SET events = {t['stream_counts']}.events + 1,"
-            f" last_version = excluded.last_version,"
-            f" total = {t['stream_counts']}.total + excluded.total",
-            (event.stream_id, event.version, amount))
-        self._noted(conn, t, event)
+    def touches(self, event):
+        yield "stream_counts", event.stream_id
+        yield "type_totals", event.type
 
-    def _noted(self, conn, t, event):
-        conn.execute(f"INSERT INTO {t['type_totals']} VALUES (?, 1) ON CONFLICT (type) DO UPDATE"
-                     f" SET events = {t['type_totals']}.events + 1", (event.type,))
+    def _counted(self, rows, event):
+        amount = event.data["amount"] if event.type == "Added" else -event.data["amount"]
+        row = rows.get("stream_counts", event.stream_id) or {
+            "stream_id": event.stream_id, "events": 0, "last_version": 0, "total": 0}
+        row.update(events=row["events"] + 1, last_version=event.version,
+                   total=row["total"] + amount)
+        rows.put("stream_counts", row)
+        self._noted(rows, event)
+
+    def _noted(self, rows, event):
+        row = rows.get("type_totals", event.type) or {"type": event.type, "events": 0}
+        row["events"] += 1
+        rows.put("type_totals", row)
 
 
 def snapshot(conn):
