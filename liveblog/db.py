@@ -27,7 +27,7 @@ from .codec import UPCASTERS
 from .projections import all_projections
 
 if TYPE_CHECKING:
-    from .service import Service
+    from .service import Service, StreamStates
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Database:
     poll_interval: float = 0.25
     _local: threading.local = field(default_factory=threading.local)
     _watcher: Watcher | None = None
+    _states: StreamStates | None = None
     _watcher_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self) -> EventStore:
@@ -63,9 +64,11 @@ class Database:
     def service(self) -> Service:
         """The command handler on this thread's store, projections applied inline: the one
         place a store, its projections and the service are put together."""
-        from .service import Service
+        from .service import Service, StreamStates
 
-        return Service(self.store(), self.runner())
+        if self._states is None:
+            self._states = StreamStates()
+        return Service(self.store(), self.runner(), self._states)
 
     def watcher(self) -> Watcher:
         """This process's watcher of the log (started on first use, never before a fork)."""

@@ -10,6 +10,9 @@ nodes), against the streams' own events, so rules hold even when two editors act
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +29,7 @@ from .codec import decode, encode
 from .domain import commands as cmd
 from .domain.decide import decide_blog, decide_post, decide_token
 from .domain.errors import SlugTakenError, StaleVersionError
-from .domain.model import Blog, Post, Token, fold_blog, fold_post, fold_token
+from .domain.model import Blog, Post, Token, evolve_blog, evolve_post, evolve_token
 
 __all__ = ["Actor", "IdempotencyConflictError", "Outcome", "Service", "new_id"]
 
@@ -87,27 +90,74 @@ class Outcome:
     replayed: bool = False
 
 
-class Service:
-    """Runs commands against one store, with the projections applied inline."""
+class StreamStates:
+    """Recently folded stream states, kept per process so a command folds only the events its
+    streams gained since (a blog's stream grows with every edit of the blog).
 
-    def __init__(self, store: EventStore, runner: ProjectionRunner) -> None:
+    Never trusted blindly: each use re-reads the last event folded and goes on only if it still
+    has the hash it had, so a state can never outlive the log it came from.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[int, str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def load(self, store: EventStore, stream_id: str,
+             evolve: Callable[[Any, Any], Any]) -> tuple[Any, int]:
+        """The stream's state after all its events, and its version."""
+        with self._lock:
+            cached = self._items.get(stream_id)
+        state: Any = None
+        version, last = 0, ""
+        if cached is not None:
+            events = list(store.read_stream(stream_id, from_version=cached[0]))
+            if events and events[0].hash == cached[1]:
+                version, last, state = cached
+                events = events[1:]
+            else:
+                events = list(store.read_stream(stream_id))
+        else:
+            events = list(store.read_stream(stream_id))
+        for event in events:
+            state = evolve(state, decode(event))
+            version, last = event.version, event.hash
+        if version:
+            with self._lock:
+                self._items[stream_id] = (version, last, state)
+                self._items.move_to_end(stream_id)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return state, version
+
+
+class Service:
+    """Runs commands against one store, with the projections applied inline.
+
+    :param states: folded stream states shared by the services of one process.
+    """
+
+    def __init__(self, store: EventStore, runner: ProjectionRunner,
+                 states: StreamStates | None = None) -> None:
         self.store = store
         self.runner = runner
+        self.states = states or StreamStates()
 
     def load_blog(self, blog_id: str) -> tuple[Blog | None, int]:
         """A blog's state and its stream's version."""
-        events = list(self.store.read_stream(blog_stream(blog_id)))
-        return fold_blog(decode(e) for e in events), len(events)
+        state, version = self.states.load(self.store, blog_stream(blog_id), evolve_blog)
+        return state, version
 
     def load_post(self, blog_id: str, post_id: str) -> tuple[Post | None, int]:
         """A post's state and its stream's version."""
-        events = list(self.store.read_stream(post_stream(blog_id, post_id)))
-        return fold_post(decode(e) for e in events), len(events)
+        state, version = self.states.load(self.store, post_stream(blog_id, post_id),
+                                          evolve_post)
+        return state, version
 
     def load_token(self, token_id: str) -> tuple[Token | None, int]:
         """A token's state and its stream's version."""
-        events = list(self.store.read_stream(token_stream(token_id)))
-        return fold_token(decode(e) for e in events), len(events)
+        state, version = self.states.load(self.store, token_stream(token_id), evolve_token)
+        return state, version
 
     def handle(
         self,
