@@ -15,7 +15,7 @@ from .backends import (
     unavailable,
     watcher,
 )
-from .chain import GENESIS_HASH, canonical, format_time, record_hash, verify
+from .chain import GENESIS_HASH, canonical, compact, format_time, record_hash, verify
 from .errors import (
     ChainError,
     ConcurrencyError,
@@ -54,6 +54,7 @@ __all__ = [
     "VerifyResult",
     "Watcher",
     "canonical",
+    "compact",
     "connect",
     "export_jsonl",
     "format_time",

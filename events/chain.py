@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import json.scanner
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
+
+from orjson import OPT_SORT_KEYS
+from orjson import dumps as _orjson_dumps
+from orjson import loads as _orjson_loads
 
 from .backends import Connection
 from .records import Head, VerifyResult
@@ -51,29 +54,48 @@ def canonical(value: Any) -> str:
     return str(_canonical_encoder.encode(value))
 
 
-# json.loads() goes through two Python layers and a whitespace regex before the C scanner; stored
-# payloads are canonical JSON, so the scanner is called directly (3x faster on every replay).
-_c_make_scanner = getattr(json.scanner, "c_make_scanner", None)
-_scan = _c_make_scanner(json.JSONDecoder()) if _c_make_scanner is not None else None
+_LONG_DIGITS = re.compile(r"\d{19}").search
+
+
+def compact(value: Any) -> str:
+    """Compact JSON with sorted keys, non-ASCII kept (orjson): for read models, where the same
+    value must always give the same text, not for hashing (:func:`canonical` decides that)."""
+    try:
+        return _orjson_dumps(value, option=OPT_SORT_KEYS).decode()
+    except TypeError:  # what orjson cannot hold (integers past 64 bits): the slow way
+        return canonical(value)
 
 
 def parse(text: str) -> Any:
-    """Parse JSON text as :func:`json.loads` does, faster for the compact text the store holds.
+    """Parse JSON text as :func:`json.loads` does, faster (orjson) for the compact text the store
+    holds; what orjson refuses (integers past 64 bits, say) is left to json.loads to decide.
 
     :raises json.JSONDecodeError: for text that is not one JSON value.
     """
-    if _scan is not None:
-        try:
-            value, end = _scan(text, 0)
-        except StopIteration:
-            return json.loads(text)  # leading whitespace or no value: json.loads decides
-        if end == len(text):
-            return value
-    return json.loads(text)
+    if _LONG_DIGITS(text) is not None:
+        return json.loads(text)  # orjson reads integers past 64 bits as floats: not ours
+    try:
+        return _orjson_loads(text)
+    except ValueError:
+        return json.loads(text)
+
+
+#: the last time formatted and its text, swapped as one tuple (threads share it)
+_last_time: tuple[datetime | None, str] = (None, "")
 
 
 def format_time(moment: datetime) -> str:
     """Return ``moment`` as RFC 3339 UTC with microseconds and ``Z`` (the stored time format)."""
+    global _last_time
+    last = _last_time
+    if moment is last[0]:
+        return last[1]  # the events of one append, or of a replayed batch, share one time
+    text = _format_time(moment)
+    _last_time = (moment, text)
+    return text
+
+
+def _format_time(moment: datetime) -> str:
     offset = moment.utcoffset()
     if offset is None:
         raise ValueError("recorded times must be timezone-aware")

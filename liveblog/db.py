@@ -57,7 +57,8 @@ class Database:
         """The projection runner on this thread's store."""
         runner: ProjectionRunner | None = getattr(self._local, "runner", None)
         if runner is None or runner.store is not self.store():
-            runner = ProjectionRunner(self.store(), all_projections())
+            # big batches: a rebuild commits (and the WAL checkpoints) once a batch
+            runner = ProjectionRunner(self.store(), all_projections(), batch_size=10_000)
             self._local.runner = runner
         return runner
 

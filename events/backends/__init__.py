@@ -10,6 +10,7 @@ application write is the common subset of both dialects, with ``?`` placeholders
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
@@ -89,6 +90,26 @@ def migrate(conn: Connection) -> list[str]:
     from . import sqlite
 
     return sqlite.migrate(conn)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def relaxed_durability(conn: Connection) -> Iterator[None]:
+    """Commits in the block need not survive a crash of the machine (work that is thrown away
+    and redone after one, like filling a rebuild's fresh tables): SQLite ``synchronous = OFF``,
+    PostgreSQL ``synchronous_commit = off``. The previous setting is back after the block."""
+    if conn.dialect == "postgresql":
+        conn.execute("SET synchronous_commit = off")
+        try:
+            yield
+        finally:
+            conn.execute("RESET synchronous_commit")
+        return
+    level = conn.execute("PRAGMA synchronous").fetchone()[0]
+    conn.execute("PRAGMA synchronous = OFF")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA synchronous = {int(level)}")
 
 
 def _driver_errors() -> tuple[type[Exception], ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from events import Connection, Projection, RecordedEvent, Rows, Tables, canonical, format_time
+from events import Connection, Projection, RecordedEvent, Rows, Tables, compact, format_time
 from events.projections import Handler
 
 BLOG_FIELDS = ("slug", "title", "description", "authors", "organization", "timezone")
@@ -19,7 +19,7 @@ class BlogsProjection(Projection):
     """One row a blog: its fields, status, creation time and own stream version."""
 
     name = "blogs"
-    version = 2  # 2: authors stored as canonical JSON (a rebuild writes the same bytes)
+    version = 2  # 2: authors stored as compact, key-sorted JSON (a rebuild writes the same bytes)
     tables = ("blogs",)
     columns = {"blogs": ("id", "slug", "title", "description", "authors", "organization",
                          "timezone", "status", "created_at", "version")}
@@ -29,6 +29,8 @@ class BlogsProjection(Projection):
                      " title TEXT NOT NULL, description TEXT NOT NULL, authors TEXT NOT NULL,"
                      " organization TEXT, timezone TEXT NOT NULL, status TEXT NOT NULL,"
                      " created_at TEXT NOT NULL, version INTEGER NOT NULL)")
+
+    def create_indexes(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE UNIQUE INDEX {t.index('blogs', 'slug')} ON {t['blogs']} (slug)")
 
     def handlers(self) -> Mapping[str, Handler]:
@@ -42,7 +44,7 @@ class BlogsProjection(Projection):
         d = e.data
         rows.put("blogs", {
             "id": d["blog_id"], "slug": d["slug"], "title": d["title"],
-            "description": d["description"], "authors": canonical(d["authors"]),
+            "description": d["description"], "authors": compact(d["authors"]),
             "organization": d["organization"], "timezone": d["timezone"], "status": "live",
             "created_at": format_time(e.recorded_at), "version": e.version})
 
@@ -52,7 +54,7 @@ class BlogsProjection(Projection):
             return
         for key, value in e.data["changes"].items():
             if key in BLOG_FIELDS:
-                row[key] = canonical(value) if key == "authors" else value
+                row[key] = compact(value) if key == "authors" else value
         row["version"] = e.version
         rows.put("blogs", row)
 

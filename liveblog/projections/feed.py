@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from events import Connection, Projection, RecordedEvent, Rows, Tables, canonical, format_time
+from events import Connection, Projection, RecordedEvent, Rows, Tables, compact, format_time
 from events.projections import Handler
 
-#: the post's content fields, each a column; byline and body are stored as canonical JSON, so
-#: a row is the same bytes whether the event came from an append or from a replay
+#: the post's content fields, each a column; byline and body are stored as compact JSON with
+#: sorted keys, so a row is the same bytes whether the event came from an append or a replay
 _JSON_FIELDS = ("byline", "body")
 _CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
 POST_EVENTS = ("PostDrafted", "PostScheduled", "PostPublished", "PostEdited", "PostDeleted",
@@ -28,7 +28,7 @@ BLOG_EVENTS = ("BlogCreated", "BlogUpdated", "BlogClosed", "BlogReopened")
 
 
 def _content_values(content: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: canonical(content[key]) if key in _JSON_FIELDS else content[key]
+    return {key: compact(content[key]) if key in _JSON_FIELDS else content[key]
             for key in _CONTENT_FIELDS if key in content}
 
 
@@ -36,7 +36,7 @@ class FeedProjection(Projection):
     """Posts with their current content and status, and per-blog activity for readers."""
 
     name = "feed"
-    version = 2  # 2: byline and body stored as canonical JSON (a rebuild writes the same bytes)
+    version = 2  # 2: byline and body as key-sorted JSON: a rebuild writes the same bytes
     tables = ("feed_posts", "blog_activity")
     columns = {
         "feed_posts": ("id", "blog_id", "status", "headline", "byline", "body", "display_time",
@@ -57,16 +57,19 @@ class FeedProjection(Projection):
             " pinned INTEGER NOT NULL DEFAULT 0, key_event INTEGER NOT NULL DEFAULT 0,"
             " version INTEGER NOT NULL, created_at TEXT NOT NULL, edited_at TEXT,"
             " change_position INTEGER, stream_version INTEGER NOT NULL)")
+        conn.execute(
+            f"CREATE TABLE {t['blog_activity']} (blog_id TEXT PRIMARY KEY,"
+            " updated_at TEXT NOT NULL, post_count INTEGER NOT NULL,"
+            " feed_version INTEGER NOT NULL, visible_position INTEGER NOT NULL)")
+
+    def create_indexes(self, conn: Connection, t: Tables) -> None:
+        posts = t["feed_posts"]
         conn.execute(f"CREATE INDEX {t.index('feed_posts', 'published')} ON {posts}"
                      " (blog_id, status, publish_position)")
         conn.execute(f"CREATE INDEX {t.index('feed_posts', 'changes')} ON {posts}"
                      " (blog_id, change_position)")
         conn.execute(f"CREATE INDEX {t.index('feed_posts', 'status')} ON {posts}"
                      " (blog_id, status, updated_at)")
-        conn.execute(
-            f"CREATE TABLE {t['blog_activity']} (blog_id TEXT PRIMARY KEY,"
-            " updated_at TEXT NOT NULL, post_count INTEGER NOT NULL,"
-            " feed_version INTEGER NOT NULL, visible_position INTEGER NOT NULL)")
 
     def handlers(self) -> Mapping[str, Handler]:
         handlers: dict[str, Handler] = {name: self._post for name in POST_EVENTS}

@@ -20,6 +20,8 @@ class SchedulesProjection(Projection):
     def create(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE TABLE {t['schedules']} (post_id TEXT PRIMARY KEY,"
                      " blog_id TEXT NOT NULL, publish_at TEXT NOT NULL)")
+
+    def create_indexes(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE INDEX {t.index('schedules', 'due')} ON {t['schedules']}"
                      " (publish_at)")
 
