@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +12,7 @@ from events import utc_now
 
 from . import db
 from .api import register_api
-from .api.posts import FeedCache, UnchangedPolls
+from .api.freshness import Answers, Freshness, LongPolls
 from .config import DEFAULTS
 
 
@@ -29,15 +28,15 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app, clock=app.config.get("CLOCK") or utc_now)
-    app.extensions["liveblog.feed_cache"] = FeedCache(int(app.config["FEED_CACHE_SIZE"]))
-    app.extensions["liveblog.waiters"] = threading.BoundedSemaphore(
-        int(app.config["LONG_POLL_MAX_WAITERS"]))
+    app.extensions["liveblog.answers"] = Answers(int(app.config["FEED_CACHE_SIZE"]))
+    app.extensions["liveblog.long_polls"] = LongPolls(app.extensions["liveblog.db"],
+                                                      int(app.config["LONG_POLL_MAX_WAITERS"]))
     register_api(app)
     from . import pages
 
     pages.init_app(app)
     app.after_request(_security_headers)
-    app.wsgi_app = UnchangedPolls(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = Freshness(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -16,7 +16,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes (else 413)"),
     "CACHE_MAX_AGE": (2, "max-age (s) of reader responses in Cache-Control"),
     "CACHE_STALE_WHILE_REVALIDATE": (30, "stale-while-revalidate (s) of reader responses"),
-    "FEED_CACHE_SIZE": (512, "rendered first feed pages kept per process (one per blog version)"),
+    "FEED_CACHE_SIZE": (512, "rendered anonymous feed and /changes answers kept per process, "
+                             "by ETag (which names the blog's version)"),
     "LONG_POLL_MAX_WAITERS": (16, "long polls (/changes?wait=) held at once per process; more "
                                   "answer at once, so they never starve other requests"),
     "AS_OF_SNAPSHOT_EVERY": (1000, "auditors' as-of replay stores a snapshot of a blog's feed "

@@ -82,15 +82,16 @@ def reader_headers(etag: str, last_modified: str | None = None) -> dict[str, str
         cache = "private, no-cache"
     else:
         cache = current_app.extensions["liveblog.cache_control"]
-    headers = validator_headers(etag, cache)
+    return dict(reader_answer_headers(etag, cache, last_modified))
+
+
+def reader_answer_headers(etag: str, cache_control: str,
+                          last_modified: str | None) -> list[tuple[str, str]]:
+    """What every reader answer carries, a 304 too: its validators and how it may be cached."""
+    headers = [("ETag", etag), ("Cache-Control", cache_control), ("Vary", "Authorization")]
     if last_modified:
-        headers["Last-Modified"] = http_date(last_modified)
+        headers.append(("Last-Modified", http_date(last_modified)))
     return headers
-
-
-def validator_headers(etag: str, cache_control: str) -> dict[str, str]:
-    """What every reader answer carries, a 304 too: its ETag and how it may be cached."""
-    return {"ETag": etag, "Cache-Control": cache_control, "Vary": "Authorization"}
 
 
 class _Bare(Response):

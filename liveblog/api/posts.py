@@ -1,27 +1,20 @@
 """Posts: the feed, single posts, changes since a cursor; create, change and delete.
 
-The feed is built for a news spike. A poll is answered from one indexed lookup of the blog's
-current ``feed_version``: an unchanged feed answers 304 without touching posts, and a changed
-one is rendered once per blog version and kept (FeedCache), not rendered once per reader.
-:class:`UnchangedPolls` answers the unchanged anonymous poll in front of Flask.
+The feed is built for a news spike: whether a reader's copy is current, and whether this answer
+was already rendered, is decided once per request from one lookup of the blog's head
+(:mod:`.freshness`); these views render what is left, from one snapshot.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
-from flask import Flask, current_app, g, request, url_for
+from flask import current_app, g, request, url_for
 from flask.views import MethodView
 
-from events import DATABASE_ERRORS, format_time, read_snapshot
+from events import format_time, read_snapshot
 
 from .. import queries
 from ..audit import feed_as_of, resolve_as_of
@@ -40,13 +33,12 @@ from . import (
     not_modified,
     reader_get,
     reader_headers,
-    validator_headers,
 )
 from .auth import current_actor, is_editor, require_role
 from .cursors import decode_cursor, encode_cursor
-from .preconditions import if_match_version, none_match, post_etag, tag_listed
+from .freshness import HEAD_KEY, NOT_THE_LIVE_ANSWER, decide, etag_for, long_poll_wait
+from .preconditions import if_match_version, none_match, post_etag
 from .schemas import (
-    MAX_LONG_POLL_WAIT,
     ChangesQuerySchema,
     ChangesSchema,
     DeleteQuerySchema,
@@ -59,7 +51,7 @@ from .schemas import (
 from .views import post_after, run
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    pass
 
 blp = Blueprint("posts", __name__, url_prefix="/api/blogs",
                 description="Posts of a blog: the feed, changes, and editing.")
@@ -68,80 +60,29 @@ _EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
 _CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
 
 
-class FeedCache:
-    """Rendered feed responses by ETag (which names the blog's version): a bounded LRU."""
+def reader_answer(what: str) -> Callable[[Any], Any]:
+    """The live reader answer of a feed or /changes, after the freshness decision.
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            body = self._items.get(key)
-            if body is not None:
-                self._items.move_to_end(key)
-            return body
-
-    def put(self, key: str, body: bytes) -> None:
-        with self._lock:
-            self._items[key] = body
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-def feed_cache() -> FeedCache:
-    """This app's feed cache (one per process)."""
-    return current_app.extensions["liveblog.feed_cache"]  # type: ignore[no-any-return]
-
-
-def _tag(head: BlogHead, what: str, query: bytes | None = None) -> str:
-    """A strong ETag naming the blog, its feed version, the resource and the raw query."""
-    if query is None:
-        query = request.query_string
-    digest = "." + hashlib.sha256(query).hexdigest()[:16] if query else ""
-    return f'"{what[0]}{head.feed_version}.{head.id}{digest}"'
-
-
-def _long_poll_wait() -> int:
-    """The ``wait`` of a /changes long poll when it is a valid one (else 0: the view decides)."""
-    raw = request.args.get("wait", "")
-    return (int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_LONG_POLL_WAIT
-            else 0)
-
-
-def answered_from_head(what: str) -> Callable[[Any], Any]:
-    """Answer a reader GET from the blog's head row when possible: 304, or a cached body.
-
-    Runs before the query is parsed: the ETag names the blog's feed version and the raw query,
-    so a matching If-None-Match needs no more work than one indexed lookup.
+    Anonymous readers were decided in front of Flask (:class:`.freshness.Freshness` leaves the
+    head it read); requests with a token are decided here, with the same :func:`decide`.
     """
 
     def decorator(view: Any) -> Any:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if "HTTP_AUTHORIZATION" in request.environ:
+            environ = request.environ
+            if "HTTP_AUTHORIZATION" in environ:
                 current_actor()  # a bad token is a 401 even on reader endpoints
-            head = queries.get_blog_head(get_db().store().conn, kwargs["blog"])
-            if "as_of" in request.args or "status" in request.args:  # not the live feed
-                g.blog_head = head
-                return view(*args, **kwargs)
-            etag = _tag(head, what)
-            current = none_match(etag, any_tag=False)  # "*" waits for the query's validation
-            if current and what == "changes" and (wait := _long_poll_wait()):
-                # the reader has the current state: hold the long poll until something changes
-                head = _wait_for_change(head, head.visible_position, wait)
-                etag = _tag(head, what)
-                current = none_match(etag, any_tag=False)
-            headers = reader_headers(etag, head.updated_at)
-            if current:
-                return not_modified(headers)
-            cached = feed_cache().get(etag)
-            if cached is not None:  # rendered for this very query, so a valid one
-                if none_match(etag):
-                    return not_modified(headers)
-                return json_response(None, raw=cached, headers=headers)
+            head = environ.get(HEAD_KEY) or queries.get_blog_head(get_db().store().conn,
+                                                                   kwargs["blog"])
+            if HEAD_KEY not in environ and not any(w in request.args
+                                                   for w in NOT_THE_LIVE_ANSWER):
+                wait = long_poll_wait(request.args.get("wait")) if what == "changes" else 0
+                head, etag, current = decide(
+                    head, what, request.query_string, environ.get("HTTP_IF_NONE_MATCH"), wait,
+                    current_app.extensions["liveblog.long_polls"])
+                if current:
+                    return not_modified(reader_headers(etag, head.updated_at))
             g.blog_head = head
             return view(*args, **kwargs)
 
@@ -175,9 +116,9 @@ def _feed_as_of(head: BlogHead, as_of: str, order: str, limit: int, after: int |
 
 
 def _send(body: bytes, head: BlogHead, what: str) -> Any:
-    """Send a rendered body with validators of the snapshot it was read from, and keep it."""
-    etag = _tag(head, what)
-    feed_cache().put(etag, body)
+    """Send a rendered body with validators of the snapshot it was read from (an anonymous one
+    is kept in front of Flask for the next reader)."""
+    etag = etag_for(head, what, request.query_string)
     headers = reader_headers(etag, head.updated_at)
     if none_match(etag):  # If-None-Match: * on a valid query
         return not_modified(headers)
@@ -193,7 +134,7 @@ def _content(data: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/<blog>/posts")
 class Posts(MethodView):
-    @answered_from_head("feed")
+    @reader_answer("feed")
     @blp.arguments(FeedQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, FeedSchema)
     @reader_get()
@@ -290,7 +231,7 @@ class Post(MethodView):
 
 @blp.route("/<blog>/changes")
 class Changes(MethodView):
-    @answered_from_head("changes")
+    @reader_answer("changes")
     @blp.arguments(ChangesQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ChangesSchema)
     @reader_get()
@@ -304,7 +245,7 @@ class Changes(MethodView):
         conn = get_db().store().conn
         head: BlogHead = g.blog_head
         if wait and head.visible_position <= position:
-            head = _wait_for_change(head, position, wait)
+            head = current_app.extensions["liveblog.long_polls"](head, position, wait)
         with read_snapshot(conn):
             row = queries.get_blog_row(conn, head.id)
             rows, more = queries.changes_since(conn, head.id, position, limit)
@@ -316,72 +257,3 @@ class Changes(MethodView):
             "more": more,
         })
         return _send(body, queries.head_of(row), "changes")
-
-
-def _wait_for_change(head: BlogHead, position: int, wait: int) -> BlogHead:
-    """Hold a long poll until the blog changes after ``position`` or ``wait`` seconds pass.
-
-    The database's watcher wakes it when the log grows (on PostgreSQL, as soon as any node's
-    append commits; on SQLite, every LONG_POLL_INTERVAL). Only LONG_POLL_MAX_WAITERS polls
-    wait at once per process; the others answer at once, so held polls can never take every
-    worker thread from other requests.
-    """
-    waiters: threading.BoundedSemaphore = current_app.extensions["liveblog.waiters"]
-    if not waiters.acquire(blocking=False):
-        return head
-    try:
-        db = get_db()
-        watcher = db.watcher()
-        deadline = time.monotonic() + wait
-        while (remaining := deadline - time.monotonic()) > 0:
-            watcher.wait(remaining)
-            head = queries.get_blog_head(db.store().conn, head.id)
-            if head.visible_position > position:
-                break
-        return head
-    finally:
-        waiters.release()
-
-
-_POLLED = re.compile(r"/api/blogs/([^/]+)/(posts|changes)")
-_RESOURCE = {"posts": "feed", "changes": "changes"}
-#: query words that take a request off the plain reader poll (auditors, editors, long polls)
-_NOT_A_PLAIN_POLL = ("as_of", "status", "wait")
-
-
-class UnchangedPolls:
-    """WSGI middleware in front of Flask for the busiest request of a news spike.
-
-    An anonymous ``GET`` of a feed or of ``/changes`` whose ``If-None-Match`` names the blog's
-    current version is answered 304 here, from the same one indexed lookup and with the same
-    validators as :func:`answered_from_head`, before any framework work. Every other request,
-    and every case this does not recognise, goes on to Flask unchanged.
-    """
-
-    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
-        self.database = app.extensions["liveblog.db"]
-        self.cache_control: str = app.extensions["liveblog.cache_control"]
-        self.wsgi_app = wsgi_app
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        header = environ.get("HTTP_IF_NONE_MATCH")
-        if (header and environ.get("REQUEST_METHOD") == "GET"
-                and "HTTP_AUTHORIZATION" not in environ):
-            match = _POLLED.fullmatch(environ.get("PATH_INFO", ""))
-            query: str = environ.get("QUERY_STRING", "")
-            if (match is not None and query.isascii()
-                    and not any(word in unquote(query) for word in _NOT_A_PLAIN_POLL)):
-                head = self._head(match[1])
-                if head is not None:
-                    etag = _tag(head, _RESOURCE[match[2]], query.encode("ascii"))
-                    if tag_listed(header, etag, any_tag=False):
-                        start_response("304 NOT MODIFIED", list(
-                            validator_headers(etag, self.cache_control).items()))
-                        return []
-        return self.wsgi_app(environ, start_response)
-
-    def _head(self, key: str) -> BlogHead | None:
-        try:
-            return queries.find_blog_head(self.database.store().conn, key)
-        except DATABASE_ERRORS:
-            return None  # Flask's path answers it, with a problem if it must

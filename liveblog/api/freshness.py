@@ -1,0 +1,223 @@
+"""Freshness of reader answers: one lookup of the blog's head, one ETag, one decision.
+
+A feed page or a ``/changes`` answer is named by its ETag: the blog's feed version (bumped by
+every change readers can see) and the request's raw query. So one indexed lookup of the blog's
+head tells which of three things a request needs:
+
+* the reader already holds the current answer: 304 (a long poll that is up to date first waits
+  for a change);
+* this process already rendered that very answer: the same bytes again, so a feed is encoded
+  once per change, never once per reader;
+* neither: Flask renders it from one snapshot, and it is kept for the next reader.
+
+:class:`Freshness`, in front of Flask, makes that decision for anonymous readers (the audience
+of a news spike), with the routes read from Flask's own URL map; the views make the same decision
+with the same :func:`decide` for editors and auditors, who send a token and get private answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+from events import DATABASE_ERRORS
+
+from .. import queries
+from ..queries import BlogHead
+from . import reader_answer_headers
+from .preconditions import tag_listed
+from .schemas import MAX_LONG_POLL_WAIT
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from ..db import Database
+
+#: the reader resources answered from their blog's head, by Flask endpoint
+RESOURCES = {"posts.Posts": "feed", "posts.Changes": "changes"}
+#: query words that ask for something other than the live reader answer (auditors, editors)
+NOT_THE_LIVE_ANSWER = ("as_of", "status")
+#: where the head read in front of Flask is left for the view (so it is read once)
+HEAD_KEY = "liveblog.blog_head"
+
+Waiter = Callable[[BlogHead, int, int], BlogHead]
+
+
+def etag_for(head: BlogHead, what: str, query: bytes) -> str:
+    """A strong ETag naming the blog, its feed version, the resource and the raw query."""
+    digest = "." + hashlib.sha256(query).hexdigest()[:16] if query else ""
+    return f'"{what[0]}{head.feed_version}.{head.id}{digest}"'
+
+
+def long_poll_wait(value: str | None) -> int:
+    """The ``wait`` of a /changes long poll when it is a valid one (else 0: the view decides)."""
+    raw = value or ""
+    return (int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) <= MAX_LONG_POLL_WAIT
+            else 0)
+
+
+def decide(head: BlogHead, what: str, query: bytes, if_none_match: str | None, wait: int,
+           waiter: Waiter) -> tuple[BlogHead, str, bool]:
+    """The head to answer from, its ETag, and whether the reader already holds that answer.
+
+    ``*`` does not count here: it may only match once the query is known to be valid
+    (RFC 9110, 13.2.1), whereas a named tag was issued for this very query.
+    """
+    etag = etag_for(head, what, query)
+    current = tag_listed(if_none_match, etag, any_tag=False)
+    if current and wait and what == "changes":
+        # the reader has the current state: hold the long poll until something changes
+        head = waiter(head, head.visible_position, wait)
+        etag = etag_for(head, what, query)
+        current = tag_listed(if_none_match, etag, any_tag=False)
+    return head, etag, current
+
+
+class LongPolls:
+    """Holds long polls until their blog changes, at most ``limit`` at once per process (the
+    others answer at once, so held polls never take every worker thread)."""
+
+    def __init__(self, database: Database, limit: int) -> None:
+        self.database = database
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def __call__(self, head: BlogHead, position: int, wait: int) -> BlogHead:
+        """Wait until the blog changes after ``position`` or ``wait`` seconds pass."""
+        if not self._slots.acquire(blocking=False):
+            return head
+        try:
+            watcher = self.database.watcher()
+            deadline = time.monotonic() + wait
+            while (remaining := deadline - time.monotonic()) > 0:
+                watcher.wait(remaining)  # woken when the log grows (any node), or polled
+                head = queries.get_blog_head(self.database.store().conn, head.id)
+                if head.visible_position > position:
+                    break
+            return head
+        finally:
+            self._slots.release()
+
+
+class Answers:
+    """Rendered anonymous answers by ETag (which names the blog's state): a bounded LRU."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[list[tuple[str, str]], bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> tuple[list[tuple[str, str]], bytes] | None:
+        """The headers and body kept for ``etag``."""
+        with self._lock:
+            found = self._items.get(etag)
+            if found is not None:
+                self._items.move_to_end(etag)
+            return found
+
+    def put(self, etag: str, headers: list[tuple[str, str]], body: bytes) -> None:
+        """Keep an answer."""
+        with self._lock:
+            self._items[etag] = (headers, body)
+            self._items.move_to_end(etag)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+class Freshness:
+    """WSGI middleware in front of Flask: anonymous reader GETs of a feed or of /changes are
+    answered here when they can be (304, or an answer already rendered); the others go on to
+    Flask with the head already read. Everything else passes through untouched."""
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.database: Database = app.extensions["liveblog.db"]
+        self.answers: Answers = app.extensions["liveblog.answers"]
+        self.long_polls: LongPolls = app.extensions["liveblog.long_polls"]
+        self.cache_control: str = app.extensions["liveblog.cache_control"]
+        self.urls = app.url_map.bind("localhost")
+        self.wsgi_app = wsgi_app
+        self._routes: dict[str, tuple[str, str] | None] = {}
+
+    def _route(self, path: str) -> tuple[str, str] | None:
+        """``(resource, blog)`` when ``path`` is a feed or /changes of a blog (Flask's routes)."""
+        try:
+            return self._routes[path]
+        except KeyError:
+            pass
+        try:
+            endpoint, values = self.urls.match(path, "GET")
+        except HTTPException:
+            route = None
+        else:
+            what = RESOURCES.get(str(endpoint))
+            route = (what, values["blog"]) if what is not None else None
+        if len(self._routes) > 10_000:
+            self._routes.clear()
+        self._routes[path] = route
+        return route
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ:
+            return self.wsgi_app(environ, start_response)
+        route = self._route(environ.get("PATH_INFO", ""))
+        if route is None:
+            return self.wsgi_app(environ, start_response)
+        what, blog = route
+        query: str = environ.get("QUERY_STRING", "")
+        args = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
+        if any(word in args for word in NOT_THE_LIVE_ANSWER):
+            return self.wsgi_app(environ, start_response)
+        try:
+            head = queries.find_blog_head(self.database.store().conn, blog)
+        except DATABASE_ERRORS:
+            head = None  # Flask's path answers it, with a problem if it must
+        if head is None:
+            return self.wsgi_app(environ, start_response)
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        wait = long_poll_wait(args.get("wait")) if what == "changes" else 0
+        head, etag, current = decide(head, what, query.encode("latin-1"), if_none_match, wait,
+                                     self.long_polls)
+        if current:  # a 304 carries no Last-Modified (werkzeug drops it from Flask's too)
+            start_response("304 Not Modified",
+                           reader_answer_headers(etag, self.cache_control, None))
+            return []
+        kept = self.answers.get(etag)
+        if kept is not None:  # rendered for this very query, so a valid one: "*" matches too
+            if tag_listed(if_none_match, etag):
+                start_response("304 Not Modified",
+                               reader_answer_headers(etag, self.cache_control, None))
+                return []
+            start_response("200 OK", kept[0])
+            return [kept[1]]
+        environ[HEAD_KEY] = head
+        return self._render(environ, start_response)
+
+    def _render(self, environ: WSGIEnvironment,
+                start_response: StartResponse) -> Iterable[bytes]:
+        """Let Flask answer, and keep a public 200 for the next reader."""
+        seen: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            seen["status"], seen["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        result = self.wsgi_app(environ, capture)
+        headers = dict(seen.get("headers") or [])
+        if (not str(seen.get("status", "")).startswith("200") or "ETag" not in headers
+                or not headers.get("Cache-Control", "").startswith("public")):
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        self.answers.put(headers["ETag"], list(seen["headers"]), body)
+        return [body]
