@@ -57,6 +57,33 @@ def canonical(value: Any) -> str:
 _LONG_DIGITS = re.compile(r"\d{19}").search
 
 
+#: the integers a payload may hold: what every JSON tool reads exactly (orjson, JavaScript's
+#: BigInt-free numbers aside), and PostgreSQL's bigint
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
+
+def check_integers(text: str, value: Any) -> None:
+    """Refuse a payload holding an integer outside the signed 64-bit range.
+
+    :param text: the payload's JSON text; only one with a run of 19 digits is walked.
+    :raises ValueError: naming the range.
+    """
+    if _LONG_DIGITS(text) is not None and _has_long_integer(value):
+        raise ValueError(f"integers in events must lie between {INT_MIN} and {INT_MAX}")
+
+
+def _has_long_integer(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return not INT_MIN <= value <= INT_MAX
+    if isinstance(value, dict):
+        return any(_has_long_integer(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_long_integer(v) for v in value)
+    return False
+
+
 def compact(value: Any) -> str:
     """Compact JSON with sorted keys, non-ASCII kept (orjson): for read models, where the same
     value must always give the same text, not for hashing (:func:`canonical` decides that)."""
@@ -68,12 +95,11 @@ def compact(value: Any) -> str:
 
 def parse(text: str) -> Any:
     """Parse JSON text as :func:`json.loads` does, faster (orjson) for the compact text the store
-    holds; what orjson refuses (integers past 64 bits, say) is left to json.loads to decide.
+    holds; what orjson refuses is left to json.loads to decide. Integers past 64 bits, which
+    orjson would read as floats, never reach the log (:func:`check_integers`).
 
     :raises json.JSONDecodeError: for text that is not one JSON value.
     """
-    if _LONG_DIGITS(text) is not None:
-        return json.loads(text)  # orjson reads integers past 64 bits as floats: not ours
     try:
         return _orjson_loads(text)
     except ValueError:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
 from .backends import Connection
-from .chain import GENESIS_HASH, Row, canonical, check_rows
+from .chain import GENESIS_HASH, Row, canonical, check_integers, check_rows
 from .errors import ChainError, StoreNotEmptyError
 from .records import Head
 from .store import EventStore, write_transaction
@@ -100,6 +100,11 @@ def _parse(line: str, number: int) -> dict[str, Any]:
         value = record.get(field)
         if not isinstance(value, kind) or isinstance(value, bool):
             raise ChainError(f"field {field!r} is missing or not a {kind.__name__}", line=number)
+    try:
+        check_integers(line, record["data"])
+        check_integers(line, record["metadata"])
+    except ValueError as e:
+        raise ChainError(str(e), line=number) from e
     return record
 
 

@@ -79,9 +79,9 @@ class Rows:
         (a rebuild into fresh tables): a row never put is known to be absent, so nothing is read.
     """
 
-    #: rows a complete set may hold before it lets go of them (memory stays bounded; later
-    #: batches then fetch what they touch)
-    max_rows = 200_000
+    #: rows a complete set may hold before it writes and lets go of them (memory stays bounded;
+    #: later batches then fetch what they touch)
+    max_rows = 50_000
 
     def __init__(self, projection: Projection, conn: Connection, t: Tables, *,
                  complete: bool = False) -> None:
@@ -138,8 +138,14 @@ class Rows:
             for key in ordered:
                 rows.setdefault(key, None)
 
-    def flush(self) -> None:
-        """Write every changed row back, and forget what was held unless ``complete``."""
+    def flush(self, *, unless_under: int | None = None) -> None:
+        """Write every changed row back, and forget what was held unless ``complete``.
+
+        :param unless_under: write nothing while fewer rows than this are held (a complete
+            set keeps them in memory and writes each once, at the end).
+        """
+        if unless_under is not None and self.complete and len(self) < unless_under:
+            return
         for table, dirty in self._dirty.items():
             if not dirty:
                 continue
@@ -172,7 +178,7 @@ class Rows:
                 rows.clear()
 
     def __len__(self) -> int:
-        return sum(len(rows) for rows in self._rows.values())
+        return sum(map(len, self._rows.values()))
 
 
 class Projection:
@@ -393,7 +399,8 @@ class ProjectionRunner:
                 with write_transaction(conn):
                     for projection in chosen:
                         projection.apply_rows(rows[projection.name], batch)
-                        rows[projection.name].flush()
+                        # rows stay in memory until there are too many: each is written once
+                        rows[projection.name].flush(unless_under=Rows.max_rows)
                 done = batch[-1].position
                 total += len(batch)
                 if progress is not None:

@@ -18,7 +18,15 @@ from typing import Any
 from .backends import DATABASE_ERRORS, Connection, unique_violation
 from .backends import connect as connect_backend
 from .backends import migrate as migrate_backend
-from .chain import GENESIS_HASH, canonical, format_time, is_hex_digest, parse, seal
+from .chain import (
+    GENESIS_HASH,
+    canonical,
+    check_integers,
+    format_time,
+    is_hex_digest,
+    parse,
+    seal,
+)
 from .errors import (
     ConcurrencyError,
     EmptyAppendError,
@@ -208,9 +216,13 @@ class EventStore:
                 raise EventStoreError(f"the log's head (position {position}) has a malformed"
                                       " hash: run verify()")
             metadata_texts = _metadata_texts(events, idempotency_key, fingerprint)
-            rows = seal(stream_id, recorded_text, position, current, prev_hash,
-                        [(event.type, event.schema_version, canonical(event.data), meta_text)
-                         for event, (_, meta_text) in zip(events, metadata_texts, strict=True)])
+            items = []
+            for event, (metadata, meta_text) in zip(events, metadata_texts, strict=True):
+                data_text = canonical(event.data)
+                check_integers(data_text, event.data)
+                check_integers(meta_text, metadata)
+                items.append((event.type, event.schema_version, data_text, meta_text))
+            rows = seal(stream_id, recorded_text, position, current, prev_hash, items)
             try:
                 conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                                  rows)

@@ -65,3 +65,22 @@ def test_import_refuses_garbage_and_non_empty_stores(store, tmp_path):
     assert info.value.line == 3 and copy.is_empty()
     with pytest.raises(StoreNotEmptyError):
         import_jsonl(store, lines)
+
+
+def test_import_refuses_integers_past_64_bits_naming_the_line(store, tmp_path):
+    from events.chain import canonical, record_hash
+
+    lines = exported(store, 3)
+    record = json.loads(lines[1])
+    record["data"]["amount"] = 10**25
+    # a forger can recompute the chain: the integer is refused all the same
+    record["hash"] = record_hash(record["position"], record["stream_id"], record["version"],
+                                 record["type"], record["schema_version"],
+                                 canonical(record["data"]), canonical(record["metadata"]),
+                                 record["recorded_at"], record["prev_hash"])
+    fresh = EventStore.open(tmp_path / "fresh.db")
+    with pytest.raises(ChainError, match="line 2") as info:
+        import_jsonl(fresh, [lines[0], json.dumps(record)])
+    assert "between" in str(info.value)
+    assert fresh.is_empty()
+    fresh.close()
