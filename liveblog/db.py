@@ -27,6 +27,7 @@ from .codec import UPCASTERS
 from .projections import all_projections
 
 if TYPE_CHECKING:
+    from .audit import SnapshotKeeper
     from .service import Service, StreamStates
 
 
@@ -39,9 +40,12 @@ class Database:
     synchronous: str = "FULL"
     clock: object = utc_now
     poll_interval: float = 0.25
+    #: extend a blog's as-of snapshots every this many of its events (None: only on demand)
+    snapshot_every: int | None = None
     _local: threading.local = field(default_factory=threading.local)
     _watcher: Watcher | None = None
     _states: StreamStates | None = None
+    _keeper: SnapshotKeeper | None = None
     _watcher_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self) -> EventStore:
@@ -69,7 +73,12 @@ class Database:
 
         if self._states is None:
             self._states = StreamStates()
-        return Service(self.store(), self.runner(), self._states)
+        if self._keeper is None and self.snapshot_every:
+            from .audit import SnapshotKeeper
+
+            self._keeper = SnapshotKeeper(self.snapshot_every)
+        return Service(self.store(), self.runner(), self._states,
+                       self._keeper.recorded if self._keeper is not None else None)
 
     def watcher(self) -> Watcher:
         """This process's watcher of the log (started on first use, never before a fork)."""
@@ -102,7 +111,8 @@ class Database:
 def init_app(app: Flask, clock: object = utc_now) -> None:
     """Bind the database to ``app``, migrate it and bring every projection up to date."""
     database = Database(str(app.config["DATABASE"]), app.config["SYNCHRONOUS"], clock,
-                        float(app.config["LONG_POLL_INTERVAL"]))
+                        float(app.config["LONG_POLL_INTERVAL"]),
+                        int(app.config["AS_OF_SNAPSHOT_EVERY"]) or None)
     app.extensions["liveblog.db"] = database
     migrate(database.store().conn)
     database.runner().start()

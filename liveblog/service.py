@@ -54,6 +54,13 @@ def blog_prefix(blog_id: str) -> str:
     return f"blog/{blog_id}/"
 
 
+def blog_of(stream_id: str) -> str | None:
+    """The blog a stream belongs to (None for streams of no blog, e.g. tokens)."""
+    if not stream_id.startswith("blog/"):
+        return None
+    return stream_id.split("/", 2)[1]
+
+
 def token_stream(token_id: str) -> str:
     """The stream of one API token."""
     return f"token/{token_id}"
@@ -135,13 +142,19 @@ class Service:
     """Runs commands against one store, with the projections applied inline.
 
     :param states: folded stream states shared by the services of one process.
+    :param recorded: called with the service, the stream and its new events after each
+        command that recorded something has committed.
     """
 
     def __init__(self, store: EventStore, runner: ProjectionRunner,
-                 states: StreamStates | None = None) -> None:
+                 states: StreamStates | None = None,
+                 recorded: Callable[[Service, str, list[RecordedEvent]], None] | None = None
+                 ) -> None:
         self.store = store
         self.runner = runner
         self.states = states or StreamStates()
+        #: called after a command's events are committed (e.g. to extend as-of snapshots)
+        self.recorded = recorded
 
     def load_blog(self, blog_id: str) -> tuple[Blog | None, int]:
         """A blog's state and its stream's version."""
@@ -202,6 +215,8 @@ class Service:
                 if e.constraint == "blogs.slug":
                     raise SlugTakenError("another blog already has that slug") from e
                 raise
+        if self.recorded is not None:
+            self.recorded(self, stream, recorded)
         return Outcome(stream, recorded)
 
     def _decide(self, command: cmd.Command, now: Any,

@@ -189,3 +189,37 @@ def test_verify_reports_ok_then_the_tampered_position(app, client, editor, audit
     assert report["ok"] is False
     assert report["first_bad_position"] == target
     assert "bad hash" in report["detail"]
+
+
+def test_as_of_snapshots_are_extended_as_a_blog_grows(database, clock):
+    """No scheduler here: the commands themselves extend the snapshots every N events."""
+    from liveblog import create_app
+    from liveblog.db import get_db
+
+    from ..conftest import Tokens
+
+    app = create_app({"TESTING": True, "DATABASE": database, "CLOCK": clock,
+                      "AS_OF_SNAPSHOT_EVERY": 10})
+    client = app.test_client()
+    editor = Tokens(app).headers("editor")
+    auditor = Tokens(app).headers("auditor")
+    blog = create_blog(client, editor, slug="growing")
+    with app.app_context():
+        conn = get_db().store().conn
+        assert conn.execute("SELECT count(*) FROM projection_snapshots").fetchone()[0] == 0
+    for i in range(34):
+        clock.advance(seconds=1)
+        create_post(client, editor, blog["id"], headline=f"p{i}")
+    with app.app_context():
+        conn = get_db().store().conn
+        head = get_db().store().head().position
+        count, latest = conn.execute(
+            "SELECT count(*), max(position) FROM projection_snapshots").fetchone()
+    assert count >= 3  # about one every 10 of the blog's events
+    assert head - latest < 10
+    # and the answer from them is the one a full replay gives
+    cursor = client.get("/api/blogs/growing/posts").get_json()["cursor"]
+    page = client.get(f"/api/blogs/growing/posts?as_of={cursor}", headers=auditor).get_json()
+    assert [p["headline"] for p in page["posts"]][:3] == ["p33", "p32", "p31"]
+    assert page["total"] == 34
+    app.extensions["liveblog.db"].shutdown()
