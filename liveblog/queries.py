@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from events import Connection
 
@@ -16,6 +16,52 @@ _BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organizatio
 _POST_COLUMNS = ("id, blog_id, status, headline, byline, body, display_time, published_at,"
                  " updated_at, publish_at, pinned, key_event, version, edited_at,"
                  " publish_position, change_position, created_at")
+
+
+class BlogRow(NamedTuple):
+    """A blog as the read side holds it: its ``blogs`` row and its ``blog_activity`` row."""
+
+    id: str
+    slug: str
+    title: str
+    description: str
+    authors: str  # JSON
+    organization: str | None
+    timezone: str
+    status: str
+    created_at: str
+    version: int
+    updated_at: str
+    post_count: int
+    feed_version: int
+    visible_position: int
+
+
+class PostRow(NamedTuple):
+    """A post as the ``feed_posts`` projection holds it."""
+
+    id: str
+    blog_id: str
+    status: str
+    headline: str
+    byline: str  # JSON
+    body: str  # JSON
+    display_time: str | None
+    published_at: str | None
+    updated_at: str
+    publish_at: str | None
+    pinned: int
+    key_event: int
+    version: int
+    edited_at: str | None
+    publish_position: int | None
+    change_position: int | None
+    created_at: str
+
+
+_blog = BlogRow._make
+_posts = PostRow._make
+
 ORDERS = {
     # order: (sort column, direction, comparison for the next page)
     "newest": ("publish_position", "DESC", "<"),
@@ -54,58 +100,59 @@ def get_blog_head(conn: Connection, key: str) -> BlogHead:
     return head
 
 
-def blog_json(row: tuple[Any, ...], cursor: str) -> dict[str, Any]:
-    """A blogs + blog_activity row as the API's blog summary."""
+def blog_json(row: BlogRow, cursor: str) -> dict[str, Any]:
+    """A blog row as the API's blog summary."""
     return {
-        "id": row[0], "slug": row[1], "title": row[2], "description": row[3],
-        "authors": json.loads(row[4]), "organization": row[5], "timezone": row[6],
-        "status": row[7], "created_at": row[8], "updated_at": row[10], "post_count": row[11],
-        "cursor": cursor,
+        "id": row.id, "slug": row.slug, "title": row.title, "description": row.description,
+        "authors": json.loads(row.authors), "organization": row.organization,
+        "timezone": row.timezone, "status": row.status, "created_at": row.created_at,
+        "updated_at": row.updated_at, "post_count": row.post_count, "cursor": cursor,
     }
 
 
-def head_of(row: tuple[Any, ...]) -> BlogHead:
+def head_of(row: BlogRow) -> BlogHead:
     """The head part of a full blog row."""
-    return BlogHead(row[0], row[9], row[12], row[10], row[13])
+    return BlogHead(row.id, row.version, row.feed_version, row.updated_at,
+                    row.visible_position)
 
 
-def get_blog_row(conn: Connection, blog_id: str) -> tuple[Any, ...]:
+def get_blog_row(conn: Connection, blog_id: str) -> BlogRow:
     """The full blog row by id; raises BlogNotFoundError."""
     row = conn.execute(f"SELECT {_BLOG_COLUMNS} FROM blogs b JOIN blog_activity a"
                        " ON a.blog_id = b.id WHERE b.id = ?", (blog_id,)).fetchone()
     if row is None:
         raise BlogNotFoundError(f"no blog {blog_id!r}")
-    return tuple(row)
+    return _blog(row)
 
 
-def list_blog_rows(conn: Connection) -> list[tuple[Any, ...]]:
+def list_blog_rows(conn: Connection) -> list[BlogRow]:
     """Every blog, live ones first, most recently updated first."""
-    return [tuple(r) for r in conn.execute(
+    return [_blog(r) for r in conn.execute(
         f"SELECT {_BLOG_COLUMNS} FROM blogs b JOIN blog_activity a ON a.blog_id = b.id"
         " ORDER BY b.status = 'closed', a.updated_at DESC, b.id")]
 
 
-def post_json(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A feed_posts row as the API's post."""
-    status = row[2]
-    published_at = row[7]
-    byline = json.loads(row[4])
-    post = {
-        "id": row[0], "blog_id": row[1], "status": status, "headline": row[3],
+def post_json(row: PostRow) -> dict[str, Any]:
+    """A post row as the API's post."""
+    status = row.status
+    published_at = row.published_at
+    byline = json.loads(row.byline)
+    return {
+        "id": row.id, "blog_id": row.blog_id, "status": status, "headline": row.headline,
         "byline": {"contributors": byline.get("contributors") or [],
                    "organization": byline.get("organization"),
                    "location": byline.get("location")},
-        "body": json.loads(row[5]),
-        "display_time": row[6] or published_at, "published_at": published_at,
-        "updated_at": row[8], "publish_at": row[9] if status == "scheduled" else None,
-        "pinned": bool(row[10]), "key_event": bool(row[11]), "version": row[12],
-        "edited": row[13] is not None, "edited_at": row[13],
+        "body": json.loads(row.body),
+        "display_time": row.display_time or published_at, "published_at": published_at,
+        "updated_at": row.updated_at,
+        "publish_at": row.publish_at if status == "scheduled" else None,
+        "pinned": bool(row.pinned), "key_event": bool(row.key_event), "version": row.version,
+        "edited": row.edited_at is not None, "edited_at": row.edited_at,
     }
-    return post
 
 
 def list_posts(conn: Connection, blog_id: str, order: str, limit: int,
-               after: int | None) -> tuple[list[tuple[Any, ...]], int | None]:
+               after: int | None) -> tuple[list[PostRow], int | None]:
     """One page of published posts and the sort key to continue after (None: last page)."""
     column, direction, comparison = ORDERS[order]
     where = "blog_id = ? AND status = 'published'"
@@ -116,27 +163,27 @@ def list_posts(conn: Connection, blog_id: str, order: str, limit: int,
     rows = conn.execute(f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE {where}"
                         f" ORDER BY {column} {direction} LIMIT ?", (*params, limit + 1)).fetchall()
     more = len(rows) > limit
-    rows = rows[:limit]
-    next_key = rows[-1][14 if column == "publish_position" else 15] if more else None
-    return [tuple(r) for r in rows], next_key
+    page = [_posts(r) for r in rows[:limit]]
+    next_key = getattr(page[-1], column) if more else None
+    return page, next_key
 
 
-def pinned_posts(conn: Connection, blog_id: str) -> list[tuple[Any, ...]]:
+def pinned_posts(conn: Connection, blog_id: str) -> list[PostRow]:
     """Published pinned posts, newest first."""
-    return [tuple(r) for r in conn.execute(
+    return [_posts(r) for r in conn.execute(
         f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status = 'published'"
         " AND pinned = 1 ORDER BY publish_position DESC", (blog_id,))]
 
 
-def key_event_posts(conn: Connection, blog_id: str) -> list[tuple[Any, ...]]:
+def key_event_posts(conn: Connection, blog_id: str) -> list[PostRow]:
     """Published key events, newest first (the reader page's summary list)."""
-    return [tuple(r) for r in conn.execute(
+    return [_posts(r) for r in conn.execute(
         f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status = 'published'"
         " AND key_event = 1 ORDER BY publish_position DESC", (blog_id,))]
 
 
 def get_post_row(conn: Connection, blog_id: str, post_id: str, *,
-                 unpublished: bool = False) -> tuple[Any, ...]:
+                 unpublished: bool = False) -> PostRow:
     """One post; readers (``unpublished=False``) only get published ones.
 
     :raises PostNotFoundError: no such post in that blog, or not visible to the asker.
@@ -145,25 +192,25 @@ def get_post_row(conn: Connection, blog_id: str, post_id: str, *,
                        (post_id, blog_id)).fetchone()
     if row is None or (not unpublished and row[2] != "published"):
         raise PostNotFoundError(f"no post {post_id!r} in this blog")
-    return tuple(row)
+    return _posts(row)
 
 
 def list_posts_by_status(conn: Connection, blog_id: str,
-                         statuses: list[str]) -> list[tuple[Any, ...]]:
+                         statuses: list[str]) -> list[PostRow]:
     """Every post of the blog with one of ``statuses``, most recently changed first (editors)."""
     marks = ",".join("?" * len(statuses))
-    return [tuple(r) for r in conn.execute(
+    return [_posts(r) for r in conn.execute(
         f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status IN ({marks})"
         " ORDER BY updated_at DESC, id", (blog_id, *statuses))]
 
 
 def changes_since(conn: Connection, blog_id: str, since: int,
-                  limit: int) -> tuple[list[tuple[Any, ...]], bool]:
+                  limit: int) -> tuple[list[PostRow], bool]:
     """Posts whose reader-visible state changed after position ``since``, oldest change first."""
     rows = conn.execute(
         f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND change_position > ?"
         " ORDER BY change_position LIMIT ?", (blog_id, since, limit + 1)).fetchall()
-    return [tuple(r) for r in rows[:limit]], len(rows) > limit
+    return [_posts(r) for r in rows[:limit]], len(rows) > limit
 
 
 def feed_page(conn: Connection, blog_id: str, order: str, limit: int,
@@ -179,18 +226,18 @@ def feed_page(conn: Connection, blog_id: str, order: str, limit: int,
         rows, next_key = list_posts(conn, blog_id, order, limit, after)
         pinned = pinned_posts(conn, blog_id) if after is None else []
     page = {
-        "blog": blog_json(row, cursor_of("c", row[13])),
+        "blog": blog_json(row, cursor_of("c", row.visible_position)),
         "pinned": [post_json(r) for r in pinned],
         "posts": [post_json(r) for r in rows],
-        "total": row[11],
+        "total": row.post_count,
         "next_cursor": cursor_of(order[0], next_key) if next_key is not None else None,
-        "cursor": cursor_of("c", row[13]),
+        "cursor": cursor_of("c", row.visible_position),
     }
     return page, head_of(row)
 
 
-def change(row: tuple[Any, ...]) -> dict[str, Any]:
+def change(row: PostRow) -> dict[str, Any]:
     """A changed post as a /changes entry: an upsert, or a delete tombstone."""
-    if row[2] == "published":
+    if row.status == "published":
         return {"op": "upsert", "post": post_json(row)}
-    return {"op": "delete", "id": row[0]}
+    return {"op": "delete", "id": row.id}

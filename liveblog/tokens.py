@@ -69,6 +69,7 @@ def authenticate(conn: Connection, token: str) -> Actor | None:
                        (parts[1],)).fetchone()
     if row is None:
         return None
-    if not hmac.compare_digest(row[3], hash_token(token)) or row[4] is not None:
+    token_id, name, role, secret_hash, revoked_at = row
+    if not hmac.compare_digest(secret_hash, hash_token(token)) or revoked_at is not None:
         return None
-    return Actor("token", row[1], token_id=row[0], role=row[2])
+    return Actor("token", name, token_id=token_id, role=role)

@@ -110,9 +110,11 @@ class Events(MethodView):
         head = store.head()
         return json_response({
             "events": [{
-                "position": r[0], "stream": r[1], "version": r[2], "type": r[3],
-                "schema_version": r[4], "data": json.loads(r[5]), "metadata": json.loads(r[6]),
-                "recorded_at": r[7], "prev_hash": r[8], "hash": r[9]} for r in rows],
+                "position": position, "stream": stream, "version": version, "type": type_,
+                "schema_version": sv, "data": json.loads(data), "metadata": json.loads(meta),
+                "recorded_at": recorded_at, "prev_hash": prev_hash, "hash": hash_}
+                for position, stream, version, type_, sv, data, meta, recorded_at, prev_hash,
+                hash_ in rows],
             "next": rows[-1][0] if more else None,
             "head": {"position": head.position, "hash": head.hash},
         }, headers=_PRIVATE)

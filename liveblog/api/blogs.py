@@ -51,8 +51,9 @@ class Blogs(MethodView):
         """List blogs, live ones first."""
         conn = get_db().store().conn
         rows = queries.list_blog_rows(conn)
-        body = dumps({"blogs": [queries.blog_json(r, encode_cursor("c", r[13])) for r in rows]})
-        latest = max((r[10] for r in rows), default=None)  # the newest change among them
+        body = dumps({"blogs": [queries.blog_json(r, encode_cursor("c", r.visible_position))
+                                for r in rows]})
+        latest = max((r.updated_at for r in rows), default=None)  # the newest change among them
         headers = reader_headers(content_etag(body), latest)
         if none_match(headers["ETag"]):
             return not_modified(headers)
@@ -98,7 +99,7 @@ class Blog(MethodView):
         if none_match(headers["ETag"]):
             return not_modified(headers)
         row = queries.get_blog_row(conn, head.id)
-        return json_response(queries.blog_json(row, encode_cursor("c", row[13])),
+        return json_response(queries.blog_json(row, encode_cursor("c", row.visible_position)),
                              headers=headers)
 
     @require_role("editor")

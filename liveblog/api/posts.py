@@ -98,9 +98,9 @@ def _posts_by_status(head: BlogHead, statuses: list[str]) -> Any:
         row = queries.get_blog_row(conn, head.id)
         rows = queries.list_posts_by_status(conn, head.id, statuses)
     return json_response({
-        "blog": queries.blog_json(row, encode_cursor("c", row[13])), "pinned": [],
+        "blog": queries.blog_json(row, encode_cursor("c", row.visible_position)), "pinned": [],
         "posts": [queries.post_json(r) for r in rows], "total": len(rows),
-        "next_cursor": None, "cursor": encode_cursor("c", row[13]),
+        "next_cursor": None, "cursor": encode_cursor("c", row.visible_position),
     }, headers={"Cache-Control": "private, no-cache"})
 
 
@@ -189,7 +189,7 @@ class Post(MethodView):
         conn = get_db().store().conn
         head = queries.get_blog_head(conn, blog)
         row = queries.get_post_row(conn, head.id, post, unpublished=is_editor())
-        headers = reader_headers(post_etag(row[12]), row[8])
+        headers = reader_headers(post_etag(row.version), row.updated_at)
         if none_match(headers["ETag"]):
             return not_modified(headers)
         return json_response(queries.post_json(row), headers=headers)
@@ -249,10 +249,11 @@ class Changes(MethodView):
         with read_snapshot(conn):
             row = queries.get_blog_row(conn, head.id)
             rows, more = queries.changes_since(conn, head.id, position, limit)
-        cursor = rows[-1][15] if more else max(row[13], position)
+        last = rows[-1].change_position if more else None
+        cursor = last if last is not None else max(row.visible_position, position)
         body = dumps({
             "changes": [queries.change(r) for r in rows],
-            "blog": queries.blog_json(row, encode_cursor("c", row[13])),
+            "blog": queries.blog_json(row, encode_cursor("c", row.visible_position)),
             "cursor": encode_cursor("c", cursor),
             "more": more,
         })

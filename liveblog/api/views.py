@@ -40,7 +40,8 @@ def blog_summary(blog_id: str) -> tuple[dict[str, Any], str]:
     """The blog summary and its ETag, now."""
     conn = get_db().store().conn
     row = queries.get_blog_row(conn, blog_id)
-    return queries.blog_json(row, encode_cursor("c", row[13])), blog_etag(row[9], row[12])
+    return (queries.blog_json(row, encode_cursor("c", row.visible_position)),
+            blog_etag(row.version, row.feed_version))
 
 
 def blog_after(outcome: Outcome, blog_id: str) -> tuple[dict[str, Any], str]:
@@ -50,7 +51,8 @@ def blog_after(outcome: Outcome, blog_id: str) -> tuple[dict[str, Any], str]:
     scratch = _as_of(outcome, blog_stream(blog_id))
     row = queries.get_blog_row(scratch, blog_id)
     scratch.close()
-    return queries.blog_json(row, encode_cursor("c", row[13])), blog_etag(row[9], row[12])
+    return (queries.blog_json(row, encode_cursor("c", row.visible_position)),
+            blog_etag(row.version, row.feed_version))
 
 
 def post_after(outcome: Outcome, blog_id: str, post_id: str) -> dict[str, Any]:
