@@ -2,7 +2,8 @@
 
 Measures, with wrk and a bounded load, requests/s of feed polls answered 304, feed pages
 answered 200, and publishes; next to a minimal Flask app returning the same bytes under the same
-gunicorn settings, in the same run. Targets: 304 >= 0.8x and 200 >= 0.7x of the minimal app.
+gunicorn settings, in the same run. Targets: 304 >= 1.2x and 200 >= 0.9x of the minimal app
+(best of the alternating rounds, and the ratio of their medians).
 
     scripts/bench http [--seconds 8] [--connections 16] [--workers 2] [--threads 16]
     scripts/bench http --backend postgresql   # then also: two nodes on PostgreSQL next to one
@@ -16,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -226,27 +228,33 @@ def main() -> None:
             for url in (f"{base}/api/blogs/bench/posts", f"{minimal}/api/blogs/bench/posts"):
                 wrk(url, 2, c)
             best: dict[str, float] = {}
+            seen: dict[str, list[float]] = {}
             for _ in range(args.rounds):
                 for key, url, hdrs in (
                         ("304 ours", f"{base}/api/blogs/bench/posts", cond),
                         ("304 minimal", f"{minimal}/api/blogs/bench/posts", cond),
                         ("200 ours", f"{base}/api/blogs/bench/posts", None),
                         ("200 minimal", f"{minimal}/api/blogs/bench/posts", None)):
-                    best[key] = max(best.get(key, 0.0), wrk(url, s, c, headers=hdrs))
+                    seen.setdefault(key, []).append(wrk(url, s, c, headers=hdrs))
+                    best[key] = max(seen[key])
             best["publish ours"] = wrk(f"{base}/api/blogs/bench/posts", s, c,
                                        script=post_script)
             best["publish minimal"] = wrk(f"{minimal}/api/blogs/bench/posts", s, c,
                                           script=post_script)
-            rows = [("feed poll answered 304", "304", 0.8), ("feed page answered 200", "200", 0.7),
+            rows = [("feed poll answered 304", "304", 1.2), ("feed page answered 200", "200", 0.9),
                     ("publish (POST, fsync each)", "publish", None)]
             print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads; wrk -t1 "
                   f"-c{c} -d{s}s, best of {args.rounds} alternating rounds; feed page "
                   f"{len(body):,} bytes ({args.posts} posts, limit 20)")
-            print(f"{'':30}{'liveblog':>12}{'minimal app':>14}{'ratio':>8}  target")
+            print(f"{'':30}{'liveblog':>12}{'minimal app':>14}{'ratio':>8}{'median':>8}  target")
             for label, key, target in rows:
                 ours, theirs = best[f"{key} ours"], best[f"{key} minimal"]
                 goal = f">= {target}x" if target else "(reference)"
-                print(f"{label:30}{ours:>10,.0f}/s{theirs:>12,.0f}/s{ours / theirs:>7.2f}x  {goal}")
+                mine, others = seen.get(f"{key} ours"), seen.get(f"{key} minimal")
+                median = (f"{statistics.median(mine) / statistics.median(others):>7.2f}x"
+                          if mine and others else f"{'':>8}")
+                print(f"{label:30}{ours:>10,.0f}/s{theirs:>12,.0f}/s{ours / theirs:>7.2f}x"
+                      f"{median}  {goal}")
         finally:
             for proc in procs:
                 proc.terminate()
