@@ -22,6 +22,7 @@ stopped.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import itertools
 import json
@@ -373,6 +374,18 @@ class ProjectionRunner:
         :param progress: called with ``(events done, events in the log)`` after each batch.
         :returns: the number of events replayed.
         """
+        # A rebuild allocates a dict or two per event and keeps many rows, but makes no
+        # reference cycles: the cyclic collector would only walk that heap again and again
+        # (a quarter of the time, measured). It is off for the rebuild, back on after.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._rebuild(name, progress)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _rebuild(self, name: str | None, progress: Progress | None) -> int:
         conn = self.store.conn
         chosen = self._select(name)
         fresh: dict[str, Tables] = {}
