@@ -101,8 +101,8 @@ def _parse(line: str, number: int) -> dict[str, Any]:
         if not isinstance(value, kind) or isinstance(value, bool):
             raise ChainError(f"field {field!r} is missing or not a {kind.__name__}", line=number)
     try:
-        check_integers(line, record["data"])
-        check_integers(line, record["metadata"])
+        check_integers(record["data"])
+        check_integers(record["metadata"])
     except ValueError as e:
         raise ChainError(str(e), line=number) from e
     return record

@@ -217,11 +217,14 @@ class EventStore:
                                       " hash: run verify()")
             metadata_texts = _metadata_texts(events, idempotency_key, fingerprint)
             items = []
+            checked: Any = None
             for event, (metadata, meta_text) in zip(events, metadata_texts, strict=True):
-                data_text = canonical(event.data)
-                check_integers(data_text, event.data)
-                check_integers(meta_text, metadata)
-                items.append((event.type, event.schema_version, data_text, meta_text))
+                check_integers(event.data)
+                if metadata is not checked:  # a batch shares one metadata mapping
+                    check_integers(metadata)
+                    checked = metadata
+                items.append((event.type, event.schema_version, canonical(event.data),
+                              meta_text))
             rows = seal(stream_id, recorded_text, position, current, prev_hash, items)
             try:
                 conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
