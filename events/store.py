@@ -390,7 +390,10 @@ class EventStore:
         Recorded times never decrease along the log, so this bisects positions: about twenty
         primary-key lookups for a million events.
         """
-        wanted = format_time(moment)
+        try:
+            wanted = format_time(moment)
+        except OverflowError:  # before year 1 or after 9999 in UTC: before or after everything
+            return 0 if moment.year < 5000 else self.head().position
         low, high = 0, self.head().position
         while low < high:
             middle = (low + high + 1) // 2

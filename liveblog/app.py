@@ -12,6 +12,7 @@ from events import utc_now
 
 from . import db
 from .api import register_api
+from .api.auth import FailedAuthentications, authenticate_request
 from .api.freshness import Answers, Freshness, LongPolls
 from .config import DEFAULTS
 
@@ -31,6 +32,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["liveblog.answers"] = Answers(int(app.config["FEED_CACHE_SIZE"]))
     app.extensions["liveblog.long_polls"] = LongPolls(app.extensions["liveblog.db"],
                                                       int(app.config["LONG_POLL_MAX_WAITERS"]))
+    app.extensions["liveblog.auth_failures"] = FailedAuthentications(
+        int(app.config["AUTH_FAILURE_LIMIT"]), float(app.config["AUTH_FAILURE_WINDOW"]))
+    app.before_request(authenticate_request)
     register_api(app)
     from . import pages
 

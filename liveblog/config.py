@@ -31,6 +31,9 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "AUDIT_CHECKPOINT_FILE": ("", "append-only file of audit checkpoints (default: the "
                                   "database path + .checkpoints.jsonl)"),
     "LONG_POLL_INTERVAL": (0.25, "how often (s) a held long poll looks for a change"),
+    "AUTH_FAILURE_LIMIT": (10, "failed authentications from one client address within "
+                               "AUTH_FAILURE_WINDOW before its token requests are answered 429"),
+    "AUTH_FAILURE_WINDOW": (60.0, "the window (s) failed authentications are counted in"),
 }
 
 DEFAULTS: dict[str, Any] = {key: default for key, (default, _) in SETTINGS.items()}

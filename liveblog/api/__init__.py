@@ -123,24 +123,41 @@ def _require_json_bodies() -> None:
         if has_body and not request.is_json:
             raise UnsupportedMediaType("request bodies must be application/json")
         if has_body:
-            _require_unicode(request.get_data(cache=True))
+            _require_readable_json(request.get_data(cache=True))
         key = request.headers.get("Idempotency-Key")
         if key is not None and not 1 <= len(key) <= 255:
             raise BadRequest("Idempotency-Key must be 1 to 255 characters")
 
 
-def _require_unicode(raw: bytes) -> None:
-    """JSON may escape lone UTF-16 surrogates ("\\ud800"); they are not text and cannot be
-    stored, so such a body is refused before it is parsed for real."""
-    if b"\\u" not in raw:
-        return
+#: how deep a request body's arrays and objects may nest (a post's body needs 3)
+MAX_JSON_DEPTH = 32
+
+
+def _require_readable_json(raw: bytes) -> None:
+    """Refuse, as 400, a body the rest of the stack could not handle although it is JSON:
+    nested past MAX_JSON_DEPTH (Python's parser and encoders recurse), a number past Python's
+    4,300 digits, or an unpaired UTF-16 surrogate ("\\ud800": not text, cannot be stored)."""
     try:
-        json.dumps(json.loads(raw), ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise BadRequest("the request body holds an unpaired surrogate (\\ud800-\\udfff):"
-                         " not valid Unicode text") from e
-    except ValueError:
+        value = json.loads(raw)
+    except RecursionError:
+        raise BadRequest(f"the request body nests deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as e:
+        if "integer string conversion" in str(e):
+            raise BadRequest("the request body holds a number too long to read") from None
         return  # not JSON: the parser says so with its own 400
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            raise BadRequest(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+        level = [child for item in level if isinstance(item, dict | list)
+                 for child in (item.values() if isinstance(item, dict) else item)]
+    if b"\\u" in raw:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise BadRequest("the request body holds an unpaired surrogate (\\ud800-\\udfff):"
+                             " not valid Unicode text") from e
 
 
 def register_api(app: Flask) -> Api:

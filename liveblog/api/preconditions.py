@@ -42,7 +42,7 @@ def if_match_version(*, required: bool) -> int | None:
         tag = tag[2:]
     tag = tag.strip('"')
     head = tag.split(".", 1)[0]
-    if not head.isdigit():
+    if not (head.isascii() and head.isdigit()) or len(head) > 18:  # no version is that long
         raise MalformedPreconditionError(f"If-Match {raw!r} is not a version this API issued")
     return int(head)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -26,11 +27,40 @@ _TIMEZONES = zoneinfo.available_timezones()
 SLUG_PATTERN = r"^[a-z0-9-]{1,80}$"
 
 
+#: characters XML 1.0 forbids (C0 controls but tab and newline, U+FFFE, U+FFFF, surrogates):
+#: text holding one could never be served in an Atom feed, so none is ever stored
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _illegal_characters(value: Any) -> Any:
+    """Messages shaped like ``value`` for each string holding an XML-illegal character."""
+    if isinstance(value, str):
+        found = XML_ILLEGAL.search(value)
+        if found is None:
+            return None
+        return [f"Character U+{ord(found.group()):04X} is not allowed in text."]
+    if isinstance(value, Mapping):
+        nested = {key: _illegal_characters(item) for key, item in value.items()}
+        return {key: item for key, item in nested.items() if item} or None
+    if isinstance(value, list):
+        nested_list = {index: _illegal_characters(item) for index, item in enumerate(value)}
+        return {index: item for index, item in nested_list.items() if item} or None
+    return None
+
+
 class StrictSchema(ma.Schema):
-    """Unknown fields are an error (marshmallow's default, made explicit)."""
+    """Unknown fields are an error (marshmallow's default, made explicit), and so is a character
+    XML forbids, in any field."""
 
     class Meta:
         unknown = ma.RAISE
+
+    @ma.pre_load
+    def _refuse_xml_illegal_characters(self, data: Any, **kwargs: Any) -> Any:
+        errors = _illegal_characters(data)
+        if errors:
+            raise ma.ValidationError(errors)
+        return data
 
 
 class Html(f.String):

@@ -249,6 +249,20 @@ def _cursor(kind, digits):
      "editor", 422),
     ("POST", "/api/blogs/{b}/posts", '{"headline": 1e999}', "editor", 422),
     ("POST", "/api/blogs/{b}/posts", "null", "editor", 422),
+    # the reliability issue's corpus: none of these may ever be a 500 again
+    ("POST", "/api/blogs/{b}/posts", '{"headline": "x", "body": ' + "[" * 10_000 + "]" * 10_000
+     + "}", "editor", 400),
+    ("POST", "/api/blogs/{b}/posts", '{"headline": "x", "pinned": ' + "9" * 5000 + "}", "editor",
+     400),
+    ("POST", "/api/blogs", '{"title": "x", "authors": [' + "[" * 40 + "]" * 40 + "]}", "editor",
+     400),
+    ("POST", "/api/blogs/{b}/posts", '{"headline": "a\\u0001b"}', "editor", 422),
+    ("POST", "/api/blogs/{b}/posts", '{"headline": "a\\u000bb"}', "editor", 422),
+    ("POST", "/api/blogs/{b}/posts", '{"headline": "a\\ufffeb"}', "editor", 422),
+    ("POST", "/api/blogs/{b}/posts", '{"headline": "a\\u0000b"}', "editor", 422),
+    ("POST", "/api/blogs/{b}/posts", '{"headline": "a", "body": [{"type": "paragraph",'
+     ' "text": "\\uffff"}]}', "editor", 422),
+    ("POST", "/api/blogs", '{"title": "t", "description": "bell\\u0007"}', "editor", 422),
 ])
 def test_hostile_inputs_are_problems_never_500(client, app, editor, auditor, blog, method, url,
                                               body, who, status):
@@ -259,6 +273,58 @@ def test_hostile_inputs_are_problems_never_500(client, app, editor, auditor, blo
     response = client.open(url.format(b=blog["id"]), method=method, data=body, headers=headers)
     assert_problem(response, status)
     assert log_head(app) == before
+
+
+def test_an_if_match_no_version_could_have_is_a_412_not_a_500(client, app, editor, blog):
+    post = client.post(f"/api/blogs/{blog['id']}/posts", json={"headline": "x"},
+                       headers=editor).get_json()
+    before = log_head(app)
+    for tag in ('"' + "9" * 5000 + '"', '"١٢"', '"99999999999999999999"'):
+        assert_problem(client.patch(f"/api/blogs/{blog['id']}/posts/{post['id']}",
+                                    json={"headline": "y"}, headers={**editor, "If-Match": tag}),
+                       412)
+    assert log_head(app) == before
+
+
+def test_an_as_of_past_the_calendar_is_the_whole_log_or_nothing(client, auditor, blog):
+    late = client.get(f"/api/blogs/{blog['id']}/posts?as_of=9999-12-31T23:59:59-23:59",
+                      headers=auditor)
+    assert late.status_code == 200
+    assert late.get_json()["blog"]["id"] == blog["id"]
+    early = client.get(f"/api/blogs/{blog['id']}/posts?as_of=0001-01-01T00:00:00%2B23:59",
+                       headers=auditor)
+    assert_problem(early, 404)  # the blog did not exist yet
+
+
+def test_an_invalid_token_is_a_401_on_every_endpoint(client, app, blog):
+    app.extensions["liveblog.auth_failures"].limit = 100  # this test fails on purpose, often
+    assert client.get("/api/blogs", headers={"Authorization": "Basic eDp5"}).status_code == 401
+    bad = {"Authorization": "Bearer lb_nope_nope"}
+    for url in ("/api/blogs", f"/api/blogs/{blog['slug']}", f"/api/blogs/{blog['id']}/posts",
+                f"/api/blogs/{blog['id']}/changes?since={blog['cursor']}", "/healthz",
+                "/openapi.json", "/", f"/blogs/{blog['slug']}", "/static/liveblog.css",
+                "/api/nowhere"):
+        response = client.get(url, headers=bad)
+        assert_problem(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_repeated_failed_authentications_are_answered_429_with_retry_after(app, client, editor):
+    failures = app.extensions["liveblog.auth_failures"]
+    bad = {"Authorization": "Bearer lb_nope_nope"}
+    for _ in range(failures.limit):
+        assert client.get("/api/blogs", headers=bad).status_code == 401
+    refused = client.get("/api/blogs", headers=bad)
+    body = assert_problem(refused, 429)
+    assert 1 <= int(refused.headers["Retry-After"]) <= failures.window
+    assert "retry" in body["detail"]
+    # the client is told to wait even with a good token; anonymous reading goes on
+    assert client.get("/api/blogs", headers=editor).status_code == 429
+    assert client.get("/api/blogs").status_code == 200
+    # after the window, a good token is welcome again and forgives the failures
+    failures.clock = lambda: 10**9
+    assert client.get("/api/blogs", headers=editor).status_code == 200
+    assert client.get("/api/blogs", headers=bad).status_code == 401
 
 
 def test_an_oversized_idempotency_key_is_400(client, app, editor, blog):
