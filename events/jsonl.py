@@ -42,12 +42,19 @@ def export_jsonl(store: EventStore, out: IO[str], *, progress: Progress | None =
     return count
 
 
+Check = Callable[[dict[str, Any]], None]
+
+
 def import_jsonl(store: EventStore, lines: Iterable[str], *,
-                 progress: Progress | None = None, batch_size: int = 1000) -> Head:
+                 progress: Progress | None = None, batch_size: int = 1000,
+                 check: Check | None = None) -> Head:
     """Import an exported log into an empty store, in one transaction.
 
     Every line is checked against the chain (position sequence, link, hash) before it is kept;
     the first bad line aborts the import and nothing is written.
+
+    :param check: called with each record; a ValueError it raises refuses the line (a chain
+        proves nothing about where a file came from: the application says what it accepts).
 
     :raises StoreNotEmptyError: the store already holds events.
     :raises ChainError: a line is not an exported event or breaks the chain; the error names the
@@ -60,6 +67,7 @@ def import_jsonl(store: EventStore, lines: Iterable[str], *,
             raise StoreNotEmptyError("import needs an empty store: this one already has events")
         head = Head(0, GENESIS_HASH)
         rows: list[Row] = []
+        records: list[dict[str, Any]] = []
         lines_of: list[int] = []
         keys: dict[str, list[Any]] = {}
         count = 0
@@ -67,6 +75,7 @@ def import_jsonl(store: EventStore, lines: Iterable[str], *,
             if not line.strip():
                 continue
             record = _parse(line, number)
+            records.append(record)
             rows.append(tuple(canonical(record[f]) if isinstance(record[f], dict) else record[f]
                               for f in _FIELDS))  # type: ignore[arg-type]
             lines_of.append(number)
@@ -76,13 +85,13 @@ def import_jsonl(store: EventStore, lines: Iterable[str], *,
                                              record["stream_id"], record["position"], 0])
                 seen[3] = record["position"]
             if len(rows) >= batch_size:
-                head = _flush(conn, rows, lines_of, head)
+                head = _flush(conn, rows, lines_of, head, records, check)
                 count += len(rows)
-                rows, lines_of = [], []
+                rows, lines_of, records = [], [], []
                 if progress is not None:
                     progress(count)
         if rows:
-            head = _flush(conn, rows, lines_of, head)
+            head = _flush(conn, rows, lines_of, head, records, check)
         conn.executemany(
             "INSERT INTO idempotency (key, fingerprint, stream_id, first_position, last_position)"
             " VALUES (?, ?, ?, ?, ?)", [(k, *v) for k, v in keys.items()])
@@ -108,12 +117,19 @@ def _parse(line: str, number: int) -> dict[str, Any]:
     return record
 
 
-def _flush(conn: Connection, rows: list[Row], lines_of: list[int], head: Head) -> Head:
+def _flush(conn: Connection, rows: list[Row], lines_of: list[int], head: Head,
+           records: list[dict[str, Any]], check: Check | None) -> Head:
     result = check_rows(rows, head)
     if not result.ok:
         bad = lines_of[result.events_checked]
         raise ChainError(f"{result.detail} (position {result.first_bad_position})", line=bad,
                          position=result.first_bad_position)
+    if check is not None:  # the chain holds; now what the application accepts
+        for record, number in zip(records, lines_of, strict=True):
+            try:
+                check(record)
+            except ValueError as e:
+                raise ChainError(str(e), line=number, position=record["position"]) from e
     conn.executemany(f"INSERT INTO events ({', '.join(_FIELDS)}) VALUES (?,?,?,?,?,?,?,?,?,?)",
                      rows)
     return result.head

@@ -341,17 +341,29 @@ def export_log(db_path: str, file: str) -> None:
 @main.command("import")
 @db_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--with-tokens", is_flag=True,
+              help="also import token events (they grant access: only from a log you trust)")
 @one_line_errors
-def import_log(db_path: str, file: str) -> None:
-    """Load a JSON Lines log into an empty database, re-verifying every hash, then project it."""
-    from events import import_jsonl
+def import_log(db_path: str, file: str, with_tokens: bool) -> None:
+    """Load a JSON Lines log into an empty database, every event checked, then project it.
+
+    Each event must chain (hashes re-verified), be of a known type and schema, and hold only
+    what the API would have stored (sanitised text); token events are refused unless
+    --with-tokens. All or nothing: a refused import, projections included, leaves the
+    database exactly as it was.
+    """
+    from events import import_jsonl, write_transaction
+
+    from .imports import checker
 
     service = _service(db_path)
     with click.open_file(file, "r", encoding="utf-8") as lines, click.progressbar(
-            length=1, label="import", file=sys.stderr) as bar:
-        head = import_jsonl(service.store, lines, progress=lambda n: bar.update(0))
+            length=1, label="import", file=sys.stderr) as bar, write_transaction(
+            service.store.conn):
+        head = import_jsonl(service.store, lines, progress=lambda n: bar.update(0),
+                            check=checker(with_tokens=with_tokens))
+        service.runner.catch_up()  # in the same transaction: a projection's refusal undoes all
         bar.update(1)
-    service.runner.catch_up()
     click.echo(f"imported {head.position} events (head {head.position} {head.hash})")
 
 
@@ -365,9 +377,11 @@ def copy_log(source: str, target: str) -> None:
     Every event is re-hashed and chained on the way in, exactly as `import` does; the target
     must be empty, and a refused copy leaves it empty. Projections are then built from the log.
     """
-    from events import import_jsonl
+    from events import import_jsonl, write_transaction
     from events import verify as verify_chain
     from events.jsonl import export_lines
+
+    from .imports import checker
 
     if source == target:
         raise click.ClickException("--from and --to name the same database")
@@ -375,11 +389,14 @@ def copy_log(source: str, target: str) -> None:
     destination = _service(target)
     total = origin.head().position
     with click.progressbar(length=max(total, 1), label="copy", show_pos=True,
-                           file=sys.stderr) as bar:
+                           file=sys.stderr) as bar, write_transaction(destination.store.conn):
+        # checked as an import is (a copy moves a deployment: its tokens too), and projected
+        # in the same transaction: a refused copy leaves the target as it was
         head = import_jsonl(destination.store, export_lines(origin),
-                            progress=lambda n: bar.update(n - bar.pos))
+                            progress=lambda n: bar.update(n - bar.pos),
+                            check=checker(with_tokens=True))
+        destination.runner.catch_up()
         bar.update(max(total, 1) - bar.pos)
-    destination.runner.catch_up()
     result = verify_chain(destination.store.conn)
     if not result.ok or result.head != origin.head():
         raise click.ClickException(f"the copy does not verify: {result.detail or 'heads differ'}")

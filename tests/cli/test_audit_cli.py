@@ -49,6 +49,16 @@ def test_verify_ok_then_exit_1_at_the_tampered_position(database, story):
     assert out.strip().splitlines()[-1].startswith("broken at position 5: bad hash")
 
 
+def _empty(database):
+    from events import EventStore
+
+    store = EventStore.open(database)
+    try:
+        return store.is_empty()
+    finally:
+        store.close()
+
+
 def test_export_import_gives_the_same_head_and_the_same_feed(database, tmp_path, story):
     dump = tmp_path / "log.jsonl"
     code, out = cli("export", "--db", database, str(dump))
@@ -58,13 +68,16 @@ def test_export_import_gives_the_same_head_and_the_same_feed(database, tmp_path,
     assert f"head {head['position']} {head['hash']}" in out
     copy = tmp_path / "copy.db"
     code, out = cli("import", "--db", str(copy), str(dump))
+    assert code == 1 and "--with-tokens" in out  # the story's log holds its editor's token
+    assert not list(tmp_path.glob("copy.db")) or _empty(str(copy))
+    code, out = cli("import", "--db", str(copy), str(dump), "--with-tokens")
     assert code == 0, out
     assert f"head {head['position']} {head['hash']}" in out
     app = create_app({"TESTING": True, "DATABASE": str(copy)})
     assert app.test_client().get("/api/blogs/story/posts").get_json() == story["feed"]
     app.extensions["liveblog.db"].close()
     # a second import into the now non-empty database is refused
-    code, out = cli("import", "--db", str(copy), str(dump))
+    code, out = cli("import", "--db", str(copy), str(dump), "--with-tokens")
     assert code == 1 and "empty" in out.strip().splitlines()[-1]
 
 
@@ -77,7 +90,7 @@ def test_import_refuses_a_broken_chain_naming_the_line(database, tmp_path, story
     lines[6] = json.dumps(record)
     dump.write_text("\n".join(lines) + "\n")
     copy = tmp_path / "copy.db"
-    code, out = cli("import", "--db", str(copy), str(dump))
+    code, out = cli("import", "--db", str(copy), str(dump), "--with-tokens")
     assert code == 1
     last = out.strip().splitlines()[-1]
     assert "line 7" in last and "bad hash" in last
@@ -160,3 +173,65 @@ def test_copy_moves_a_log_between_backends_and_back(db_path, tmp_path, clock, po
     assert _feed(postgres) == feed
     code, out = cli("copy", "--from", back, "--to", back)
     assert code == 1 and "same database" in out
+
+
+def _forged_log(tmp_path, *records):
+    """A log whose chain adds up, as anyone can make one: each record hashed onto the last."""
+    from events import GENESIS_HASH
+    from events.chain import canonical, record_hash
+
+    lines, prev = [], GENESIS_HASH
+    for position, (stream, type_, data) in enumerate(records, start=1):
+        record = {"position": position, "stream_id": stream, "version": 1, "type": type_,
+                  "schema_version": 1, "data": data, "metadata": {"actor": {"type": "cli"}},
+                  "recorded_at": "2022-01-21T13:31:00.000000Z", "prev_hash": prev}
+        record["hash"] = prev = record_hash(
+            position, stream, 1, type_, 1, canonical(data), canonical(record["metadata"]),
+            record["recorded_at"], record["prev_hash"])
+        lines.append(canonical(record))
+    path = tmp_path / "forged.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+BLOG = ("blog/b1/about", "BlogCreated", {
+    "blog_id": "b1", "slug": "forged", "title": "Forged", "description": "", "authors": [],
+    "organization": None, "timezone": "UTC"})
+
+
+def _post(headline):
+    return ("blog/b1/post/p1", "PostPublished", {
+        "blog_id": "b1", "post_id": "p1", "revision": 1,
+        "content": {"headline": headline, "byline": {"contributors": []}, "body": []}})
+
+
+@pytest.mark.parametrize("records,message", [
+    ((("token/t1", "TokenCreated", {"token_id": "t1", "name": "Mallory", "role": "editor",
+                                     "secret_hash": "0" * 64}),), "--with-tokens"),
+    ((BLOG, _post("<script>alert(1)</script>Hi")), "sanitised"),
+    ((BLOG, _post("bell\u0007")), "refuses"),
+    ((BLOG, ("blog/b1/post/p1", "PostTeleported", {"blog_id": "b1"})), "unknown event type"),
+    ((BLOG, ("blog/b1/post/p1", "PostPublished", {"blog_id": "b1", "post_id": "p1"})),
+     "schema"),
+    ((BLOG, ("blog/b2/about", "BlogCreated", {**BLOG[2], "blog_id": "b2"})), "slug"),
+])
+def test_import_distrusts_a_log_that_chains_and_changes_nothing(tmp_path, records, message):
+    database = str(tmp_path / "target.db")
+    code, out = cli("import", "--db", database, _forged_log(tmp_path, *records))
+    assert code == 1, out
+    assert message in out.strip().splitlines()[-1]
+    assert _empty(database)
+    app = create_app({"TESTING": True, "DATABASE": database})
+    client = app.test_client()
+    assert client.get("/api/blogs").get_json() == {"blogs": []}
+    app.extensions["liveblog.db"].shutdown()
+
+
+def test_import_takes_token_events_when_asked(tmp_path):
+    forged = _forged_log(tmp_path, ("token/t1", "TokenCreated", {
+        "token_id": "t1", "name": "Ops", "role": "editor", "secret_hash": "0" * 64}))
+    database = str(tmp_path / "target.db")
+    code, out = cli("import", "--db", database, forged, "--with-tokens")
+    assert code == 0, out
+    code, out = cli("token", "list", "--db", database)
+    assert "t1" in out and "Ops" in out
