@@ -390,11 +390,12 @@ def copy_log(source: str, target: str) -> None:
     total = origin.head().position
     with click.progressbar(length=max(total, 1), label="copy", show_pos=True,
                            file=sys.stderr) as bar, write_transaction(destination.store.conn):
-        # checked as an import is (a copy moves a deployment: its tokens too), and projected
-        # in the same transaction: a refused copy leaves the target as it was
+        # types and schemas checked (a copy moves a deployment: its tokens too, and text as
+        # its sanitiser left it), and projected in the same transaction: a refused copy
+        # leaves the target as it was
         head = import_jsonl(destination.store, export_lines(origin),
                             progress=lambda n: bar.update(n - bar.pos),
-                            check=checker(with_tokens=True))
+                            check=checker(with_tokens=True, text=False))
         destination.runner.catch_up()
         bar.update(max(total, 1) - bar.pos)
     result = verify_chain(destination.store.conn)

@@ -15,8 +15,10 @@ ACTOR = Actor("cli", "workload")
 
 
 def _content(rng: random.Random, i: int) -> dict:
+    # text as the API's sanitiser leaves it (links get rel), so the log is one the API writes
     body = [{"type": "paragraph", "text": f"Paragraph {i} with <em>emphasis</em> and "
-                                          f"<a href=\"https://example.org/{i}\">a link</a>."}]
+                                          f"<a href=\"https://example.org/{i}\" "
+                                          f"rel=\"noopener noreferrer nofollow\">a link</a>."}]
     if rng.random() < 0.3:
         body.append({"type": "image", "url": f"https://cdn.example.org/{i}.jpg",
                      "caption": "A caption", "credit": "Photo: Desk", "alt": "An image"})
