@@ -7,6 +7,7 @@ above this module is the same on both.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -14,10 +15,12 @@ from typing import TYPE_CHECKING
 from flask import Flask, current_app
 
 from events import (
+    DATABASE_ERRORS,
     Connection,
     EventStore,
     ProjectionRunner,
     Watcher,
+    unavailable,
     utc_now,
     watcher,
     write_transaction,
@@ -29,6 +32,26 @@ from .projections import all_projections
 if TYPE_CHECKING:
     from .audit import SnapshotKeeper
     from .service import Service, StreamStates
+
+
+class WriteHealth:
+    """Whether storage took this process's last write: a write refused because storage could
+    not take it (full, read-only, down) marks writes failing until one succeeds again."""
+
+    def __init__(self) -> None:
+        self.failing_since: float | None = None
+        self.detail: str | None = None
+
+    def failed(self, error: BaseException) -> None:
+        """A write was refused by storage."""
+        if self.failing_since is None:
+            self.failing_since = time.time()
+        self.detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+
+    def succeeded(self) -> None:
+        """A write was committed."""
+        self.failing_since = None
+        self.detail = None
 
 
 @dataclass
@@ -46,6 +69,7 @@ class Database:
     _watcher: Watcher | None = None
     _states: StreamStates | None = None
     _keeper: SnapshotKeeper | None = None
+    health: WriteHealth = field(default_factory=WriteHealth)
     _watcher_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self) -> EventStore:
@@ -78,7 +102,23 @@ class Database:
 
             self._keeper = SnapshotKeeper(self.snapshot_every)
         return Service(self.store(), self.runner(), self._states,
-                       self._keeper.recorded if self._keeper is not None else None)
+                       self._keeper.recorded if self._keeper is not None else None,
+                       self.health)
+
+    def probe_writes(self) -> bool:
+        """Try one small write (a row of ``health_probe``); True when storage took it."""
+        conn = self.store().conn
+        try:
+            with write_transaction(conn):
+                conn.execute("INSERT INTO health_probe (id, at) VALUES (1, ?) ON CONFLICT (id)"
+                             " DO UPDATE SET at = excluded.at", (time.time(),))
+        except DATABASE_ERRORS as e:
+            if not unavailable(e):
+                raise
+            self.health.failed(e)
+            return False
+        self.health.succeeded()
+        return True
 
     def watcher(self) -> Watcher:
         """This process's watcher of the log (started on first use, never before a fork)."""
@@ -125,6 +165,9 @@ def migrate(conn: Connection) -> None:
     with write_transaction(conn):
         conn.execute("CREATE TABLE IF NOT EXISTS scheduler_lease (id INTEGER PRIMARY KEY"
                      " CHECK (id = 1), holder TEXT NOT NULL, expires_at TEXT NOT NULL)")
+        # one row /healthz rewrites to learn whether storage takes writes again
+        conn.execute("CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY"
+                     " CHECK (id = 1), at REAL NOT NULL)")
 
 
 def get_db() -> Database:

@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from events import (
+    DATABASE_ERRORS,
     EventStore,
     IdempotencyConflictError,
     ProjectionRunner,
     RecordedEvent,
     UniqueViolationError,
+    unavailable,
     write_transaction,
 )
 
@@ -148,13 +150,15 @@ class Service:
 
     def __init__(self, store: EventStore, runner: ProjectionRunner,
                  states: StreamStates | None = None,
-                 recorded: Callable[[Service, str, list[RecordedEvent]], None] | None = None
-                 ) -> None:
+                 recorded: Callable[[Service, str, list[RecordedEvent]], None] | None = None,
+                 health: Any = None) -> None:
         self.store = store
         self.runner = runner
         self.states = states or StreamStates()
         #: called after a command's events are committed (e.g. to extend as-of snapshots)
         self.recorded = recorded
+        #: told whether storage took each write (``failed(error)`` / ``succeeded()``)
+        self.health = health
 
     def load_blog(self, blog_id: str) -> tuple[Blog | None, int]:
         """A blog's state and its stream's version."""
@@ -192,6 +196,20 @@ class Service:
         :raises DomainError: the command breaks a rule; nothing is recorded.
         :raises IdempotencyConflictError: the key was used for another request.
         """
+        try:
+            outcome = self._handle(command, actor, expected_version, idempotency_key,
+                                   fingerprint, request_id)
+        except DATABASE_ERRORS as e:
+            if self.health is not None and unavailable(e):
+                self.health.failed(e)
+            raise
+        if self.health is not None and outcome.events and not outcome.replayed:
+            self.health.succeeded()
+        return outcome
+
+    def _handle(self, command: cmd.Command, actor: Actor, expected_version: int | None,
+                idempotency_key: str | None, fingerprint: str | None,
+                request_id: str | None) -> Outcome:
         store = self.store
         with write_transaction(store.conn):
             if idempotency_key is not None:

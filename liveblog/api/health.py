@@ -19,7 +19,9 @@ blp = Blueprint("health", __name__, description="Service health, and who a token
 
 
 class HealthSchema(ma.Schema):
-    status = ma.fields.String(metadata={"example": "ok"})
+    status = ma.fields.String(metadata={"example": "ok", "description": "ok or degraded"})
+    writes = ma.fields.String(metadata={"example": "ok", "description": "ok or failing"})
+    detail = ma.fields.String(metadata={"description": "why writes fail (when they do)"})
 
 
 @blp.route("/healthz")
@@ -27,12 +29,23 @@ class Health(MethodView):
     @blp.response(200, HealthSchema)
     @errors(blp, 503)
     def get(self) -> Any:
-        """200 {"status": "ok"} when the database answers."""
+        """200 {"status": "ok", "writes": "ok"} when the database answers and takes writes;
+        503 {"status": "degraded", "writes": "failing"} while storage refuses writes (reads
+        are still served), or a problem when it does not answer at all."""
+        db = get_db()
         try:
-            get_db().store().conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
+            db.store().conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
         except DATABASE_ERRORS as e:
-            return problem(503, f"the database does not answer: {e}", slug="unavailable")
-        return json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
+            return problem(503, f"the database does not answer: {e}", slug="unavailable",
+                           headers={"Retry-After": "5", "Cache-Control": "no-store"})
+        # a write is tried only once one has failed, to see whether storage has recovered:
+        # a health check that wrote every time would cost every check a sync to disk
+        if db.health.failing_since is not None and not db.probe_writes():
+            return json_response({"status": "degraded", "writes": "failing",
+                                  "detail": db.health.detail or "storage refuses writes"}, 503,
+                                 headers={"Cache-Control": "no-store", "Retry-After": "5"})
+        return json_response({"status": "ok", "writes": "ok"},
+                             headers={"Cache-Control": "no-store"})
 
 
 class MeSchema(ma.Schema):

@@ -36,7 +36,7 @@ def test_docs_page_renders_every_path(client):
 
 
 def test_healthz(client):
-    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/healthz").get_json() == {"status": "ok", "writes": "ok"}
 
 
 def test_documented_headers_are_the_ones_sent(client, editor):

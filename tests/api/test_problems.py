@@ -332,3 +332,70 @@ def test_an_oversized_idempotency_key_is_400(client, app, editor, blog):
     assert_problem(client.post(f"/api/blogs/{blog['id']}/posts", json={"headline": "x"},
                                headers={**editor, "Idempotency-Key": "k" * 256}), 400)
     assert log_head(app) == before
+
+
+def _refuse_writes(conn, refuse=True):
+    """Storage that refuses every write, as a read-only file system or a read-only standby
+    does (SQLite's query_only answers writes as a read-only file does)."""
+    if conn.dialect == "postgresql":
+        mode = "READ ONLY" if refuse else "READ WRITE"
+        conn.execute(f"SET SESSION CHARACTERISTICS AS TRANSACTION {mode}")
+    else:
+        conn.execute(f"PRAGMA query_only = {'ON' if refuse else 'OFF'}")
+
+
+def test_a_full_disk_is_a_503_and_nothing_is_recorded(db_path, clock):
+    """SQLite held at its size (max_page_count) answers writes as a full disk does."""
+    from liveblog import create_app
+    from liveblog.db import get_db
+
+    from ..conftest import Tokens
+    from .helpers import create_blog
+
+    app = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock})
+    client = app.test_client()
+    editor = Tokens(app).headers()
+    blog = create_blog(client, editor)
+    big = {"headline": "big", "body": [{"type": "paragraph", "text": "x" * 19_000}] * 8}
+    with app.app_context():
+        conn = get_db().store().conn
+        conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+    before = log_head(app)
+    refused = client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor)
+    assert_problem(refused, 503)
+    assert "full" in client.get("/healthz").get_json().get("detail", "full")
+    assert log_head(app) == before
+    with app.app_context():
+        get_db().store().conn.execute("PRAGMA max_page_count = 1073741823")
+    assert client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor).status_code \
+        == 201
+    app.extensions["liveblog.db"].shutdown()
+
+
+def test_storage_refusing_writes_is_a_503_reads_go_on_and_health_says_degraded(
+        app, client, editor, blog):
+    from liveblog.db import get_db
+
+    big = {"headline": "big", "body": [{"type": "paragraph", "text": "x" * 19_000}] * 8}
+    assert client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor).status_code \
+        == 201
+    assert client.get("/healthz").get_json() == {"status": "ok", "writes": "ok"}
+    before = log_head(app)
+    with app.app_context():
+        _refuse_writes(get_db().store().conn)
+    refused = client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor)
+    body = assert_problem(refused, 503)
+    assert refused.headers["Retry-After"] and "nothing was recorded" in body["detail"]
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.get_json()["status"] == "degraded"
+    assert health.get_json()["writes"] == "failing"
+    feed = client.get(f"/api/blogs/{blog['id']}/posts")  # readers are still served
+    assert feed.status_code == 200 and feed.get_json()["total"] == 1
+    with app.app_context():
+        _refuse_writes(get_db().store().conn, refuse=False)
+    assert log_head(app) == before  # nothing half-recorded
+    # recovery without a restart: health finds storage takes writes again
+    assert client.get("/healthz").get_json() == {"status": "ok", "writes": "ok"}
+    assert client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor).status_code \
+        == 201
