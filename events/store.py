@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .backends import DATABASE_ERRORS, Connection, unique_violation
+from .backends import DATABASE_ERRORS, Connection, is_read_only_error, unique_violation
 from .backends import connect as connect_backend
 from .backends import migrate as migrate_backend
 from .chain import (
@@ -141,19 +141,35 @@ class EventStore:
         self.conn = conn
         self.clock = clock
         self.upcasters = upcasters or Upcasters()
+        #: why the store is read-only (its storage refused to be written), else None
+        self.read_only: str | None = None
 
     @classmethod
     def open(cls, database: str | Path, *, synchronous: str = "FULL", clock: Clock = utc_now,
              upcasters: Upcasters | None = None, check_same_thread: bool = True) -> EventStore:
         """Connect to ``database`` (a SQLite path or a ``postgresql://`` URL), apply the store's
-        migrations and return the store."""
-        conn = connect_backend(str(database), synchronous=synchronous,
-                               check_same_thread=check_same_thread)
+        migrations and return the store.
+
+        A SQLite file that can only be read (a read-only file system) is opened read-only:
+        everything reads, every write is refused by storage (:attr:`read_only` says so).
+        """
         try:
-            migrate_backend(conn)
-        except BaseException:
-            conn.close()
-            raise
+            conn = connect_backend(str(database), synchronous=synchronous,
+                                   check_same_thread=check_same_thread)
+            try:
+                migrate_backend(conn)
+            except BaseException:
+                conn.close()
+                raise
+        except DATABASE_ERRORS as e:
+            if not (is_read_only_error(e) and Path(database).is_file()):
+                raise
+            from .backends.sqlite import connect_read_only
+
+            store = cls(connect_read_only(str(database), check_same_thread=check_same_thread),
+                        clock=clock, upcasters=upcasters)
+            store.read_only = str(e)
+            return store
         return cls(conn, clock=clock, upcasters=upcasters)
 
     def close(self) -> None:

@@ -117,6 +117,10 @@ def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
     # Migrations and projection start-up run once here, not racing in every worker.
     app = make_app(db_path)
     app.extensions["liveblog.db"].close()
+    if app.config.get("READ_ONLY"):
+        click.echo(f"{db_path} can only be read: serving it read-only (every write is a 503,"
+                   " /healthz says degraded); no scheduler", err=True)
+        scheduler = False
     jobs: list[subprocess.Popen[bytes]] = []
 
     def when_ready(server: Any) -> None:
@@ -271,6 +275,9 @@ def _service(db_path: str, *, project: bool = True, must_exist: bool = False) ->
             raise click.ClickException(f"no database at {db_path} (give --db or set LIVEBLOG_DB)")
     database = Database(db_path)
     service = database.service()
+    context = click.get_current_context(silent=True)
+    if context is not None:  # the command's connection goes when the command ends
+        context.call_on_close(database.shutdown)
     if project:
         migrate(service.store.conn)
         service.runner.start()

@@ -6,6 +6,7 @@ above this module is the same on both.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from events import (
 
 from .codec import UPCASTERS
 from .projections import all_projections
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .audit import SnapshotKeeper
@@ -154,7 +157,15 @@ def init_app(app: Flask, clock: object = utc_now) -> None:
                         float(app.config["LONG_POLL_INTERVAL"]),
                         int(app.config["AS_OF_SNAPSHOT_EVERY"]) or None)
     app.extensions["liveblog.db"] = database
-    migrate(database.store().conn)
+    store = database.store()
+    if store.read_only is not None:
+        # storage that can only be read: serve what is stored, refuse writes (503), say so
+        database.health.failed(RuntimeError("the database can only be read (read-only"
+                                            f" storage: {store.read_only})"))
+        app.config["READ_ONLY"] = True
+        log.warning("serving %s read-only: its storage cannot be written", database.url)
+        return
+    migrate(store.conn)
     database.runner().start()
 
 

@@ -141,6 +141,13 @@ def unique_violation(error: BaseException) -> str | None:
     return found
 
 
+def is_read_only_error(error: BaseException) -> bool:
+    """True when SQLite refused to open or write a file because its storage is read-only."""
+    from . import sqlite
+
+    return sqlite.read_only(error)
+
+
 def unavailable(error: BaseException) -> bool:
     """True when ``error`` says storage cannot take writes now (down, full, read-only, busy):
     a client may retry later, unlike a request that is wrong."""

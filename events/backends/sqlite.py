@@ -50,12 +50,33 @@ def connect(
         raise ValueError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}, not {synchronous!r}")
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=busy_timeout_ms / 1000,
                            check_same_thread=check_same_thread, factory=SQLiteConnection)
-    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    if str(path) != ":memory:":
-        conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute(f"PRAGMA synchronous = {level}")
-    conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if str(path) != ":memory:":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {level}")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except BaseException:
+        conn.close()  # e.g. a read-only file system refusing WAL: leave nothing open
+        raise
     return conn
+
+
+def connect_read_only(path: str | Path, *, check_same_thread: bool = True) -> SQLiteConnection:
+    """Open a file on storage that cannot be written: read-only and immutable (nothing can
+    change it, and SQLite need not create its WAL index beside it)."""
+    uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None,
+                           check_same_thread=check_same_thread, factory=SQLiteConnection)
+    conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # it is a database
+    return conn
+
+
+def read_only(error: BaseException) -> bool:
+    """The file or its directory cannot be written (a read-only file system or file)."""
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and (
+        "readonly database" in text or "read-only" in text or "unable to open" in text)
 
 
 def migrate(conn: sqlite3.Connection) -> list[str]:
