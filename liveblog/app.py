@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from events import utc_now
 
@@ -40,8 +41,26 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     pages.init_app(app)
     app.after_request(_security_headers)
+    trusted = app.config["TRUSTED_PROXIES"]
+    app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
+        app.wsgi_app, [trusted] if isinstance(trusted, str) else list(trusted))
     app.wsgi_app = Freshness(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
+
+
+class TrustedProxies:
+    """X-Forwarded-For counts (as the client's address) only from the proxies listed in
+    TRUSTED_PROXIES; from anyone else it is ignored, so a client cannot pose as another."""
+
+    def __init__(self, wsgi_app: Any, trusted: list[str]) -> None:
+        self.wsgi_app = wsgi_app
+        self.trusted = frozenset(trusted)
+        self.fixed = ProxyFix(wsgi_app, x_for=1, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        if self.trusted and environ.get("REMOTE_ADDR") in self.trusted:
+            return self.fixed(environ, start_response)
+        return self.wsgi_app(environ, start_response)
 
 
 #: Pages run only their own scripts and styles (post text is sanitised too: this is the second

@@ -114,6 +114,8 @@ def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
 
     from gunicorn.app.base import BaseApplication
 
+    # absolute URLs never come from a request's Host: without PUBLIC_URL, the address served
+    os.environ.setdefault("LIVEBLOG_PUBLIC_URL", f"http://{host}:{port}")
     # Migrations and projection start-up run once here, not racing in every worker.
     app = make_app(db_path)
     app.extensions["liveblog.db"].close()

@@ -16,6 +16,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes (else 413)"),
     "CACHE_MAX_AGE": (2, "max-age (s) of reader responses in Cache-Control"),
     "CACHE_STALE_WHILE_REVALIDATE": (30, "stale-while-revalidate (s) of reader responses"),
+    "CLOSED_CACHE_MAX_AGE": (300, "max-age (s) of a closed blog's pages and feeds (they no "
+                                  "longer change but for corrections)"),
     "FEED_CACHE_SIZE": (512, "rendered anonymous feed and /changes answers kept per process, "
                              "by ETag (which names the blog's version)"),
     "LONG_POLL_MAX_WAITERS": (16, "long polls (/changes?wait=) held at once per process; more "
@@ -31,6 +33,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "AUDIT_CHECKPOINT_FILE": ("", "append-only file of audit checkpoints (default: the "
                                   "database path + .checkpoints.jsonl)"),
     "LONG_POLL_INTERVAL": (0.25, "how often (s) a held long poll looks for a change"),
+    "PUBLIC_URL": ("", "where readers reach the service (https://live.example.com): every absolute "
+                       "URL written starts with it, none is built from a request's Host "
+                       "(`serve` uses http://HOST:PORT when unset)"),
+    "TRUSTED_PROXIES": ([], "addresses of the proxies whose X-Forwarded-For counts (the client's "
+                            "address for rate limits); from others it is ignored"),
     "AUTH_FAILURE_LIMIT": (10, "failed authentications from one client address within "
                                "AUTH_FAILURE_WINDOW before its token requests are answered 429"),
     "AUTH_FAILURE_WINDOW": (60.0, "the window (s) failed authentications are counted in"),

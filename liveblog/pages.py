@@ -21,6 +21,46 @@ from .domain.errors import NotFoundError
 
 bp = Blueprint("pages", __name__)
 
+
+def public_url(path: str = "") -> str:
+    """An absolute URL: PUBLIC_URL and ``path``. Never built from the request's Host, which a
+    client chooses (and a shared cache would keep what one client chose for everyone)."""
+    return (str(current_app.config["PUBLIC_URL"]).rstrip("/") or "http://localhost") + path
+
+
+def _page_headers(blog: dict[str, Any], what: str) -> dict[str, str] | Response:
+    """Validators of a reader page or feed (the blog's state, the query, this deployment's
+    assets and templates): a 304 when the reader's copy is current, else the headers to send."""
+    from .api import http_date
+    from .api.freshness import etag_for
+    from .api.preconditions import none_match
+    from .queries import BlogHead
+
+    head = BlogHead(blog["id"], 0, blog["feed_version"], blog["updated_at"], 0)
+    query = request.query_string + b"|" + current_app.extensions["liveblog.assets"].build
+    etag = etag_for(head, what, query)
+    cache = current_app.extensions["liveblog.page_cache_control"]
+    if blog["status"] == "closed":
+        cache = current_app.extensions["liveblog.closed_cache_control"]
+    headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization",
+               "Last-Modified": http_date(blog["updated_at"]),
+               "Access-Control-Allow-Origin": "*"}
+    # If-None-Match decides when present; If-Modified-Since only without it (RFC 9110, 13.2.2)
+    if ("If-None-Match" in request.headers and none_match(etag)) or (
+            "If-None-Match" not in request.headers and _not_modified_since(blog["updated_at"])):
+        return Response(status=304, headers={k: v for k, v in headers.items()
+                                             if k != "Last-Modified"})
+    return headers
+
+
+def _not_modified_since(updated_at: str) -> bool:
+    since = request.if_modified_since
+    if since is None:
+        return False
+    # HTTP dates have whole seconds: the page is unchanged when its last change was before
+    # the next second after the one the reader holds
+    return datetime.fromisoformat(updated_at).replace(microsecond=0) <= since
+
 _ZONES = {"EST": "ET", "EDT": "ET", "CST": "CT", "CDT": "CT", "MST": "MT", "MDT": "MT",
           "PST": "PT", "PDT": "PT"}
 PAGE_SIZE = 20
@@ -67,8 +107,10 @@ def _blog(slug: str) -> tuple[Any, dict[str, Any]]:
     head = queries.find_blog_head(conn, slug)
     if head is None:
         raise NotFoundError(f"no blog {slug!r}")
-    return conn, queries.blog_json(queries.get_blog_row(conn, head.id),
-                                   encode_cursor("c", head.visible_position))
+    summary = queries.blog_json(queries.get_blog_row(conn, head.id),
+                                encode_cursor("c", head.visible_position))
+    summary["feed_version"] = head.feed_version
+    return conn, summary
 
 
 def _order() -> str:
@@ -97,13 +139,18 @@ def index() -> str:
 def blog(slug: str) -> Any:
     """The reader page of one blog."""
     conn, summary = _blog(slug)
+    headers = _page_headers(summary, "page")
+    if isinstance(headers, Response):
+        return headers
     order = _order()
     after = _after(order)
     page, _ = queries.feed_page(conn, summary["id"], order, PAGE_SIZE, after, encode_cursor)
     key_events = [queries.post_json(r) for r in queries.key_event_posts(conn, summary["id"])]
-    return render_template("blog.html", blog=summary, page=page, order=order,
-                           key_events=key_events, first_page=after is None,
-                           json_ld=_json_ld(summary, page))
+    page_url = public_url(url_for("pages.blog", slug=summary["slug"]))
+    body = render_template("blog.html", blog=summary, page=page, order=order,
+                           key_events=key_events, first_page=after is None, page_url=page_url,
+                           json_ld=_json_ld(summary, page, page_url))
+    return Response(body, mimetype="text/html", headers=headers)
 
 
 @bp.route("/blogs/<slug>/fragments")
@@ -139,11 +186,14 @@ def fragments(slug: str) -> Response:
 def atom(slug: str) -> Response:
     """An Atom feed of the newest published posts."""
     conn, summary = _blog(slug)
+    headers = _page_headers(summary, "atom")
+    if isinstance(headers, Response):
+        return headers
     page, _ = queries.feed_page(conn, summary["id"], "newest", 50, None, encode_cursor)
-    base = request.url_root.rstrip("/")
+    base = public_url()
     body = render_template("feed.atom.xml", blog=summary, posts=page["posts"], base=base,
                            page_url=base + url_for("pages.blog", slug=summary["slug"]))
-    return Response(body, mimetype="application/atom+xml")
+    return Response(body, mimetype="application/atom+xml", headers=headers)
 
 
 @bp.route("/console")
@@ -183,8 +233,7 @@ def _blocks(text: str) -> list[tuple[str, Any]]:
     return blocks
 
 
-def _json_ld(blog: dict[str, Any], page: dict[str, Any]) -> dict[str, Any]:
-    url = request.base_url
+def _json_ld(blog: dict[str, Any], page: dict[str, Any], url: str) -> dict[str, Any]:
     updates = []
     for post in page["posts"]:
         text = " ".join(plain(b.get("text") or b.get("caption")) for b in post["body"])
@@ -215,7 +264,14 @@ def not_found(error: Exception) -> tuple[str, int]:
 
 
 def init_app(app: Flask) -> None:
-    """Register the pages and their template filters."""
+    """Register the pages, their assets and template filters."""
+    from . import assets
+    from .api import public_cache_control
+
+    assets.init_app(app)
+    app.extensions["liveblog.page_cache_control"] = public_cache_control(app.config)
+    app.extensions["liveblog.closed_cache_control"] = (
+        f"public, max-age={app.config['CLOSED_CACHE_MAX_AGE']}")
     app.register_blueprint(bp)
     app.add_template_filter(display_time, "display_time")
     app.add_template_filter(short_time, "short_time")

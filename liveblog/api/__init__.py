@@ -87,8 +87,11 @@ def reader_headers(etag: str, last_modified: str | None = None) -> dict[str, str
 
 def reader_answer_headers(etag: str, cache_control: str,
                           last_modified: str | None) -> list[tuple[str, str]]:
-    """What every reader answer carries, a 304 too: its validators and how it may be cached."""
+    """What every reader answer carries, a 304 too: its validators, how it may be cached, and
+    (public ones) that any site may read it (partner sites embed live blogs)."""
     headers = [("ETag", etag), ("Cache-Control", cache_control), ("Vary", "Authorization")]
+    if cache_control.startswith("public"):
+        headers.append(("Access-Control-Allow-Origin", "*"))
     if last_modified:
         headers.append(("Last-Modified", http_date(last_modified)))
     return headers

@@ -1,0 +1,60 @@
+"""Static files under content-hashed URLs: ``/assets/<digest>/<file>``, cached for a year.
+
+A file's URL names its bytes, so a shared cache may keep it forever (``immutable``): a new
+release has new URLs. ``build`` names the release's assets and templates together, for the
+validators of the pages that refer to them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, abort, current_app, send_from_directory
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+bp = Blueprint("assets", __name__)
+
+
+class Assets:
+    """The digests of the app's static files (read once, at start)."""
+
+    def __init__(self, static: Path, templates: Path) -> None:
+        self.folder = static
+        self.digests: dict[str, str] = {}
+        whole = hashlib.sha256()
+        for path in sorted(p for p in static.rglob("*") if p.is_file()):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            name = path.relative_to(static).as_posix()
+            self.digests[name] = digest
+            whole.update(f"{name}:{digest}\n".encode())
+        for path in sorted(p for p in templates.rglob("*") if p.is_file()):
+            whole.update(path.read_bytes())
+        #: names this release's assets and templates (changes with any of them)
+        self.build = whole.hexdigest()[:12].encode()
+
+    def url(self, filename: str) -> str:
+        """The content-hashed URL of a static file."""
+        return f"/assets/{self.digests[filename]}/{filename}"
+
+
+@bp.route("/assets/<digest>/<path:filename>")
+def asset(digest: str, filename: str) -> Response:
+    """A static file by its content hash: the same URL is always the same bytes."""
+    assets: Assets = current_app.extensions["liveblog.assets"]
+    if assets.digests.get(filename) != digest:
+        abort(404)
+    response = send_from_directory(assets.folder, filename, max_age=31536000,
+                                   conditional=True, etag=f"{digest}")
+    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Read the static files' digests and register the assets route and template helper."""
+    assets = Assets(Path(app.static_folder or "static"), Path(app.root_path) / "templates")
+    app.extensions["liveblog.assets"] = assets
+    app.register_blueprint(bp)
+    app.add_template_global(assets.url, "asset_url")
