@@ -153,11 +153,54 @@ def blog(slug: str) -> Any:
     return Response(body, mimetype="text/html", headers=headers)
 
 
+@bp.route("/blogs/<slug>/live")
+def live(slug: str) -> Response:
+    """The reader page's poll: what changed since a cursor, each post with its HTML from the
+    page's own template. The same URL gives every reader at one state the same bytes, so a
+    shared cache answers them all and no reader needs a request of its own."""
+    from events import read_snapshot
+
+    conn = get_db().store().conn
+    try:
+        position = decode_cursor("c", request.args.get("since", ""), field="since")
+    except MalformedCursorError as e:
+        return Response(json.dumps({"error": str(e)}), 400, mimetype="application/json")
+    with read_snapshot(conn):
+        head = queries.find_blog_head(conn, slug)
+        if head is None:
+            raise NotFoundError(f"no blog {slug!r}")
+        summary = queries.blog_json(queries.get_blog_row(conn, head.id), "")
+        summary["feed_version"] = head.feed_version
+        headers = _page_headers(summary, "live")
+        if isinstance(headers, Response):
+            return headers
+        rows, more = queries.changes_since(conn, head.id, position, 100)
+    last = rows[-1].change_position if more else None
+    changes = []
+    for row in rows:
+        if row.status == "published":
+            post = queries.post_json(row)
+            changes.append({"op": "upsert", "id": row.id, "pinned": post["pinned"],
+                            "html": render_template("_post.html", post=post, blog=summary)})
+        else:
+            changes.append({"op": "delete", "id": row.id})
+    out = {"changes": changes, "more": more,
+           "cursor": encode_cursor("c", last if last is not None
+                                   else max(head.visible_position, position)),
+           "header": {"updated": display_time(summary["updated_at"], summary["timezone"]),
+                      "updated_at": summary["updated_at"], "count": summary["post_count"],
+                      "status": summary["status"]}}
+    return Response(json.dumps(out), mimetype="application/json", headers=headers)
+
+
 @bp.route("/blogs/<slug>/fragments")
 def fragments(slug: str) -> Response:
     """Server-rendered pieces for the page's script: posts by id, a page of older posts, and
     the header's "updated" line and post count."""
     conn, summary = _blog(slug)
+    headers = _page_headers(summary, "fragments")
+    if isinstance(headers, Response):
+        return headers
     out: dict[str, Any] = {"updated": display_time(summary["updated_at"], summary["timezone"]),
                            "updated_at": summary["updated_at"],
                            "count": summary["post_count"], "status": summary["status"]}
@@ -178,8 +221,7 @@ def fragments(slug: str) -> Response:
         out["page"] = "".join(render_template("_post.html", post=p, blog=summary)
                               for p in page["posts"])
         out["next_cursor"] = page["next_cursor"]
-    return Response(json.dumps(out), mimetype="application/json",
-                    headers={"Cache-Control": "no-cache"})
+    return Response(json.dumps(out), mimetype="application/json", headers=headers)
 
 
 @bp.route("/blogs/<slug>/feed.atom")

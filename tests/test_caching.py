@@ -114,3 +114,25 @@ def test_static_files_have_content_hashed_immutable_urls(client, editor, app):
     # a digest that is not the file's is no such file (a cache must never keep other bytes)
     wrong = re.sub(r"/assets/[0-9a-f]{16}/", "/assets/0000000000000000/", urls[0])
     assert client.get(wrong).status_code == 404
+
+
+def test_the_page_poll_carries_each_changed_posts_html_the_same_for_every_reader(
+        client, editor, clock):
+    blog = create_blog(client, editor, slug="poll")
+    since = blog["cursor"]
+    first = create_post(client, editor, blog["id"], headline="First <em>news</em>")
+    clock.advance(seconds=1)
+    gone = create_post(client, editor, blog["id"], headline="Mistake")
+    client.delete(f"/api/blogs/{blog['id']}/posts/{gone['id']}", headers=editor)
+    url = f"/blogs/poll/live?since={since}"
+    one, two = client.get(url), client.get(url)
+    assert one.get_data() == two.get_data() and one.headers["ETag"] == two.headers["ETag"]
+    assert one.headers["Cache-Control"].startswith("public")
+    body = one.get_json()
+    assert [c["op"] for c in body["changes"]] == ["upsert", "delete"]
+    assert f'id="post-{first["id"]}"' in body["changes"][0]["html"]
+    assert body["header"]["count"] == 1 and body["header"]["status"] == "live"
+    assert client.get(url, headers={"If-None-Match": one.headers["ETag"]}).status_code == 304
+    caught_up = client.get(f"/blogs/poll/live?since={body['cursor']}").get_json()
+    assert caught_up["changes"] == []
+    assert client.get("/blogs/poll/live?since=nonsense").status_code == 400

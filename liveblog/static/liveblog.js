@@ -1,19 +1,24 @@
 /* The reader page's live updates. Plain JavaScript, no build step, nothing from outside.
  *
- * Polls /api/blogs/{id}/changes with its cursor, as often as the response's Cache-Control
- * allows. New posts wait behind a "N new posts" button so the text does not move under the
- * reader's eyes; edits and deletes apply in place. Post HTML always comes from the server's
- * template (/blogs/{slug}/fragments), never built here. Polling slows down while the tab is
- * hidden and backs off after errors. */
+ * Polls /blogs/{slug}/live with its cursor, as often as the response's Cache-Control allows:
+ * the answer carries each changed post's HTML from the server's template, and is the same for
+ * every reader at the same state, so a shared cache answers them all. The browser's own cache
+ * is asked to revalidate every time (cache: "no-cache"), so it never holds news back. New
+ * posts wait behind a "N new posts" button so the text does not move under the reader's eyes;
+ * edits and deletes apply in place. Polling slows down while the tab is hidden, backs off after
+ * errors (saying "Reconnecting…"), resumes at once when the network comes back, and stops when
+ * the blog is closed. */
 (function () {
   "use strict";
   var root = document.getElementById("liveblog");
   if (!root) return;
-  var blogId = root.dataset.blogId, slug = root.dataset.slug, order = root.dataset.order;
+  var slug = root.dataset.slug, order = root.dataset.order;
   var cursor = root.dataset.cursor;
   var firstPage = root.dataset.firstPage === "true";
   var posts = document.getElementById("posts");
   var button = document.getElementById("show-new");
+  var reconnecting = document.getElementById("reconnecting");
+  var closed = false;
   var pending = [];           // ids of new posts waiting behind the button, oldest first
   var pendingHtml = {};
   var interval = 2000, failures = 0, timer = null;
@@ -46,15 +51,6 @@
     return document.hidden ? Math.max(interval, HIDDEN_INTERVAL) : interval;
   }
 
-  function fragments(ids) {
-    var url = "/blogs/" + encodeURIComponent(slug) + "/fragments?ids=" +
-      ids.map(encodeURIComponent).join(",");
-    return fetch(url, {headers: {"Accept": "application/json"}}).then(function (r) {
-      if (!r.ok) throw new Error("fragments " + r.status);
-      return r.json();
-    });
-  }
-
   function updateHeader(info) {
     var updated = byId("updated");
     updated.textContent = info.updated;
@@ -65,6 +61,7 @@
     var status = byId("status");
     status.textContent = info.status === "live" ? "Live" : "Closed";
     status.className = "badge " + info.status;
+    closed = info.status === "closed";
   }
 
   function removePost(id) {
@@ -99,48 +96,43 @@
   }
 
   function apply(changes) {
-    var wanted = [], pins = {};
     changes.forEach(function (change) {
-      if (change.op === "delete") { removePost(change.id); return; }
-      var id = change.post.id;
-      pins[id] = change.post.pinned;
-      wanted.push(id);
+      var id = change.id;
+      if (change.op === "delete") { removePost(id); return; }
+      var current = byId("post-" + id);
+      if (current) {
+        current.replaceWith(parse(change.html));      // an edit: in place
+      } else if (firstPage || order === "oldest") {
+        if (pending.indexOf(id) < 0) pending.push(id);
+        pendingHtml[id] = change.html;                // new: behind the button
+      }
+      placePinned(id, change.html, change.pinned);
     });
-    return fragments(wanted).then(function (info) {
-      wanted.forEach(function (id) {
-        var html = info.posts[id];
-        if (!html) { removePost(id); return; }
-        var current = byId("post-" + id);
-        if (current) {
-          current.replaceWith(parse(html));        // an edit: in place
-        } else if (firstPage || order === "oldest") {
-          if (pending.indexOf(id) < 0) pending.push(id);
-          pendingHtml[id] = html;                   // new: behind the button
-        }
-        placePinned(id, html, pins[id]);
-      });
-      updateHeader(info);
-      showButton();
-    });
+    showButton();
+  }
+
+  function connected(ok) {
+    if (reconnecting) reconnecting.hidden = ok;
   }
 
   function poll() {
-    var url = "/api/blogs/" + encodeURIComponent(blogId) + "/changes?since=" +
-      encodeURIComponent(cursor) + "&limit=100";
-    fetch(url, {headers: {"Accept": "application/json"}}).then(function (r) {
-      if (!r.ok) throw new Error("changes " + r.status);
+    var url = "/blogs/" + encodeURIComponent(slug) + "/live?since=" + encodeURIComponent(cursor);
+    // "no-cache": the browser revalidates each time (a shared cache still answers it)
+    fetch(url, {cache: "no-cache", headers: {"Accept": "application/json"}}).then(function (r) {
+      if (!r.ok) throw new Error("live " + r.status);
       interval = maxAge(r);
       return r.json();
     }).then(function (data) {
-      var done = data.changes.length ? apply(data.changes) : Promise.resolve();
-      return done.then(function () {
-        cursor = data.cursor;
-        failures = 0;
-        if (data.more) { schedule(0); return; }
-        schedule(nextDelay());
-      });
+      apply(data.changes);
+      updateHeader(data.header);
+      cursor = data.cursor;
+      failures = 0;
+      connected(true);
+      if (closed) { clearTimeout(timer); return; }   // a closed blog changes no more
+      schedule(data.more ? 0 : nextDelay());
     }).catch(function () {
       failures += 1;
+      connected(false);
       schedule(nextDelay());
     });
   }
@@ -203,8 +195,12 @@
   }
 
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) schedule(0);   // back on the tab: catch up at once
+    if (!document.hidden && !closed) schedule(0);   // back on the tab: catch up at once
   });
-  schedule(interval);
+  window.addEventListener("online", function () {
+    if (!closed) { failures = 0; schedule(0); }     // the network is back: ask at once
+  });
+  closed = byId("status").classList.contains("closed");
+  if (!closed) schedule(interval);
   document.documentElement.dataset.live = "ready";  // for people's tools and for the tests
 })();

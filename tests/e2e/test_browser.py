@@ -176,19 +176,20 @@ def test_demo_page_screenshots_for_people(tmp_path, browser):
 
 
 class ChangesPolls:
-    """Counts the page's polls of /changes; while ``failing``, answers them 503 in the browser."""
+    """Counts the page's polls (/blogs/{slug}/live); while ``failing``, answers them 503 in the
+    browser."""
 
     def __init__(self, page):
         self.count = 0
         self.failing = False
         self.in_flight = 0
-        page.route("**/api/blogs/*/changes*", self._route)
+        page.route("**/blogs/*/live*", self._route)
         page.on("request", lambda r: self._track(r, +1))
         page.on("requestfinished", lambda r: self._track(r, -1))
         page.on("requestfailed", lambda r: self._track(r, -1))
 
     def _track(self, request, step):
-        if "/changes" in request.url or "/fragments" in request.url:
+        if "/live" in request.url or "/fragments" in request.url:
             self.in_flight += step
 
     def _route(self, route):
@@ -220,12 +221,15 @@ def test_polling_backs_off_after_errors_and_recovers(site, page):
     open_blog(page, site.base + "/blogs/night")
     run_clock(page, polls, 6)
     assert 4 <= polls.count <= 7  # every second, as max-age=1 asks
+    assert page.locator("#reconnecting").is_hidden()
     polls.failing, polls.count = True, 0
     run_clock(page, polls, 60)
     # doubling delays after each failure (2-4 s, 4-8, 8-16 ... with jitter), not sixty a minute
     assert 2 <= polls.count <= 6, polls.count
+    assert page.locator("#reconnecting").is_visible()  # the reader is told, quietly
     polls.failing = False
     run_clock(page, polls, 64)  # the next try (at most a minute away) succeeds
+    assert page.locator("#reconnecting").is_hidden()
     publish(site, "After the outage")
     page.locator("#show-new").wait_for(state="attached", timeout=5_000)
     before = polls.count
@@ -256,3 +260,31 @@ def test_polling_slows_down_while_the_tab_is_hidden(site, page):
     set_hidden(page, False)  # back on the tab: it catches up at once
     page.locator("#show-new").wait_for(state="visible", timeout=5_000)
     assert polls.count >= 1
+
+
+def test_the_network_coming_back_is_polled_at_once(site, page):
+    page.clock.install()
+    polls = ChangesPolls(page)
+    open_blog(page, site.base + "/blogs/night")
+    run_clock(page, polls, 2)
+    polls.failing = True
+    run_clock(page, polls, 20)  # backing off now: the next try is seconds away
+    polls.failing, polls.count = False, 0
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    run_clock(page, polls, 1)
+    assert polls.count >= 1
+    assert page.locator("#reconnecting").is_hidden()
+
+
+def test_a_closed_blog_is_not_polled(site, page):
+    page.clock.install()
+    polls = ChangesPolls(page)
+    open_blog(page, site.base + "/blogs/night")
+    run_clock(page, polls, 2)
+    site.request("POST", "/api/blogs/night/close", headers=site.auth)
+    run_clock(page, polls, 3)  # a poll learns it is closed: the badge says so, polling ends
+    assert page.locator("#status").text_content() == "Closed"
+    polls.count = 0
+    run_clock(page, polls, 30)
+    assert polls.count == 0
+    site.request("POST", "/api/blogs/night/reopen", headers=site.auth)
