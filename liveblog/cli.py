@@ -76,11 +76,14 @@ def main() -> None:
               help="threads per worker (long polls hold one each)")
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
               help="run the background jobs (scheduled posts, upkeep) in this deployment")
+@click.option("--access-log", default=None, metavar="FILE",
+              help="write an access log line per request to FILE (- for stderr)")
 @one_line_errors
 def serve(db_path: str, host: str, port: int, workers: int, threads: int,
-          scheduler: bool) -> None:
+          scheduler: bool, access_log: str | None) -> None:
     """Run the production server (gunicorn, threaded workers, graceful shutdown)."""
-    run_server(db_path, host, port, workers, threads, scheduler=scheduler)
+    run_server(db_path, host, port, workers, threads, scheduler=scheduler,
+               access_log=access_log)
 
 
 def _problem_errors_from_gunicorn() -> None:
@@ -101,7 +104,8 @@ def _problem_errors_from_gunicorn() -> None:
 
 
 def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
-               on_ready: Callable[[], None] | None = None, *, scheduler: bool = True) -> None:
+               on_ready: Callable[[], None] | None = None, *, scheduler: bool = True,
+               access_log: str | None = None) -> None:
     """Prepare the database once, then serve it with gunicorn.
 
     The background jobs run in one `liveblog scheduler` process beside gunicorn, never in its
@@ -147,7 +151,7 @@ def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
             settings = {
                 "bind": f"{host}:{port}", "workers": workers, "threads": threads,
                 "worker_class": "gthread", "graceful_timeout": 10, "timeout": 60,
-                "keepalive": 5, "accesslog": None, "errorlog": "-", "loglevel": "warning",
+                "keepalive": 5, "accesslog": access_log, "errorlog": "-", "loglevel": "warning",
                 "when_ready": when_ready, "on_exit": on_exit,
                 # gunicorn's maximum: a URL within it reaches the app, which answers problem+json
                 # (query values are bounded by the API's schemas to fit); a longer one gets

@@ -40,6 +40,10 @@ def _page_headers(blog: dict[str, Any], what: str) -> dict[str, str] | Response:
     query = request.query_string + b"|" + current_app.extensions["liveblog.assets"].build
     etag = etag_for(head, what, query)
     cache = current_app.extensions["liveblog.page_cache_control"]
+    if what == "live":
+        # the poll: a shared cache must not serve it stale while it revalidates, or news
+        # would wait for that too (every reader revalidates at most max-age after a change)
+        cache = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
     if blog["status"] == "closed":
         cache = current_app.extensions["liveblog.closed_cache_control"]
     headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization",

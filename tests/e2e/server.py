@@ -47,14 +47,15 @@ class Reply:
 class Server:
     """``liveblog serve`` in a subprocess; stop() sends SIGTERM (graceful shutdown)."""
 
-    def __init__(self, db: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None):
+    def __init__(self, db: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None,
+                 extra_args: tuple[str, ...] = ()):
         self.db = db
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **(extra_env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "liveblog", "serve", "--db", str(db), "--port",
-             str(self.port), "--workers", str(workers)],
+             str(self.port), "--workers", str(workers), *extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -1,0 +1,83 @@
+"""A real nginx in front of a real `liveblog serve`, with the repository's shipped cache
+configuration (deploy/nginx/liveblog.conf), in a folder of the test's own."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .server import free_port
+
+SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "liveblog.conf"
+
+
+def nginx_path() -> str:
+    """nginx's executable (scripts/test installs Debian's package); fails loudly when missing."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                      else None)
+    if found is None:
+        raise RuntimeError("nginx is not installed: scripts/test installs it (apt-get install"
+                           " nginx-light) when run as root")
+    return found
+
+
+class Nginx:
+    """nginx with the shipped site config, listening on a free port, proxying to ``origin``."""
+
+    def __init__(self, folder: Path, origin_port: int) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        site = SHIPPED.read_text()
+        for old, new in (("/var/cache/nginx/liveblog", str(folder / "cache")),
+                         ("server 127.0.0.1:8000;", f"server 127.0.0.1:{origin_port};"),
+                         ("listen 80;", f"listen 127.0.0.1:{self.port};")):
+            assert old in site, f"{old!r} is no longer in {SHIPPED}"
+            site = site.replace(old, new)
+        (folder / "nginx.conf").write_text(f"""
+user root;
+daemon off;
+worker_processes 1;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {folder}/access.log;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+{site}
+}}
+""")
+        self.proc = subprocess.Popen([nginx_path(), "-p", str(folder), "-c",
+                                      str(folder / "nginx.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"nginx did not start: {(folder / 'error.log').read_text()}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stderr:
+            self.proc.stderr.close()
