@@ -41,9 +41,11 @@ def _page_headers(blog: dict[str, Any], what: str) -> dict[str, str] | Response:
     etag = etag_for(head, what, query)
     cache = current_app.extensions["liveblog.page_cache_control"]
     if what == "live":
-        # the poll: a shared cache must not serve it stale while it revalidates, or news
-        # would wait for that too (every reader revalidates at most max-age after a change)
-        cache = f"public, max-age={current_app.config['CACHE_MAX_AGE']}"
+        # the poll: readers ask every max-age; a shared cache keeps it half that and never
+        # serves it stale while revalidating, so news waits at most about 1.5 max-age for
+        # any reader, and the origin still answers one request a URL per half max-age
+        max_age = int(current_app.config["CACHE_MAX_AGE"])
+        cache = f"public, max-age={max_age}, s-maxage={max(1, max_age // 2)}"
     if blog["status"] == "closed":
         cache = current_app.extensions["liveblog.closed_cache_control"]
     headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization",
@@ -133,10 +135,24 @@ def _after(order: str) -> int | None:
 
 
 @bp.route("/")
-def index() -> str:
-    """Every blog, live ones first."""
+def index() -> Response:
+    """Every blog, live ones first (validated by its bytes, cached like every reader page)."""
+    from .api import content_etag, http_date
+    from .api.preconditions import none_match
+
     rows = queries.list_blog_rows(get_db().store().conn)
-    return render_template("index.html", blogs=[queries.blog_json(r, "") for r in rows])
+    body = render_template("index.html", blogs=[queries.blog_json(r, "") for r in rows]).encode()
+    headers = {"ETag": content_etag(body), "Vary": "Authorization",
+               "Cache-Control": current_app.extensions["liveblog.page_cache_control"],
+               "Access-Control-Allow-Origin": "*"}
+    latest = max((r.updated_at for r in rows), default=None)
+    if latest:
+        headers["Last-Modified"] = http_date(latest)
+    if none_match(headers["ETag"]) or ("If-None-Match" not in request.headers and latest
+                                       and _not_modified_since(latest)):
+        return Response(status=304, headers={k: v for k, v in headers.items()
+                                             if k != "Last-Modified"})
+    return Response(body, mimetype="text/html", headers=headers)
 
 
 @bp.route("/blogs/<slug>")

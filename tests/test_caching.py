@@ -55,7 +55,7 @@ def test_forwarded_for_counts_only_from_trusted_proxies(public_app):
 
 
 @pytest.mark.parametrize("path", ["/blogs/storm", "/blogs/storm/feed.atom",
-                                  "/blogs/storm?order=oldest"])
+                                  "/blogs/storm?order=oldest", "/"])
 def test_pages_and_atom_have_validators_and_answer_304(client, editor, clock, path):
     blog = create_blog(client, editor, slug="storm")
     create_post(client, editor, blog["id"], headline="first")
@@ -75,7 +75,8 @@ def test_pages_and_atom_have_validators_and_answer_304(client, editor, clock, pa
     create_post(client, editor, blog["id"], headline="second")
     changed = client.get(path, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
-    assert "second" in changed.get_data(as_text=True)
+    if path != "/":  # the list of blogs shows no headlines
+        assert "second" in changed.get_data(as_text=True)
     assert client.get(path, headers={"If-Modified-Since": modified}).status_code == 200
 
 
