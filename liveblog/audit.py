@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 #: compared field by field in a revision's ``changes`` (body block by block)
 DIFF_FIELDS = ("status", "headline", "byline", "display_time", "published_at", "publish_at",
-               "pinned", "key_event")
+               "pinned", "key_event", "corrections")
 
 
 def resolve_as_of(store: EventStore, value: str) -> int:

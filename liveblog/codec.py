@@ -59,6 +59,10 @@ REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
     "PostEdited": (ev.PostEdited, _schema("PostEdited", **_POST_IDS, changes=_CONTENT), 1),
     "PostDeleted": (ev.PostDeleted, _schema(
         "PostDeleted", **_POST_IDS, reason=f.String(allow_none=True, load_default=None)), 1),
+    "PostCorrected": (ev.PostCorrected, _schema(
+        "PostCorrected", **_POST_IDS, correction_id=f.String(required=True),
+        text=f.String(required=True), reason=f.String(required=True, validate=ma.validate.OneOf(
+            ["factual", "spelling", "attribution", "update", "other"]))), 1),
     "PostPinned": (ev.PostPinned, _schema("PostPinned", **_POST_IDS), 1),
     "PostUnpinned": (ev.PostUnpinned, _schema("PostUnpinned", **_POST_IDS), 1),
     "PostMarkedKeyEvent": (ev.PostMarkedKeyEvent, _schema("PostMarkedKeyEvent", **_POST_IDS), 1),

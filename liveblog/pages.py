@@ -299,11 +299,16 @@ def _json_ld(blog: dict[str, Any], page: dict[str, Any], url: str) -> dict[str, 
     updates = []
     for post in page["posts"]:
         text = " ".join(plain(b.get("text") or b.get("caption")) for b in post["body"])
-        updates.append({
+        update: dict[str, Any] = {
             "@type": "BlogPosting", "headline": plain(post["headline"]),
             "datePublished": post["published_at"], "dateModified": post["updated_at"],
             "url": f"{url}#post-{post['id']}", "articleBody": text.strip(),
-        })
+        }
+        if post["corrections"]:
+            update["correction"] = [{"@type": "CorrectionComment", "text": plain(c["text"]),
+                                     "datePublished": c["recorded_at"]}
+                                    for c in post["corrections"]]
+        updates.append(update)
     data: dict[str, Any] = {
         "@context": "https://schema.org", "@type": "LiveBlogPosting",
         "headline": plain(blog["title"]), "description": plain(blog["description"]),

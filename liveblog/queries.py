@@ -15,7 +15,7 @@ _BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organizatio
                  " a.feed_version, a.visible_position")
 _POST_COLUMNS = ("id, blog_id, status, headline, byline, body, display_time, published_at,"
                  " updated_at, publish_at, pinned, key_event, version, edited_at,"
-                 " publish_position, change_position, created_at")
+                 " publish_position, change_position, created_at, corrections")
 
 
 class BlogRow(NamedTuple):
@@ -57,6 +57,7 @@ class PostRow(NamedTuple):
     publish_position: int | None
     change_position: int | None
     created_at: str
+    corrections: str  # JSON
 
 
 _blog = BlogRow._make
@@ -148,6 +149,7 @@ def post_json(row: PostRow) -> dict[str, Any]:
         "publish_at": row.publish_at if status == "scheduled" else None,
         "pinned": bool(row.pinned), "key_event": bool(row.key_event), "version": row.version,
         "edited": row.edited_at is not None, "edited_at": row.edited_at,
+        "corrections": json.loads(row.corrections),
     }
 
 
@@ -241,3 +243,13 @@ def change(row: PostRow) -> dict[str, Any]:
     if row.status == "published":
         return {"op": "upsert", "post": post_json(row)}
     return {"op": "delete", "id": row.id}
+
+
+def blog_corrections(conn: Connection, blog_id: str) -> list[dict[str, Any]]:
+    """Every correction of the blog's published posts, newest first."""
+    found = []
+    for post_id, corrections in conn.execute(
+            "SELECT id, corrections FROM feed_posts WHERE blog_id = ? AND status = 'published'"
+            " AND corrections <> '[]'", (blog_id,)):
+        found += [{**c, "post_id": post_id} for c in json.loads(corrections)]
+    return sorted(found, key=lambda c: (c["recorded_at"], c["id"]), reverse=True)

@@ -41,6 +41,8 @@ from .preconditions import if_match_version, none_match, post_etag
 from .schemas import (
     ChangesQuerySchema,
     ChangesSchema,
+    CorrectionCreateSchema,
+    CorrectionsSchema,
     DeleteQuerySchema,
     FeedQuerySchema,
     FeedSchema,
@@ -258,3 +260,42 @@ class Changes(MethodView):
             "more": more,
         })
         return _send(body, queries.head_of(row), "changes")
+
+
+@blp.route("/<blog>/posts/<post>/corrections")
+class Corrections(MethodView):
+    @require_role("editor")
+    @blp.arguments(CorrectionCreateSchema)
+    @blp.response(201, PostSchema)
+    @blp.doc(security=_EDITOR)
+    @if_match(required=True, what="post")
+    @idempotent_post(created=False)
+    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
+    def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
+        """Correct a published post in public: the text and the reason are shown under it.
+
+        Needs ``If-Match: "<version>"`` (the post you read); the post's version goes up.
+        """
+        expected = if_match_version(required=True)
+        head = queries.get_blog_head(get_db().store().conn, blog)
+        outcome = run(cmd.CorrectPost(head.id, post, new_id(), data["text"], data["reason"]),
+                      expected_version=expected, idempotent=True)
+        body = post_after(outcome, head.id, post)
+        return json_response(body, 201, {"ETag": post_etag(body["version"])})
+
+
+@blp.route("/<blog>/corrections")
+class BlogCorrections(MethodView):
+    @blp.response(200, CorrectionsSchema)
+    @reader_get()
+    @errors(blp, 401, 404)
+    def get(self, blog: str) -> Any:
+        """Every correction of the blog's posts, newest first."""
+        conn = get_db().store().conn
+        with read_snapshot(conn):
+            head = queries.get_blog_head(conn, blog)
+            corrections = queries.blog_corrections(conn, head.id)
+        headers = reader_headers(etag_for(head, "corrections", b""), head.updated_at)
+        if none_match(headers["ETag"]):
+            return not_modified(headers)
+        return json_response({"corrections": corrections}, headers=headers)

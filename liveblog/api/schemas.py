@@ -267,6 +267,38 @@ class BylineOutSchema(ma.Schema):
     location = f.String(allow_none=True)
 
 
+CORRECTION_REASONS = ["factual", "spelling", "attribution", "update", "other"]
+
+
+class CorrectionCreateSchema(StrictSchema):
+    """Body of POST /api/blogs/{blog}/posts/{post}/corrections."""
+
+    text = Html(inline=True, required=True, min_length=1, max_length=2000,
+                metadata={"description": "what was wrong and what is right (inline HTML)"})
+    reason = f.String(required=True, validate=v.OneOf(CORRECTION_REASONS))
+
+
+class CorrectionSchema(ma.Schema):
+    """A public correction of a post."""
+
+    id = f.String()
+    text = f.String()
+    reason = f.String(metadata={"enum": CORRECTION_REASONS})
+    recorded_at = f.String(metadata={"format": "date-time"})
+
+
+class BlogCorrectionSchema(CorrectionSchema):
+    """A correction in a blog's list: with the post it corrects."""
+
+    post_id = f.String()
+
+
+class CorrectionsSchema(ma.Schema):
+    """Every correction of a blog, newest first."""
+
+    corrections = f.List(f.Nested(BlogCorrectionSchema))
+
+
 class PostSchema(ma.Schema):
     """A post."""
 
@@ -286,6 +318,8 @@ class PostSchema(ma.Schema):
     version = f.Integer()
     edited = f.Boolean(metadata={"description": "edited after it was published"})
     edited_at = f.String(allow_none=True, metadata=_time)
+    corrections = f.List(f.Nested(CorrectionSchema), metadata={
+        "description": "public corrections, oldest first"})
 
 
 class BlogSchema(ma.Schema):

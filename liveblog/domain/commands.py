@@ -78,6 +78,17 @@ class DeletePost:
 
 
 @dataclass(frozen=True)
+class CorrectPost:
+    """Attach a public correction to a published post (what was wrong, and why)."""
+
+    blog_id: str
+    post_id: str
+    correction_id: str
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class PublishDuePost:
     """Publish a scheduled post whose time has come (the scheduler's command)."""
 
@@ -103,6 +114,6 @@ class RevokeToken:
 
 
 BlogCommand = CreateBlog | UpdateBlog | CloseBlog | ReopenBlog
-PostCommand = CreatePost | EditPost | DeletePost | PublishDuePost
+PostCommand = CreatePost | EditPost | DeletePost | CorrectPost | PublishDuePost
 TokenCommand = CreateToken | RevokeToken
 Command = BlogCommand | PostCommand | TokenCommand

@@ -73,6 +73,14 @@ def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
             if post.status == "deleted":
                 raise IllegalTransitionError("the post is already deleted")
             return [ev.PostDeleted(*ids, reason=command.reason)]
+        case cmd.CorrectPost():
+            # a correction is public: only a post readers can see has one (a closed blog's
+            # posts too: the record may always be put right)
+            if post.status != "published":
+                raise IllegalTransitionError(f"a {post.status} post cannot be corrected: only a"
+                                             " published one")
+            return [ev.PostCorrected(*ids, command.correction_id, command.text,
+                                     command.reason)]
         case cmd.PublishDuePost():
             # Two schedulers firing at once: the second finds it published and does nothing.
             if post.status != "scheduled" or post.publish_at is None:

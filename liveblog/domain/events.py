@@ -99,6 +99,18 @@ class PostDeleted:
 
 
 @dataclass(frozen=True)
+class PostCorrected:
+    """A public correction was attached to a published post."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+    correction_id: str
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class PostFlagChanged:
     """Base of the events that only flip a flag of a post (pinned, key event)."""
 
@@ -146,6 +158,6 @@ class TokenRevoked:
 
 BlogEvent = BlogCreated | BlogUpdated | BlogClosed | BlogReopened
 PostEvent = (PostDrafted | PostScheduled | PostPublished | PostEdited | PostDeleted | PostPinned
-             | PostUnpinned | PostMarkedKeyEvent | PostUnmarkedKeyEvent)
+             | PostUnpinned | PostMarkedKeyEvent | PostUnmarkedKeyEvent | PostCorrected)
 TokenEvent = TokenCreated | TokenRevoked
 DomainEvent = BlogEvent | PostEvent | TokenEvent

@@ -92,6 +92,8 @@ def evolve_post(state: Post | None, event: ev.DomainEvent) -> Post | None:
                            version=event.revision)
         case ev.PostDeleted():
             return replace(state, status="deleted", version=event.revision)
+        case ev.PostCorrected():
+            return replace(state, version=event.revision)
         case ev.PostPinned() | ev.PostUnpinned():
             return replace(state, pinned=isinstance(event, ev.PostPinned), version=event.revision)
         case ev.PostMarkedKeyEvent() | ev.PostUnmarkedKeyEvent():

@@ -12,6 +12,7 @@ answered from that one row (ETag, 304) without touching posts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,7 +24,8 @@ from events.projections import Handler
 _JSON_FIELDS = ("byline", "body")
 _CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
 POST_EVENTS = ("PostDrafted", "PostScheduled", "PostPublished", "PostEdited", "PostDeleted",
-               "PostPinned", "PostUnpinned", "PostMarkedKeyEvent", "PostUnmarkedKeyEvent")
+               "PostPinned", "PostUnpinned", "PostMarkedKeyEvent", "PostUnmarkedKeyEvent",
+               "PostCorrected")
 BLOG_EVENTS = ("BlogCreated", "BlogUpdated", "BlogClosed", "BlogReopened")
 
 
@@ -36,13 +38,14 @@ class FeedProjection(Projection):
     """Posts with their current content and status, and per-blog activity for readers."""
 
     name = "feed"
-    version = 2  # 2: byline and body as key-sorted JSON: a rebuild writes the same bytes
+    # 2: byline and body as key-sorted JSON (a rebuild writes the same bytes); 3: corrections
+    version = 3
     tables = ("feed_posts", "blog_activity")
     columns = {
         "feed_posts": ("id", "blog_id", "status", "headline", "byline", "body", "display_time",
                        "published_at", "publish_position", "updated_at", "publish_at", "pinned",
                        "key_event", "version", "created_at", "edited_at", "change_position",
-                       "stream_version"),
+                       "stream_version", "corrections"),
         "blog_activity": ("blog_id", "updated_at", "post_count", "feed_version",
                           "visible_position"),
     }
@@ -56,7 +59,8 @@ class FeedProjection(Projection):
             " publish_position INTEGER, updated_at TEXT NOT NULL, publish_at TEXT,"
             " pinned INTEGER NOT NULL DEFAULT 0, key_event INTEGER NOT NULL DEFAULT 0,"
             " version INTEGER NOT NULL, created_at TEXT NOT NULL, edited_at TEXT,"
-            " change_position INTEGER, stream_version INTEGER NOT NULL)")
+            " change_position INTEGER, stream_version INTEGER NOT NULL,"
+            " corrections TEXT NOT NULL DEFAULT '[]')")
         conn.execute(
             f"CREATE TABLE {t['blog_activity']} (blog_id TEXT PRIMARY KEY,"
             " updated_at TEXT NOT NULL, post_count INTEGER NOT NULL,"
@@ -116,7 +120,7 @@ class FeedProjection(Projection):
                 "published_at": None, "publish_position": None, "updated_at": at,
                 "publish_at": None, "pinned": 0, "key_event": 0, "version": d["revision"],
                 "created_at": at, "edited_at": None, "change_position": None,
-                "stream_version": e.version}
+                "stream_version": e.version, "corrections": "[]"}
         was = post["status"]
         post.update(updated_at=at, version=d["revision"], stream_version=e.version)
         status = was
@@ -137,6 +141,11 @@ class FeedProjection(Projection):
                 post["pinned"] = int(e.type == "PostPinned")
             case "PostMarkedKeyEvent" | "PostUnmarkedKeyEvent":
                 post["key_event"] = int(e.type == "PostMarkedKeyEvent")
+            case "PostCorrected":
+                corrections = json.loads(post["corrections"])
+                corrections.append({"id": d["correction_id"], "text": d["text"],
+                                    "reason": d["reason"], "recorded_at": at})
+                post["corrections"] = compact(corrections)
         post["status"] = status
         visible = was == "published" or status == "published"
         if visible:

@@ -30,11 +30,15 @@ CHECKS = ",".join([
 ])
 
 
-#: invalid input may also be refused as too long (a URL past the HTTP server's limit: 414)
+#: invalid input may also be refused as too long (a URL past the HTTP server's limit: 414);
+#: a change sent without If-Match is a 428, as the contract says
 CONFIG = """
 [checks.negative_data_rejection]
 expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "414", "415",
                      "422", "428", "429", "431"]
+
+[checks.missing_required_header]
+expected-statuses = ["400", "401", "403", "406", "415", "422", "428"]
 """
 
 
