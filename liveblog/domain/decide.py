@@ -68,7 +68,7 @@ def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
     ids = (blog.id, post.id, revision)
     match command:
         case cmd.EditPost():
-            return _edit_post(post, command, now, ids)
+            return _edit_post(blog, post, command, now, ids)
         case cmd.DeletePost():
             if post.status == "deleted":
                 raise IllegalTransitionError("the post is already deleted")
@@ -87,6 +87,8 @@ def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
                 return []
             if post.publish_at > format_time(now):
                 return []
+            if blog.status == "closed":
+                return []  # a closed blog publishes nothing: it waits for the blog to reopen
             return [ev.PostPublished(*ids)]
     raise TypeError(f"not a post command: {command!r}")
 
@@ -114,7 +116,7 @@ def _create_post(blog: Blog, post: Post | None, command: cmd.CreatePost,
     return events
 
 
-def _edit_post(post: Post, command: cmd.EditPost, now: datetime,
+def _edit_post(blog: Blog, post: Post, command: cmd.EditPost, now: datetime,
                ids: tuple[str, str, int]) -> list[Any]:
     if post.status == "deleted":
         raise IllegalTransitionError("a deleted post cannot be changed")
@@ -130,6 +132,8 @@ def _edit_post(post: Post, command: cmd.EditPost, now: datetime,
     if command.publish:
         if post.status == "published":
             raise IllegalTransitionError("the post is already published")
+        if blog.status == "closed":
+            raise BlogClosedError("the blog is closed: it publishes nothing until it reopens")
         events.append(ev.PostPublished(*ids))
     elif command.publish_at is not None:
         if post.status == "published":

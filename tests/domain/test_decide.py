@@ -96,6 +96,20 @@ def test_edits_are_allowed_on_a_closed_blog():
                        cmd.EditPost("b", "p", changes={"headline": "Fixed"}), NOW)
 
 
+def test_a_closed_blog_publishes_nothing():
+    closed = blog(ev.BlogClosed("b"))
+    with pytest.raises(BlogClosedError):
+        decide_post(closed, post(status="draft"), cmd.EditPost("b", "p", publish=True), NOW)
+    later = NOW + timedelta(hours=1)
+    scheduled = post(status="scheduled")
+    # due, but the blog is closed: it stays scheduled ...
+    assert decide_post(closed, scheduled, cmd.PublishDuePost("b", "p"), later) == []
+    # ... and goes live once the blog reopens
+    reopened = blog(ev.BlogClosed("b"), ev.BlogReopened("b"))
+    assert decide_post(reopened, scheduled, cmd.PublishDuePost("b", "p"), later) == [
+        ev.PostPublished("b", "p", 2)]
+
+
 def test_post_of_another_blog_is_not_found():
     other = fold_post([ev.PostPublished("other", "p", 1, CONTENT)])
     with pytest.raises(PostNotFoundError):

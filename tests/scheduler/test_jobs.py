@@ -53,6 +53,24 @@ def test_a_scheduled_post_goes_live_once_at_its_time(app, client, editor, clock)
     assert live["published_at"] == "2022-01-21T14:00:00.000000Z" and live["publish_at"] is None
 
 
+def test_a_closed_blog_publishes_nothing_until_it_reopens(app, client, editor, clock):
+    blog = create_blog(client, editor)
+    post = create_post(client, editor, blog["id"], headline="embargoed",
+                       publish_at="2022-01-21T14:00:00Z")
+    draft = create_post(client, editor, blog["id"], headline="draft", status="draft")
+    client.post(f"/api/blogs/{blog['id']}/close", headers=editor)
+    clock.advance(hours=1)
+    assert publish_due_posts(app) == 0  # due, but the blog is closed: it stays scheduled
+    assert client.get(f"/api/blogs/{blog['id']}/posts/{post['id']}", headers=editor).get_json()[
+        "status"] == "scheduled"
+    refused = client.patch(f"/api/blogs/{blog['id']}/posts/{draft['id']}",
+                           json={"status": "published"}, headers={**editor, "If-Match": '"1"'})
+    assert refused.status_code == 409
+    client.post(f"/api/blogs/{blog['id']}/reopen", headers=editor)
+    assert publish_due_posts(app) == 1
+    assert feed_headlines(client, blog["id"]) == ["embargoed"]
+
+
 def test_a_cancelled_post_never_goes_live(app, client, editor, clock):
     blog = create_blog(client, editor)
     post = create_post(client, editor, blog["id"], publish_at="2022-01-21T14:00:00Z")
