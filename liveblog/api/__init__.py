@@ -203,8 +203,9 @@ Conventions beyond the contract's:
   with another body is a 422.
 - Text fields keep a safe inline HTML subset (`a[href]` with http(s)/mailto links, `strong`,
   `em`, `b`, `i`, `br`); everything else is removed on input. URLs must be http(s).
-- A closed blog takes no new posts (409) but its existing posts may still be corrected, pinned or
-  deleted. Deleting a deleted post is a 409.
+- A closed blog publishes nothing: no new posts and no draft published (409), and a scheduled
+  post falling due waits until the blog reopens. Its existing posts may still be corrected,
+  pinned or deleted. Deleting a deleted post is a 409.
 - `/changes` with `wait` (1-30 s) holds the request until something changes, also when it
   revalidates with `If-None-Match`; each process holds a bounded number of such polls and
   answers the others at once.
