@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from .server import free_port
+from .server import free_port, stop_process
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "liveblog.conf"
 
@@ -72,12 +72,4 @@ http {{
         raise RuntimeError(f"nginx did not start: {(folder / 'error.log').read_text()}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stderr:
-            self.proc.stderr.close()
+        stop_process(self.proc, signal.SIGQUIT, 10)  # nginx's graceful shutdown

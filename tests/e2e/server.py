@@ -84,15 +84,20 @@ class Server:
                 return Reply(error.code, dict(error.headers), error.read())
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stderr:
-            self.proc.stderr.close()
+        stop_process(self.proc, signal.SIGTERM, 20)
+
+
+def stop_process(proc: subprocess.Popen[bytes], signum: int, timeout: float) -> None:
+    """Ask a server to stop gracefully (``signum``), kill it past ``timeout``, close its pipe."""
+    if proc.poll() is None:
+        proc.send_signal(signum)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
 
 
 def demo_server(db: Path) -> Server:
