@@ -8,6 +8,8 @@
   ``decide`` turns a second firing into a no-op (the post is no longer scheduled), so two
   schedulers can never publish twice.
 * ``catch_up_projections``: applies events another process appended without projecting them.
+* ``archive_idle_blogs`` (every minute): closes a blog with no visible change for its
+  ``archive_after_days`` (``BlogClosed`` with the actor ``scheduler``).
 * ``warm_audit_snapshots``: extends each blog's as-of snapshots to the head (auditors' first
   question about any moment is then answered from a recent snapshot).
 * ``record_audit_checkpoint``: appends the chain's head (position, hash) to an append-only
@@ -35,6 +37,7 @@ from events import format_time, is_postgres, write_transaction
 
 from .db import get_db
 from .domain import commands as cmd
+from .domain.errors import DomainError
 from .service import SYSTEM, Service
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,30 @@ def publish_due_posts(app: Flask) -> int:
         rows = conn.execute("SELECT blog_id, post_id FROM schedules WHERE publish_at <= ?"
                             " ORDER BY publish_at", (now,)).fetchall()
     return sum(publish_due_post(app, blog_id, post_id) for blog_id, post_id in rows)
+
+
+def archive_idle_blogs(app: Flask) -> int:
+    """Close every live blog with no change readers could see for its ``archive_after_days``
+    (the command path, actor ``scheduler``); returns how many this call closed."""
+    with app.app_context():
+        db = get_db()
+        now = db.now()
+        rows = db.store().conn.execute(
+            "SELECT b.id, b.archive_after_days, a.updated_at FROM blogs b"
+            " JOIN blog_activity a ON a.blog_id = b.id"
+            " WHERE b.status = 'live' AND b.archive_after_days IS NOT NULL").fetchall()
+        closed = 0
+        for blog_id, days, updated_at in rows:
+            if datetime.fromisoformat(updated_at) + timedelta(days=days) > now:
+                continue
+            try:
+                outcome = _service().handle(cmd.CloseBlog(blog_id), SYSTEM)
+            except DomainError:  # closed meanwhile by an editor or another scheduler
+                continue
+            if outcome.events:
+                closed += 1
+                log.info("archived blog %s after %s idle days", blog_id, days)
+        return closed
 
 
 def catch_up_projections(app: Flask) -> int:
@@ -208,6 +235,8 @@ class Jobs:
                                id="sync_schedules")
         self.scheduler.add_job(self._guarded(catch_up_projections), "interval",
                                seconds=5, id="catch_up_projections")
+        self.scheduler.add_job(self._guarded(archive_idle_blogs), "interval", seconds=60,
+                               id="archive_idle_blogs", next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._guarded(warm_audit_snapshots), "interval", seconds=60,
                                id="warm_audit_snapshots", next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._guarded(record_audit_checkpoint), "interval",

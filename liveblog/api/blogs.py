@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 
 from .. import queries
@@ -70,6 +70,7 @@ class Blogs(MethodView):
         blog_id = new_id()
         given = "slug" in data
         slug = data.pop("slug", None) or slugify(data["title"])
+        data.setdefault("archive_after_days", current_app.config["ARCHIVE_AFTER_DAYS"])
         command = cmd.CreateBlog(blog_id=blog_id, slug=slug, **data)
         try:
             outcome = run(command, idempotent=True)

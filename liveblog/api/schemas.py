@@ -202,6 +202,9 @@ class _BlogFields(StrictSchema):
     authors = f.List(Html(max_length=200), validate=v.Length(max=50))
     organization = Html(max_length=200, allow_none=True)
     timezone = f.String(validate=_timezone)
+    archive_after_days = f.Integer(allow_none=True, validate=v.Range(min=1, max=36500), metadata={
+        "description": "close the blog after this many days without a change readers can see"
+                       " (null: never; default ARCHIVE_AFTER_DAYS)"})
 
 
 class BlogCreateSchema(_BlogFields):
@@ -337,6 +340,8 @@ class BlogSchema(ma.Schema):
     updated_at = f.String(metadata=_time)
     post_count = f.Integer()
     cursor = f.String()
+    archive_after_days = f.Integer(allow_none=True, metadata={
+        "description": "closed by the scheduler after this many idle days (null: never)"})
 
 
 class BlogListSchema(ma.Schema):

@@ -18,6 +18,7 @@ class CreateBlog:
     authors: list[str] = field(default_factory=list)
     organization: str | None = None
     timezone: str = "UTC"
+    archive_after_days: int | None = 30
 
 
 @dataclass(frozen=True)

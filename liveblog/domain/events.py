@@ -23,6 +23,9 @@ class BlogCreated:
     authors: list[str]
     organization: str | None
     timezone: str
+    #: close the blog after this many days without a visible change (None: never); blogs
+    #: created before the setting existed have the documented default
+    archive_after_days: int | None = 30
 
 
 @dataclass(frozen=True)

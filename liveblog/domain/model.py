@@ -23,6 +23,7 @@ class Blog:
     organization: str | None
     timezone: str
     status: str = "live"
+    archive_after_days: int | None = 30
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def evolve_blog(state: Blog | None, event: ev.DomainEvent) -> Blog | None:
     match event:
         case ev.BlogCreated():
             return Blog(event.blog_id, event.slug, event.title, event.description,
-                        list(event.authors), event.organization, event.timezone)
+                        list(event.authors), event.organization, event.timezone,
+                        archive_after_days=event.archive_after_days)
         case ev.BlogUpdated() if state is not None:
             return replace(state, **event.changes)
         case ev.BlogClosed() if state is not None:

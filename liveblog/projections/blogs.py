@@ -12,23 +12,25 @@ from typing import Any
 from events import Connection, Projection, RecordedEvent, Rows, Tables, compact, format_time
 from events.projections import Handler
 
-BLOG_FIELDS = ("slug", "title", "description", "authors", "organization", "timezone")
+BLOG_FIELDS = ("slug", "title", "description", "authors", "organization", "timezone",
+               "archive_after_days")
 
 
 class BlogsProjection(Projection):
     """One row a blog: its fields, status, creation time and own stream version."""
 
     name = "blogs"
-    version = 2  # 2: authors stored as compact, key-sorted JSON (a rebuild writes the same bytes)
+    version = 3  # 2: authors as key-sorted JSON (a rebuild writes the same bytes); 3: archiving
     tables = ("blogs",)
     columns = {"blogs": ("id", "slug", "title", "description", "authors", "organization",
-                         "timezone", "status", "created_at", "version")}
+                         "timezone", "status", "created_at", "version", "archive_after_days")}
 
     def create(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE TABLE {t['blogs']} (id TEXT PRIMARY KEY, slug TEXT NOT NULL,"
                      " title TEXT NOT NULL, description TEXT NOT NULL, authors TEXT NOT NULL,"
                      " organization TEXT, timezone TEXT NOT NULL, status TEXT NOT NULL,"
-                     " created_at TEXT NOT NULL, version INTEGER NOT NULL)")
+                     " created_at TEXT NOT NULL, version INTEGER NOT NULL,"
+                     " archive_after_days INTEGER)")
 
     def create_indexes(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE UNIQUE INDEX {t.index('blogs', 'slug')} ON {t['blogs']} (slug)")
@@ -46,7 +48,8 @@ class BlogsProjection(Projection):
             "id": d["blog_id"], "slug": d["slug"], "title": d["title"],
             "description": d["description"], "authors": compact(d["authors"]),
             "organization": d["organization"], "timezone": d["timezone"], "status": "live",
-            "created_at": format_time(e.recorded_at), "version": e.version})
+            "created_at": format_time(e.recorded_at), "version": e.version,
+            "archive_after_days": d.get("archive_after_days", 30)})
 
     def _updated(self, rows: Rows, e: RecordedEvent) -> None:
         row = rows.get("blogs", e.data["blog_id"])

@@ -218,3 +218,34 @@ def test_warm_audit_snapshots_extend_each_blog_to_the_head(app, client, editor):
     live = client.get(f"/api/blogs/{blog['id']}/posts").get_json()
     past = client.get(f"/api/blogs/{blog['id']}/posts?as_of={live['cursor']}", headers=auditor)
     assert past.get_json() == live
+
+
+def test_an_idle_blog_is_archived_by_the_scheduler(app, client, editor, clock):
+    from liveblog.scheduler import archive_idle_blogs
+
+    quiet = create_blog(client, editor, slug="quiet", archive_after_days=2)
+    forever = create_blog(client, editor, slug="forever", archive_after_days=None)
+    default = create_blog(client, editor, slug="default")
+    assert default["archive_after_days"] == app.config["ARCHIVE_AFTER_DAYS"] == 30
+    assert forever["archive_after_days"] is None
+    clock.advance(days=1)
+    create_post(client, editor, quiet["id"], headline="still going")  # a visible change
+    clock.advance(days=1, hours=12)
+    assert archive_idle_blogs(app) == 0  # a day and a half since its last change
+    clock.advance(days=1)
+    assert archive_idle_blogs(app) == 1
+    assert archive_idle_blogs(app) == 0  # once
+    assert client.get("/api/blogs/quiet").get_json()["status"] == "closed"
+    assert client.get("/api/blogs/forever").get_json()["status"] == "live"
+    with app.app_context():
+        from liveblog.db import get_db
+
+        [closing] = list(get_db().store().read_all(types=["BlogClosed"]))
+    assert closing.data["blog_id"] == quiet["id"]
+    assert closing.metadata["actor"] == {"type": "system", "name": "scheduler"}
+    clock.advance(days=40)
+    assert archive_idle_blogs(app) == 1  # the default blog, after 30 idle days
+    # an editor may change it
+    reply = client.patch("/api/blogs/forever", json={"archive_after_days": 7},
+                         headers={**editor, "If-Match": '"1"'})
+    assert reply.status_code == 200 and reply.get_json()["archive_after_days"] == 7
