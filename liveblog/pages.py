@@ -76,11 +76,16 @@ def display_time(value: str | None, timezone: str) -> str:
     """``9:06 p.m. ET, January 21, 2022``, in the blog's time zone."""
     if not value:
         return ""
-    moment = datetime.fromisoformat(value).astimezone(ZoneInfo(timezone))
+    zone_info = ZoneInfo(timezone)
+    moment = datetime.fromisoformat(value).astimezone(zone_info)
     hour = moment.hour % 12 or 12
     meridiem = "a.m." if moment.hour < 12 else "p.m."
     zone = moment.strftime("%Z")
-    zone = _ZONES.get(zone, zone)
+    wall = moment.replace(tzinfo=None)
+    ambiguous = (wall.replace(fold=0, tzinfo=zone_info).utcoffset()
+                 != wall.replace(fold=1, tzinfo=zone_info).utcoffset())
+    if not ambiguous:  # in the hour a clock goes back, "1:30 a.m. ET" could be either
+        zone = _ZONES.get(zone, zone)
     return f"{hour}:{moment.minute:02d} {meridiem} {zone}, {moment:%B} {moment.day}, {moment.year}"
 
 

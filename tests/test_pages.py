@@ -24,6 +24,31 @@ def test_times_read_like_a_newsroom_in_the_blogs_zone():
         "12:30 a.m. UTC, January 21, 2022"
 
 
+def test_the_hour_a_clock_goes_back_says_which_one_it_is():
+    # 1:30 a.m. happened twice in New York on November 6, 2022: first EDT, then EST
+    assert display_time("2022-11-06T05:30:00.000000Z", "America/New_York") == \
+        "1:30 a.m. EDT, November 6, 2022"
+    assert display_time("2022-11-06T06:30:00.000000Z", "America/New_York") == \
+        "1:30 a.m. EST, November 6, 2022"
+    assert display_time("2022-11-06T07:30:00.000000Z", "America/New_York") == \
+        "2:30 a.m. ET, November 6, 2022"
+    # and in London on October 30, 2022 (BST, then GMT)
+    assert display_time("2022-10-30T00:30:00.000000Z", "Europe/London") == \
+        "1:30 a.m. BST, October 30, 2022"
+    assert display_time("2022-10-30T01:30:00.000000Z", "Europe/London") == \
+        "1:30 a.m. GMT, October 30, 2022"
+    # the spring-forward day: 2:30 a.m. never happened; 3:30 a.m. is plain ET
+    assert display_time("2022-03-13T07:30:00.000000Z", "America/New_York") == \
+        "3:30 a.m. ET, March 13, 2022"
+
+
+def test_a_post_shows_its_time_with_its_date(client, editor, clock):
+    blog = create_blog(client, editor, slug="dated", timezone="America/New_York")
+    create_post(client, editor, blog["id"], headline="Late", display_time="2022-01-22T02:06:00Z")
+    html = client.get("/blogs/dated").get_data(as_text=True)
+    assert "9:06 p.m. ET, January 21, 2022</time></a>" in html
+
+
 def test_bylines():
     assert byline_text({"contributors": ["Jane Roe", "John Doe"], "location": "Kyiv"}) == \
         "From Jane Roe and John Doe in Kyiv"
