@@ -134,6 +134,18 @@ def _format_time(moment: datetime) -> str:
 Row = tuple[int, str, int, str, int, str, str, str, str, str]
 
 
+def _digest(data_text: str, metadata_text: str, position: int, prev_hash: str, time_json: str,
+            schema_version: int, stream_json: str, type_json: str, version: int) -> str:
+    """The hash of one record, its canonical text built in place: keys in sorted order, data and
+    metadata already canonical, the strings already JSON-escaped (``*_json``), and a hex
+    ``prev_hash`` (which needs no escaping). The one place the hashed text is written."""
+    return hashlib.sha256(
+        f'{{"data":{data_text},"metadata":{metadata_text},"position":{position},'
+        f'"prev_hash":"{prev_hash}","recorded_at":{time_json},'
+        f'"schema_version":{schema_version},"stream_id":{stream_json},"type":{type_json},'
+        f'"version":{version}}}'.encode()).hexdigest()
+
+
 def seal(stream_id: str, recorded_at: str, position: int, version: int, prev_hash: str,
          items: Iterable[tuple[str, int, str, str]]) -> list[Row]:
     """Chain one append's events onto the log: their stored rows, each with its hash.
@@ -151,11 +163,10 @@ def seal(stream_id: str, recorded_at: str, position: int, version: int, prev_has
     metadata and a hex ``prev_hash`` (which JSON needs no escaping for) it is exactly
     ``canonical(record)``.
     """
-    # Stream and time are the same for the whole batch: their part of the text is built once.
-    recorded = '","recorded_at":' + _encode_str(recorded_at) + ',"schema_version":'
-    stream = ',"stream_id":' + _encode_str(stream_id) + ',"type":'
+    # Stream and time are the same for the whole batch: they are escaped once.
+    time_json = _encode_str(recorded_at)
+    stream_json = _encode_str(stream_id)
     types: dict[str, str] = {}
-    sha256 = hashlib.sha256
     rows: list[Row] = []
     append = rows.append
     for type_, schema_version, data_text, metadata_text in items:
@@ -164,10 +175,8 @@ def seal(stream_id: str, recorded_at: str, position: int, version: int, prev_has
         type_text = types.get(type_)
         if type_text is None:
             type_text = types[type_] = _encode_str(type_)
-        digest = sha256(
-            f'{{"data":{data_text},"metadata":{metadata_text},"position":{position},'
-            f'"prev_hash":"{prev_hash}{recorded}{schema_version}{stream}{type_text},'
-            f'"version":{version}}}'.encode()).hexdigest()
+        digest = _digest(data_text, metadata_text, position, prev_hash, time_json,
+                         schema_version, stream_json, type_text, version)
         append((position, stream_id, version, type_, schema_version, data_text, metadata_text,
                 recorded_at, prev_hash, digest))
         prev_hash = digest
@@ -211,15 +220,14 @@ def check_rows(rows: Iterable[Row], start: Head | None = None) -> VerifyResult:
     Each row is ``(position, stream_id, version, type, schema_version, data, metadata,
     recorded_at, prev_hash, hash)``. Stops at the first bad row.
 
-    The hashed text is built in place, as :func:`seal` builds it; the parts a run of rows
-    shares (a batch's stream and time, the few event types) are escaped once.
+    Each hash is recomputed as :func:`seal` computed it (:func:`_digest`); the parts a run of
+    rows shares (a batch's stream and time, the few event types) are escaped once.
 
     :param start: the head the run continues from (genesis when ``None``).
     """
     head = start or Head(0, GENESIS_HASH)
     expected, link = head.position + 1, head.hash
     checked = 0
-    sha256 = hashlib.sha256
     encode = _encode_str
     stream_text = time_text = ""
     last_stream = last_time = None
@@ -239,13 +247,10 @@ def check_rows(rows: Iterable[Row], start: Head | None = None) -> VerifyResult:
             type_text = types.get(type_)
             if type_text is None:
                 type_text = types[type_] = encode(type_)
-            if is_hex_digest(link) if checked == 0 else True:
-                # a hex link needs no escaping: the text is exactly canonical(record)
-                digest = sha256(
-                    f'{{"data":{data},"metadata":{meta},"position":{position},'
-                    f'"prev_hash":"{prev_hash}","recorded_at":{time_text},'
-                    f'"schema_version":{sv},"stream_id":{stream_text},"type":{type_text},'
-                    f'"version":{version}}}'.encode()).hexdigest()
+            # every link after the first was checked to be a digest already
+            if checked or is_hex_digest(link):
+                digest = _digest(data, meta, position, prev_hash, time_text, sv, stream_text,
+                                 type_text, version)
             else:
                 digest = record_hash(position, stream_id, version, type_, sv, data, meta,
                                      recorded_at, prev_hash)

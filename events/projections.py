@@ -139,13 +139,13 @@ class Rows:
             for key in ordered:
                 rows.setdefault(key, None)
 
-    def flush(self, *, unless_under: int | None = None) -> None:
+    def flush(self, *, deferred: bool = False) -> None:
         """Write every changed row back, and forget what was held unless ``complete``.
 
-        :param unless_under: write nothing while fewer rows than this are held (a complete
-            set keeps them in memory and writes each once, at the end).
+        :param deferred: a complete set holding fewer than :attr:`max_rows` writes nothing yet
+            (it keeps its rows in memory and writes each once, at the end).
         """
-        if unless_under is not None and self.complete and len(self) < unless_under:
+        if deferred and self.complete and len(self) < self.max_rows:
             return
         for table, dirty in self._dirty.items():
             if not dirty:
@@ -413,7 +413,7 @@ class ProjectionRunner:
                     for projection in chosen:
                         projection.apply_rows(rows[projection.name], batch)
                         # rows stay in memory until there are too many: each is written once
-                        rows[projection.name].flush(unless_under=Rows.max_rows)
+                        rows[projection.name].flush(deferred=True)
                 done = batch[-1].position
                 total += len(batch)
                 if progress is not None:

@@ -75,7 +75,7 @@ class PostgresConnection:
         self._begin_write = f"BEGIN; SELECT pg_advisory_xact_lock({int(self.lock_key)})"
         self._notify: int | None = None
 
-    def _live(self, sql: str) -> psycopg.Connection[Any]:
+    def _live(self) -> psycopg.Connection[Any]:
         raw = self.raw
         if raw.closed or raw.broken:
             self.raw = raw = open_raw(self.url)
@@ -90,18 +90,18 @@ class PostgresConnection:
                                     " COMMIT")
         if sql == "ROLLBACK":
             self._notify = None
-        raw = self._live(sql)
+        raw = self._live()
         try:
             return raw.execute(translate(sql), parameters)
         except psycopg.OperationalError:
             # the server went away while we were idle: retry what is safe to run twice
             if raw.broken and (sql == "BEGIN" or sql.startswith("SELECT")):
-                return self._live(sql).execute(translate(sql), parameters)
+                return self._live().execute(translate(sql), parameters)
             raise
 
     def executemany(self, sql: str, parameters: Any, /) -> None:
         """Run one statement for each parameter row."""
-        with self._live(sql).cursor() as cursor:
+        with self._live().cursor() as cursor:
             cursor.executemany(translate(sql), parameters)
 
     @property
@@ -112,13 +112,13 @@ class PostgresConnection:
     def begin_write(self) -> None:
         """Start a transaction and take the database's one writer lock (released at its end)."""
         self._notify = None
-        raw = self._live("BEGIN")
+        raw = self._live()
         try:
             raw.execute(self._begin_write)
         except psycopg.OperationalError:
             if not raw.broken:
                 raise
-            self._live("BEGIN").execute(self._begin_write)  # dropped while idle: reconnect
+            self._live().execute(self._begin_write)  # dropped while idle: reconnect
 
     def begin_read(self) -> None:
         """Start a read-only transaction on one snapshot."""
@@ -186,10 +186,11 @@ _MIGRATIONS: list[tuple[str, list[str]]] = [
 def migrate(conn: PostgresConnection) -> list[str]:
     """Apply the store's pending migrations in order, under the writer lock (so nodes starting
     together apply each once), each with its record in ``_events_migrations``."""
-    raw = conn.raw
+    from ..store import write_transaction
+
+    raw = conn.raw  # the DDL as written: no placeholder or type translation
     applied: list[str] = []
-    conn.begin_write()
-    try:
+    with write_transaction(conn):
         raw.execute("CREATE TABLE IF NOT EXISTS _events_migrations (name TEXT PRIMARY KEY,"
                     " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
         done = {row[0] for row in raw.execute("SELECT name FROM _events_migrations")}
@@ -200,11 +201,6 @@ def migrate(conn: PostgresConnection) -> list[str]:
                 raw.execute(statement)
             raw.execute("INSERT INTO _events_migrations (name) VALUES (%s)", (name,))
             applied.append(name)
-        raw.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            raw.execute("ROLLBACK")
-        raise
     return applied
 
 
