@@ -14,8 +14,9 @@ from events import utc_now
 from . import db
 from .api import register_api
 from .api.auth import FailedAuthentications, authenticate_request
-from .api.freshness import Answers, Freshness, LongPolls
+from .api.freshness import Freshness, LongPolls
 from .config import DEFAULTS
+from .lru import LRU
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -30,7 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     db.init_app(app, clock=app.config.get("CLOCK") or utc_now)
-    app.extensions["liveblog.answers"] = Answers(int(app.config["FEED_CACHE_SIZE"]))
+    app.extensions["liveblog.answers"] = LRU(int(app.config["FEED_CACHE_SIZE"]))
     app.extensions["liveblog.long_polls"] = LongPolls(app.extensions["liveblog.db"],
                                                       int(app.config["LONG_POLL_MAX_WAITERS"]))
     app.extensions["liveblog.auth_failures"] = FailedAuthentications(

@@ -10,8 +10,6 @@ nodes), against the streams' own events, so rules hold even when two editors act
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +30,7 @@ from .domain import commands as cmd
 from .domain.decide import decide_blog, decide_post, decide_token
 from .domain.errors import SlugTakenError, StaleVersionError
 from .domain.model import Blog, Post, Token, evolve_blog, evolve_post, evolve_token
+from .lru import LRU
 
 __all__ = ["Actor", "IdempotencyConflictError", "Outcome", "Service", "new_id"]
 
@@ -108,35 +107,25 @@ class StreamStates:
     """
 
     def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self._items: OrderedDict[str, tuple[int, str, Any]] = OrderedDict()
-        self._lock = threading.Lock()
+        #: stream -> (version folded to, that event's hash, the state)
+        self._items: LRU[str, tuple[int, str, Any]] = LRU(size)
 
     def load(self, store: EventStore, stream_id: str,
              evolve: Callable[[Any, Any], Any]) -> tuple[Any, int]:
         """The stream's state after all its events, and its version."""
-        with self._lock:
-            cached = self._items.get(stream_id)
-        state: Any = None
-        version, last = 0, ""
-        if cached is not None:
-            events = list(store.read_stream(stream_id, from_version=cached[0]))
-            if events and events[0].hash == cached[1]:
-                version, last, state = cached
-                events = events[1:]
-            else:
-                events = list(store.read_stream(stream_id))
-        else:
+        cached = self._items.get(stream_id)
+        events = list(store.read_stream(stream_id, from_version=cached[0])) if cached else []
+        if cached is not None and events and events[0].hash == cached[1]:
+            version, last, state = cached
+            events = events[1:]
+        else:  # never folded, or the log is not the one it was folded from: from the start
+            version, last, state = 0, "", None
             events = list(store.read_stream(stream_id))
         for event in events:
             state = evolve(state, decode(event))
             version, last = event.version, event.hash
         if version:
-            with self._lock:
-                self._items[stream_id] = (version, last, state)
-                self._items.move_to_end(stream_id)
-                while len(self._items) > self.size:
-                    self._items.popitem(last=False)
+            self._items.put(stream_id, (version, last, state))
         return state, version
 
 

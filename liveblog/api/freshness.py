@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -31,6 +30,7 @@ from werkzeug.exceptions import HTTPException
 from events import DATABASE_ERRORS
 
 from .. import queries
+from ..lru import LRU
 from ..queries import BlogHead
 from . import reader_answer_headers
 from .preconditions import tag_listed
@@ -106,29 +106,8 @@ class LongPolls:
             self._slots.release()
 
 
-class Answers:
-    """Rendered anonymous answers by ETag (which names the blog's state): a bounded LRU."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, tuple[list[tuple[str, str]], bytes]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, etag: str) -> tuple[list[tuple[str, str]], bytes] | None:
-        """The headers and body kept for ``etag``."""
-        with self._lock:
-            found = self._items.get(etag)
-            if found is not None:
-                self._items.move_to_end(etag)
-            return found
-
-    def put(self, etag: str, headers: list[tuple[str, str]], body: bytes) -> None:
-        """Keep an answer."""
-        with self._lock:
-            self._items[etag] = (headers, body)
-            self._items.move_to_end(etag)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+#: rendered anonymous answers, headers and body, by ETag (which names the blog's state)
+Answers = LRU[str, tuple[list[tuple[str, str]], bytes]]
 
 
 class Freshness:
@@ -184,16 +163,14 @@ class Freshness:
         wait = long_poll_wait(args.get("wait")) if what == "changes" else 0
         head, etag, current = decide(head, what, query.encode("latin-1"), if_none_match, wait,
                                      self.long_polls)
-        if current:  # a 304 carries no Last-Modified (werkzeug drops it from Flask's too)
+        kept = None if current else self.answers.get(etag)
+        # an answer kept was rendered for this very query, so a valid one: "*" matches it too
+        if current or (kept is not None and tag_listed(if_none_match, etag)):
+            # a 304 carries no Last-Modified (werkzeug drops it from Flask's too)
             start_response("304 Not Modified",
                            reader_answer_headers(etag, self.cache_control, None))
             return []
-        kept = self.answers.get(etag)
-        if kept is not None:  # rendered for this very query, so a valid one: "*" matches too
-            if tag_listed(if_none_match, etag):
-                start_response("304 Not Modified",
-                               reader_answer_headers(etag, self.cache_control, None))
-                return []
+        if kept is not None:
             start_response("200 OK", kept[0])
             return [kept[1]]
         environ[HEAD_KEY] = head
@@ -219,5 +196,5 @@ class Freshness:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        self.answers.put(headers["ETag"], list(seen["headers"]), body)
+        self.answers.put(headers["ETag"], (list(seen["headers"]), body))
         return [body]
