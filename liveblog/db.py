@@ -42,18 +42,20 @@ class WriteHealth:
     not take it (full, read-only, down) marks writes failing until one succeeds again."""
 
     def __init__(self) -> None:
-        self.failing_since: float | None = None
+        #: why the last write failed; None while writes succeed
         self.detail: str | None = None
+
+    @property
+    def failing(self) -> bool:
+        """True from a write storage refused until one it takes."""
+        return self.detail is not None
 
     def failed(self, error: BaseException) -> None:
         """A write was refused by storage."""
-        if self.failing_since is None:
-            self.failing_since = time.time()
         self.detail = str(error).splitlines()[0] if str(error) else type(error).__name__
 
     def succeeded(self) -> None:
         """A write was committed."""
-        self.failing_since = None
         self.detail = None
 
 

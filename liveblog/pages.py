@@ -18,6 +18,7 @@ from . import queries
 from .api.cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .db import get_db
 from .domain.errors import NotFoundError
+from .queries import BlogHead
 
 bp = Blueprint("pages", __name__)
 
@@ -28,15 +29,12 @@ def public_url(path: str = "") -> str:
     return (str(current_app.config["PUBLIC_URL"]).rstrip("/") or "http://localhost") + path
 
 
-def _page_headers(blog: dict[str, Any], what: str) -> dict[str, str] | Response:
+def _page_headers(head: BlogHead, status: str, what: str) -> dict[str, str] | Response:
     """Validators of a reader page or feed (the blog's state, the query, this deployment's
     assets and templates): a 304 when the reader's copy is current, else the headers to send."""
     from .api import http_date
     from .api.freshness import etag_for
-    from .api.preconditions import none_match
-    from .queries import BlogHead
 
-    head = BlogHead(blog["id"], 0, blog["feed_version"], blog["updated_at"], 0)
     query = request.query_string + b"|" + current_app.extensions["liveblog.assets"].build
     etag = etag_for(head, what, query)
     cache = current_app.extensions["liveblog.page_cache_control"]
@@ -46,26 +44,32 @@ def _page_headers(blog: dict[str, Any], what: str) -> dict[str, str] | Response:
         # any reader, and the origin still answers one request a URL per half max-age
         max_age = int(current_app.config["CACHE_MAX_AGE"])
         cache = f"public, max-age={max_age}, s-maxage={max(1, max_age // 2)}"
-    if blog["status"] == "closed":
+    if status == "closed":
         cache = current_app.extensions["liveblog.closed_cache_control"]
     headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization",
-               "Last-Modified": http_date(blog["updated_at"]),
+               "Last-Modified": http_date(head.updated_at),
                "Access-Control-Allow-Origin": "*"}
-    # If-None-Match decides when present; If-Modified-Since only without it (RFC 9110, 13.2.2)
-    if ("If-None-Match" in request.headers and none_match(etag)) or (
-            "If-None-Match" not in request.headers and _not_modified_since(blog["updated_at"])):
-        return Response(status=304, headers={k: v for k, v in headers.items()
-                                             if k != "Last-Modified"})
-    return headers
+    unchanged = _not_modified(headers, head.updated_at)
+    return unchanged if unchanged is not None else headers
 
 
-def _not_modified_since(updated_at: str) -> bool:
-    since = request.if_modified_since
-    if since is None:
-        return False
-    # HTTP dates have whole seconds: the page is unchanged when its last change was before
-    # the next second after the one the reader holds
-    return datetime.fromisoformat(updated_at).replace(microsecond=0) <= since
+def _not_modified(headers: dict[str, str], updated_at: str | None) -> Response | None:
+    """A 304 when the reader's copy is current, else None: If-None-Match decides when it is
+    sent, If-Modified-Since only without it (RFC 9110, 13.2.2)."""
+    from .api.preconditions import none_match
+
+    if "If-None-Match" in request.headers:
+        current = none_match(headers["ETag"])
+    else:
+        since = request.if_modified_since
+        # HTTP dates have whole seconds: the page is unchanged when its last change was before
+        # the next second after the one the reader holds
+        current = (since is not None and updated_at is not None
+                   and datetime.fromisoformat(updated_at).replace(microsecond=0) <= since)
+    if not current:
+        return None
+    return Response(status=304, headers={k: v for k, v in headers.items()
+                                         if k != "Last-Modified"})
 
 _ZONES = {"EST": "ET", "EDT": "ET", "CST": "CT", "CDT": "CT", "MST": "MT", "MDT": "MT",
           "PST": "PT", "PDT": "PT"}
@@ -113,15 +117,14 @@ def plain(fragment: str | None) -> str:
     return Markup(fragment or "").striptags()
 
 
-def _blog(slug: str) -> tuple[Any, dict[str, Any]]:
+def _blog(slug: str) -> tuple[Any, BlogHead, dict[str, Any]]:
+    """The connection, the blog's head and its summary (an HTML 404 when there is none)."""
     conn = get_db().store().conn
     head = queries.find_blog_head(conn, slug)
     if head is None:
         raise NotFoundError(f"no blog {slug!r}")
-    summary = queries.blog_json(queries.get_blog_row(conn, head.id),
-                                encode_cursor("c", head.visible_position))
-    summary["feed_version"] = head.feed_version
-    return conn, summary
+    return conn, head, queries.blog_json(queries.get_blog_row(conn, head.id),
+                                         encode_cursor("c", head.visible_position))
 
 
 def _order() -> str:
@@ -143,7 +146,6 @@ def _after(order: str) -> int | None:
 def index() -> Response:
     """Every blog, live ones first (validated by its bytes, cached like every reader page)."""
     from .api import content_etag, http_date
-    from .api.preconditions import none_match
 
     rows = queries.list_blog_rows(get_db().store().conn)
     body = render_template("index.html", blogs=[queries.blog_json(r, "") for r in rows]).encode()
@@ -153,18 +155,16 @@ def index() -> Response:
     latest = max((r.updated_at for r in rows), default=None)
     if latest:
         headers["Last-Modified"] = http_date(latest)
-    if none_match(headers["ETag"]) or ("If-None-Match" not in request.headers and latest
-                                       and _not_modified_since(latest)):
-        return Response(status=304, headers={k: v for k, v in headers.items()
-                                             if k != "Last-Modified"})
-    return Response(body, mimetype="text/html", headers=headers)
+    unchanged = _not_modified(headers, latest)
+    return unchanged if unchanged is not None else Response(body, mimetype="text/html",
+                                                            headers=headers)
 
 
 @bp.route("/blogs/<slug>")
 def blog(slug: str) -> Any:
     """The reader page of one blog."""
-    conn, summary = _blog(slug)
-    headers = _page_headers(summary, "page")
+    conn, head, summary = _blog(slug)
+    headers = _page_headers(head, summary["status"], "page")
     if isinstance(headers, Response):
         return headers
     order = _order()
@@ -191,16 +191,11 @@ def live(slug: str) -> Response:
     except MalformedCursorError as e:
         return Response(json.dumps({"error": str(e)}), 400, mimetype="application/json")
     with read_snapshot(conn):
-        head = queries.find_blog_head(conn, slug)
-        if head is None:
-            raise NotFoundError(f"no blog {slug!r}")
-        summary = queries.blog_json(queries.get_blog_row(conn, head.id), "")
-        summary["feed_version"] = head.feed_version
-        headers = _page_headers(summary, "live")
+        _, head, summary = _blog(slug)
+        headers = _page_headers(head, summary["status"], "live")
         if isinstance(headers, Response):
             return headers
         rows, more = queries.changes_since(conn, head.id, position, 100)
-    last = rows[-1].change_position if more else None
     changes = []
     for row in rows:
         if row.status == "published":
@@ -210,8 +205,9 @@ def live(slug: str) -> Response:
         else:
             changes.append({"op": "delete", "id": row.id})
     out = {"changes": changes, "more": more,
-           "cursor": encode_cursor("c", last if last is not None
-                                   else max(head.visible_position, position)),
+           "cursor": encode_cursor("c", queries.changes_cursor(rows, more,
+                                                                head.visible_position,
+                                                                position)),
            "header": {"updated": display_time(summary["updated_at"], summary["timezone"]),
                       "updated_at": summary["updated_at"], "count": summary["post_count"],
                       "status": summary["status"]}}
@@ -222,8 +218,8 @@ def live(slug: str) -> Response:
 def fragments(slug: str) -> Response:
     """Server-rendered pieces for the page's script: posts by id, a page of older posts, and
     the header's "updated" line and post count."""
-    conn, summary = _blog(slug)
-    headers = _page_headers(summary, "fragments")
+    conn, head, summary = _blog(slug)
+    headers = _page_headers(head, summary["status"], "fragments")
     if isinstance(headers, Response):
         return headers
     out: dict[str, Any] = {"updated": display_time(summary["updated_at"], summary["timezone"]),
@@ -252,8 +248,8 @@ def fragments(slug: str) -> Response:
 @bp.route("/blogs/<slug>/feed.atom")
 def atom(slug: str) -> Response:
     """An Atom feed of the newest published posts."""
-    conn, summary = _blog(slug)
-    headers = _page_headers(summary, "atom")
+    conn, head, summary = _blog(slug)
+    headers = _page_headers(head, summary["status"], "atom")
     if isinstance(headers, Response):
         return headers
     page, _ = queries.feed_page(conn, summary["id"], "newest", 50, None, encode_cursor)

@@ -217,6 +217,14 @@ def changes_since(conn: Connection, blog_id: str, since: int,
     return [_posts(r) for r in rows[:limit]], len(rows) > limit
 
 
+def changes_cursor(rows: list[PostRow], more: bool, visible_position: int, since: int) -> int:
+    """Where the next /changes poll starts: after the last change sent when there are more,
+    else at the blog's latest visible change (never before where this poll started)."""
+    if more and rows[-1].change_position is not None:
+        return rows[-1].change_position
+    return max(visible_position, since)
+
+
 def feed_page(conn: Connection, blog_id: str, order: str, limit: int,
               after: int | None, cursor_of: Any) -> tuple[dict[str, Any], BlogHead]:
     """One feed page (the API's shape) and the head it was read at, from one snapshot.

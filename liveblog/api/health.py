@@ -40,7 +40,7 @@ class Health(MethodView):
                            headers={"Retry-After": "5", "Cache-Control": "no-store"})
         # a write is tried only once one has failed, to see whether storage has recovered:
         # a health check that wrote every time would cost every check a sync to disk
-        if db.health.failing_since is not None and not db.probe_writes():
+        if db.health.failing and not db.probe_writes():
             return json_response({"status": "degraded", "writes": "failing",
                                   "detail": db.health.detail or "storage refuses writes"}, 503,
                                  headers={"Cache-Control": "no-store", "Retry-After": "5"})

@@ -246,8 +246,7 @@ class Changes(MethodView):
         with read_snapshot(conn):
             row = queries.get_blog_row(conn, head.id)
             rows, more = queries.changes_since(conn, head.id, position, limit)
-        last = rows[-1].change_position if more else None
-        cursor = last if last is not None else max(row.visible_position, position)
+        cursor = queries.changes_cursor(rows, more, row.visible_position, position)
         body = dumps({
             "changes": [queries.change(r) for r in rows],
             "blog": queries.blog_json(row, encode_cursor("c", row.visible_position)),
