@@ -44,7 +44,8 @@ REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
         description=f.String(required=True), authors=f.List(f.String(), required=True),
         organization=f.String(allow_none=True, required=True),
         timezone=f.String(required=True),
-        archive_after_days=f.Integer(allow_none=True, load_default=30)), 1),
+        archive_after_days=f.Integer(allow_none=True,
+                                     load_default=ev.DEFAULT_ARCHIVE_AFTER_DAYS)), 1),
     "BlogUpdated": (ev.BlogUpdated, _schema(
         "BlogUpdated", **_BLOG_ID, changes=f.Dict(keys=f.String(), required=True)), 1),
     "BlogClosed": (ev.BlogClosed, _schema("BlogClosed", **_BLOG_ID), 1),

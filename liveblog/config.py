@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .domain.events import DEFAULT_ARCHIVE_AFTER_DAYS
+
 SETTINGS: dict[str, tuple[Any, str]] = {
     "DATABASE": ("liveblog.db", "where the log and projections live: a SQLite file path (the "
                                 "embedded default) or a postgresql:// URL shared by all nodes"),
@@ -16,9 +18,10 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes (else 413)"),
     "CACHE_MAX_AGE": (2, "max-age (s) of reader responses in Cache-Control"),
     "CACHE_STALE_WHILE_REVALIDATE": (30, "stale-while-revalidate (s) of reader responses"),
-    "ARCHIVE_AFTER_DAYS": (30, "a new blog's archive_after_days when it gives none: closed by "
-                               "the scheduler after that many days without a visible change "
-                               "(null: never)"),
+    "ARCHIVE_AFTER_DAYS": (DEFAULT_ARCHIVE_AFTER_DAYS,
+                           "a new blog's archive_after_days when it gives none: closed by the "
+                           "scheduler after that many days without a visible change (null: "
+                           "never)"),
     "CLOSED_CACHE_MAX_AGE": (300, "max-age (s) of a closed blog's pages and feeds (they no "
                                   "longer change but for corrections)"),
     "FEED_CACHE_SIZE": (512, "rendered anonymous feed and /changes answers kept per process, "

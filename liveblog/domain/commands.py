@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .events import DEFAULT_ARCHIVE_AFTER_DAYS
+
 
 @dataclass(frozen=True)
 class CreateBlog:
@@ -18,7 +20,7 @@ class CreateBlog:
     authors: list[str] = field(default_factory=list)
     organization: str | None = None
     timezone: str = "UTC"
-    archive_after_days: int | None = 30
+    archive_after_days: int | None = DEFAULT_ARCHIVE_AFTER_DAYS
 
 
 @dataclass(frozen=True)

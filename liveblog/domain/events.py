@@ -12,6 +12,10 @@ from typing import Any
 Content = dict[str, Any]  # headline, byline, body, display_time
 
 
+#: the documented archive_after_days: what a blog created before the setting existed has
+DEFAULT_ARCHIVE_AFTER_DAYS = 30
+
+
 @dataclass(frozen=True)
 class BlogCreated:
     """A blog was created."""
@@ -25,7 +29,7 @@ class BlogCreated:
     timezone: str
     #: close the blog after this many days without a visible change (None: never); blogs
     #: created before the setting existed have the documented default
-    archive_after_days: int | None = 30
+    archive_after_days: int | None = DEFAULT_ARCHIVE_AFTER_DAYS
 
 
 @dataclass(frozen=True)

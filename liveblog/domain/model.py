@@ -23,7 +23,7 @@ class Blog:
     organization: str | None
     timezone: str
     status: str = "live"
-    archive_after_days: int | None = 30
+    archive_after_days: int | None = ev.DEFAULT_ARCHIVE_AFTER_DAYS
 
 
 @dataclass(frozen=True)

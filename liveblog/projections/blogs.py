@@ -12,6 +12,8 @@ from typing import Any
 from events import Connection, Projection, RecordedEvent, Rows, Tables, compact, format_time
 from events.projections import Handler
 
+from ..domain.events import DEFAULT_ARCHIVE_AFTER_DAYS
+
 BLOG_FIELDS = ("slug", "title", "description", "authors", "organization", "timezone",
                "archive_after_days")
 
@@ -49,7 +51,7 @@ class BlogsProjection(Projection):
             "description": d["description"], "authors": compact(d["authors"]),
             "organization": d["organization"], "timezone": d["timezone"], "status": "live",
             "created_at": format_time(e.recorded_at), "version": e.version,
-            "archive_after_days": d.get("archive_after_days", 30)})
+            "archive_after_days": d.get("archive_after_days", DEFAULT_ARCHIVE_AFTER_DAYS)})
 
     def _updated(self, rows: Rows, e: RecordedEvent) -> None:
         row = rows.get("blogs", e.data["blog_id"])
