@@ -13,9 +13,8 @@ SQLite synchronous=FULL, or PostgreSQL with synchronous_commit on (its default).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import os
-import secrets
 import sqlite3
 import subprocess
 import sys
@@ -26,7 +25,10 @@ from pathlib import Path
 
 import psycopg
 
-from events import EventStore, NewEvent, Projection, ProjectionRunner, verify
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from events import EventStore, NewEvent, Projection, ProjectionRunner, verify  # noqa: E402
+from tests.postgres import SERVER, own_database, with_schema  # noqa: E402
 
 STREAMS = 1000
 
@@ -141,7 +143,6 @@ class SteppingClock:
 
 def mixed_log(path, n):
     """A newsroom's log of about ``n`` events (tests/workload.py), made through the service."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from liveblog.db import Database
     from tests.workload import mixed_log as make
 
@@ -159,7 +160,6 @@ def mixed_log(path, n):
 
 def real_rebuild(database):
     """Every projection of the application, rebuilt as `liveblog rebuild` does it."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from liveblog.db import Database
 
     service = Database(database).service()
@@ -175,7 +175,6 @@ def per_command(database, n=1000):
     edit and pin posts of a blog with history; SQLite without fsync, so it is the work done."""
     import statistics
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from liveblog.db import Database, migrate
     from liveblog.domain import commands as cmd
     from liveblog.service import Actor, new_id
@@ -295,8 +294,7 @@ class PostgresYardstick(Yardstick):
         from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
         schema = name.replace(".db", "").replace("-", "_")
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        with_schema(self.url, schema)
         parts = self.parts
         datastore = PostgresDatastore(parts.path.lstrip("/"), parts.hostname or "127.0.0.1",
                                       parts.port or 5432, parts.username or "postgres",
@@ -311,22 +309,6 @@ class PostgresYardstick(Yardstick):
             return conn.execute("SHOW synchronous_commit").fetchone()[0]
 
 
-def postgres_database(server):
-    """A fresh database on ``server`` for this run; returns (url, drop)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    name = f"liveblog_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(server)._replace(path="/" + name))
-
-    def drop():
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return url, drop
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -336,15 +318,15 @@ def main() -> None:
     parser.add_argument("--mixed", type=int, default=100_000,
                         help="events of the newsroom log the real rebuild replays")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--postgres", default=os.environ.get(
-        "LIVEBLOG_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="the PostgreSQL server (a fresh database is made on it and dropped after)")
+    parser.add_argument("--postgres", default=SERVER,
+                        help="the PostgreSQL server (a fresh database is made on it and"
+                             " dropped after)")
     args = parser.parse_args()
     n = args.events
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         folder = Path(tmp)
         if args.backend == "postgresql":
-            server, drop = postgres_database(args.postgres)
+            server = stack.enter_context(own_database(args.postgres, "liveblog_bench"))
             es = PostgresYardstick(server)
 
             def where(name):
@@ -356,7 +338,6 @@ def main() -> None:
                   f"{STREAMS} streams; PostgreSQL {version}; synchronous_commit="
                   f"{es.synchronous()}")
         else:
-            drop = None
             es = Yardstick(folder)
 
             def where(name):
@@ -364,19 +345,7 @@ def main() -> None:
 
             print(f"events: {n:,} in batches of 100, {args.single:,} single appends, "
                   f"{STREAMS} streams; SQLite {sqlite3.sqlite_version}; synchronous=FULL")
-        try:
-            run(args, n, es, where)
-        finally:
-            if drop is not None:
-                drop()
-
-
-def with_schema(url, schema):
-    from urllib.parse import quote
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    return url + "?options=" + quote(f"-csearch_path={schema}")
+        run(args, n, es, where)
 
 
 def run(args, n, es, where) -> None:

@@ -103,45 +103,44 @@ def spread(bases: list[str], seconds: int, connections: int, **options) -> float
 def compare_nodes(args: argparse.Namespace, python: str, folder: Path) -> None:
     """Publishes and 304 polls: one SQLite node next to two nodes sharing one PostgreSQL
     database (same workers and threads per node, same total connections, same machine)."""
-    sys.path.insert(0, str(HERE))
-    from bench_events import postgres_database
+    from tests.postgres import own_database
 
-    server, drop = postgres_database(args.postgres)
     procs: list[subprocess.Popen[bytes]] = []
     results = {}
-    try:
-        for label, db, count in (("1 node, SQLite", str(folder / "node.db"), 1),
-                                 ("2 nodes, PostgreSQL", server, 2)):
-            token = subprocess.run(
-                [python, "-m", "liveblog", "token", "create", "--role", "editor", "--name",
-                 "bench", "--db", db], capture_output=True, text=True,
-                check=True).stdout.strip().splitlines()[-1]
-            bases = [start_node(python, db, args.workers, args.threads, procs,
-                                scheduler=i == 0) for i in range(count)]
-            auth = {"Authorization": f"Bearer {token}"}
-            seed(bases[0], auth, args.posts)
-            etag = request(f"{bases[-1]}/api/blogs/bench/posts")[1]["ETag"]
-            script = folder / f"post{count}.lua"
-            script.write_text(
-                'wrk.method = "POST"\n'
-                'wrk.body = \'{"headline": "Load"}\'\n'
-                'wrk.headers["Content-Type"] = "application/json"\n'
-                f'wrk.headers["Authorization"] = "Bearer {token}"\n')
-            for base in bases:
-                wrk(f"{base}/api/blogs/bench/posts", 2, args.connections)
-            results[label] = (
-                spread(bases, args.seconds, args.connections, headers={"If-None-Match": etag}),
-                spread(bases, args.seconds, args.connections, script=script))
+    with own_database(args.postgres, "liveblog_bench") as server:
+        try:
+            for label, db, count in (("1 node, SQLite", str(folder / "node.db"), 1),
+                                     ("2 nodes, PostgreSQL", server, 2)):
+                token = subprocess.run(
+                    [python, "-m", "liveblog", "token", "create", "--role", "editor", "--name",
+                     "bench", "--db", db], capture_output=True, text=True,
+                    check=True).stdout.strip().splitlines()[-1]
+                bases = [start_node(python, db, args.workers, args.threads, procs,
+                                    scheduler=i == 0) for i in range(count)]
+                auth = {"Authorization": f"Bearer {token}"}
+                seed(bases[0], auth, args.posts)
+                etag = request(f"{bases[-1]}/api/blogs/bench/posts")[1]["ETag"]
+                script = folder / f"post{count}.lua"
+                script.write_text(
+                    'wrk.method = "POST"\n'
+                    'wrk.body = \'{"headline": "Load"}\'\n'
+                    'wrk.headers["Content-Type"] = "application/json"\n'
+                    f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+                for base in bases:
+                    wrk(f"{base}/api/blogs/bench/posts", 2, args.connections)
+                results[label] = (
+                    spread(bases, args.seconds, args.connections,
+                           headers={"If-None-Match": etag}),
+                    spread(bases, args.seconds, args.connections, script=script))
+                for proc in procs:
+                    proc.terminate()
+                for proc in procs:
+                    proc.wait(timeout=30)
+                procs.clear()
+        finally:
             for proc in procs:
                 proc.terminate()
-            for proc in procs:
                 proc.wait(timeout=30)
-            procs.clear()
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=30)
-        drop()
     print(f"\nnodes: each {args.workers} workers x {args.threads} threads, wrk -c{args.connections}"
           f" in all ({args.seconds}s), all on this {os.cpu_count()}-core machine")
     print(f"{'':24}{'poll 304':>12}{'publish':>12}")

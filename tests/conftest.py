@@ -10,51 +10,30 @@ answers). A PostgreSQL that does not answer fails the run: it is never skipped.
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
 from events import EventStore
 
-POSTGRES = os.environ.get("LIVEBLOG_TEST_POSTGRES",
-                          "postgresql://postgres@127.0.0.1:5432/postgres")
+from .postgres import SERVER, own_database, with_schema
+
 BACKENDS = ["sqlite", "postgresql"]
 _schemas = itertools.count(1)
-
-
-def with_database(url: str, name: str) -> str:
-    """``url`` naming the database ``name`` instead."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def with_schema(url: str, schema: str) -> str:
-    """``url`` whose connections use ``schema`` (created if missing) for everything."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    options = quote(f"-csearch_path={schema}")
-    return url + ("&" if "?" in url else "?") + f"options={options}"
 
 
 @pytest.fixture(scope="session")
 def postgres_server():
     """This test run's own PostgreSQL database (created fresh, dropped at the end)."""
     try:
-        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=5)
+        psycopg.connect(SERVER, connect_timeout=5).close()
     except psycopg.OperationalError as e:
-        pytest.fail(f"PostgreSQL does not answer at {POSTGRES} ({e}); run scripts/test, which"
+        pytest.fail(f"PostgreSQL does not answer at {SERVER} ({e}); run scripts/test, which"
                     " starts one, or set LIVEBLOG_TEST_POSTGRES", pytrace=False)
-    name = f"liveblog_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database(POSTGRES, name)
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with own_database(SERVER, "liveblog_test") as url:
+        yield url
 
 
 def fresh_postgres(server: str) -> str:
