@@ -17,7 +17,7 @@ from .api.cursors import MalformedCursorError
 from .domain.errors import DomainError
 from .service import Actor
 
-DB_HELP = ("a SQLite file or a postgresql:// URL (default: $LIVEBLOG_DB, else ./liveblog.db)")
+DB_HELP = "a SQLite file or a postgresql:// URL (default: $LIVEBLOG_DB, else ./liveblog.db)"
 
 
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from events import (
     DATABASE_ERRORS,
@@ -31,6 +31,9 @@ from .domain.decide import decide_blog, decide_post, decide_token
 from .domain.errors import SlugTakenError, StaleVersionError
 from .domain.model import Blog, Post, Token, evolve_blog, evolve_post, evolve_token
 from .lru import LRU
+
+if TYPE_CHECKING:
+    from .db import WriteHealth
 
 __all__ = ["Actor", "IdempotencyConflictError", "Outcome", "Service", "new_id"]
 
@@ -140,7 +143,7 @@ class Service:
     def __init__(self, store: EventStore, runner: ProjectionRunner,
                  states: StreamStates | None = None,
                  recorded: Callable[[Service, str, list[RecordedEvent]], None] | None = None,
-                 health: Any = None) -> None:
+                 health: WriteHealth | None = None) -> None:
         self.store = store
         self.runner = runner
         self.states = states or StreamStates()
