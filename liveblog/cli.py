@@ -72,17 +72,18 @@ def main() -> None:
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
               help="gunicorn worker processes")
-@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
-              help="threads per worker (long polls hold one each)")
+@click.option("--connections", default=4000, show_default=True,
+              type=click.IntRange(1, 100_000),
+              help="connections each worker serves at once (waiting ones cost no thread)")
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
               help="run the background jobs (scheduled posts, upkeep) in this deployment")
 @click.option("--access-log", default=None, metavar="FILE",
               help="write an access log line per request to FILE (- for stderr)")
 @one_line_errors
-def serve(db_path: str, host: str, port: int, workers: int, threads: int,
+def serve(db_path: str, host: str, port: int, workers: int, connections: int,
           scheduler: bool, access_log: str | None) -> None:
-    """Run the production server (gunicorn, threaded workers, graceful shutdown)."""
-    run_server(db_path, host, port, workers, threads, scheduler=scheduler,
+    """Run the production server (gunicorn, gevent workers, graceful shutdown)."""
+    run_server(db_path, host, port, workers, connections, scheduler=scheduler,
                access_log=access_log)
 
 
@@ -103,7 +104,7 @@ def _problem_errors_from_gunicorn() -> None:
     util.write_error = write_error
 
 
-def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
+def run_server(db_path: str, host: str, port: int, workers: int, connections: int,
                on_ready: Callable[[], None] | None = None, *, scheduler: bool = True,
                access_log: str | None = None) -> None:
     """Prepare the database once, then serve it with gunicorn.
@@ -114,6 +115,9 @@ def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
     held. A lease in the database keeps a second deployment on the same file from running the
     jobs too.
     """
+    from .server import require_patched
+
+    require_patched()
     import subprocess
 
     from gunicorn.app.base import BaseApplication
@@ -149,8 +153,9 @@ def run_server(db_path: str, host: str, port: int, workers: int, threads: int,
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             settings = {
-                "bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                "worker_class": "gthread", "graceful_timeout": 10, "timeout": 60,
+                "bind": f"{host}:{port}", "workers": workers,
+                "worker_class": "liveblog.server.Worker", "worker_connections": connections,
+                "graceful_timeout": 10, "timeout": 60,
                 "keepalive": 5, "accesslog": access_log, "errorlog": "-", "loglevel": "warning",
                 "when_ready": when_ready, "on_exit": on_exit,
                 # gunicorn's maximum: a URL within it reaches the app, which answers problem+json
@@ -265,7 +270,7 @@ def demo(db_path: str, host: str, port: int, workers: int) -> None:
         click.echo(f"editor token: {secret}")
         sys.stdout.flush()
 
-    run_server(db_path, host, port, workers, 16, on_ready=ready)
+    run_server(db_path, host, port, workers, 4000, on_ready=ready)
 
 
 def _service(db_path: str, *, project: bool = True, must_exist: bool = False) -> Any:

@@ -26,8 +26,9 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                                   "longer change but for corrections)"),
     "FEED_CACHE_SIZE": (512, "rendered anonymous feed and /changes answers kept per process, "
                              "by ETag (which names the blog's version)"),
-    "LONG_POLL_MAX_WAITERS": (16, "long polls (/changes?wait=) held at once per process; more "
-                                  "answer at once, so they never starve other requests"),
+    "LONG_POLL_MAX_WAITERS": (10_000, "long polls (/changes?wait=) held at once per process; "
+                                      "more answer at once (under `serve` a held poll costs a "
+                                      "greenlet and a socket, no thread)"),
     "AS_OF_SNAPSHOT_EVERY": (1000, "auditors' as-of replay stores a snapshot of a blog's feed "
                                    "every this many events, so none replays more than that"),
     "SCHEDULER_SYNC_SECONDS": (1.0, "how often the scheduler publishes what is due and arms "
@@ -38,7 +39,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                                         "checkpoint file (when it moved)"),
     "AUDIT_CHECKPOINT_FILE": ("", "append-only file of audit checkpoints (default: the "
                                   "database path + .checkpoints.jsonl)"),
-    "LONG_POLL_INTERVAL": (0.25, "how often (s) a held long poll looks for a change"),
+    "LONG_POLL_INTERVAL": (0.25, "how often (s) each process looks at a SQLite file for a change "
+                                 "(one look wakes every long poll it holds)"),
     "PUBLIC_URL": ("", "where readers reach the service (https://live.example.com): every absolute "
                        "URL written starts with it, none is built from a request's Host "
                        "(`serve` uses http://HOST:PORT when unset)"),

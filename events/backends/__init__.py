@@ -163,24 +163,64 @@ def unavailable(error: BaseException) -> bool:
 
 
 class Watcher:
-    """Tells waiting readers that the log may have grown.
+    """Tells waiting readers that the log grew: one watch a process, however many wait.
 
-    The base class polls: :meth:`wait` sleeps ``interval`` seconds (SQLite: any process may have
-    appended, and nothing tells us). The PostgreSQL one wakes waiters as soon as another node's
-    append commits (LISTEN/NOTIFY).
+    Every change of the log bumps :attr:`generation`; :meth:`wait` returns once it differs from
+    the one the caller saw. A thread of the watcher's own (started on first use, so never before
+    a fork) does the watching: the SQLite one looks at the file every ``interval`` seconds (any
+    process may have appended, and nothing tells us); the PostgreSQL one is woken as soon as any
+    node's append commits (LISTEN/NOTIFY). So a thousand waiting readers cost one watch, not a
+    thousand polls.
     """
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
         self._closed = threading.Event()
+        self._changed = threading.Condition()
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
 
-    def wait(self, timeout: float) -> None:
-        """Return when the log may have grown, or after at most ``timeout`` seconds."""
-        self._closed.wait(min(self.interval, max(0.0, timeout)))
+    @property
+    def generation(self) -> int:
+        """How many changes this watcher has seen (compare, do not count: it may skip)."""
+        self._start()
+        return self._generation
+
+    def wait(self, seen: int, timeout: float) -> int:
+        """Return the generation once it differs from ``seen``, or after ``timeout`` seconds."""
+        self._start()
+        with self._changed:
+            self._changed.wait_for(lambda: self._generation != seen or self._closed.is_set(),
+                                   timeout=max(0.0, timeout))
+            return self._generation
 
     def close(self) -> None:
         """Stop watching; waiters return at once."""
         self._closed.set()
+        self._wake()
+
+    def appended(self) -> None:
+        """This process appended: wake its waiters now (the watch will see it again later)."""
+        self._wake()
+
+    def _wake(self) -> None:
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, daemon=True,
+                                                name="events-watch")
+                self._thread.start()
+
+    def _watch(self) -> None:
+        """Call :meth:`_wake` whenever the log grows, until closed (the backend's own way)."""
+        raise NotImplementedError
 
 
 def watcher(database: str, *, interval: float = 0.25) -> Watcher:
@@ -189,4 +229,6 @@ def watcher(database: str, *, interval: float = 0.25) -> Watcher:
         from . import postgresql
 
         return postgresql.NotifyWatcher(database, interval=interval)
-    return Watcher(interval)
+    from . import sqlite
+
+    return sqlite.FileWatcher(database, interval)

@@ -222,42 +222,17 @@ def unavailable(error: BaseException) -> bool:
 class NotifyWatcher(Watcher):
     """Wakes waiters when any node's append commits (LISTEN on the log's channel).
 
-    One listening connection a process, opened on first use by a thread of its own, reopened
-    when the server drops it. Waiters also wake every ``interval``-bounded second, so a lost
-    notification delays nothing by more than that.
+    One listening connection a process, reopened when the server drops it (waiters are woken
+    then too: whatever happened while nobody listened). Every second without a notification it
+    also looks at the log's head, so a lost notification delays nothing by more than that.
     """
 
     def __init__(self, url: str, *, interval: float = 1.0) -> None:
         super().__init__(min(max(interval, 0.05), 1.0))
         self.url = url
-        self._changed = threading.Condition()
-        self._generation = 0
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
         self.listening = threading.Event()
 
-    def wait(self, timeout: float) -> None:
-        self._start()
-        with self._changed:
-            seen = self._generation
-            self._changed.wait_for(lambda: self._generation != seen or self._closed.is_set(),
-                                   timeout=max(0.0, min(timeout, 1.0)))
-
-    def _start(self) -> None:
-        if self._thread is not None:
-            return
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._listen, daemon=True,
-                                                name="events-listen")
-                self._thread.start()
-
-    def _wake(self) -> None:
-        with self._changed:
-            self._generation += 1
-            self._changed.notify_all()
-
-    def _listen(self) -> None:
+    def _watch(self) -> None:
         while not self._closed.is_set():
             try:
                 with open_raw(self.url) as raw:
@@ -265,14 +240,15 @@ class NotifyWatcher(Watcher):
                     raw.execute(f'LISTEN "{channel}"')
                     self.listening.set()
                     self._wake()  # whatever happened while we were not listening
+                    last = None
                     while not self._closed.is_set():
-                        for _ in raw.notifies(timeout=1.0):
+                        for _ in raw.notifies(timeout=1.0, stop_after=1):
                             self._wake()
+                        head = raw.execute("SELECT max(position) FROM events").fetchone()
+                        if last is not None and head != last:
+                            self._wake()
+                        last = head
             except psycopg.Error:
                 self.listening.clear()
                 self._wake()
                 self._closed.wait(0.5)
-
-    def close(self) -> None:
-        super().close()
-        self._wake()

@@ -6,6 +6,8 @@ import re
 import sqlite3
 from pathlib import Path
 
+from . import Watcher
+
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (\w+\.\w+)")
 _UNAVAILABLE = ("database or disk is full", "readonly database", "database is locked",
@@ -99,3 +101,36 @@ def unavailable(error: BaseException) -> bool:
     """Disk full, read-only, locked past the busy timeout, unreadable file."""
     return isinstance(error, sqlite3.OperationalError) and any(
         text in str(error).lower() for text in _UNAVAILABLE)
+
+
+class FileWatcher(Watcher):
+    """Watches a SQLite file: every ``interval`` seconds one look at ``PRAGMA data_version``,
+    which changes whenever another connection (of any process) commits to the file; when it
+    did, whether the log's head moved (other commits, a lease renewed, wake nobody)."""
+
+    def __init__(self, path: str | Path, interval: float) -> None:
+        super().__init__(interval)
+        self.path = path
+
+    def _watch(self) -> None:
+        version = head = None
+        conn: sqlite3.Connection | None = None
+        while not self._closed.is_set():
+            try:
+                if conn is None:
+                    conn = sqlite3.connect(str(self.path), isolation_level=None)
+                now = conn.execute("PRAGMA data_version").fetchone()[0]
+                if now != version:
+                    version = now
+                    now_head = conn.execute("SELECT max(position) FROM events").fetchone()[0]
+                    if now_head != head:
+                        head = now_head
+                        self._wake()
+            except sqlite3.Error:
+                if conn is not None:
+                    conn.close()
+                conn = version = head = None  # gone or unreadable for now: try again
+                self._wake()
+            self._closed.wait(self.interval)
+        if conn is not None:
+            conn.close()

@@ -15,7 +15,7 @@ from typing import Any
 import flask_smorest
 from flask import Flask, Response, current_app, request
 from flask_smorest.utils import prepare_response
-from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, HTTPException, RequestTimeout, UnsupportedMediaType
 
 from events import canonical
 
@@ -126,7 +126,11 @@ def _require_json_bodies() -> None:
         if has_body and not request.is_json:
             raise UnsupportedMediaType("request bodies must be application/json")
         if has_body:
-            _require_readable_json(request.get_data(cache=True))
+            try:
+                raw = request.get_data(cache=True)
+            except TimeoutError:
+                raise RequestTimeout("the request body did not arrive in time") from None
+            _require_readable_json(raw)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not 1 <= len(key) <= 255:
             raise BadRequest("Idempotency-Key must be 1 to 255 characters")

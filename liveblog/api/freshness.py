@@ -30,9 +30,11 @@ from werkzeug.exceptions import HTTPException
 from events import DATABASE_ERRORS
 
 from .. import queries
+from ..domain.errors import BlogNotFoundError
 from ..lru import LRU
 from ..queries import BlogHead
 from . import reader_answer_headers
+from .cursors import MalformedCursorError, decode_cursor
 from .preconditions import tag_listed
 from .schemas import MAX_LONG_POLL_WAIT
 
@@ -64,17 +66,27 @@ def long_poll_wait(value: str | None) -> int:
             else 0)
 
 
+def since_position(value: str | None) -> int | None:
+    """The position of a /changes ``since`` cursor when it is a valid one (else None: the view
+    answers the 400)."""
+    try:
+        return decode_cursor("c", value) if value else None
+    except MalformedCursorError:
+        return None
+
+
 def decide(head: BlogHead, what: str, query: bytes, if_none_match: str | None, wait: int,
-           waiter: Waiter) -> tuple[BlogHead, str, bool]:
+           since: int | None, waiter: Waiter) -> tuple[BlogHead, str, bool]:
     """The head to answer from, its ETag, and whether the reader already holds that answer.
 
-    ``*`` does not count here: it may only match once the query is known to be valid
-    (RFC 9110, 13.2.1), whereas a named tag was issued for this very query.
+    A long poll (``wait``) whose reader is up to date, by its ETag or by its ``since`` cursor,
+    first waits for a change. ``*`` does not count here: it may only match once the query is
+    known to be valid (RFC 9110, 13.2.1), whereas a named tag was issued for this very query.
     """
     etag = etag_for(head, what, query)
     current = tag_listed(if_none_match, etag, any_tag=False)
-    if current and wait and what == "changes":
-        # the reader has the current state: hold the long poll until something changes
+    up_to_date = current or (since is not None and since >= head.visible_position)
+    if up_to_date and wait and what == "changes":
         head = waiter(head, head.visible_position, wait)
         etag = etag_for(head, what, query)
         current = tag_listed(if_none_match, etag, any_tag=False)
@@ -83,28 +95,66 @@ def decide(head: BlogHead, what: str, query: bytes, if_none_match: str | None, w
 
 class LongPolls:
     """Holds long polls until their blog changes, at most ``limit`` at once per process (the
-    others answer at once, so held polls never take every worker thread)."""
+    others answer at once). A held poll costs no thread under `liveblog serve` (a greenlet) and
+    holds no database connection: one watcher a process wakes them all when the log grows."""
 
     def __init__(self, database: Database, limit: int) -> None:
         self.database = database
-        self._slots = threading.BoundedSemaphore(limit)
+        self._slots = threading.BoundedSemaphore(limit) if limit > 0 else None
+        #: each blog's head as last read, by the watcher's generation it was read in: the
+        #: polls a change wakes read it once between them, not once each
+        self._heads: dict[str, tuple[int, BlogHead]] = {}
 
     def __call__(self, head: BlogHead, position: int, wait: int) -> BlogHead:
         """Wait until the blog changes after ``position`` or ``wait`` seconds pass."""
-        if not self._slots.acquire(blocking=False):
+        if self._slots is None or not self._slots.acquire(blocking=False):
             return head
         try:
+            self.database.release()  # waiting holds no connection
             watcher = self.database.watcher()
             deadline = time.monotonic() + wait
-            while (remaining := deadline - time.monotonic()) > 0:
-                watcher.wait(remaining)  # woken when the log grows (any node), or polled
-                head = queries.get_blog_head(self.database.store().conn, head.id)
-                if head.visible_position > position:
+            seen = watcher.generation
+            head = self._head(head.id, seen)  # read after noting the generation: none missed
+            while head.visible_position <= position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
                     break
+                generation = watcher.wait(seen, remaining)
+                if generation == seen:
+                    break  # the wait ran out
+                seen = generation
+                head = self._head(head.id, seen)
             return head
         finally:
             self._slots.release()
 
+    def head(self, blog: str) -> BlogHead | None:
+        """The head of ``blog`` (id or slug) for a long poll: as last read, unless the log has
+        changed since (a change the watcher has yet to see only ends a wait later)."""
+        return self._read_head(blog, self.database.watcher().generation)
+
+    def _head(self, blog_id: str, generation: int) -> BlogHead:
+        head = self._read_head(blog_id, generation)
+        if head is None:
+            raise BlogNotFoundError(f"no blog with id or slug {blog_id!r}")
+        return head
+
+    def _read_head(self, blog: str, generation: int) -> BlogHead | None:
+        """The blog's head as of ``generation`` or later."""
+        known = self._heads.get(blog)
+        if known is not None and known[0] >= generation:
+            return known[1]
+        with self.database.leased() as store:
+            head = queries.find_blog_head(store.conn, blog)
+        if head is not None:
+            if len(self._heads) > 10_000:
+                self._heads.clear()
+            self._heads[blog] = (generation, head)
+        return head
+
+
+#: how long (s) a request waits for the same answer another request is rendering
+RENDER_WAIT = 5.0
 
 #: rendered anonymous answers, headers and body, by ETag (which names the blog's state)
 Answers = LRU[str, tuple[list[tuple[str, str]], bytes]]
@@ -123,6 +173,9 @@ class Freshness:
         self.urls = app.url_map.bind("localhost")
         self.wsgi_app = wsgi_app
         self._routes: dict[str, tuple[str, str] | None] = {}
+        #: the answers being rendered now, by ETag: others asking for one wait for it
+        self._flights: dict[str, threading.Event] = {}
+        self._flights_lock = threading.Lock()
 
     def _route(self, path: str) -> tuple[str, str] | None:
         """``(resource, blog)`` when ``path`` is a feed or /changes of a blog (Flask's routes)."""
@@ -153,17 +206,22 @@ class Freshness:
         args = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
         if any(word in args for word in NOT_THE_LIVE_ANSWER):
             return self.wsgi_app(environ, start_response)
+        wait = long_poll_wait(args.get("wait")) if what == "changes" else 0
         try:
-            head = queries.find_blog_head(self.database.store().conn, blog)
+            if wait:
+                head = self.long_polls.head(blog)
+            else:
+                with self.database.leased() as store:
+                    head = queries.find_blog_head(store.conn, blog)
         except DATABASE_ERRORS:
             head = None  # Flask's path answers it, with a problem if it must
         if head is None:
             return self.wsgi_app(environ, start_response)
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        wait = long_poll_wait(args.get("wait")) if what == "changes" else 0
+        since = since_position(args.get("since")) if wait else None
         head, etag, current = decide(head, what, query.encode("latin-1"), if_none_match, wait,
-                                     self.long_polls)
-        kept = None if current else self.answers.get(etag)
+                                     since, self.long_polls)
+        kept = None if current else self._kept(etag)
         # an answer kept was rendered for this very query, so a valid one: "*" matches it too
         if current or (kept is not None and tag_listed(if_none_match, etag)):
             # a 304 carries no Last-Modified (werkzeug drops it from Flask's too)
@@ -174,7 +232,35 @@ class Freshness:
             start_response("200 OK", kept[0])
             return [kept[1]]
         environ[HEAD_KEY] = head
-        return self._render(environ, start_response)
+        try:
+            return self._render(environ, start_response)
+        finally:
+            self._landed(etag)
+
+    def _kept(self, etag: str) -> tuple[list[tuple[str, str]], bytes] | None:
+        """The answer kept under ``etag``; when another request is rendering it right now (a
+        change just woke every long poll of a blog), that answer once it is done. Otherwise
+        None, and this request is the one to render it (it must call :meth:`_landed`)."""
+        kept = self.answers.get(etag)
+        if kept is not None:
+            return kept
+        with self._flights_lock:
+            flight = self._flights.get(etag)
+            if flight is None:
+                self._flights[etag] = threading.Event()
+                return None
+        flight.wait(RENDER_WAIT)
+        kept = self.answers.get(etag)
+        if kept is None:
+            with self._flights_lock:  # not kept (not a public 200): render it ourselves
+                self._flights.setdefault(etag, threading.Event())
+        return kept
+
+    def _landed(self, etag: str) -> None:
+        with self._flights_lock:
+            flight = self._flights.pop(etag, None)
+        if flight is not None:
+            flight.set()
 
     def _render(self, environ: WSGIEnvironment,
                 start_response: StartResponse) -> Iterable[bytes]:

@@ -36,7 +36,14 @@ from . import (
 )
 from .auth import is_editor, require_role
 from .cursors import decode_cursor, encode_cursor
-from .freshness import HEAD_KEY, NOT_THE_LIVE_ANSWER, decide, etag_for, long_poll_wait
+from .freshness import (
+    HEAD_KEY,
+    NOT_THE_LIVE_ANSWER,
+    decide,
+    etag_for,
+    long_poll_wait,
+    since_position,
+)
 from .preconditions import if_match_version, none_match, post_etag
 from .schemas import (
     ChangesQuerySchema,
@@ -75,9 +82,10 @@ def reader_answer(what: str) -> Callable[[Any], Any]:
             if HEAD_KEY not in environ and not any(w in request.args
                                                    for w in NOT_THE_LIVE_ANSWER):
                 wait = long_poll_wait(request.args.get("wait")) if what == "changes" else 0
+                since = since_position(request.args.get("since")) if wait else None
                 head, etag, current = decide(
                     head, what, request.query_string, environ.get("HTTP_IF_NONE_MATCH"), wait,
-                    current_app.extensions["liveblog.long_polls"])
+                    since, current_app.extensions["liveblog.long_polls"])
                 if current:
                     return not_modified(reader_headers(etag, head.updated_at))
             g.blog_head = head
@@ -236,13 +244,12 @@ class Changes(MethodView):
     def get(self, blog: str, since: str, limit: int, wait: int) -> Any:
         """Every post whose visible state changed after the cursor, oldest change first.
 
-        With ``wait`` > 0 and nothing new, holds the request up to that many seconds.
+        With ``wait`` > 0 and nothing new, holds the request up to that many seconds (the
+        freshness decision holds it, before this runs).
         """
         position = decode_cursor("c", since, field="since")
         conn = get_db().store().conn
         head: BlogHead = g.blog_head
-        if wait and head.visible_position <= position:
-            head = current_app.extensions["liveblog.long_polls"](head, position, wait)
         with read_snapshot(conn):
             row = queries.get_blog_row(conn, head.id)
             rows, more = queries.changes_since(conn, head.id, position, limit)

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from events import EventStoreError, IdempotencyConflictError, unavailable
 
+from ..db import PoolExhaustedError
 from ..domain.errors import (
     ConflictError,
     DomainError,
@@ -136,7 +137,7 @@ def unexpected_problem(error: BaseException) -> Response:
     """Storage that cannot answer now (down, full, read-only): a 503 with Retry-After; nothing
     was recorded. Anything else: a 500 with a generic detail; the traceback is logged, never
     shown."""
-    if unavailable(error):
+    if unavailable(error) or isinstance(error, PoolExhaustedError):
         log.warning("storage unavailable: %s", str(error).splitlines()[0] if str(error) else error)
         return problem(503, "storage is unavailable right now; nothing was recorded, retry later",
                        slug="unavailable", headers={"Retry-After": str(RETRY_AFTER)})
