@@ -5,7 +5,7 @@ answered 200, and publishes; next to a minimal Flask app returning the same byte
 gunicorn settings, in the same run. Targets: 304 >= 1.2x and 200 >= 0.9x of the minimal app
 (best of the alternating rounds, and the ratio of their medians).
 
-    scripts/bench http [--seconds 8] [--connections 16] [--workers 2] [--threads 16]
+    scripts/bench http [--seconds 8] [--connections 16] [--workers 2]
     scripts/bench http --backend postgresql   # then also: two nodes on PostgreSQL next to one
                                               # SQLite node (publishes and 304 polls)
 """
@@ -77,12 +77,12 @@ def seed(base: str, auth: dict[str, str], posts: int) -> None:
             "body": [paragraph, paragraph]}, auth)
 
 
-def start_node(python: str, db: str, workers: int, threads: int,
+def start_node(python: str, db: str, workers: int,
                procs: list[subprocess.Popen[bytes]], *, scheduler: bool = True) -> str:
     port = free_port()
     procs.append(subprocess.Popen(
         [python, "-m", "liveblog", "serve", "--db", db, "--port", str(port),
-         "--workers", str(workers), "--threads", str(threads),
+         "--workers", str(workers),
          "--scheduler" if scheduler else "--no-scheduler"], stderr=subprocess.DEVNULL))
     base = f"http://127.0.0.1:{port}"
     wait_up(f"{base}/healthz")
@@ -102,7 +102,7 @@ def spread(bases: list[str], seconds: int, connections: int, **options) -> float
 
 def compare_nodes(args: argparse.Namespace, python: str, folder: Path) -> None:
     """Publishes and 304 polls: one SQLite node next to two nodes sharing one PostgreSQL
-    database (same workers and threads per node, same total connections, same machine)."""
+    database (same workers per node, same total connections, same machine)."""
     from tests.postgres import own_database
 
     procs: list[subprocess.Popen[bytes]] = []
@@ -115,7 +115,7 @@ def compare_nodes(args: argparse.Namespace, python: str, folder: Path) -> None:
                     [python, "-m", "liveblog", "token", "create", "--role", "editor", "--name",
                      "bench", "--db", db], capture_output=True, text=True,
                     check=True).stdout.strip().splitlines()[-1]
-                bases = [start_node(python, db, args.workers, args.threads, procs,
+                bases = [start_node(python, db, args.workers, procs,
                                     scheduler=i == 0) for i in range(count)]
                 auth = {"Authorization": f"Bearer {token}"}
                 seed(bases[0], auth, args.posts)
@@ -141,7 +141,7 @@ def compare_nodes(args: argparse.Namespace, python: str, folder: Path) -> None:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=30)
-    print(f"\nnodes: each {args.workers} workers x {args.threads} threads, wrk -c{args.connections}"
+    print(f"\nnodes: each {args.workers} gevent workers, wrk -c{args.connections}"
           f" in all ({args.seconds}s), all on this {os.cpu_count()}-core machine")
     print(f"{'':24}{'poll 304':>12}{'publish':>12}")
     for label, (polls, publishes) in results.items():
@@ -153,7 +153,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--posts", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite",
@@ -177,7 +176,7 @@ def main() -> None:
             base = f"http://127.0.0.1:{port}"
             procs.append(subprocess.Popen(
                 [python, "-m", "liveblog", "serve", "--db", str(db), "--port", str(port),
-                 "--workers", str(args.workers), "--threads", str(args.threads)],
+                 "--workers", str(args.workers)],
                 stderr=subprocess.DEVNULL))
             wait_up(f"{base}/healthz")
             request(f"{base}/api/blogs", "POST", {"title": "Bench", "slug": "bench"}, auth)
@@ -204,8 +203,8 @@ def main() -> None:
             minimal_port = free_port()
             minimal = f"http://127.0.0.1:{minimal_port}"
             procs.append(subprocess.Popen(
-                [python, "-m", "gunicorn", "--chdir", str(HERE), "-k", "gthread",
-                 "-w", str(args.workers), "--threads", str(args.threads), "-b",
+                [python, "-m", "gunicorn", "--chdir", str(HERE), "-k", "gevent",
+                 "-w", str(args.workers), "-b",
                  f"127.0.0.1:{minimal_port}", "--log-level", "warning",
                  "bench_http_baseline:app"],
                 env={**os.environ, "BENCH_CAPTURE": str(capture)}, stderr=subprocess.DEVNULL))
@@ -242,7 +241,7 @@ def main() -> None:
                                           script=post_script)
             rows = [("feed poll answered 304", "304", 1.2), ("feed page answered 200", "200", 0.9),
                     ("publish (POST, fsync each)", "publish", None)]
-            print(f"gunicorn gthread, {args.workers} workers x {args.threads} threads; wrk -t1 "
+            print(f"gunicorn gevent, {args.workers} workers (both); wrk -t1 "
                   f"-c{c} -d{s}s, best of {args.rounds} alternating rounds; feed page "
                   f"{len(body):,} bytes ({args.posts} posts, limit 20)")
             print(f"{'':30}{'liveblog':>12}{'minimal app':>14}{'ratio':>8}{'median':>8}  target")

@@ -1,0 +1,135 @@
+"""Clients that wait cost no thread: `liveblog serve` with its defaults, hundreds of held long
+polls and of clients trickling their headers, and editors and readers still answered at once.
+
+(The figures, with 1,000 polls, come from ``scripts/bench load``; these tests check behaviour.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import time
+
+import pytest
+
+from .server import Server, editor_token
+
+pytestmark = pytest.mark.slow
+
+POLLS = 400
+SLOW = 100
+
+
+@pytest.fixture
+def server(database):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4096 <= hard:  # the test's clients and the server's sockets, both ends
+        resource.setrlimit(resource.RLIMIT_NOFILE, (4096, hard))
+    token = editor_token(database)
+    running = Server(database)
+    running.auth = {"Authorization": f"Bearer {token}"}
+    yield running
+    running.stop()
+
+
+async def _exchange(port: int, raw: bytes, timeout: float) -> tuple[int, dict, bytes, float]:
+    """One request on a new connection: status, headers, body, seconds taken."""
+    began = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        lines = head.decode("latin-1").split("\r\n")
+        fields = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
+        body = await asyncio.wait_for(
+            reader.readexactly(int(fields.get("content-length", "0"))), timeout)
+        return int(lines[0].split()[1]), fields, body, time.monotonic() - began
+    finally:
+        writer.close()
+
+
+def _get(path: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n".encode()
+
+
+def _post(path: str, payload: dict, token_header: str) -> bytes:
+    body = json.dumps(payload).encode()
+    return (f"POST {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n"
+            f"{token_header}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+async def _slow_client(port: int, lines_sent: list[int], closed_after: list[float]) -> None:
+    """A request line, then a header line a second, never the blank line that ends them."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    began = time.monotonic()
+    writer.write(b"GET /api/blogs HTTP/1.1\r\nHost: test\r\n")
+    try:
+        for n in range(60):
+            await asyncio.sleep(1)
+            if reader.at_eof() or await _closed(reader):
+                break
+            writer.write(f"X-Slow-{n}: {n}\r\n".encode())
+            await writer.drain()
+            lines_sent.append(1)
+    except OSError:
+        pass
+    closed_after.append(time.monotonic() - began)
+    writer.close()
+
+
+async def _closed(reader: asyncio.StreamReader) -> bool:
+    try:
+        await asyncio.wait_for(reader.read(1), 0.01)
+    except TimeoutError:
+        return False
+    return True
+
+
+async def _crowd(server: Server) -> dict:
+    port = server.port
+    token_header = f"Authorization: {server.auth['Authorization']}"
+    cursor = json.loads((await _exchange(port, _get("/api/blogs/crowd/posts"), 10))[2])["cursor"]
+    polls = [asyncio.create_task(
+        _exchange(port, _get(f"/api/blogs/crowd/changes?since={cursor}&wait=25"), 40))
+        for _ in range(POLLS)]
+    lines_sent: list[int] = []
+    closed_after: list[float] = []
+    slow = [asyncio.create_task(_slow_client(port, lines_sent, closed_after))
+            for _ in range(SLOW)]
+    await asyncio.sleep(3)  # all of them connected: polls held, headers trickling
+    assert not any(p.done() for p in polls), "a long poll was answered with nothing new"
+    reads = [await _exchange(port, _get("/api/blogs/crowd/posts"), 10) for _ in range(5)]
+    health = await _exchange(port, _get("/healthz"), 10)
+    published = await _exchange(
+        port, _post("/api/blogs/crowd/posts", {"headline": "Breaking"}, token_header), 10)
+    answered = await asyncio.wait_for(asyncio.gather(*polls), 15)
+    await asyncio.wait_for(asyncio.gather(*slow), 30)
+    return {"reads": reads, "health": health, "published": published, "answered": answered,
+            "closed_after": closed_after}
+
+
+def test_held_long_polls_and_slow_clients_leave_editors_and_readers_answered(server):
+    assert server.request("POST", "/api/blogs", {"title": "Crowd", "slug": "crowd"},
+                          server.auth).status == 201
+    seen = asyncio.run(_crowd(server))
+
+    # with every long poll held and every slow client connected, the others are served at once
+    assert [r[0] for r in seen["reads"]] == [200] * 5
+    assert max(r[3] for r in seen["reads"]) < 2.0, [r[3] for r in seen["reads"]]
+    assert seen["health"][0] == 200
+    status, _, body, took = seen["published"]
+    assert status == 201 and took < 2.0, (status, took)
+    post_id = json.loads(body)["id"]
+
+    # the publish woke every held poll, each with the new post
+    assert len(seen["answered"]) == POLLS
+    for status, _, body, _ in seen["answered"]:
+        assert status == 200
+        assert [c["post"]["id"] for c in json.loads(body)["changes"]] == [post_id]
+
+    # a client that never finishes its headers is cut off (gunicorn's keepalive: 5 s)
+    assert len(seen["closed_after"]) == SLOW
+    assert max(seen["closed_after"]) < 10, max(seen["closed_after"])
