@@ -297,12 +297,17 @@ def _service(db_path: str, *, project: bool = True, must_exist: bool = False) ->
 
 @main.command()
 @db_option
+@click.option("--checkpoints", "saved", metavar="FILE_OR_URL", default=None,
+              help="a saved copy of /api/audit/checkpoints (a file, or the service's URL to fetch"
+                   " it from with --token): the log must still hold every event it signed")
+@click.option("--token", envvar="LIVEBLOG_TOKEN", default=None,
+              help="an auditor token, to fetch --checkpoints from a URL (or LIVEBLOG_TOKEN)")
 @one_line_errors
-def verify(db_path: str) -> None:
-    """Check the hash chain and the audit checkpoints; exit 1 naming what is broken."""
+def verify(db_path: str, saved: str | None, token: str | None) -> None:
+    """Check the hash chain and the signed audit checkpoints; exit 1 naming what is broken."""
     from events import verify as verify_chain
 
-    from .scheduler import default_checkpoint_file, verify_checkpoints
+    from . import checkpoints
 
     store = _service(db_path, project=False, must_exist=True).store
     result = verify_chain(store.conn)
@@ -310,12 +315,24 @@ def verify(db_path: str) -> None:
         click.echo(f"broken at position {result.first_bad_position}: {result.detail}"
                    f" ({result.events_checked} events before it are intact)", err=True)
         sys.exit(1)
-    held, problem = verify_checkpoints(store, default_checkpoint_file(db_path))
+    if saved is None:
+        signed = checkpoints.stored(store.conn)
+        keys = checkpoints.known_keys(store.conn, os.environ.get("LIVEBLOG_AUDIT_SIGNING_KEY"))
+        source = "the database's"
+    else:
+        if saved.startswith(("http://", "https://")):
+            signed, key = checkpoints.fetch_saved_copy(saved, token)
+        else:
+            with open(saved, encoding="utf-8") as copy:
+                signed, key = checkpoints.read_saved_copy(copy.read())
+        keys = {checkpoints.key_id(key): key}
+        source = f"{saved}:"
+    held, problem, _ = checkpoints.verify(store.conn, signed, keys)
     if problem is not None:
-        click.echo(f"broken: {problem}", err=True)
+        click.echo(f"broken: {problem} ({held} checkpoints before it hold)", err=True)
         sys.exit(1)
     click.echo(f"ok: {result.events_checked} events, head {result.head.position} "
-               f"{result.head.hash}; {held} audit checkpoints hold")
+               f"{result.head.hash}; {source} {held} signed audit checkpoints hold")
 
 
 @main.command()

@@ -35,10 +35,11 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                                     "jobs for newly scheduled posts"),
     "SCHEDULER_LEASE_SECONDS": (10.0, "how long one process's claim to run the jobs lasts "
                                       "without renewal (one scheduler per database)"),
-    "AUDIT_CHECKPOINT_SECONDS": (300.0, "how often the chain's head is appended to the audit "
-                                        "checkpoint file (when it moved)"),
-    "AUDIT_CHECKPOINT_FILE": ("", "append-only file of audit checkpoints (default: the "
-                                  "database path + .checkpoints.jsonl)"),
+    "AUDIT_CHECKPOINT_SECONDS": (300.0, "how often the chain's head is signed and kept as an "
+                                        "audit checkpoint (when it moved)"),
+    "AUDIT_SIGNING_KEY": ("", "the Ed25519 key that signs audit checkpoints: base64 of its 32-byte"
+                              " seed, or PEM (unset: one is made on first start and kept in the "
+                              "database)"),
     "LONG_POLL_INTERVAL": (0.25, "how often (s) each process looks at a SQLite file for a change "
                                  "(one look wakes every long poll it holds)"),
     "PUBLIC_URL": ("", "where readers reach the service (https://live.example.com): every absolute "

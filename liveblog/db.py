@@ -31,6 +31,7 @@ from events import (
     write_transaction,
 )
 
+from . import checkpoints
 from .codec import UPCASTERS
 from .projections import all_projections
 
@@ -234,6 +235,8 @@ def init_app(app: Flask, clock: object = utc_now) -> None:
             log.warning("serving %s read-only: its storage cannot be written", database.url)
             return
         migrate(store.conn)
+        app.extensions["liveblog.signer"] = checkpoints.load_signer(
+            store.conn, app.config.get("AUDIT_SIGNING_KEY") or None)
         database.runner().start()
 
 
@@ -261,6 +264,7 @@ def migrate(conn: Connection) -> None:
         # one row /healthz rewrites to learn whether storage takes writes again
         conn.execute("CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY"
                      " CHECK (id = 1), at REAL NOT NULL)")
+    checkpoints.migrate(conn)
 
 
 def get_db() -> Database:

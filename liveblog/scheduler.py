@@ -12,8 +12,9 @@
   ``archive_after_days`` (``BlogClosed`` with the actor ``scheduler``).
 * ``warm_audit_snapshots``: extends each blog's as-of snapshots to the head (auditors' first
   question about any moment is then answered from a recent snapshot).
-* ``record_audit_checkpoint``: appends the chain's head (position, hash) to an append-only
-  file; ``verify_checkpoints`` later proves the log was not rewritten or truncated since.
+* ``record_audit_checkpoint``: signs the chain's head (position, hash, time) with the audit key
+  and keeps it in the database (``liveblog.checkpoints``); a saved copy later proves the log
+  was not rewritten or truncated below it.
 
 Only one process per database runs the jobs: ``SchedulerLease`` is a lease row renewed every few
 seconds, so a second ``liveblog serve`` on the same file stands by until the first goes away.
@@ -21,20 +22,20 @@ seconds, so a second ``liveblog serve`` on the same file stands by until the fir
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from events import format_time, is_postgres, write_transaction
+from events import format_time, write_transaction
 
+from . import checkpoints
+from .checkpoints import Checkpoint
 from .db import get_db
 from .domain import commands as cmd
 from .domain.errors import DomainError
@@ -120,63 +121,12 @@ def warm_audit_snapshots(app: Flask) -> int:
         return len(blogs)
 
 
-def checkpoint_path(app: Flask) -> Path | None:
-    """Where audit checkpoints are appended: AUDIT_CHECKPOINT_FILE, else beside a SQLite file;
-    None for a PostgreSQL database without one (no node's disk is the deployment's)."""
-    configured = app.config.get("AUDIT_CHECKPOINT_FILE")
-    return Path(configured) if configured else default_checkpoint_file(app.config["DATABASE"])
-
-
-def default_checkpoint_file(database: str) -> Path | None:
-    """The checkpoint file beside a SQLite database; None for a PostgreSQL URL."""
-    return None if is_postgres(str(database)) else Path(f"{database}.checkpoints.jsonl")
-
-
-def record_audit_checkpoint(app: Flask) -> dict[str, Any] | None:
-    """Append the chain's head to the checkpoint file when it moved; returns what was written."""
+def record_audit_checkpoint(app: Flask) -> Checkpoint | None:
+    """Sign the chain's head and keep it in the database, when it moved since the last one."""
     with app.app_context():
         db = get_db()
-        head = db.store().head()
-        path = checkpoint_path(app)
-        if path is None:
-            return None
-        last = None
-        if path.exists():
-            lines = path.read_text(encoding="utf-8").splitlines()
-            last = json.loads(lines[-1]) if lines else None
-        if head.position == 0 or (last is not None and last["position"] == head.position):
-            return None
-        entry = {"position": head.position, "hash": head.hash,
-                 "recorded_at": format_time(db.now())}
-        with path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(entry) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
-        return entry
-
-
-def verify_checkpoints(store: Any, path: Path | None) -> tuple[int, str | None]:
-    """Check every recorded checkpoint against the log.
-
-    :returns: how many checkpoints hold, and a description of the first that does not (the
-        log was rewritten at or before that position, or truncated below it), or None.
-    """
-    if path is None or not path.exists():
-        return 0, None
-    good = 0
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        entry = json.loads(line)
-        row = store.conn.execute("SELECT hash FROM events WHERE position = ?",
-                                 (entry["position"],)).fetchone()
-        if row is None:
-            return good, (f"checkpoint {number} ({entry['recorded_at']}) names position "
-                          f"{entry['position']}, which the log no longer has: it was truncated")
-        if row[0] != entry["hash"]:
-            return good, (f"checkpoint {number} ({entry['recorded_at']}): the event at position "
-                          f"{entry['position']} no longer has the hash recorded then: the log "
-                          "was rewritten")
-        good += 1
-    return good, None
+        return checkpoints.record(db.store().conn, app.extensions["liveblog.signer"],
+                                  format_time(db.now()))
 
 
 class SchedulerLease:

@@ -181,6 +181,7 @@ def register_api(app: Flask) -> Api:
     app.extensions["liveblog.cache_control"] = public_cache_control(app.config)
     for module in (blogs, posts, audit, health):
         api.register_blueprint(module.blp)
+    api.register_blueprint(audit.well_known)
     app.before_request(_require_json_bodies)
     register_handlers(app)
     return api

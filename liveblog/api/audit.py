@@ -11,11 +11,10 @@ from flask.views import MethodView
 
 from events import verify
 
-from .. import queries
+from .. import checkpoints, queries
 from ..audit import post_history
 from ..codec import REGISTRY
 from ..db import get_db
-from ..scheduler import checkpoint_path, verify_checkpoints
 from ..service import blog_prefix
 from . import Blueprint, errors, json_response
 from .auth import require_role
@@ -89,6 +88,32 @@ class VerifySchema(ma.Schema):
     checkpoints_checked = f.Integer()
 
 
+class CheckpointsQuerySchema(ma.Schema):
+    after = f.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**62))
+    limit = f.Integer(load_default=1000, validate=ma.validate.Range(min=1, max=1000))
+
+
+class CheckpointSchema(ma.Schema):
+    position = f.Integer()
+    hash = f.String()
+    recorded_at = f.String()
+    key_id = f.String()
+    signature = f.String(metadata={"description": "base64 Ed25519 signature of the canonical"
+                                                  " JSON of hash, position and recorded_at"})
+
+
+class AuditKeySchema(ma.Schema):
+    key_id = f.String()
+    algorithm = f.String()
+    public_key = f.String(metadata={"description": "base64 of the raw 32-byte public key"})
+
+
+class CheckpointsSchema(ma.Schema):
+    checkpoints = f.List(f.Nested(CheckpointSchema))
+    key = f.Nested(AuditKeySchema)
+    next = f.Integer(allow_none=True)
+
+
 @blp.route("/events")
 class Events(MethodView):
     @require_role("auditor")
@@ -141,19 +166,64 @@ class Verify(MethodView):
     @blp.doc(security=_AUDITOR)
     @errors(blp, 401, 403)
     def get(self) -> Any:
-        """Walk the hash chain and check the audit checkpoints; report what is broken.
+        """Walk the hash chain and check the signed audit checkpoints; report what is broken.
 
-        ``checkpoints_checked`` counts the recorded heads (position, hash) that still hold; a
+        ``checkpoints_checked`` counts the signed heads (position, hash) that still hold; a
         checkpoint that no longer matches means the log was rewritten or truncated since.
         """
         store = get_db().store()
         result = verify(store.conn)
         ok, bad, detail = result.ok, result.first_bad_position, result.detail
-        held, problem = verify_checkpoints(store, checkpoint_path(current_app))
+        held, problem, position = checkpoints.verify(
+            store.conn, checkpoints.stored(store.conn), _keys())
         if ok and problem is not None:
-            ok, detail = False, problem
+            ok, bad, detail = False, position, problem
         return json_response({
             "ok": ok, "events_checked": result.events_checked,
             "head": {"position": result.head.position, "hash": result.head.hash},
             "first_bad_position": bad, "detail": detail, "checkpoints_checked": held,
         }, headers=_PRIVATE)
+
+
+def _keys() -> dict[str, Any]:
+    """The keys this service's checkpoints may carry: its own, and the one kept in the database
+    (before AUDIT_SIGNING_KEY was set)."""
+    signer = current_app.extensions["liveblog.signer"]
+    return {**checkpoints.known_keys(get_db().store().conn, None), signer.key_id: signer.public}
+
+
+@blp.route("/audit/checkpoints")
+class Checkpoints(MethodView):
+    @require_role("auditor")
+    @blp.arguments(CheckpointsQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, CheckpointsSchema)
+    @blp.doc(security=_AUDITOR)
+    @errors(blp, 401, 403, 422)
+    def get(self, after: int, limit: int) -> Any:
+        """The signed audit checkpoints after a position, oldest first, with the public key.
+
+        Save this answer: ``liveblog verify --checkpoints FILE`` later proves the log still
+        holds every event it names (nothing truncated or rewritten below them).
+        """
+        conn = get_db().store().conn
+        found = checkpoints.stored(conn, after, limit + 1)
+        more = len(found) > limit
+        found = found[:limit]
+        return json_response({
+            "checkpoints": [c.json() for c in found],
+            "key": checkpoints.public_key_json(current_app.extensions["liveblog.signer"].public),
+            "next": found[-1].position if more else None,
+        }, headers=_PRIVATE)
+
+
+well_known = Blueprint("well_known", __name__, url_prefix="/.well-known",
+                       description="The audit checkpoints' public key.")
+
+
+@well_known.route("/liveblog-audit-key")
+class AuditKey(MethodView):
+    @well_known.response(200, AuditKeySchema)
+    def get(self) -> Any:
+        """The Ed25519 public key that signs the audit checkpoints (anyone may fetch it)."""
+        key = checkpoints.public_key_json(current_app.extensions["liveblog.signer"].public)
+        return json_response(key, headers={"Cache-Control": "public, max-age=3600"})

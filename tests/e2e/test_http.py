@@ -142,3 +142,30 @@ def test_requests_the_http_server_refuses_are_problems_too(server):
         assert headers["content-type"] == "application/problem+json"
         problem = json.loads(body)
         assert problem["status"] == int(code) and problem["type"].startswith("urn:liveblog:")
+
+
+def test_verify_checks_the_log_against_the_checkpoints_a_running_service_signed(server, database):
+    import subprocess
+    import sys
+    import time
+
+    auditor = editor_token(database, "Ann Auditor", role="auditor")
+    assert server.request("POST", "/api/blogs", {"title": "Signed", "slug": "signed"},
+                          server.auth).status == 201
+    deadline = time.monotonic() + 10  # the scheduler signs the head as it starts
+    while time.monotonic() < deadline:
+        listed = server.request("GET", "/api/audit/checkpoints",
+                                headers={"Authorization": f"Bearer {auditor}"}).json()
+        if listed["checkpoints"]:
+            break
+        time.sleep(0.2)
+    assert listed["checkpoints"], "no checkpoint was signed"
+    url = f"{server.base}/api/audit/checkpoints"
+    done = subprocess.run([sys.executable, "-m", "liveblog", "verify", "--db", str(database),
+                           "--checkpoints", url, "--token", auditor],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert f"{url}: {len(listed['checkpoints'])} signed audit checkpoints hold" in done.stdout
+    refused = subprocess.run([sys.executable, "-m", "liveblog", "verify", "--db", str(database),
+                              "--checkpoints", url], capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "401" in refused.stderr and "--token" in refused.stderr
