@@ -37,10 +37,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["liveblog.auth_failures"] = FailedAuthentications(
         int(app.config["AUTH_FAILURE_LIMIT"]), float(app.config["AUTH_FAILURE_WINDOW"]))
     app.before_request(authenticate_request)
-    register_api(app)
+    api = register_api(app)
     from . import pages
 
     pages.init_app(app)
+    pages.document(app, api.spec)
     app.after_request(_security_headers)
     trusted = app.config["TRUSTED_PROXIES"]
     app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]

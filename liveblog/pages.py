@@ -331,6 +331,59 @@ def not_found(error: Exception) -> tuple[str, int]:
     return render_template("404.html", message=str(error)), 404
 
 
+def _page_doc(operation_id: str, summary: str, media: str, statuses: tuple[int, ...],
+              parameters: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    descriptions = {200: "OK", 304: "Not modified (If-None-Match)", 400: "Malformed cursor",
+                    404: "No such blog or file"}
+    return {"get": {
+        "operationId": operation_id, "summary": summary, "tags": ["pages"],
+        "parameters": list(parameters),
+        "responses": {str(status): {"description": descriptions[status], **(
+            {"content": {media: {"schema": {
+                "type": "object" if media == "application/json" else "string"}}}}
+            if status == 200 else {})}
+            for status in statuses}}}
+
+
+_SLUG = {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+_SINCE = {"name": "since", "in": "query", "required": True, "schema": {"type": "string"},
+          "description": "the cursor of the last answer (the page's own at first)"}
+
+#: the routes for people and feed readers (by endpoint), in the OpenAPI document beside the API's
+PAGE_DOCS = {
+    "pages.index": _page_doc("listBlogPage", "Every blog, as a page", "text/html", (200, 304)),
+    "pages.blog": _page_doc("readBlogPage", "A blog's reader page (server-rendered; its"
+                               " script polls /live)", "text/html", (200, 304, 404), (_SLUG,)),
+    "pages.live": _page_doc(
+        "pollBlogPage", "What changed on a reader page since its cursor, as HTML fragments",
+        "application/json", (200, 304, 400, 404), (_SLUG, _SINCE)),
+    "pages.fragments": _page_doc(
+        "readPostFragments", "Posts as the page's HTML fragments: by id, or the next page of"
+        " the feed (Load more)", "application/json", (200, 304, 400, 404),
+        (_SLUG, {"name": "ids", "in": "query", "schema": {"type": "string"},
+                 "description": "comma-separated post ids (at most 100)"},
+         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+         {"name": "order", "in": "query", "schema": {"type": "string"},
+          "description": "oldest, else newest (a page forgives what a person typed)"})),
+    "pages.atom": _page_doc("readBlogAtom", "The blog as an Atom feed",
+                                         "application/atom+xml", (200, 304, 404), (_SLUG,)),
+    "pages.console": _page_doc("openConsole", "The newsroom console (talks to the API with an"
+                          " editor token)", "text/html", (200,)),
+    "pages.docs": _page_doc("readApiDocs", "This document, as a page", "text/html", (200,)),
+    "assets.asset": _page_doc(
+        "readAsset", "A static file (script, style, font) by its content hash, immutable",
+        "application/octet-stream", (200, 304, 404),
+        ({"name": "digest", "in": "path", "required": True, "schema": {"type": "string"}},
+         {"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}})),
+}
+
+
+def document(app: Flask, spec: Any) -> None:
+    """Add the pages to the OpenAPI document (they are not flask-smorest views)."""
+    for endpoint, operations in PAGE_DOCS.items():
+        spec.path(rule=next(app.url_map.iter_rules(endpoint)), operations=operations)
+
+
 def init_app(app: Flask) -> None:
     """Register the pages, their assets and template filters."""
     from . import assets

@@ -18,3 +18,27 @@ def test_settings_are_documented():
 def test_event_types_are_documented():
     for name in REGISTRY:
         assert f"`{name}`" in README, name
+
+
+def test_every_operation_is_named_once_and_pages_and_feeds_are_documented(tmp_path):
+    from liveblog import create_app
+
+    app = create_app({"DATABASE": str(tmp_path / "d.db"),
+                      "PUBLIC_URL": "https://live.example.com"})
+    spec = app.test_client().get("/openapi.json").get_json()
+    assert spec["servers"] == [{"url": "https://live.example.com"}]
+    operations = [(path, method, op) for path, ops in spec["paths"].items()
+                  for method, op in ops.items() if method in ("get", "post", "patch", "delete")]
+    ids = [op.get("operationId") for _, _, op in operations]
+    assert None not in ids and len(ids) == len(set(ids)), ids
+    # every route Flask serves is in the document, pages and the Atom feed included
+    documented = {(path, method) for path, method, _ in operations}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in ("static", "api-docs.openapi_json"):
+            continue
+        path = rule.rule.replace("<", "{").replace(">", "}").replace("{path:", "{")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method.lower()) in documented, (path, method)
+    atom = spec["paths"]["/blogs/{slug}/feed.atom"]["get"]
+    assert "application/atom+xml" in atom["responses"]["200"]["content"]
+    assert "text/html" in spec["paths"]["/blogs/{slug}"]["get"]["responses"]["200"]["content"]

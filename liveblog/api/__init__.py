@@ -13,6 +13,7 @@ from email.utils import format_datetime
 from typing import Any
 
 import flask_smorest
+from apispec import BasePlugin
 from flask import Flask, Response, current_app, request
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import BadRequest, HTTPException, RequestTimeout, UnsupportedMediaType
@@ -167,6 +168,19 @@ def _require_readable_json(raw: bytes) -> None:
                              " not valid Unicode text") from e
 
 
+class OperationIds(BasePlugin):
+    """Names every API operation: its method and its view, e.g. ``getPosts``, ``patchPost``."""
+
+    def operation_helper(self, path: str | None = None,
+                         operations: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        rule = kwargs.get("rule")
+        if rule is None or operations is None:
+            return
+        view = str(rule.endpoint).rsplit(".", 1)[-1]
+        for method, operation in operations.items():
+            operation.setdefault("operationId", f"{method}{view}")
+
+
 def register_api(app: Flask) -> Api:
     """Create the Api on ``app`` with every blueprint and the problem handlers."""
     from . import audit, blogs, health, posts
@@ -176,8 +190,14 @@ def register_api(app: Flask) -> Api:
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
-    api = Api(app, spec_kwargs={"info": {"description": API_DESCRIPTION}})
+    spec_kwargs: dict[str, Any] = {"info": {"description": API_DESCRIPTION}}
+    if app.config.get("PUBLIC_URL"):
+        spec_kwargs["servers"] = [{"url": str(app.config["PUBLIC_URL"]).rstrip("/")}]
+    api = Api(app, spec_kwargs=spec_kwargs)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    operation_ids = OperationIds()
+    operation_ids.init_spec(api.spec)
+    api.spec.plugins.append(operation_ids)
     app.extensions["liveblog.cache_control"] = public_cache_control(app.config)
     for module in (blogs, posts, audit, health):
         api.register_blueprint(module.blp)
