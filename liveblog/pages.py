@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from markupsafe import Markup, escape
+
+from events import format_time
 
 from . import queries
 from .api.cursors import MalformedCursorError, decode_cursor, encode_cursor
@@ -296,15 +298,37 @@ def _blocks(text: str) -> list[tuple[str, Any]]:
     return blocks
 
 
+#: how far ahead a live blog with no auto-archive says its coverage runs (a rolling horizon
+#: from its latest change, as Google's live-blog guidance asks for a coverageEndTime)
+COVERAGE_HORIZON = timedelta(days=1)
+
+
+def _block_text(block: dict[str, Any]) -> str:
+    parts = [block.get("text"), block.get("attribution"), block.get("caption"),
+             block.get("credit")]
+    return " ".join(plain(part) for part in parts if part)
+
+
 def _json_ld(blog: dict[str, Any], page: dict[str, Any], url: str) -> dict[str, Any]:
+    """schema.org LiveBlogPosting of the page, as Google's live-blog guidance describes it."""
     updates = []
+    images: list[str] = []
     for post in page["posts"]:
-        text = " ".join(plain(b.get("text") or b.get("caption")) for b in post["body"])
+        blocks = [text for text in (_block_text(b) for b in post["body"]) if text]
         update: dict[str, Any] = {
             "@type": "BlogPosting", "headline": plain(post["headline"]),
             "datePublished": post["published_at"], "dateModified": post["updated_at"],
-            "url": f"{url}#post-{post['id']}", "articleBody": text.strip(),
+            "url": f"{url}#post-{post['id']}", "mainEntityOfPage": f"{url}#post-{post['id']}",
+            "articleBody": "\n\n".join(blocks),  # one paragraph a block
         }
+        byline = post.get("byline") or {}
+        if byline.get("contributors"):
+            update["author"] = [{"@type": "Person", "name": plain(name)}
+                                for name in byline["contributors"]]
+        post_images = [b["url"] for b in post["body"] if b.get("type") == "image"]
+        if post_images:
+            update["image"] = post_images
+            images += post_images
         if post["corrections"]:
             update["correction"] = [{"@type": "CorrectionComment", "text": plain(c["text"]),
                                      "datePublished": c["recorded_at"]}
@@ -313,16 +337,29 @@ def _json_ld(blog: dict[str, Any], page: dict[str, Any], url: str) -> dict[str, 
     data: dict[str, Any] = {
         "@context": "https://schema.org", "@type": "LiveBlogPosting",
         "headline": plain(blog["title"]), "description": plain(blog["description"]),
-        "url": url, "coverageStartTime": blog["created_at"],
+        "url": url, "mainEntityOfPage": {"@type": "WebPage", "@id": url},
+        "coverageStartTime": blog["created_at"], "coverageEndTime": _coverage_end(blog),
         "datePublished": blog["created_at"], "dateModified": blog["updated_at"],
         "author": [{"@type": "Person", "name": plain(a)} for a in blog["authors"]],
         "liveBlogUpdate": updates,
     }
-    if blog["status"] == "closed":
-        data["coverageEndTime"] = blog["updated_at"]
+    if images:
+        data["image"] = images[:3]
     if blog["organization"]:
         data["publisher"] = {"@type": "Organization", "name": plain(blog["organization"])}
     return data
+
+
+def _coverage_end(blog: dict[str, Any]) -> str:
+    """When coverage ends: when it did (closed); while live, when the blog would be archived
+    for want of news, else a rolling horizon a day past its latest change. Never "now": the
+    page's bytes depend on the blog's state only (its ETag names them)."""
+    if blog["status"] == "closed":
+        return str(blog["updated_at"])
+    last = datetime.fromisoformat(str(blog["updated_at"]).replace("Z", "+00:00"))
+    days = blog.get("archive_after_days")
+    end = last + (timedelta(days=days) if days else COVERAGE_HORIZON)
+    return format_time(end)
 
 
 @bp.errorhandler(NotFoundError)
