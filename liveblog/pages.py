@@ -129,6 +129,10 @@ def _blog(slug: str) -> tuple[Any, BlogHead, dict[str, Any]]:
                                          encode_cursor("c", head.visible_position))
 
 
+#: entries an Atom document holds; older ones are on the documents its ``next`` link leads to
+ATOM_PAGE_SIZE = 50
+
+
 def _order() -> str:
     order = request.args.get("order", "newest")
     return order if order in ("newest", "oldest") else "newest"
@@ -191,7 +195,9 @@ def live(slug: str) -> Response:
     try:
         position = decode_cursor("c", request.args.get("since", ""), field="since")
     except MalformedCursorError as e:
-        return Response(json.dumps({"error": str(e)}), 400, mimetype="application/json")
+        from .api.problems import problem
+
+        return problem(400, str(e), slug="malformed-cursor", title="Malformed cursor")
     with read_snapshot(conn):
         _, head, summary = _blog(slug)
         headers = _page_headers(head, summary["status"], "live")
@@ -249,15 +255,23 @@ def fragments(slug: str) -> Response:
 
 @bp.route("/blogs/<slug>/feed.atom")
 def atom(slug: str) -> Response:
-    """An Atom feed of the newest published posts."""
+    """An Atom feed of the newest published posts, ATOM_PAGE_SIZE a document, paged (RFC 5005):
+    each document links the next older one (``next`` and ``prev-archive``) and the newest
+    (``first``)."""
     conn, head, summary = _blog(slug)
     headers = _page_headers(head, summary["status"], "atom")
     if isinstance(headers, Response):
         return headers
-    page, _ = queries.feed_page(conn, summary["id"], "newest", 50, None, encode_cursor)
+    page, _ = queries.feed_page(conn, summary["id"], "newest", ATOM_PAGE_SIZE,
+                                _after("newest"), encode_cursor)
     base = public_url()
+    feed_url = base + url_for("pages.atom", slug=summary["slug"])
+    older = (base + url_for("pages.atom", slug=summary["slug"], cursor=page["next_cursor"])
+             if page["next_cursor"] else None)
     body = render_template("feed.atom.xml", blog=summary, posts=page["posts"], base=base,
-                           page_url=base + url_for("pages.blog", slug=summary["slug"]))
+                           page_url=base + url_for("pages.blog", slug=summary["slug"]),
+                           feed_url=feed_url, self_url=base + request.full_path.rstrip("?"),
+                           older=older)
     return Response(body, mimetype="application/atom+xml", headers=headers)
 
 
@@ -369,16 +383,23 @@ def not_found(error: Exception) -> tuple[str, int]:
 
 
 def _page_doc(operation_id: str, summary: str, media: str, statuses: tuple[int, ...],
-              parameters: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+              parameters: tuple[dict[str, Any], ...] = (), *,
+              missing: str = "text/html") -> dict[str, Any]:
     descriptions = {200: "OK", 304: "Not modified (If-None-Match)", 400: "Malformed cursor",
-                    404: "No such blog or file"}
+                    401: "A token was sent and is not valid", 404: "No such blog or file"}
+    statuses = tuple(sorted({*statuses, 401}))
+    errors = {400: "application/problem+json", 401: "application/problem+json",
+              404: missing}  # a page's 404 is a page
+    if 304 in statuses:
+        parameters += ({"name": "If-None-Match", "in": "header", "schema": {"type": "string"},
+                        "description": "the ETag of the copy held: 304 when it is current"},)
     return {"get": {
         "operationId": operation_id, "summary": summary, "tags": ["pages"],
         "parameters": list(parameters),
         "responses": {str(status): {"description": descriptions[status], **(
-            {"content": {media: {"schema": {
-                "type": "object" if media == "application/json" else "string"}}}}
-            if status == 200 else {})}
+            {"content": {errors.get(status, media): {"schema": {
+                "type": "object" if errors.get(status, media).endswith("json") else "string"}}}}
+            if status != 304 else {})}
             for status in statuses}}}
 
 
@@ -396,14 +417,17 @@ PAGE_DOCS = {
         "application/json", (200, 304, 400, 404), (_SLUG, _SINCE)),
     "pages.fragments": _page_doc(
         "readPostFragments", "Posts as the page's HTML fragments: by id, or the next page of"
-        " the feed (Load more)", "application/json", (200, 304, 400, 404),
+        " the feed (Load more)", "application/json", (200, 304, 404),
         (_SLUG, {"name": "ids", "in": "query", "schema": {"type": "string"},
                  "description": "comma-separated post ids (at most 100)"},
          {"name": "cursor", "in": "query", "schema": {"type": "string"}},
          {"name": "order", "in": "query", "schema": {"type": "string"},
           "description": "oldest, else newest (a page forgives what a person typed)"})),
-    "pages.atom": _page_doc("readBlogAtom", "The blog as an Atom feed",
-                                         "application/atom+xml", (200, 304, 404), (_SLUG,)),
+    "pages.atom": _page_doc(
+        "readBlogAtom", "The blog as an Atom feed, 50 entries a document, paged (RFC 5005)",
+        "application/atom+xml", (200, 304, 404),
+        (_SLUG, {"name": "cursor", "in": "query", "schema": {"type": "string"},
+                 "description": "from a document's next link: the entries older than it"})),
     "pages.console": _page_doc("openConsole", "The newsroom console (talks to the API with an"
                           " editor token)", "text/html", (200,)),
     "pages.docs": _page_doc("readApiDocs", "This document, as a page", "text/html", (200,)),
@@ -411,7 +435,8 @@ PAGE_DOCS = {
         "readAsset", "A static file (script, style, font) by its content hash, immutable",
         "application/octet-stream", (200, 304, 404),
         ({"name": "digest", "in": "path", "required": True, "schema": {"type": "string"}},
-         {"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}})),
+         {"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}),
+        missing="application/problem+json"),
 }
 
 

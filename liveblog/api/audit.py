@@ -223,6 +223,7 @@ well_known = Blueprint("well_known", __name__, url_prefix="/.well-known",
 @well_known.route("/liveblog-audit-key")
 class AuditKey(MethodView):
     @well_known.response(200, AuditKeySchema)
+    @errors(well_known, 401)
     def get(self) -> Any:
         """The Ed25519 public key that signs the audit checkpoints (anyone may fetch it)."""
         key = checkpoints.public_key_json(current_app.extensions["liveblog.signer"].public)
