@@ -204,6 +204,7 @@ def live(slug: str) -> Response:
         if isinstance(headers, Response):
             return headers
         rows, more = queries.changes_since(conn, head.id, position, 100)
+        key_events = [queries.post_json(r) for r in queries.key_event_posts(conn, head.id)]
     changes = []
     for row in rows:
         if row.status == "published":
@@ -218,7 +219,9 @@ def live(slug: str) -> Response:
                                                                 position)),
            "header": {"updated": display_time(summary["updated_at"], summary["timezone"]),
                       "updated_at": summary["updated_at"], "count": summary["post_count"],
-                      "status": summary["status"]}}
+                      "status": summary["status"]},
+           "key_events": render_template("_key_events.html", key_events=key_events,
+                                         blog=summary).strip()}
     return Response(json.dumps(out), mimetype="application/json", headers=headers)
 
 

@@ -21,6 +21,7 @@
   var closed = false;
   var pending = [];           // ids of new posts waiting behind the button, oldest first
   var pendingHtml = {};
+  var pendingPinned = {};     // whether each waiting post is pinned: its pinned copy waits too
   var interval = 2000, failures = 0, timer = null;
   var HIDDEN_INTERVAL = 30000, MAX_BACKOFF = 60000;
 
@@ -64,13 +65,35 @@
     closed = info.status === "closed";
   }
 
+  // A post's copy in the pinned box gets ids of its own ("pinned-<id>…" for "post-<id>…"), so
+  // no id is on the page twice and aria-labelledby names the copy's own headline.
+  function retarget(el, from, to) {
+    var nodes = [el].concat(Array.prototype.slice.call(
+      el.querySelectorAll("[id], [aria-labelledby], [aria-describedby]")));
+    nodes.forEach(function (node) {
+      ["id", "aria-labelledby", "aria-describedby"].forEach(function (name) {
+        var value = node.getAttribute(name);
+        if (value && value.indexOf(from) === 0) node.setAttribute(name, to + value.slice(from.length));
+      });
+    });
+  }
+
+  function updateKeyEvents(html) {
+    if (!firstPage || html === undefined) return;
+    var nav = document.querySelector("nav.key-events");
+    var fresh = html ? parse(html) : null;
+    if (nav && fresh) nav.replaceWith(fresh);
+    else if (nav) nav.remove();
+    else if (fresh) root.insertBefore(fresh, document.querySelector(".new-posts"));
+  }
+
   function removePost(id) {
     ["post-", "pinned-"].forEach(function (prefix) {
       var el = byId(prefix + id);
       if (el) el.remove();
     });
     var at = pending.indexOf(id);
-    if (at >= 0) { pending.splice(at, 1); delete pendingHtml[id]; }
+    if (at >= 0) { pending.splice(at, 1); delete pendingHtml[id]; delete pendingPinned[id]; }
   }
 
   function placePinned(id, html, pinned) {
@@ -78,7 +101,7 @@
     var existing = byId("pinned-" + id);
     if (!pinned || !firstPage) { if (existing) existing.remove(); return; }
     var el = parse(html);
-    el.id = "pinned-" + id;
+    retarget(el, "post-" + id, "pinned-" + id);
     if (existing) { existing.replaceWith(el); return; }
     if (!section) {
       section = document.createElement("section");
@@ -102,11 +125,12 @@
       var current = byId("post-" + id);
       if (current) {
         current.replaceWith(parse(change.html));      // an edit: in place
+        placePinned(id, change.html, change.pinned);
       } else if (firstPage || order === "oldest") {
         if (pending.indexOf(id) < 0) pending.push(id);
-        pendingHtml[id] = change.html;                // new: behind the button
+        pendingHtml[id] = change.html;                // new: behind the button, pinned or not
+        pendingPinned[id] = change.pinned;
       }
-      placePinned(id, change.html, change.pinned);
     });
     showButton();
   }
@@ -125,6 +149,7 @@
     }).then(function (data) {
       apply(data.changes);
       updateHeader(data.header);
+      updateKeyEvents(data.key_events);
       cursor = data.cursor;
       failures = 0;
       connected(true);
@@ -145,7 +170,9 @@
     pending = [];
     ids.forEach(function (id) {
       var el = parse(pendingHtml[id]);
+      placePinned(id, pendingHtml[id], pendingPinned[id]);
       delete pendingHtml[id];
+      delete pendingPinned[id];
       if (byId("post-" + id)) return;
       if (order === "oldest") posts.appendChild(el);
       else posts.insertBefore(el, posts.firstChild);

@@ -106,6 +106,61 @@ def test_pinning_live_and_key_events(site, page):
                  {**site.auth, "If-Match": '"1"'})
     page.locator(f"#pinned-{post['id']}").wait_for(timeout=10_000)
     assert page.locator(f"#post-{post['id']} .flag", has_text="Pinned").count() == 1
+    assert duplicate_ids(page) == []
+    assert page.locator(f"#pinned-{post['id']}").get_attribute("aria-labelledby") == \
+        f"pinned-{post['id']}-headline"
+
+
+def duplicate_ids(page):
+    return page.evaluate("""() => {
+        const seen = {}, twice = [];
+        document.querySelectorAll("[id]").forEach(el => {
+            if (seen[el.id]) twice.push(el.id); seen[el.id] = true; });
+        return twice; }""")
+
+
+def test_a_post_published_pinned_waits_behind_the_button_like_any_other(site, page):
+    publish(site, "First")
+    open_blog(page, site.base + "/blogs/night")
+    pinned = publish(site, "Pinned at once", pinned=True)
+    button = page.locator("#show-new")
+    button.wait_for(state="visible", timeout=10_000)
+    assert page.locator(f"#pinned-{pinned['id']}").count() == 0  # nothing jumped in above
+    button.click()
+    assert page.locator(f"#pinned-{pinned['id']}").is_visible()
+    assert feed_headlines(page) == ["Pinned at once", "First"]
+    assert duplicate_ids(page) == []
+
+
+def test_the_badge_and_the_key_events_follow_the_news(site, page):
+    publish(site, "Quiet start")
+    open_blog(page, site.base + "/blogs/night")
+    assert page.locator(".key-events").count() == 0
+    key = publish(site, "Results are in", key_event=True)
+    page.locator(".key-events li a", has_text="Results are in").wait_for(timeout=10_000)
+    site.request("PATCH", f"/api/blogs/night/posts/{key['id']}", {"key_event": False},
+                 {**site.auth, "If-Match": '"1"'})
+    page.locator(".key-events").wait_for(state="detached", timeout=10_000)
+    assert page.locator("#status").inner_text() == "LIVE"
+    assert site.request("POST", "/api/blogs/night/close", headers=site.auth).status == 200
+    page.locator("#status", has_text="Closed").wait_for(timeout=10_000)
+    assert "closed" in page.locator("#status").get_attribute("class")
+
+
+def test_long_words_and_urls_wrap_on_a_phone(site, browser):
+    word = "Donaudampfschifffahrtsgesellschaftskapitän" * 6
+    url = "https://example.com/" + "a-very-long-path-segment-" * 12
+    publish(site, word, body=[{"type": "paragraph", "text": f"{word} <a href=\"{url}\">{url}</a>"},
+                              {"type": "quote", "text": word, "attribution": url}])
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3,
+                                  is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    try:
+        open_blog(phone, site.base + "/blogs/night")
+        width = phone.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, width
+    finally:
+        context.close()
 
 
 def test_load_more_follows_the_next_cursor(site, page):
