@@ -31,7 +31,7 @@ from events import (
     write_transaction,
 )
 
-from . import checkpoints
+from . import checkpoints, presence
 from .codec import UPCASTERS
 from .projections import all_projections
 
@@ -265,6 +265,8 @@ def migrate(conn: Connection) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY"
                      " CHECK (id = 1), at REAL NOT NULL)")
     checkpoints.migrate(conn)
+    with write_transaction(conn):
+        presence.migrate(conn)
 
 
 def get_db() -> Database:

@@ -183,7 +183,7 @@ class OperationIds(BasePlugin):
 
 def register_api(app: Flask) -> Api:
     """Create the Api on ``app`` with every blueprint and the problem handlers."""
-    from . import audit, blogs, health, posts
+    from . import audit, blogs, health, posts, presence
 
     app.config.setdefault("API_TITLE", "liveblog")
     app.config.setdefault("API_VERSION", "1")
@@ -199,7 +199,7 @@ def register_api(app: Flask) -> Api:
     operation_ids.init_spec(api.spec)
     api.spec.plugins.append(operation_ids)
     app.extensions["liveblog.cache_control"] = public_cache_control(app.config)
-    for module in (blogs, posts, audit, health):
+    for module in (blogs, posts, presence, audit, health):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.well_known)
     app.before_request(_require_json_bodies)

@@ -219,3 +219,16 @@ def test_killing_a_node_mid_publish_loses_no_acknowledged_write(nodes, database)
     # and the other node goes on taking writes
     assert b.request("POST", "/api/blogs/crash/posts", {"headline": "still here"},
                      b.auth).status == 201
+
+
+def test_presence_on_one_node_is_seen_on_the_other(nodes, database):
+    a, b = nodes
+    assert a.request("POST", "/api/blogs", {"title": "Desk", "slug": "desk"}, a.auth).status == 201
+    post = a.request("POST", "/api/blogs/desk/posts", {"headline": "Draft"}, a.auth).json()
+    ana = {"Authorization": f"Bearer {editor_token(database, 'Ana Ruiz')}"}
+    url = f"/api/blogs/desk/posts/{post['id']}/presence"
+    assert a.request("PUT", url, headers=ana).status == 204
+    seen = b.request("GET", url, headers=b.auth).json()["editors"]
+    assert [e["name"] for e in seen] == ["Ana Ruiz"]
+    assert b.request("DELETE", url, headers=ana).status == 204
+    assert a.request("GET", url, headers=a.auth).json()["editors"] == []

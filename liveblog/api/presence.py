@@ -1,0 +1,95 @@
+"""Presence: which editors have a post open now (never in the event log; every node sees it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app
+from flask.views import MethodView
+
+from .. import presence, queries
+from ..db import get_db
+from . import Blueprint, errors, json_response
+from .auth import current_actor, require_role
+
+blp = Blueprint("presence", __name__, url_prefix="/api/blogs",
+                description="Which editors have a post open now (editor tokens).")
+
+_EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
+_PRIVATE = {"Cache-Control": "private, no-store"}
+f = ma.fields
+
+
+class EditorPresenceSchema(ma.Schema):
+    post = f.String()
+    name = f.String()
+    since = f.String(metadata={"description": "when this editor opened the post"})
+    last_seen = f.String(metadata={"description": "the latest heartbeat; the entry goes 30 s"
+                                                  " after it"})
+
+
+class PresenceSchema(ma.Schema):
+    editors = f.List(f.Nested(EditorPresenceSchema))
+
+
+def _post(blog: str, post: str) -> tuple[str, str]:
+    conn = get_db().store().conn
+    head = queries.get_blog_head(conn, blog)
+    row = queries.get_post_row(conn, head.id, post, unpublished=True)
+    return head.id, row.id
+
+
+def _answer(entries: list[presence.Presence]) -> Any:
+    return json_response({"editors": [e.json() for e in entries]}, headers=_PRIVATE)
+
+
+@blp.route("/<blog>/posts/<post>/presence")
+class PostPresence(MethodView):
+    @require_role("editor")
+    @blp.response(204)
+    @blp.doc(security=_EDITOR)
+    @errors(blp, 401, 403, 404)
+    def put(self, blog: str, post: str) -> Any:
+        """A heartbeat: this editor has the post open (send one at most every 5 s)."""
+        blog_id, post_id = _post(blog, post)
+        actor = current_actor()
+        assert actor is not None and actor.token_id is not None  # require_role saw to it
+        presence.heartbeat(get_db().store().conn, blog_id, post_id, actor.token_id, actor.name,
+                           get_db().now())
+        return current_app.response_class(status=204)
+
+    @require_role("editor")
+    @blp.response(204)
+    @blp.doc(security=_EDITOR)
+    @errors(blp, 401, 403, 404)
+    def delete(self, blog: str, post: str) -> Any:
+        """This editor left the post."""
+        blog_id, post_id = _post(blog, post)
+        actor = current_actor()
+        assert actor is not None and actor.token_id is not None
+        presence.leave(get_db().store().conn, blog_id, post_id, actor.token_id)
+        return current_app.response_class(status=204)
+
+    @require_role("editor")
+    @blp.response(200, PresenceSchema)
+    @blp.doc(security=_EDITOR)
+    @errors(blp, 401, 403, 404)
+    def get(self, blog: str, post: str) -> Any:
+        """The editors who have the post open now, longest first."""
+        blog_id, post_id = _post(blog, post)
+        return _answer(presence.present(get_db().store().conn, blog_id, get_db().now(),
+                                        post_id))
+
+
+@blp.route("/<blog>/presence")
+class BlogPresence(MethodView):
+    @require_role("editor")
+    @blp.response(200, PresenceSchema)
+    @blp.doc(security=_EDITOR)
+    @errors(blp, 401, 403, 404)
+    def get(self, blog: str) -> Any:
+        """Every editor with one of the blog's posts open now (for the console's post list)."""
+        conn = get_db().store().conn
+        head = queries.get_blog_head(conn, blog)
+        return _answer(presence.present(conn, head.id, get_db().now()))
