@@ -1,13 +1,18 @@
 /* The newsroom console: editors publish from a browser through the same API as curl.
  *
- * The editor token lives in sessionStorage (this tab only); signing out forgets it. The console
- * keeps nothing the log does not: every view is fetched from the API when it is shown, so a
- * reload shows what the API says. Text from the API is put in the page as text, never as HTML. */
+ * The editor token lives in sessionStorage (this tab only); signing out forgets it. Every view
+ * is fetched from the API when it is shown (the blog's post table then follows the log every
+ * 5 s), so a reload shows what the API says; the one thing kept in the browser is work not yet
+ * taken by the server (localStorage, until a save succeeds). Every POST carries an
+ * Idempotency-Key kept until it is answered, and controls are disabled while saving, so nothing
+ * is recorded twice. Text from the API is put in the page as text, never as HTML. */
 (function () {
   "use strict";
   var KEY = "liveblog.token";
   var view = document.getElementById("view");
   var flash = "";
+  var me = null;
+  var PRESENCE_EVERY = 5000, REFRESH_EVERY = 5000;
   var BLOCK_FIELDS = {
     paragraph: [["text", "Text", "textarea"]],
     heading: [["text", "Text", "input"]],
@@ -19,18 +24,37 @@
 
   function token() { return sessionStorage.getItem(KEY); }
 
+  // Every POST carries an Idempotency-Key, the same one for the same request until the server
+  // has answered it: a retry after a lost answer, or a second click, records nothing twice.
+  var idempotencyKeys = {};
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
+  }
+
+  var OFFLINE = "Could not reach the server: nothing was sent, or its answer was lost. " +
+                "Your work is kept in this browser; retry when you are back online.";
+
   function api(method, path, body, headers) {
     var all = {"Accept": "application/json", "Authorization": "Bearer " + token()};
     Object.keys(headers || {}).forEach(function (k) { all[k] = headers[k]; });
     var init = {method: method, headers: all, cache: "no-store"};
     if (body !== undefined) { all["Content-Type"] = "application/json"; init.body = JSON.stringify(body); }
+    var request = method + " " + path + "\n" + (init.body || "");
+    if (method === "POST") {
+      idempotencyKeys[request] = idempotencyKeys[request] || newKey();
+      all["Idempotency-Key"] = idempotencyKeys[request];
+    }
     return fetch(path, init).then(function (r) {
+      delete idempotencyKeys[request];  // answered: a new attempt is a new request
       var etag = r.headers.get("ETag");
       if (r.status === 204) return {status: 204, data: null, etag: etag};
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (r.status === 401) signOut("Your token was refused: sign in again.");
+        if (r.status === 401) signOut("Your token was refused: sign in again. Unsaved work is kept.");
         return {status: r.status, data: data, etag: etag};
       });
+    }, function () {
+      return {status: 0, data: {detail: OFFLINE}, etag: null};  // the key is kept for the retry
     });
   }
 
@@ -91,6 +115,7 @@
   // -- sign in / out ---------------------------------------------------------------------------
 
   function signOut(message) {
+    leaving.splice(0).forEach(function (fn) { fn(); });
     sessionStorage.removeItem(KEY);
     document.getElementById("app").hidden = true;
     document.getElementById("signin").hidden = false;
@@ -106,6 +131,7 @@
         signOut("The console needs an editor token; this one is an " + r.data.role + "'s.");
         return;
       }
+      me = r.data;
       document.getElementById("who").textContent = "Signed in as " + r.data.name;
       document.getElementById("signin").hidden = true;
       document.getElementById("app").hidden = false;
@@ -123,7 +149,9 @@
 
   // -- routes ----------------------------------------------------------------------------------
 
+  var leaving = [];   // what the shown view does when another replaces it
   function route() {
+    leaving.splice(0).forEach(function (fn) { fn(); });
     if (!token()) return;
     var parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
     view.textContent = "";
@@ -189,7 +217,7 @@
           api("POST", "/api/blogs/" + blogId + (blog.status === "live" ? "/close" : "/reopen"))
             .then(function (res) { if (res.status === 200) route(); else showErrors(view, res, actionError); });
         }});
-      var rows = posts.map(function (p) { return postRow(blogId, p, actionError); });
+      var tbody = h("tbody", {}, posts.map(function (p) { return postRow(blogId, p, actionError, []); }));
       view.append(
         h("h1", {text: text(blog.title)}),
         h("p", {}, [h("span", {"class": "status " + blog.status, text: blog.status}), " ",
@@ -198,12 +226,37 @@
         takeFlash() || "", actionError,
         h("table", {id: "posts-table"}, [
           h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", "Actions"].map(function (t) { return h("th", {text: t}); }))]),
-          h("tbody", {}, rows)]));
-      if (!posts.length) view.append(h("p", {"class": "hint", text: "No posts yet."}));
+          tbody]));
+      if (!posts.length) view.append(h("p", {"class": "hint", id: "no-posts", text: "No posts yet."}));
+      // Live: the table follows the log (a scheduled post going live, others' edits) and shows
+      // who is editing what; a row whose delete is being confirmed is left alone meanwhile.
+      var shown = JSON.stringify(posts), shownEditing = "[]";
+      function refresh() {
+        Promise.all([api("GET", "/api/blogs/" + blogId + "/posts?status=draft,scheduled,published,deleted"),
+                     api("GET", "/api/blogs/" + blogId + "/presence")]).then(function (rs) {
+          if (!document.body.contains(tbody) || rs[0].status !== 200 || rs[1].status !== 200) return;
+          if (tbody.querySelector("input:not([hidden])")) return;
+          var fresh = rs[0].data.posts, editing = rs[1].data.editors.filter(function (e) {
+            return !me || e.name !== me.name; });
+          if (JSON.stringify(fresh) === shown && JSON.stringify(editing) === shownEditing) return;
+          shown = JSON.stringify(fresh); shownEditing = JSON.stringify(editing);
+          tbody.textContent = "";
+          fresh.forEach(function (p) {
+            tbody.append(postRow(blogId, p, actionError, editing.filter(function (e) {
+              return e.post === p.id; }).map(function (e) { return e.name; })));
+          });
+          var empty = byId("no-posts"); if (empty && fresh.length) empty.remove();
+        });
+      }
+      refresh();
+      var timer = setInterval(refresh, REFRESH_EVERY);
+      leaving.push(function () { clearInterval(timer); });
     });
   }
 
-  function postRow(blogId, p, actionError) {
+  function byId(id) { return document.getElementById(id); }
+
+  function postRow(blogId, p, actionError, editing) {
     var url = "/api/blogs/" + blogId + "/posts/" + p.id;
     var reason = h("input", {type: "text", "aria-label": "Reason for deleting", placeholder: "Reason", hidden: true});
     var confirm = h("button", {type: "button", "class": "button danger", hidden: true, text: "Confirm delete",
@@ -213,7 +266,8 @@
       }});
     var live = p.status !== "deleted";
     return h("tr", {"data-post-id": p.id}, [
-      h("td", {}, [live ? h("a", {href: "#/blogs/" + blogId + "/posts/" + p.id, text: text(p.headline)}) : h("span", {text: text(p.headline)})]),
+      h("td", {}, [live ? h("a", {href: "#/blogs/" + blogId + "/posts/" + p.id, text: text(p.headline)}) : h("span", {text: text(p.headline)}),
+        editing.length ? h("span", {"class": "presence", text: " · " + editing.join(", ") + (editing.length === 1 ? " is" : " are") + " editing"}) : null]),
       h("td", {}, [h("span", {"class": "status " + p.status, text: p.status})]),
       h("td", {text: String(p.version)}),
       h("td", {text: p.status === "scheduled" ? "goes live " + when(p.publish_at) : when(p.display_time || p.updated_at)}),
@@ -230,6 +284,32 @@
           onclick: function () { reason.hidden = false; confirm.hidden = false; reason.focus(); }}),
         reason, confirm] : [])
     ]);
+  }
+
+  // -- presence --------------------------------------------------------------------------------
+
+  // While a post is open: a heartbeat every 5 s says so to other editors, and the line above
+  // the form names the others who have it open. Leaving the view (or the page) says so too.
+  function watchPresence(url, line) {
+    function beat() {
+      api("PUT", url).then(function () { return api("GET", url); }).then(function (res) {
+        if (res.status !== 200) return;
+        var others = res.data.editors.filter(function (e) { return !me || e.name !== me.name; })
+          .map(function (e) { return e.name; });
+        line.textContent = others.length ? others.join(", ") + (others.length === 1 ? " is" : " are") +
+          " editing this post too." : "";
+      });
+    }
+    function leave() {
+      clearInterval(timer);
+      window.removeEventListener("pagehide", leave);
+      fetch(url, {method: "DELETE", keepalive: true,
+                  headers: {"Authorization": "Bearer " + token()}}).catch(function () {});
+    }
+    beat();
+    var timer = setInterval(beat, PRESENCE_EVERY);
+    window.addEventListener("pagehide", leave);
+    leaving.push(leave);
   }
 
   // -- compose / edit --------------------------------------------------------------------------
@@ -249,6 +329,10 @@
     var byline = post ? post.byline : {contributors: []};
     function field(id, label, input, path, hint) {
       input.id = id;
+      if (input.tagName === "INPUT" && input.type === "text") {
+        // Enter in a one-line field must not publish a half-written post
+        input.addEventListener("keydown", function (e) { if (e.key === "Enter") e.preventDefault(); });
+      }
       return h("div", {}, [h("label", {"for": id, text: label}), input,
         hint ? h("p", {"class": "hint", text: hint}) : null, errorSlot(path)]);
     }
@@ -262,8 +346,34 @@
     var publishAt = h("input", {type: "datetime-local", id: "publish-at", "aria-label": "Publish at",
                                value: post && post.publish_at ? localInput(post.publish_at) : ""});
     var conflict = h("div", {id: "conflict"});
+    var presenceLine = h("p", {"class": "presence", id: "presence", role: "status"});
+    var retry = h("button", {type: "button", "class": "button", id: "retry", text: "Retry", hidden: true});
+    var saving = false;
 
-    function renderBlocks() {
+    // Unsent work is kept in this browser (it survives a reload, a refused token, going
+    // offline) until the server has taken it.
+    var draftKey = "liveblog.draft." + blogId + "." + (post ? post.id : "new");
+    var kept = null;
+    try { kept = JSON.parse(localStorage.getItem(draftKey) || "null"); } catch (e) { kept = null; }
+    if (kept && kept.content) {
+      var c = kept.content;
+      headline.value = c.headline || "";
+      contributors.value = ((c.byline || {}).contributors || []).join(", ");
+      place.value = (c.byline || {}).location || "";
+      blocks = (c.body || []).map(function (b) { return Object.assign({}, b); });
+      pinned.checked = !!c.pinned; keyEvent.checked = !!c.key_event;
+      shown.value = c.display_time ? localInput(c.display_time) : "";
+      if (post && kept.version) version = kept.version;  // the version this work started from
+    }
+    function persist() {
+      try {
+        localStorage.setItem(draftKey, JSON.stringify({content: content(), version: version,
+                                                       saved_at: new Date().toISOString()}));
+      } catch (e) { /* storage full or refused: the form still holds the work */ }
+    }
+    function forget() { localStorage.removeItem(draftKey); }
+
+    function renderBlocks(changed) {
       blockList.textContent = "";
       blocks.forEach(function (block, i) {
         var fields = (BLOCK_FIELDS[block.type] || []).map(function (f) {
@@ -275,13 +385,14 @@
         blockList.append(h("div", {"class": "block", "data-index": String(i)}, [
           h("div", {"class": "block-head"}, [h("strong", {text: block.type}),
             h("button", {type: "button", "class": "button", text: "↑", "aria-label": "Move block " + (i + 1) + " up", disabled: i === 0,
-              onclick: function () { blocks.splice(i - 1, 0, blocks.splice(i, 1)[0]); renderBlocks(); }}),
+              onclick: function () { blocks.splice(i - 1, 0, blocks.splice(i, 1)[0]); renderBlocks(true); }}),
             h("button", {type: "button", "class": "button", text: "↓", "aria-label": "Move block " + (i + 1) + " down", disabled: i === blocks.length - 1,
-              onclick: function () { blocks.splice(i + 1, 0, blocks.splice(i, 1)[0]); renderBlocks(); }}),
+              onclick: function () { blocks.splice(i + 1, 0, blocks.splice(i, 1)[0]); renderBlocks(true); }}),
             h("button", {type: "button", "class": "button danger", text: "Remove", "aria-label": "Remove block " + (i + 1),
-              onclick: function () { blocks.splice(i, 1); renderBlocks(); }})]),
+              onclick: function () { blocks.splice(i, 1); renderBlocks(true); }})]),
           errorSlot("body." + i), errorSlot("body." + i + ".type")].concat(fields)));
       });
+      if (changed) persist();
     }
 
     function content() {
@@ -300,21 +411,42 @@
     }
 
     function done(res, message) {
+      forget();
       flash = message + " (version " + res.data.version + ").";
       location.hash = "#/blogs/" + blogId;
     }
 
+    function busy(on) {
+      saving = on;
+      form.setAttribute("aria-busy", on ? "true" : "false");
+      form.querySelectorAll(".actions button").forEach(function (b) { b.disabled = on; });
+    }
+
+    function failed(res, again) {
+      showErrors(form, res);
+      retry.hidden = res.status !== 0;
+      retry.onclick = again;
+      if (res.status === 0) retry.focus();
+    }
+
     function save(extra, message) {
+      if (saving) return Promise.resolve();  // a second click while the first is on its way
       var body = Object.assign(content(), extra || {});
+      var again = function () { save(extra, message); };
+      persist();
+      busy(true);
+      retry.hidden = true;
       if (!post) {
         return api("POST", base, body).then(function (res) {
-          if (res.status === 201) done(res, message); else showErrors(form, res);
+          busy(false);
+          if (res.status === 201) done(res, message); else failed(res, again);
         });
       }
       return api("PATCH", base + "/" + post.id, body, {"If-Match": '"' + version + '"'}).then(function (res) {
+        busy(false);
         if (res.status === 200) done(res, message);
         else if (res.status === 412) showConflict(body, extra, message);
-        else showErrors(form, res);
+        else failed(res, again);
       });
     }
 
@@ -345,7 +477,7 @@
 
     var addButtons = Object.keys(BLOCK_FIELDS).map(function (type) {
       return h("button", {type: "button", "class": "button", text: "+ " + type, "data-add": type,
-        onclick: function () { blocks.push({type: type}); renderBlocks(); }});
+        onclick: function () { blocks.push({type: type}); renderBlocks(true); }});
     });
     var actions;
     if (!post) {
@@ -374,17 +506,24 @@
                                      h("label", {"for": "key-event", text: "Key event"})]),
       h("h2", {text: "Body"}), blockList, errorSlot("body"),
       h("div", {"class": "actions"}, addButtons),
-      h("div", {"class": "actions"}, actions), errorSlot("publish_at"), errorSlot("status"), errorSlot("_action"), conflict]);
+      h("div", {"class": "actions"}, actions), errorSlot("publish_at"), errorSlot("status"), errorSlot("_action"), retry, conflict]);
+    form.addEventListener("input", persist);
+    form.addEventListener("change", persist);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       save(post ? {} : {}, post ? "Saved" : "Published");
     });
     renderBlocks();
+    var restored = kept && kept.content ? h("p", {"class": "hint", id: "draft-restored", role: "status"}, [
+      "Restored your unsaved work from " + when(kept.saved_at) + ". ",
+      h("button", {type: "button", "class": "button", id: "discard-draft", text: "Discard it",
+        onclick: function () { forget(); route(); }})]) : null;
     view.append(h("p", {}, [h("a", {href: "#/blogs/" + blogId, text: "← Back to the blog"})]),
       h("h1", {text: post ? "Edit post" : "New post"}),
       post ? h("p", {"class": "hint", id: "editing", text: "Editing version " + post.version + " · " + post.status}) : "",
-      form);
+      presenceLine, restored, form);
     headline.focus();
+    if (post) watchPresence(base + "/" + post.id + "/presence", presenceLine);
   }
 
   start();

@@ -135,3 +135,107 @@ def test_sign_out_forgets_the_token_and_auditors_are_turned_away(site, browser):
     page.fill("#token", "lb_nope_nope")
     page.click("#signin-form button")
     page.locator("#signin-error", has_text="unknown").wait_for()
+
+
+def total(site, status="draft,scheduled,published"):
+    return site.request("GET", f"/api/blogs/desk/posts?status={status}",
+                        headers=site.auth).json()["total"]
+
+
+def compose(page, headline):
+    page.click("#blog-list a")
+    page.click("#write")
+    page.fill("#headline", headline)
+
+
+def test_a_double_click_on_publish_makes_one_post(site, browser):
+    page = sign_in(browser, site, "jane")
+    compose(page, "Once only")
+    page.dblclick("#publish")
+    page.wait_for_selector("#posts-table")
+    assert total(site) == 1
+
+
+def test_a_lost_answer_then_retry_makes_one_post(site, browser):
+    page = sign_in(browser, site, "jane")
+    compose(page, "Answer lost")
+    lost = []
+
+    def lose_the_answer(route):
+        if route.request.method == "POST" and not lost:
+            lost.append(route.request.headers.get("idempotency-key"))
+            route.fetch()  # the server takes it...
+            route.abort()  # ...and its answer never arrives
+        else:
+            route.continue_()
+
+    page.route("**/api/blogs/*/posts", lose_the_answer)
+    page.click("#publish")
+    page.locator('[data-error-for="_action"]', has_text="Could not reach").wait_for()
+    assert total(site) == 1 and lost[0]
+    assert page.is_enabled("#publish")  # not stuck saving
+    with page.expect_request("**/api/blogs/*/posts") as retried:
+        page.click("#retry")
+    assert retried.value.headers["idempotency-key"] == lost[0]
+    page.wait_for_selector("#posts-table")
+    assert "Published (version 1)" in page.inner_text("#flash")
+    assert total(site) == 1
+
+
+def test_offline_publish_shows_the_error_and_keeps_the_draft(site, browser):
+    page = sign_in(browser, site, "jane")
+    compose(page, "Written on the train")
+    page.click("[data-add=paragraph]")
+    page.fill("#block-0-text", "No signal here.")
+    page.context.set_offline(True)
+    page.click("#publish")
+    page.locator('[data-error-for="_action"]', has_text="Could not reach").wait_for()
+    assert page.is_visible("#retry")
+    page.context.set_offline(False)
+    page.reload()  # the draft survives a reload (and an expired token, which signs out)
+    page.wait_for_selector("#draft-restored")
+    assert page.input_value("#headline") == "Written on the train"
+    assert page.input_value("#block-0-text") == "No signal here."
+    page.click("#publish")
+    page.wait_for_selector("#posts-table")
+    assert total(site) == 1
+    page.click("#write")  # published: the draft is gone
+    assert page.input_value("#headline") == "" and page.locator("#draft-restored").count() == 0
+
+
+def test_enter_in_the_headline_does_not_publish(site, browser):
+    page = sign_in(browser, site, "jane")
+    compose(page, "Half-writ")
+    page.press("#headline", "Enter")
+    page.wait_for_timeout(500)
+    assert total(site) == 0 and page.is_visible("#post-form")
+
+
+def test_editors_see_who_else_is_editing_a_post(site, browser):
+    post = site.request("POST", "/api/blogs/desk/posts", {"headline": "Shared"}, site.auth).json()
+    jane, john = sign_in(browser, site, "jane"), sign_in(browser, site, "john")
+    jane.goto(f"{site.base}/console#/blogs/{post['blog_id']}/posts/{post['id']}")
+    jane.wait_for_selector("#post-form")
+    john.goto(f"{site.base}/console#/blogs/{post['blog_id']}")
+    john.locator(f"tr[data-post-id='{post['id']}'] .presence",
+                 has_text="Jane Roe is editing").wait_for(timeout=8_000)
+    john.goto(f"{site.base}/console#/blogs/{post['blog_id']}/posts/{post['id']}")
+    john.locator("#presence", has_text="Jane Roe is editing this post too").wait_for(
+        timeout=8_000)
+    jane.locator("#presence", has_text="John Doe is editing this post too").wait_for(
+        timeout=8_000)
+    jane.click("text=← Back to the blog")  # leaving says so at once
+    john.locator("#presence", has_text="Jane Roe").wait_for(state="detached", timeout=8_000)
+
+
+def test_the_post_table_follows_the_log(site, browser):
+    page = sign_in(browser, site, "jane")
+    page.click("#blog-list a")
+    page.wait_for_selector("#posts-table")
+    soon = site.request("POST", "/api/blogs/desk/posts", {
+        "headline": "Embargoed", "publish_at": "2030-01-01T00:00:00Z"}, site.auth).json()
+    row = page.locator(f"tr[data-post-id='{soon['id']}']")
+    row.locator(".status", has_text="scheduled").wait_for(timeout=8_000)
+    site.request("PATCH", f"/api/blogs/desk/posts/{soon['id']}", {"status": "published"},
+                 {**site.auth, "If-Match": '"1"'})
+    row.locator(".status", has_text="published").wait_for(timeout=8_000)
