@@ -350,6 +350,10 @@
     var retry = h("button", {type: "button", "class": "button", id: "retry", text: "Retry", hidden: true});
     var saving = false;
 
+    // What the editor started from: a save sends only the fields changed since (so it never
+    // reverts a pin or anything else someone else set meanwhile), and merges on a conflict.
+    var initial = post ? content() : null;
+
     // Unsent work is kept in this browser (it survives a reload, a refused token, going
     // offline) until the server has taken it.
     var draftKey = "liveblog.draft." + blogId + "." + (post ? post.id : "new");
@@ -364,10 +368,12 @@
       pinned.checked = !!c.pinned; keyEvent.checked = !!c.key_event;
       shown.value = c.display_time ? localInput(c.display_time) : "";
       if (post && kept.version) version = kept.version;  // the version this work started from
+      if (post && kept.base) initial = kept.base;
     }
     function persist() {
       try {
         localStorage.setItem(draftKey, JSON.stringify({content: content(), version: version,
+                                                       base: initial,
                                                        saved_at: new Date().toISOString()}));
       } catch (e) { /* storage full or refused: the form still holds the work */ }
     }
@@ -429,10 +435,12 @@
       if (res.status === 0) retry.focus();
     }
 
-    function save(extra, message) {
+    // fields: after a merge, the fields this editor changed from the version they started from
+    // (the base is now the other editor's version, which the form does not show)
+    function save(extra, message, fields) {
       if (saving) return Promise.resolve();  // a second click while the first is on its way
       var body = Object.assign(content(), extra || {});
-      var again = function () { save(extra, message); };
+      var again = function () { save(extra, message, fields); };
       persist();
       busy(true);
       retry.hidden = true;
@@ -442,37 +450,93 @@
           if (res.status === 201) done(res, message); else failed(res, again);
         });
       }
-      return api("PATCH", base + "/" + post.id, body, {"If-Match": '"' + version + '"'}).then(function (res) {
+      var mine = fields || changedFields(body, initial);
+      var patch = {};
+      mine.forEach(function (f) { patch[f] = body[f]; });
+      Object.keys(extra || {}).forEach(function (k) { patch[k] = extra[k]; });
+      if (!Object.keys(patch).length) {
+        busy(false); forget(); flash = "Nothing changed."; location.hash = "#/blogs/" + blogId;
+        return Promise.resolve();
+      }
+      return api("PATCH", base + "/" + post.id, patch, {"If-Match": '"' + version + '"'}).then(function (res) {
         busy(false);
-        if (res.status === 200) done(res, message);
-        else if (res.status === 412) showConflict(body, extra, message);
+        if (res.status === 200) done(res, merged ? message + ", merged with changes made meanwhile to " + merged : message);
+        else if (res.status === 412) merge(body, mine, extra, message);
         else failed(res, again);
       });
     }
 
-    function summary(p) {
-      return [text(p.headline), "by " + (p.byline.contributors || []).map(text).join(", ")].concat(
-        p.body.map(function (b) { return "[" + b.type + "] " + text(b.text || b.caption || b.url || ""); })).join("\n");
+    var FIELDS = ["headline", "byline", "body", "display_time", "pinned", "key_event"];
+    var LABELS = {headline: "headline", byline: "byline", body: "body", display_time: "shown time",
+                  pinned: "pin", key_event: "key event"};
+    var merged = "";
+
+    function changedFields(now, from) {
+      return FIELDS.filter(function (f) { return JSON.stringify(now[f]) !== JSON.stringify(from[f]); });
     }
 
-    function showConflict(mine, extra, message) {
+    // A post as the form would show it, to compare with what the editor started from.
+    function contentOf(p) {
+      var out = {headline: text(p.headline),
+        byline: {contributors: (p.byline.contributors || []).map(text)},
+        body: p.body.map(function (b) {
+          var o = {type: b.type};
+          (BLOCK_FIELDS[b.type] || []).forEach(function (f) { if (b[f[0]]) o[f[0]] = b[f[0]]; });
+          return o;
+        }),
+        pinned: !!p.pinned, key_event: !!p.key_event};
+      if (p.byline.location && text(p.byline.location).trim()) out.byline.location = text(p.byline.location).trim();
+      out.display_time = p.display_time && p.display_time !== p.published_at ? fromLocalInput(localInput(p.display_time)) : null;
+      return out;
+    }
+
+    // Someone saved meanwhile: a three-way merge against what this editor started from.
+    // Different fields merge by themselves (and the flash says so); the same field changed on
+    // both sides is shown side by side to choose.
+    function merge(body, mine, extra, message) {
       api("GET", base + "/" + post.id).then(function (res) {
-        var theirs = res.data;
-        conflict.textContent = "";
-        conflict.append(h("div", {"class": "conflict", role: "alert"}, [
-          h("h2", {text: "Another editor changed this post meanwhile"}),
-          h("p", {text: "You edited version " + version + "; the post is now at version " + theirs.version +
-                       ". Nothing was overwritten. Compare, then choose."}),
-          h("div", {"class": "sides"}, [
-            h("div", {}, [h("h3", {text: "Theirs (version " + theirs.version + ")"}), h("pre", {id: "theirs", text: summary(theirs)})]),
-            h("div", {}, [h("h3", {text: "Yours"}), h("pre", {id: "yours", text: summary({headline: mine.headline, byline: mine.byline, body: mine.body})})])]),
-          h("div", {"class": "actions"}, [
-            h("button", {type: "button", "class": "button primary", id: "keep-mine", text: "Save mine over version " + theirs.version,
-              onclick: function () { version = theirs.version; conflict.textContent = ""; save(extra, message); }}),
-            h("button", {type: "button", "class": "button", id: "take-theirs", text: "Discard mine, load theirs",
-              onclick: function () { route(); }})])]));
-        conflict.scrollIntoView();
+        if (res.status !== 200) { failed(res, function () { merge(body, mine, extra, message); }); return; }
+        var theirs = res.data, now = contentOf(theirs);
+        var theirsChanged = changedFields(now, initial);
+        var both = mine.filter(function (f) { return theirsChanged.indexOf(f) >= 0; });
+        if (!both.length) {
+          merged = theirsChanged.map(function (f) { return LABELS[f]; }).join(", ") || "nothing";
+          version = theirs.version; initial = now;
+          save(extra, message, mine);
+          return;
+        }
+        showConflict(body, mine, both, theirs, now, extra, message);
       });
+    }
+
+    function describe(field, value) {
+      if (field === "body") return value.map(function (b) { return "[" + b.type + "] " + text(b.text || b.caption || b.url || ""); }).join("\n");
+      if (field === "byline") return (value.contributors || []).join(", ") + (value.location ? " in " + value.location : "");
+      if (field === "display_time") return value ? when(value) : "(publication time)";
+      if (typeof value === "boolean") return value ? "yes" : "no";
+      return String(value);
+    }
+
+    function showConflict(body, mine, both, theirs, now, extra, message) {
+      conflict.textContent = "";
+      var rows = both.map(function (f) {
+        return h("div", {"class": "sides", "data-field": f}, [
+          h("div", {}, [h("h3", {text: "Theirs: " + LABELS[f]}), h("pre", {"class": "theirs", text: describe(f, now[f])})]),
+          h("div", {}, [h("h3", {text: "Yours: " + LABELS[f]}), h("pre", {"class": "yours", text: describe(f, body[f])})])]);
+      });
+      conflict.append(h("div", {"class": "conflict", role: "alert"}, [
+        h("h2", {text: "Another editor changed this post meanwhile"}),
+        h("p", {text: "You started from version " + version + "; it was saved as version " + theirs.version +
+                     " at " + when(theirs.updated_at) + ", changing the same " +
+                     both.map(function (f) { return LABELS[f]; }).join(", ") +
+                     " as you. Nothing was overwritten; their other changes are kept either way."}),
+        h("div", {id: "conflict-fields"}, rows),
+        h("div", {"class": "actions"}, [
+          h("button", {type: "button", "class": "button primary", id: "keep-mine", text: "Save mine over version " + theirs.version,
+            onclick: function () { version = theirs.version; initial = now; conflict.textContent = ""; save(extra, message, mine); }}),
+          h("button", {type: "button", "class": "button", id: "take-theirs", text: "Discard mine, load theirs",
+            onclick: function () { forget(); route(); }})])]));
+      conflict.scrollIntoView();
     }
 
     var addButtons = Object.keys(BLOCK_FIELDS).map(function (type) {

@@ -85,8 +85,8 @@ def test_two_editors_on_one_post_the_second_sees_the_conflict(site, browser):
     john.fill("#headline", "All ferries cancelled")
     john.click("#save")
     john.wait_for_selector("#conflict .conflict")
-    assert "Ferries cancelled until 6 a.m." in john.inner_text("#theirs")
-    assert "All ferries cancelled" in john.inner_text("#yours")
+    assert "Ferries cancelled until 6 a.m." in john.inner_text("[data-field=headline] .theirs")
+    assert "All ferries cancelled" in john.inner_text("[data-field=headline] .yours")
     current = site.request("GET", f"/api/blogs/desk/posts/{post['id']}").json()
     assert current["headline"] == "Ferries cancelled until 6 a.m."  # nothing overwritten
     john.click("#keep-mine")
@@ -239,3 +239,48 @@ def test_the_post_table_follows_the_log(site, browser):
     site.request("PATCH", f"/api/blogs/desk/posts/{soon['id']}", {"status": "published"},
                  {**site.auth, "If-Match": '"1"'})
     row.locator(".status", has_text="published").wait_for(timeout=8_000)
+
+
+def open_post(browser, site, who, post):
+    page = sign_in(browser, site, who)
+    page.goto(f"{site.base}/console#/blogs/{post['blog_id']}/posts/{post['id']}")
+    page.wait_for_selector("#post-form")
+    return page
+
+
+def test_changes_to_different_fields_merge_and_a_pin_survives_the_other_save(site, browser):
+    post = site.request("POST", "/api/blogs/desk/posts", {
+        "headline": "Bridge closed", "byline": {"contributors": ["Jane Roe"]}}, site.auth).json()
+    jane, john = open_post(browser, site, "jane", post), open_post(browser, site, "john", post)
+    jane.fill("#headline", "Bridge closed to all traffic")
+    jane.check("#pinned")
+    jane.click("#save")
+    jane.wait_for_selector("#posts-table")
+    john.fill("#contributors", "Jane Roe, John Doe")  # another field, from version 1
+    john.click("#save")
+    john.wait_for_selector("#posts-table")
+    assert "merged with changes made meanwhile to headline, pin" in john.inner_text("#flash")
+    now = site.request("GET", f"/api/blogs/desk/posts/{post['id']}", headers=site.auth).json()
+    assert now["headline"] == "Bridge closed to all traffic"
+    assert now["byline"]["contributors"] == ["Jane Roe", "John Doe"]
+    assert now["pinned"] is True  # John's save did not touch the pin, so it did not revert it
+    assert now["version"] == 3
+
+
+def test_the_same_field_changed_on_both_sides_is_shown_side_by_side(site, browser):
+    post = site.request("POST", "/api/blogs/desk/posts", {"headline": "Power cut"},
+                        site.auth).json()
+    jane, john = open_post(browser, site, "jane", post), open_post(browser, site, "john", post)
+    jane.fill("#headline", "Power cut in the north")
+    jane.check("#key-event")
+    jane.click("#save")
+    jane.wait_for_selector("#posts-table")
+    john.fill("#headline", "Power cut across the city")
+    john.click("#save")
+    john.wait_for_selector("#conflict .conflict")
+    assert john.locator("#conflict-fields [data-field]").count() == 1  # only the headline
+    assert "Power cut in the north" in john.inner_text("[data-field=headline] .theirs")
+    john.click("#keep-mine")
+    john.wait_for_selector("#posts-table")
+    now = site.request("GET", f"/api/blogs/desk/posts/{post['id']}", headers=site.auth).json()
+    assert now["headline"] == "Power cut across the city" and now["key_event"] is True
