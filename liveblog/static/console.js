@@ -110,7 +110,11 @@
 
   function fromLocalInput(value) { return value ? new Date(value).toISOString() : null; }
 
-  function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+  // a time as this browser's clock shows it, the zone named
+  function when(iso) {
+    return iso ? new Date(iso).toLocaleString(undefined, {year: "numeric", month: "short",
+      day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short"}) : "";
+  }
 
   // -- sign in / out ---------------------------------------------------------------------------
 
@@ -181,7 +185,7 @@
         h("label", {"for": "blog-title", text: "Title"}), h("input", {id: "blog-title", type: "text", required: true}), errorSlot("title"),
         h("label", {"for": "blog-slug", text: "Slug (optional)"}), h("input", {id: "blog-slug", type: "text"}), errorSlot("slug"),
         h("label", {"for": "blog-authors", text: "Authors (comma-separated)"}), h("input", {id: "blog-authors", type: "text"}), errorSlot("authors"),
-        h("label", {"for": "blog-timezone", text: "Time zone"}), h("input", {id: "blog-timezone", type: "text", value: "UTC"}), errorSlot("timezone"),
+        h("label", {"for": "blog-timezone", text: "Time zone"}), zoneSelect(), errorSlot("timezone"),
         h("div", {"class": "actions"}, [h("button", {type: "submit", "class": "button primary", text: "Create blog"})]),
         errorSlot("_action")
       ]);
@@ -200,6 +204,18 @@
       });
       view.append(h("h1", {text: "Blogs"}), takeFlash() || "", list, form);
     });
+  }
+
+  // The blog's time zone from the IANA list (the browser's own first), never free text.
+  function zoneSelect() {
+    var zones = (Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : []).slice();
+    if (zones.indexOf("UTC") < 0) zones.unshift("UTC");
+    var mine = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    return h("select", {id: "blog-timezone"}, zones.map(function (zone) {
+      var option = h("option", {value: zone, text: zone.replace(/_/g, " ")});
+      option.selected = zone === mine;
+      return option;
+    }));
   }
 
   // -- one blog --------------------------------------------------------------------------------
@@ -273,6 +289,7 @@
       h("td", {text: p.status === "scheduled" ? "goes live " + when(p.publish_at) : when(p.display_time || p.updated_at)}),
       h("td", {}, live ? [
         h("button", {type: "button", "class": "button", text: p.pinned ? "Unpin" : "Pin",
+          "aria-label": (p.pinned ? "Unpin " : "Pin ") + "“" + text(p.headline) + "”",
           onclick: function () {
             api("PATCH", url, {pinned: !p.pinned}, {"If-Match": '"' + p.version + '"'}).then(function (res) {
               if (res.status === 200) route();
@@ -281,6 +298,7 @@
             });
           }}), " ",
         h("button", {type: "button", "class": "button danger", text: "Delete",
+          "aria-label": "Delete “" + text(p.headline) + "”",
           onclick: function () { reason.hidden = false; confirm.hidden = false; reason.focus(); }}),
         reason, confirm] : [])
     ]);
@@ -343,7 +361,7 @@
     var pinned = h("input", {type: "checkbox", id: "pinned", checked: post && post.pinned});
     var keyEvent = h("input", {type: "checkbox", id: "key-event", checked: post && post.key_event});
     var blockList = h("div", {id: "blocks"});
-    var publishAt = h("input", {type: "datetime-local", id: "publish-at", "aria-label": "Publish at",
+    var publishAt = h("input", {type: "datetime-local", id: "publish-at",
                                value: post && post.publish_at ? localInput(post.publish_at) : ""});
     var conflict = h("div", {id: "conflict"});
     var presenceLine = h("p", {"class": "presence", id: "presence", role: "status"});
@@ -391,14 +409,27 @@
         blockList.append(h("div", {"class": "block", "data-index": String(i)}, [
           h("div", {"class": "block-head"}, [h("strong", {text: block.type}),
             h("button", {type: "button", "class": "button", text: "↑", "aria-label": "Move block " + (i + 1) + " up", disabled: i === 0,
-              onclick: function () { blocks.splice(i - 1, 0, blocks.splice(i, 1)[0]); renderBlocks(true); }}),
+              onclick: function () { blocks.splice(i - 1, 0, blocks.splice(i, 1)[0]); renderBlocks(true); focusBlock(i - 1, "up"); }}),
             h("button", {type: "button", "class": "button", text: "↓", "aria-label": "Move block " + (i + 1) + " down", disabled: i === blocks.length - 1,
-              onclick: function () { blocks.splice(i + 1, 0, blocks.splice(i, 1)[0]); renderBlocks(true); }}),
+              onclick: function () { blocks.splice(i + 1, 0, blocks.splice(i, 1)[0]); renderBlocks(true); focusBlock(i + 1, "down"); }}),
             h("button", {type: "button", "class": "button danger", text: "Remove", "aria-label": "Remove block " + (i + 1),
-              onclick: function () { blocks.splice(i, 1); renderBlocks(true); }})]),
+              onclick: function () { blocks.splice(i, 1); renderBlocks(true); focusBlock(Math.min(i, blocks.length - 1), "field"); }})]),
           errorSlot("body." + i), errorSlot("body." + i + ".type")].concat(fields)));
       });
       if (changed) persist();
+    }
+
+    // After a block moves, goes or comes, focus stays with it (the same button, or the block's
+    // first field; the headline when no block is left), never on <body>.
+    function focusBlock(index, what) {
+      var block = blockList.querySelector('[data-index="' + index + '"]');
+      if (!block) { headline.focus(); return; }
+      var up = block.querySelector("[aria-label^='Move block'][aria-label$='up']");
+      var down = block.querySelector("[aria-label^='Move block'][aria-label$='down']");
+      // the same button again, else the other one (at the top, "up" is disabled)
+      var target = what === "up" ? (up.disabled ? down : up) : what === "down" ? (down.disabled ? up : down) : null;
+      if (!target || target.disabled) target = block.querySelector("input, textarea") || block.querySelector("button");
+      target.focus();
     }
 
     function content() {
@@ -541,7 +572,7 @@
 
     var addButtons = Object.keys(BLOCK_FIELDS).map(function (type) {
       return h("button", {type: "button", "class": "button", text: "+ " + type, "data-add": type,
-        onclick: function () { blocks.push({type: type}); renderBlocks(true); }});
+        onclick: function () { blocks.push({type: type}); renderBlocks(true); focusBlock(blocks.length - 1, "field"); }});
     });
     var actions;
     if (!post) {
@@ -549,16 +580,19 @@
         h("button", {type: "submit", "class": "button primary", id: "publish", text: "Publish now"}),
         h("button", {type: "button", "class": "button", id: "save-draft", text: "Save draft",
           onclick: function () { save({status: "draft"}, "Draft saved"); }}),
-        publishAt,
+        h("label", {"for": "publish-at", "class": "inline-label", text: "Publish at"}), publishAt,
         h("button", {type: "button", "class": "button", id: "schedule", text: "Schedule",
           onclick: function () { save({publish_at: fromLocalInput(publishAt.value) || "missing"}, "Scheduled"); }})];
     } else {
       actions = [h("button", {type: "submit", "class": "button primary", id: "save", text: "Save changes"})];
       if (post.status !== "published") {
         actions.push(h("button", {type: "button", "class": "button", id: "publish", text: "Publish now",
-          onclick: function () { save({status: "published"}, "Published"); }}), publishAt,
-          h("button", {type: "button", "class": "button", id: "schedule", text: "Reschedule",
-            onclick: function () { save({publish_at: fromLocalInput(publishAt.value) || "missing"}, "Rescheduled"); }}));
+          onclick: function () { save({status: "published"}, "Published"); }}),
+          h("label", {"for": "publish-at", "class": "inline-label", text: "Publish at"}), publishAt,
+          h("button", {type: "button", "class": "button", id: "schedule",
+            text: post.status === "scheduled" ? "Reschedule" : "Schedule",
+            onclick: function () { save({publish_at: fromLocalInput(publishAt.value) || "missing"},
+                                        post.status === "scheduled" ? "Rescheduled" : "Scheduled"); }}));
       }
     }
     var form = h("form", {id: "post-form", novalidate: true}, [

@@ -284,3 +284,68 @@ def test_the_same_field_changed_on_both_sides_is_shown_side_by_side(site, browse
     john.wait_for_selector("#posts-table")
     now = site.request("GET", f"/api/blogs/desk/posts/{post['id']}", headers=site.auth).json()
     assert now["headline"] == "Power cut across the city" and now["key_event"] is True
+
+
+def test_a_blog_zone_is_chosen_from_the_iana_list(site, browser):
+    page = sign_in(browser, site, "jane")
+    options = page.locator("#blog-timezone option")
+    assert options.count() > 300  # the IANA zones, not free text
+    page.fill("#blog-title", "Tokyo desk")
+    page.select_option("#blog-timezone", "Asia/Tokyo")
+    page.click("#new-blog button[type=submit]")
+    page.wait_for_selector("#posts-table")
+    blog = site.request("GET", "/api/blogs").json()["blogs"]
+    assert [b["timezone"] for b in blog if b["title"] == "Tokyo desk"] == ["Asia/Tokyo"]
+
+
+def test_keyboard_focus_follows_blocks_and_buttons_name_their_post(site, browser):
+    page = sign_in(browser, site, "jane")
+    compose(page, "Focus")
+    page.click("[data-add=paragraph]")
+    assert page.evaluate("document.activeElement.id") == "block-0-text"
+    page.click("[data-add=quote]")
+    assert page.evaluate("document.activeElement.id") == "block-1-text"
+    page.click("[aria-label='Move block 2 up']")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')") == \
+        "Move block 1 down"  # the moved block's own button (its 'up' is now disabled)
+    page.click("[aria-label='Remove block 1']")
+    assert page.evaluate("document.activeElement.id") == "block-0-text"
+    assert page.evaluate("document.activeElement.tagName") != "BODY"
+    assert page.locator("label[for=publish-at]").inner_text() == "Publish at"
+    page.fill("#block-0-text", "Kept.")
+    page.click("#publish")
+    page.wait_for_selector("#posts-table")
+    assert page.locator("#posts-table button[aria-label='Pin “Focus”']").count() == 1
+    assert page.locator("#posts-table button[aria-label='Delete “Focus”']").count() == 1
+
+
+def test_on_a_phone_every_post_action_is_on_screen(site, browser):
+    site.request("POST", "/api/blogs/desk/posts", {"headline": "A rather long headline " * 3},
+                 site.auth)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    try:
+        page.goto(site.base + "/console")
+        page.fill("#token", site.tokens["jane"])
+        page.click("#signin-form button")
+        page.click("#blog-list a")
+        page.wait_for_selector("#posts-table")
+        for name in ("Pin", "Delete"):
+            box = page.locator("#posts-table button", has_text=name).first.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+def test_the_site_links_to_the_console_and_drafts_are_scheduled_not_rescheduled(site, browser):
+    page = sign_in(browser, site, "jane")
+    page.goto(site.base + "/blogs/desk")
+    assert page.locator("footer a", has_text="Newsroom console").get_attribute("href") == \
+        "/console"
+    draft = site.request("POST", "/api/blogs/desk/posts", {"headline": "Later",
+                                                           "status": "draft"}, site.auth).json()
+    page.goto(f"{site.base}/console#/blogs/{draft['blog_id']}/posts/{draft['id']}")
+    page.wait_for_selector("#post-form")
+    assert page.inner_text("#schedule") == "Schedule"
