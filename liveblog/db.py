@@ -127,11 +127,16 @@ class Database:
         if store is None:
             return
         self._local.store = None
-        if store.conn.in_transaction:
-            store.conn.execute("ROLLBACK")  # an error left one open: never hand that on
-        self._idle.append((store, self._local.runner))
-        self._local.runner = None
-        self._slots.release()
+        runner, self._local.runner = self._local.runner, None
+        try:
+            if store.conn.in_transaction:
+                store.conn.execute("ROLLBACK")  # an error left one open: never hand that on
+        except DATABASE_ERRORS:
+            store.close()  # a broken connection is not handed on either: the next use opens one
+        else:
+            self._idle.append((store, runner))
+        finally:
+            self._slots.release()
 
     @contextmanager
     def leased(self) -> Iterator[EventStore]:
