@@ -100,20 +100,93 @@
       (data.errors ? "Please correct the fields marked above." : detail);
   }
 
-  function localInput(iso) {
-    if (!iso) return "";
-    var d = new Date(iso);
-    var pad = function (n) { return String(n).padStart(2, "0"); };
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
-      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  // -- times in the blog's zone ------------------------------------------------------------------
+  // Editors enter and read times on the blog's clock (a London editor on a New York blog types
+  // New York time), never the browser's. A wall time the zone skips (clocks jump forward) is
+  // refused; one it shows twice (clocks go back) is asked about; an unchanged field keeps the
+  // exact instant it showed.
+
+  function wallParts(t, zone) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-US", {timeZone: zone, hourCycle: "h23", year: "numeric",
+      month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit"})
+      .formatToParts(new Date(t)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts;
   }
 
-  function fromLocalInput(value) { return value ? new Date(value).toISOString() : null; }
+  function wallOf(iso, zone) {  // "YYYY-MM-DDTHH:MM" on the zone's clock
+    if (!iso) return "";
+    var p = wallParts(Date.parse(iso), zone);
+    return p.year + "-" + p.month + "-" + p.day + "T" + p.hour + ":" + p.minute;
+  }
 
-  // a time as this browser's clock shows it, the zone named
-  function when(iso) {
+  function offsetAt(t, zone) {
+    var p = wallParts(t, zone);
+    return Date.UTC(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second) - Math.floor(t / 1000) * 1000;
+  }
+
+  // every instant the zone's clock shows as ``wall``: none (skipped), one, or two (repeated)
+  function instantsOf(wall, zone) {
+    var asUtc = Date.parse(wall + ":00Z"), found = [];
+    if (isNaN(asUtc)) return found;
+    [-86400000, 0, 86400000].forEach(function (shift) {
+      var t = asUtc - offsetAt(asUtc + shift, zone);
+      if (wallOf(new Date(t).toISOString(), zone) === wall && found.indexOf(t) < 0) found.push(t);
+    });
+    return found.sort().map(function (t) { return new Date(t).toISOString(); });
+  }
+
+  function zoneAbbreviation(iso, zone) {
+    var name = "";
+    new Intl.DateTimeFormat("en-US", {timeZone: zone, timeZoneName: "short"})
+      .formatToParts(new Date(iso)).forEach(function (p) { if (p.type === "timeZoneName") name = p.value; });
+    return name;
+  }
+
+  // A datetime-local input on the blog's clock. resolve() gives {iso} or {error}; a repeated
+  // hour shows two choices beside the field and needs one picked.
+  function zonedTime(input, zone, original, choices) {
+    var originalWall = original ? wallOf(original, zone) : "";
+    input.value = originalWall;
+    var picked = null;
+    function offer() {
+      choices.textContent = "";
+      picked = null;
+      var wall = input.value;
+      var found = wall && wall !== originalWall ? instantsOf(wall, zone) : [];
+      if (found.length !== 2) return;
+      choices.append(h("p", {"class": "hint", text: "That time happens twice in " + zone +
+        " (the clocks go back): which one?"}));
+      found.forEach(function (iso, i) {
+        var id = input.id + "-choice-" + i;
+        var radio = h("input", {type: "radio", name: input.id + "-choice", id: id, value: iso,
+          onchange: function () { picked = iso; }});
+        choices.append(h("div", {"class": "inline"}, [radio, h("label", {"for": id,
+          text: wall.slice(11) + " " + zoneAbbreviation(iso, zone) + (i ? " (the second time)" : " (the first time)")})]));
+      });
+    }
+    input.addEventListener("change", offer);
+    input.addEventListener("input", offer);
+    return {
+      resolve: function () {
+        var wall = input.value;
+        if (!wall) return {iso: null};
+        if (wall === originalWall) return {iso: original};  // unchanged: the very same instant
+        var found = instantsOf(wall, zone);
+        if (!found.length) return {error: wall.replace("T", " ") + " does not exist in " + zone +
+          " (the clocks jump forward then): choose another time."};
+        if (found.length === 1) return {iso: found[0]};
+        return picked ? {iso: picked} : {error: "That time happens twice in " + zone +
+          ": choose which one below."};
+      }
+    };
+  }
+
+  // a time on the blog's clock (else this browser's), the zone named
+  function when(iso, zone) {
     return iso ? new Date(iso).toLocaleString(undefined, {year: "numeric", month: "short",
-      day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short"}) : "";
+      day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short",
+      timeZone: zone || undefined}) : "";
   }
 
   // -- sign in / out ---------------------------------------------------------------------------
@@ -233,7 +306,7 @@
           api("POST", "/api/blogs/" + blogId + (blog.status === "live" ? "/close" : "/reopen"))
             .then(function (res) { if (res.status === 200) route(); else showErrors(view, res, actionError); });
         }});
-      var tbody = h("tbody", {}, posts.map(function (p) { return postRow(blogId, p, actionError, []); }));
+      var tbody = h("tbody", {}, posts.map(function (p) { return postRow(blogId, p, actionError, [], blog.timezone); }));
       view.append(
         h("h1", {text: text(blog.title)}),
         h("p", {}, [h("span", {"class": "status " + blog.status, text: blog.status}), " ",
@@ -259,7 +332,7 @@
           tbody.textContent = "";
           fresh.forEach(function (p) {
             tbody.append(postRow(blogId, p, actionError, editing.filter(function (e) {
-              return e.post === p.id; }).map(function (e) { return e.name; })));
+              return e.post === p.id; }).map(function (e) { return e.name; }), blog.timezone));
           });
           var empty = byId("no-posts"); if (empty && fresh.length) empty.remove();
         });
@@ -272,7 +345,7 @@
 
   function byId(id) { return document.getElementById(id); }
 
-  function postRow(blogId, p, actionError, editing) {
+  function postRow(blogId, p, actionError, editing, zone) {
     var url = "/api/blogs/" + blogId + "/posts/" + p.id;
     var reason = h("input", {type: "text", "aria-label": "Reason for deleting", placeholder: "Reason", hidden: true});
     var confirm = h("button", {type: "button", "class": "button danger", hidden: true, text: "Confirm delete",
@@ -286,7 +359,7 @@
         editing.length ? h("span", {"class": "presence", text: " · " + editing.join(", ") + (editing.length === 1 ? " is" : " are") + " editing"}) : null]),
       h("td", {}, [h("span", {"class": "status " + p.status, text: p.status})]),
       h("td", {text: String(p.version)}),
-      h("td", {text: p.status === "scheduled" ? "goes live " + when(p.publish_at) : when(p.display_time || p.updated_at)}),
+      h("td", {text: p.status === "scheduled" ? "goes live " + when(p.publish_at, zone) : when(p.display_time || p.updated_at, zone)}),
       h("td", {}, live ? [
         h("button", {type: "button", "class": "button", text: p.pinned ? "Unpin" : "Pin",
           "aria-label": (p.pinned ? "Unpin " : "Pin ") + "“" + text(p.headline) + "”",
@@ -333,14 +406,16 @@
   // -- compose / edit --------------------------------------------------------------------------
 
   function editor(blogId, postId) {
-    if (!postId) return renderEditor(blogId, null);
-    api("GET", "/api/blogs/" + blogId + "/posts/" + postId).then(function (r) {
-      if (r.status !== 200) { view.append(h("p", {"class": "error", text: r.data.detail})); return; }
-      renderEditor(blogId, r.data);
+    Promise.all([api("GET", "/api/blogs/" + blogId),
+                 postId ? api("GET", "/api/blogs/" + blogId + "/posts/" + postId) : null])
+    .then(function (rs) {
+      var failed = rs.filter(function (r) { return r && r.status !== 200; })[0];
+      if (failed) { view.append(h("p", {"class": "error", text: failed.data.detail})); return; }
+      renderEditor(blogId, rs[1] ? rs[1].data : null, rs[0].data.timezone);
     });
   }
 
-  function renderEditor(blogId, post) {
+  function renderEditor(blogId, post, zone) {
     var base = "/api/blogs/" + blogId + "/posts";
     var version = post ? post.version : null;
     var blocks = post ? post.body.map(function (b) { return Object.assign({}, b); }) : [];
@@ -357,12 +432,15 @@
     var headline = h("input", {type: "text", value: post ? text(post.headline) : ""});
     var contributors = h("input", {type: "text", value: (byline.contributors || []).map(text).join(", ")});
     var place = h("input", {type: "text", value: byline.location ? text(byline.location) : ""});
-    var shown = h("input", {type: "datetime-local", value: post && post.display_time !== post.published_at ? localInput(post.display_time) : ""});
+    var shown = h("input", {type: "datetime-local", id: "display-time"});
+    var shownChoices = h("div", {id: "display-time-choices"});
+    var shownTime = zonedTime(shown, zone, post && post.display_time !== post.published_at ? post.display_time : null, shownChoices);
     var pinned = h("input", {type: "checkbox", id: "pinned", checked: post && post.pinned});
     var keyEvent = h("input", {type: "checkbox", id: "key-event", checked: post && post.key_event});
     var blockList = h("div", {id: "blocks"});
-    var publishAt = h("input", {type: "datetime-local", id: "publish-at",
-                               value: post && post.publish_at ? localInput(post.publish_at) : ""});
+    var publishAt = h("input", {type: "datetime-local", id: "publish-at"});
+    var publishChoices = h("div", {id: "publish-at-choices"});
+    var publishTime = zonedTime(publishAt, zone, post && post.publish_at ? post.publish_at : null, publishChoices);
     var conflict = h("div", {id: "conflict"});
     var presenceLine = h("p", {"class": "presence", id: "presence", role: "status"});
     var retry = h("button", {type: "button", "class": "button", id: "retry", text: "Retry", hidden: true});
@@ -384,7 +462,7 @@
       place.value = (c.byline || {}).location || "";
       blocks = (c.body || []).map(function (b) { return Object.assign({}, b); });
       pinned.checked = !!c.pinned; keyEvent.checked = !!c.key_event;
-      shown.value = c.display_time ? localInput(c.display_time) : "";
+      shown.value = c.display_time ? wallOf(c.display_time, zone) : "";
       if (post && kept.version) version = kept.version;  // the version this work started from
       if (post && kept.base) initial = kept.base;
     }
@@ -442,7 +520,7 @@
         }),
         pinned: pinned.checked, key_event: keyEvent.checked};
       if (place.value.trim()) body.byline.location = place.value.trim();
-      var shownAt = fromLocalInput(shown.value);
+      var shownAt = shownTime.resolve().iso;  // an unresolved time is refused by save()
       if (shownAt) body.display_time = shownAt; else if (post) body.display_time = null;
       return body;
     }
@@ -470,6 +548,16 @@
     // (the base is now the other editor's version, which the form does not show)
     function save(extra, message, fields) {
       if (saving) return Promise.resolve();  // a second click while the first is on its way
+      var times = [["display_time", shownTime.resolve()]];
+      if (extra && "publish_at" in extra) times.push(["publish_at", publishTime.resolve()]);
+      var unresolved = times.filter(function (t) { return t[1].error; });
+      if (unresolved.length) {
+        var errors = {};
+        unresolved.forEach(function (t) { errors[t[0]] = [t[1].error]; });
+        showErrors(form, {status: 422, data: {errors: errors}});
+        return Promise.resolve();
+      }
+      if (extra && "publish_at" in extra) extra = Object.assign({}, extra, {publish_at: publishTime.resolve().iso || "missing"});
       var body = Object.assign(content(), extra || {});
       var again = function () { save(extra, message, fields); };
       persist();
@@ -517,7 +605,7 @@
         }),
         pinned: !!p.pinned, key_event: !!p.key_event};
       if (p.byline.location && text(p.byline.location).trim()) out.byline.location = text(p.byline.location).trim();
-      out.display_time = p.display_time && p.display_time !== p.published_at ? fromLocalInput(localInput(p.display_time)) : null;
+      out.display_time = p.display_time && p.display_time !== p.published_at ? p.display_time : null;
       return out;
     }
 
@@ -543,7 +631,7 @@
     function describe(field, value) {
       if (field === "body") return value.map(function (b) { return "[" + b.type + "] " + text(b.text || b.caption || b.url || ""); }).join("\n");
       if (field === "byline") return (value.contributors || []).join(", ") + (value.location ? " in " + value.location : "");
-      if (field === "display_time") return value ? when(value) : "(publication time)";
+      if (field === "display_time") return value ? when(value, zone) : "(publication time)";
       if (typeof value === "boolean") return value ? "yes" : "no";
       return String(value);
     }
@@ -558,7 +646,7 @@
       conflict.append(h("div", {"class": "conflict", role: "alert"}, [
         h("h2", {text: "Another editor changed this post meanwhile"}),
         h("p", {text: "You started from version " + version + "; it was saved as version " + theirs.version +
-                     " at " + when(theirs.updated_at) + ", changing the same " +
+                     " at " + when(theirs.updated_at, zone) + ", changing the same " +
                      both.map(function (f) { return LABELS[f]; }).join(", ") +
                      " as you. Nothing was overwritten; their other changes are kept either way."}),
         h("div", {id: "conflict-fields"}, rows),
@@ -580,18 +668,18 @@
         h("button", {type: "submit", "class": "button primary", id: "publish", text: "Publish now"}),
         h("button", {type: "button", "class": "button", id: "save-draft", text: "Save draft",
           onclick: function () { save({status: "draft"}, "Draft saved"); }}),
-        h("label", {"for": "publish-at", "class": "inline-label", text: "Publish at"}), publishAt,
+        h("label", {"for": "publish-at", "class": "inline-label", text: "Publish at (" + zone + ")"}), publishAt,
         h("button", {type: "button", "class": "button", id: "schedule", text: "Schedule",
-          onclick: function () { save({publish_at: fromLocalInput(publishAt.value) || "missing"}, "Scheduled"); }})];
+          onclick: function () { save({publish_at: "missing"}, "Scheduled"); }})];
     } else {
       actions = [h("button", {type: "submit", "class": "button primary", id: "save", text: "Save changes"})];
       if (post.status !== "published") {
         actions.push(h("button", {type: "button", "class": "button", id: "publish", text: "Publish now",
           onclick: function () { save({status: "published"}, "Published"); }}),
-          h("label", {"for": "publish-at", "class": "inline-label", text: "Publish at"}), publishAt,
+          h("label", {"for": "publish-at", "class": "inline-label", text: "Publish at (" + zone + ")"}), publishAt,
           h("button", {type: "button", "class": "button", id: "schedule",
             text: post.status === "scheduled" ? "Reschedule" : "Schedule",
-            onclick: function () { save({publish_at: fromLocalInput(publishAt.value) || "missing"},
+            onclick: function () { save({publish_at: "missing"},
                                         post.status === "scheduled" ? "Rescheduled" : "Scheduled"); }}));
       }
     }
@@ -599,12 +687,14 @@
       field("headline", "Headline", headline, "headline"),
       field("contributors", "Contributors (comma-separated)", contributors, "byline.contributors"),
       field("location", "Location", place, "byline.location"),
-      field("display-time", "Shown time", shown, "display_time", "Leave empty to show the publication time."),
+      field("display-time", "Shown time (" + zone + ")", shown, "display_time",
+            "On the blog's clock (" + zone + "). Leave empty to show the publication time."),
+      shownChoices,
       h("div", {"class": "inline"}, [pinned, h("label", {"for": "pinned", text: "Pinned"}), keyEvent,
                                      h("label", {"for": "key-event", text: "Key event"})]),
       h("h2", {text: "Body"}), blockList, errorSlot("body"),
       h("div", {"class": "actions"}, addButtons),
-      h("div", {"class": "actions"}, actions), errorSlot("publish_at"), errorSlot("status"), errorSlot("_action"), retry, conflict]);
+      h("div", {"class": "actions"}, actions), publishChoices, errorSlot("publish_at"), errorSlot("status"), errorSlot("_action"), retry, conflict]);
     form.addEventListener("input", persist);
     form.addEventListener("change", persist);
     form.addEventListener("submit", function (event) {

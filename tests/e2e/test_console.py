@@ -311,7 +311,7 @@ def test_keyboard_focus_follows_blocks_and_buttons_name_their_post(site, browser
     page.click("[aria-label='Remove block 1']")
     assert page.evaluate("document.activeElement.id") == "block-0-text"
     assert page.evaluate("document.activeElement.tagName") != "BODY"
-    assert page.locator("label[for=publish-at]").inner_text() == "Publish at"
+    assert page.locator("label[for=publish-at]").inner_text() == "Publish at (UTC)"
     page.fill("#block-0-text", "Kept.")
     page.click("#publish")
     page.wait_for_selector("#posts-table")
@@ -349,3 +349,56 @@ def test_the_site_links_to_the_console_and_drafts_are_scheduled_not_rescheduled(
     page.goto(f"{site.base}/console#/blogs/{draft['blog_id']}/posts/{draft['id']}")
     page.wait_for_selector("#post-form")
     assert page.inner_text("#schedule") == "Schedule"
+
+
+def test_a_london_editor_on_a_new_york_blog_enters_new_york_time(site, browser):
+    blog = site.request("POST", "/api/blogs", {"title": "NY desk", "slug": "ny",
+                                               "timezone": "America/New_York"}, site.auth).json()
+    context = browser.new_context(viewport={"width": 1100, "height": 1200},
+                                  timezone_id="Europe/London")
+    page = context.new_page()
+    try:
+        page.goto(site.base + "/console")
+        page.fill("#token", site.tokens["jane"])
+        page.click("#signin-form button")
+        page.wait_for_selector("#blog-list")
+
+        def publish(headline, wall, choice=None):
+            page.goto(f"{site.base}/console#/blogs/{blog['id']}/new")
+            page.wait_for_selector("#post-form")
+            page.fill("#headline", headline)
+            page.fill("#display-time", wall)
+            if choice is not None:
+                page.locator("#display-time-choices label", has_text=choice).click()
+            page.click("#publish")
+
+        publish("Winter", "2026-01-15T01:30")
+        page.wait_for_selector("#posts-table")
+        # the skipped hour is refused at its field, nothing recorded
+        publish("Skipped", "2026-03-08T02:30")
+        page.locator('[data-error-for="display_time"]', has_text="does not exist").wait_for()
+        # the repeated hour is asked about, never guessed
+        publish("Repeated", "2026-11-01T01:30")
+        page.locator('[data-error-for="display_time"]', has_text="twice").wait_for()
+        assert page.locator("#display-time-choices input[type=radio]").count() == 2
+        page.locator("#display-time-choices label", has_text="EST").click()
+        page.click("#publish")
+        page.wait_for_selector("#posts-table")
+        posts = {p["headline"]: p for p in site.request(
+            "GET", "/api/blogs/ny/posts", headers=site.auth).json()["posts"]}
+        assert set(posts) == {"Winter", "Repeated"}
+        assert posts["Winter"]["display_time"].startswith("2026-01-15T06:30:00")  # 1:30 EST
+        assert posts["Repeated"]["display_time"].startswith("2026-11-01T06:30:00")  # EST, not EDT
+        # re-saving it to fix a typo keeps the instant (1:30 EST shows as 01:30 either way)
+        repeated = posts["Repeated"]
+        page.goto(f"{site.base}/console#/blogs/{blog['id']}/posts/{repeated['id']}")
+        page.wait_for_selector("#post-form")
+        assert page.input_value("#display-time") == "2026-11-01T01:30"
+        page.fill("#headline", "Repeated, fixed")
+        page.click("#save")
+        page.wait_for_selector("#posts-table")
+        now = site.request("GET", f"/api/blogs/ny/posts/{repeated['id']}").json()
+        assert now["headline"] == "Repeated, fixed"
+        assert now["display_time"] == repeated["display_time"]
+    finally:
+        context.close()
