@@ -121,22 +121,25 @@ class Database:
         """Whether this thread (or greenlet) holds a store now."""
         return getattr(self._local, "store", None) is not None
 
-    def release(self) -> None:
-        """Give this thread's store back to the pool (it must not be used after this)."""
+    def release(self, *, close: bool = False) -> None:
+        """Give this thread's store back to the pool (it must not be used after this); with
+        ``close``, close it instead (the next use opens another)."""
         store = getattr(self._local, "store", None)
         if store is None:
             return
         self._local.store = None
         runner, self._local.runner = self._local.runner, None
         try:
-            if store.conn.in_transaction:
+            if not close and store.conn.in_transaction:
                 store.conn.execute("ROLLBACK")  # an error left one open: never hand that on
         except DATABASE_ERRORS:
-            store.close()  # a broken connection is not handed on either: the next use opens one
-        else:
-            self._idle.append((store, runner))
+            close = True  # a broken connection is not handed on either
         finally:
             self._slots.release()
+        if close:
+            store.close()
+        else:
+            self._idle.append((store, runner))
 
     @contextmanager
     def leased(self) -> Iterator[EventStore]:
@@ -204,11 +207,7 @@ class Database:
 
     def close(self) -> None:
         """Close this thread's connection (not given back: the next use opens another)."""
-        store = getattr(self._local, "store", None)
-        if store is not None:
-            self._local.store = self._local.runner = None
-            self._slots.release()
-            store.close()
+        self.release(close=True)
 
     def shutdown(self) -> None:
         """Close this thread's connection and the idle ones, and stop the watcher."""

@@ -40,6 +40,13 @@ def _post(blog: str, post: str) -> tuple[str, str]:
     return head.id, row.id
 
 
+def _token() -> tuple[str, str]:
+    """The editor's token id and name (require_role has seen to it that there is one)."""
+    actor = current_actor()
+    assert actor is not None and actor.token_id is not None
+    return actor.token_id, actor.name
+
+
 def _answer(entries: list[presence.Presence]) -> Any:
     return json_response({"editors": [e.json() for e in entries]}, headers=_PRIVATE)
 
@@ -53,9 +60,8 @@ class PostPresence(MethodView):
     def put(self, blog: str, post: str) -> Any:
         """A heartbeat: this editor has the post open (send one at most every 5 s)."""
         blog_id, post_id = _post(blog, post)
-        actor = current_actor()
-        assert actor is not None and actor.token_id is not None  # require_role saw to it
-        presence.heartbeat(get_db().store().conn, blog_id, post_id, actor.token_id, actor.name,
+        token_id, name = _token()
+        presence.heartbeat(get_db().store().conn, blog_id, post_id, token_id, name,
                            get_db().now())
         return current_app.response_class(status=204)
 
@@ -66,9 +72,7 @@ class PostPresence(MethodView):
     def delete(self, blog: str, post: str) -> Any:
         """This editor left the post."""
         blog_id, post_id = _post(blog, post)
-        actor = current_actor()
-        assert actor is not None and actor.token_id is not None
-        presence.leave(get_db().store().conn, blog_id, post_id, actor.token_id)
+        presence.leave(get_db().store().conn, blog_id, post_id, _token()[0])
         return current_app.response_class(status=204)
 
     @require_role("editor")

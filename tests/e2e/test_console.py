@@ -22,8 +22,10 @@ def site(tmp_path):
     server.stop()
 
 
-def sign_in(browser, site, who):
-    context = browser.new_context(viewport={"width": 1100, "height": 1200})
+def sign_in(browser, site, who, **context_options):
+    """A new browser context (a desktop unless ``context_options`` say otherwise), signed in."""
+    context = browser.new_context(**{"viewport": {"width": 1100, "height": 1200},
+                                     **context_options})
     page = context.new_page()
     page.goto(site.base + "/console")
     page.fill("#token", site.tokens[who])
@@ -322,13 +324,9 @@ def test_keyboard_focus_follows_blocks_and_buttons_name_their_post(site, browser
 def test_on_a_phone_every_post_action_is_on_screen(site, browser):
     site.request("POST", "/api/blogs/desk/posts", {"headline": "A rather long headline " * 3},
                  site.auth)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True)
-    page = context.new_page()
+    page = sign_in(browser, site, "jane", viewport={"width": 390, "height": 844},
+                   is_mobile=True, has_touch=True)
     try:
-        page.goto(site.base + "/console")
-        page.fill("#token", site.tokens["jane"])
-        page.click("#signin-form button")
         page.click("#blog-list a")
         page.wait_for_selector("#posts-table")
         for name in ("Pin", "Delete"):
@@ -336,7 +334,7 @@ def test_on_a_phone_every_post_action_is_on_screen(site, browser):
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (name, box)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
-        context.close()
+        page.context.close()
 
 
 def test_the_site_links_to_the_console_and_drafts_are_scheduled_not_rescheduled(site, browser):
@@ -354,15 +352,8 @@ def test_the_site_links_to_the_console_and_drafts_are_scheduled_not_rescheduled(
 def test_a_london_editor_on_a_new_york_blog_enters_new_york_time(site, browser):
     blog = site.request("POST", "/api/blogs", {"title": "NY desk", "slug": "ny",
                                                "timezone": "America/New_York"}, site.auth).json()
-    context = browser.new_context(viewport={"width": 1100, "height": 1200},
-                                  timezone_id="Europe/London")
-    page = context.new_page()
+    page = sign_in(browser, site, "jane", timezone_id="Europe/London")
     try:
-        page.goto(site.base + "/console")
-        page.fill("#token", site.tokens["jane"])
-        page.click("#signin-form button")
-        page.wait_for_selector("#blog-list")
-
         def publish(headline, wall, choice=None):
             page.goto(f"{site.base}/console#/blogs/{blog['id']}/new")
             page.wait_for_selector("#post-form")
@@ -401,4 +392,4 @@ def test_a_london_editor_on_a_new_york_blog_enters_new_york_time(site, browser):
         assert now["headline"] == "Repeated, fixed"
         assert now["display_time"] == repeated["display_time"]
     finally:
-        context.close()
+        page.context.close()
