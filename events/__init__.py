@@ -27,7 +27,7 @@ from .errors import (
 )
 from .jsonl import export_jsonl, import_jsonl
 from .projections import Projection, ProjectionRunner, Rows, Tables
-from .records import Head, NewEvent, RecordedEvent, VerifyResult
+from .records import Head, NewEvent, RecordedEvent, StoredRow, VerifyResult
 from .store import EventStore, read_snapshot, utc_now, write_transaction
 from .upcasting import Upcasters
 
@@ -48,6 +48,7 @@ __all__ = [
     "RecordedEvent",
     "Rows",
     "StoreNotEmptyError",
+    "StoredRow",
     "Tables",
     "UniqueViolationError",
     "Upcasters",

@@ -1,9 +1,17 @@
 """The hash chain: canonical JSON, the hash of each record over the previous one, and verify().
 
-``hash = SHA-256(canonical({position, stream_id, version, type, schema_version, data, metadata,
-recorded_at, prev_hash}))`` where canonical JSON has sorted keys, compact separators and UTF-8.
-``data`` and ``metadata`` are stored in canonical form, so the hash input can be assembled from the
-stored text without parsing it again.
+Chain v2: ``hash = SHA-256(canonical({position, stream_id, version, type, schema_version,
+data_hash, metadata, recorded_at, prev_hash[, legacy_hash]}))`` where canonical JSON has sorted
+keys, compact separators and UTF-8, and ``data_hash = SHA-256(canonical(data))``. The chain
+covers each payload through its hash, so a payload erased for a legal reason
+(:meth:`events.EventStore.redact`) leaves a chain that still verifies, and every other payload
+is still checked against its hash. ``data`` and ``metadata`` are stored in canonical form, so the
+hash input is assembled from the stored text without parsing it again.
+
+Chain v1, before it, hashed the payload itself. A log recorded under v1 is moved to v2 by a
+migration (:func:`rechain`) that first checks the v1 chain; each moved event keeps its v1 hash
+as ``legacy_hash``, which its v2 hash covers and :func:`check_rows` still checks against the
+payload, so checkpoints signed under v1 keep proving what they covered.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,19 +139,47 @@ def _format_time(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
-Row = tuple[int, str, int, str, int, str, str, str, str, str]
+#: a stored row, in :data:`COLUMNS` order (:class:`events.records.StoredRow` names them)
+Row = tuple[int, str, int, str, int, str, str, str, str, str, str, str | None, int]
+
+#: the ``events`` table's columns, in the order of :data:`Row`
+COLUMNS = ("position, stream_id, version, type, schema_version, data, metadata, recorded_at,"
+           " prev_hash, hash, data_hash, legacy_hash, redacted")
 
 
-def _digest(data_text: str, metadata_text: str, position: int, prev_hash: str, time_json: str,
-            schema_version: int, stream_json: str, type_json: str, version: int) -> str:
-    """The hash of one record, its canonical text built in place: keys in sorted order, data and
-    metadata already canonical, the strings already JSON-escaped (``*_json``), and a hex
-    ``prev_hash`` (which needs no escaping). The one place the hashed text is written."""
+def payload_hash(data_text: str) -> str:
+    """The SHA-256 hex digest of a payload's stored (canonical) text: what the chain covers."""
+    return hashlib.sha256(data_text.encode()).hexdigest()
+
+
+def _digest(data_hash: str, legacy: str, metadata_text: str, position: int, prev_hash: str,
+            time_json: str, schema_version: int, stream_json: str, type_json: str,
+            version: int) -> str:
+    """The chain v2 hash of one record, its canonical text built in place: keys in sorted
+    order, metadata already canonical, the strings already JSON-escaped (``*_json``), hex
+    digests (which need no escaping), and ``legacy`` either empty or the
+    ``"legacy_hash":"<hex>",`` member of an event recorded under v1. The one place the hashed
+    text is written."""
+    return hashlib.sha256(
+        f'{{"data_hash":"{data_hash}",{legacy}"metadata":{metadata_text},'
+        f'"position":{position},"prev_hash":"{prev_hash}","recorded_at":{time_json},'
+        f'"schema_version":{schema_version},"stream_id":{stream_json},"type":{type_json},'
+        f'"version":{version}}}'.encode()).hexdigest()
+
+
+def _digest_v1(data_text: str, metadata_text: str, position: int, prev_hash: str,
+               time_json: str, schema_version: int, stream_json: str, type_json: str,
+               version: int) -> str:
+    """The chain v1 hash (before v2): the same record with the payload itself in it."""
     return hashlib.sha256(
         f'{{"data":{data_text},"metadata":{metadata_text},"position":{position},'
         f'"prev_hash":"{prev_hash}","recorded_at":{time_json},'
         f'"schema_version":{schema_version},"stream_id":{stream_json},"type":{type_json},'
         f'"version":{version}}}'.encode()).hexdigest()
+
+
+def _legacy_member(legacy_hash: str | None) -> str:
+    return "" if legacy_hash is None else f'"legacy_hash":"{legacy_hash}",'
 
 
 def seal(stream_id: str, recorded_at: str, position: int, version: int, prev_hash: str,
@@ -155,13 +191,11 @@ def seal(stream_id: str, recorded_at: str, position: int, version: int, prev_has
     :param prev_hash: the head's hash, a lowercase hex digest.
     :param items: each event's ``(type, schema_version, data_text, metadata_text)``, with data
         and metadata in canonical form.
-    :returns: rows ``(position, stream_id, version, type, schema_version, data, metadata,
-        recorded_at, prev_hash, hash)``; each hash is :func:`record_hash` of its row.
+    :returns: rows in :data:`COLUMNS` order; each hash is :func:`record_hash` of its row.
 
-    The hashed text is built in place, keys in sorted order (data, metadata, position,
-    prev_hash, recorded_at, schema_version, stream_id, type, version): with canonical data and
-    metadata and a hex ``prev_hash`` (which JSON needs no escaping for) it is exactly
-    ``canonical(record)``.
+    The hashed text is built in place, keys in sorted order (data_hash, metadata, position,
+    prev_hash, recorded_at, schema_version, stream_id, type, version): with canonical metadata
+    and hex digests (which JSON needs no escaping for) it is exactly ``canonical(record)``.
     """
     # Stream and time are the same for the whole batch: they are escaped once.
     time_json = _encode_str(recorded_at)
@@ -175,10 +209,11 @@ def seal(stream_id: str, recorded_at: str, position: int, version: int, prev_has
         type_text = types.get(type_)
         if type_text is None:
             type_text = types[type_] = _encode_str(type_)
-        digest = _digest(data_text, metadata_text, position, prev_hash, time_json,
+        data_hash = hashlib.sha256(data_text.encode()).hexdigest()
+        digest = _digest(data_hash, "", metadata_text, position, prev_hash, time_json,
                          schema_version, stream_json, type_text, version)
         append((position, stream_id, version, type_, schema_version, data_text, metadata_text,
-                recorded_at, prev_hash, digest))
+                recorded_at, prev_hash, digest, data_hash, None, 0))
         prev_hash = digest
     return rows
 
@@ -198,69 +233,143 @@ def record_hash(
     metadata_text: str,
     recorded_at: str,
     prev_hash: str,
+    legacy_hash: str | None = None,
 ) -> str:
-    """Return the SHA-256 hex digest of one record's canonical encoding.
+    """Return the SHA-256 hex digest of one record's canonical encoding (chain v2).
 
-    :param data_text: the canonical JSON text of the payload (as stored).
+    :param data_text: the canonical JSON text of the payload (as stored); the record holds its
+        hash (:func:`payload_hash`), not the payload.
     :param metadata_text: the canonical JSON text of the metadata (as stored).
+    :param legacy_hash: the event's chain v1 hash, for an event recorded before v2.
     """
-    if not is_hex_digest(prev_hash):
-        return hashlib.sha256(canonical({
-            "position": position, "stream_id": stream_id, "version": version, "type": type,
-            "schema_version": schema_version, "data": json.loads(data_text),
-            "metadata": json.loads(metadata_text), "recorded_at": recorded_at,
-            "prev_hash": prev_hash}).encode("utf-8")).hexdigest()
-    return seal(stream_id, recorded_at, position - 1, version - 1, prev_hash,
-                ((type, schema_version, data_text, metadata_text),))[0][9]
+    record: dict[str, Any] = {
+        "position": position, "stream_id": stream_id, "version": version, "type": type,
+        "schema_version": schema_version, "data_hash": payload_hash(data_text),
+        "metadata": json.loads(metadata_text), "recorded_at": recorded_at,
+        "prev_hash": prev_hash}
+    if legacy_hash is not None:
+        record["legacy_hash"] = legacy_hash
+    return hashlib.sha256(canonical(record).encode()).hexdigest()
 
 
-def check_rows(rows: Iterable[Row], start: Head | None = None) -> VerifyResult:
-    """Check a run of stored rows in position order against the chain rules.
+class _Escapes:
+    """JSON-escaped streams, times and types, each escaped once for a run of rows."""
 
-    Each row is ``(position, stream_id, version, type, schema_version, data, metadata,
-    recorded_at, prev_hash, hash)``. Stops at the first bad row.
+    def __init__(self) -> None:
+        self.stream_id: str | None = None
+        self.stream = ""
+        self.recorded_at: str | None = None
+        self.time = ""
+        self.types: dict[str, str] = {}
 
-    Each hash is recomputed as :func:`seal` computed it (:func:`_digest`); the parts a run of
-    rows shares (a batch's stream and time, the few event types) are escaped once.
+    def of(self, stream_id: str, recorded_at: str, type_: str) -> tuple[str, str, str]:
+        if stream_id != self.stream_id:
+            self.stream_id, self.stream = stream_id, _encode_str(stream_id)
+        if recorded_at != self.recorded_at:
+            self.recorded_at, self.time = recorded_at, _encode_str(recorded_at)
+        type_text = self.types.get(type_)
+        if type_text is None:
+            type_text = self.types[type_] = _encode_str(type_)
+        return self.stream, self.time, type_text
+
+
+def check_rows(rows: Iterable[Row], start: Head | None = None,
+               legacy: str = GENESIS_HASH) -> VerifyResult:
+    """Check a run of stored rows (:data:`COLUMNS` order) in position order against the chain
+    rules. Stops at the first bad row.
+
+    For each row: its position follows the last, its ``prev_hash`` is the last row's hash, its
+    payload (unless erased) still has its ``data_hash``, and its hash is the v2 hash of the
+    record (:func:`_digest`). An event recorded under chain v1 keeps that chain too: its
+    ``legacy_hash`` must be the v1 hash of the record over the previous legacy hash, checked
+    wherever the payload is still there, so a checkpoint signed before v2 still proves the
+    events it covers.
 
     :param start: the head the run continues from (genesis when ``None``).
+    :param legacy: the legacy hash the run continues from (:attr:`VerifyResult.legacy_head`;
+        empty once an event recorded under v2 was seen).
     """
     head = start or Head(0, GENESIS_HASH)
     expected, link = head.position + 1, head.hash
-    checked = 0
-    encode = _encode_str
-    stream_text = time_text = ""
-    last_stream = last_time = None
-    types: dict[str, str] = {}
+    checked = redacted_count = 0
+    escapes = _Escapes()
+    sha256 = hashlib.sha256
     for row in rows:
-        position, stream_id, version, type_, sv, data, meta, recorded_at, prev_hash, hash_ = row
+        (position, stream_id, version, type_, sv, data, meta, recorded_at, prev_hash, hash_,
+         data_hash, legacy_hash, redacted) = row
         problem = None
         if position != expected:
             problem = f"gap: expected position {expected}, found {position}"
-        elif prev_hash != link:
+        elif prev_hash != link or not (checked or is_hex_digest(link)):
             problem = "broken link: prev_hash does not match the previous event's hash"
+        elif not is_hex_digest(data_hash):
+            problem = "bad payload hash: data_hash is not a SHA-256 digest"
+        elif not redacted and sha256(data.encode()).hexdigest() != data_hash:
+            problem = "bad hash: the stored payload does not match its data_hash"
+        elif legacy_hash is not None and not (legacy and is_hex_digest(legacy_hash)):
+            problem = "bad legacy hash: a chain v1 hash after the log moved to chain v2"
         else:
-            if stream_id != last_stream:
-                last_stream, stream_text = stream_id, encode(stream_id)
-            if recorded_at != last_time:
-                last_time, time_text = recorded_at, encode(recorded_at)
-            type_text = types.get(type_)
-            if type_text is None:
-                type_text = types[type_] = encode(type_)
-            # every link after the first was checked to be a digest already
-            if checked or is_hex_digest(link):
-                digest = _digest(data, meta, position, prev_hash, time_text, sv, stream_text,
-                                 type_text, version)
-            else:
-                digest = record_hash(position, stream_id, version, type_, sv, data, meta,
-                                     recorded_at, prev_hash)
+            stream_text, time_text, type_text = escapes.of(stream_id, recorded_at, type_)
+            digest = _digest(data_hash, _legacy_member(legacy_hash), meta, position, prev_hash,
+                             time_text, sv, stream_text, type_text, version)
             if digest != hash_:
                 problem = "bad hash: the stored event does not match its hash"
+            elif legacy_hash is not None:
+                if not redacted and _digest_v1(data, meta, position, legacy, time_text, sv,
+                                               stream_text, type_text, version) != legacy_hash:
+                    problem = ("bad legacy hash: the event does not match the hash it had"
+                               " under chain v1")
+                legacy = legacy_hash
+            else:
+                legacy = ""  # the v1 events are behind: none may follow
         if problem is not None:
-            return VerifyResult(False, checked, Head(expected - 1, link), position, problem)
+            return VerifyResult(False, checked, Head(expected - 1, link), position, problem,
+                                redacted_count, legacy)
         checked += 1
+        redacted_count += bool(redacted)
         expected, link = position + 1, hash_
-    return VerifyResult(True, checked, Head(expected - 1, link))
+    return VerifyResult(True, checked, Head(expected - 1, link), None, None, redacted_count,
+                        legacy)
+
+
+def rechain(rows: Iterable[tuple[Any, ...]], start: Head, legacy: str) -> Iterator[Row]:
+    """Move rows of a chain v1 log to chain v2, checking the v1 chain on the way.
+
+    :param rows: v1 rows ``(position, stream_id, version, type, schema_version, data,
+        metadata, recorded_at, prev_hash, hash)`` in position order.
+    :param start: the v2 head the rows continue (genesis for a whole log).
+    :param legacy: the v1 hash of the event before the rows (genesis for a whole log).
+    :returns: the rows in :data:`COLUMNS` order, each with its v1 hash kept as
+        ``legacy_hash`` and its v2 hash over it.
+    :raises ChainError: the v1 chain is broken (naming the position): a broken log is not
+        re-chained, which would launder the break.
+    """
+    from .errors import ChainError
+
+    expected, link = start.position + 1, start.hash
+    v1_link = legacy
+    escapes = _Escapes()
+    for position, stream_id, version, type_, sv, data, meta, recorded_at, prev_hash, hash_ \
+            in rows:
+        stream_text, time_text, type_text = escapes.of(stream_id, recorded_at, type_)
+        if position != expected:
+            problem = f"gap: expected position {expected}, found {position}"
+        elif prev_hash != v1_link:
+            problem = "broken link: prev_hash does not match the previous event's hash"
+        elif _digest_v1(data, meta, position, prev_hash, time_text, sv, stream_text,
+                        type_text, version) != hash_:
+            problem = "bad hash: the stored event does not match its hash"
+        else:
+            problem = None
+        if problem is not None:
+            raise ChainError(f"the chain v1 log is broken at position {position}: {problem}",
+                             position=position)
+        data_hash = payload_hash(data)
+        digest = _digest(data_hash, _legacy_member(hash_), meta, position, link, time_text, sv,
+                         stream_text, type_text, version)
+        yield (position, stream_id, version, type_, sv, data, meta, recorded_at, link, digest,
+               data_hash, hash_, 0)
+        expected, link, v1_link = position + 1, digest, hash_
 
 
 def verify(conn: Connection, *, page_size: int = 5000) -> VerifyResult:
@@ -270,19 +379,43 @@ def verify(conn: Connection, *, page_size: int = 5000) -> VerifyResult:
         what was wrong with it (bad hash, broken link or gap).
     """
     head = Head(0, GENESIS_HASH)
-    total = 0
+    legacy = GENESIS_HASH
+    total = redacted = 0
+    while True:
+        rows = conn.execute(
+            f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (head.position, page_size),
+        ).fetchall()
+        if not rows:
+            return VerifyResult(True, total, head, None, None, redacted, legacy)
+        result = check_rows(rows, head, legacy)
+        total += result.events_checked
+        redacted += result.redacted_events
+        if not result.ok:
+            return VerifyResult(False, total, result.head, result.first_bad_position,
+                                result.detail, redacted, result.legacy_head)
+        head, legacy = result.head, result.legacy_head
+
+
+def upgrade_to_v2(conn: Connection, *, page_size: int = 5000) -> int:
+    """Move a log recorded under chain v1 to chain v2, in place, page by page (a migration's
+    step: the caller holds the write transaction and has the new columns and no immutability
+    trigger on updates yet).
+
+    :returns: the number of events moved.
+    :raises ChainError: the v1 chain is broken; the caller's transaction must roll back.
+    """
+    head, legacy, moved = Head(0, GENESIS_HASH), GENESIS_HASH, 0
     while True:
         rows = conn.execute(
             "SELECT position, stream_id, version, type, schema_version, data, metadata,"
             " recorded_at, prev_hash, hash FROM events WHERE position > ?"
-            " ORDER BY position LIMIT ?",
-            (head.position, page_size),
-        ).fetchall()
+            " ORDER BY position LIMIT ?", (head.position, page_size)).fetchall()
         if not rows:
-            return VerifyResult(True, total, head)
-        result = check_rows(rows, head)
-        total += result.events_checked
-        if not result.ok:
-            return VerifyResult(False, total, result.head, result.first_bad_position,
-                                result.detail)
-        head = result.head
+            return moved
+        new = list(rechain(rows, head, legacy))
+        conn.executemany(
+            "UPDATE events SET prev_hash = ?, hash = ?, data_hash = ?, legacy_hash = ?"
+            " WHERE position = ?", [(r[8], r[9], r[10], r[11], r[0]) for r in new])
+        last = new[-1]
+        head, legacy, moved = Head(last[0], last[9]), str(last[11]), moved + len(new)

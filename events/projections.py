@@ -482,8 +482,11 @@ class ProjectionRunner:
             p.create(scratch, t)
             p.create_indexes(scratch, t)
         key = _snapshot_key(chosen, stream_prefix)
-        start = 0
+        start = erasures = 0
         if snapshot_every:
+            # a redaction committing while this replays may have erased what it read: then
+            # what it built is not kept (the redaction dropped the snapshots it could be in)
+            erasures = self.store.erasures()
             start = self._load_snapshot(scratch, chosen, key, upto)
         size = min(self.batch_size, snapshot_every) if snapshot_every else self.batch_size
         events = self.store.read_all(start, until=upto, stream_prefix=stream_prefix,
@@ -494,7 +497,7 @@ class ProjectionRunner:
                 p.apply(scratch, t, batch)
             since_snapshot += len(batch)
             if snapshot_every and since_snapshot >= snapshot_every:
-                self._save_snapshot(scratch, chosen, key, batch[-1])
+                self._save_snapshot(scratch, chosen, key, batch[-1], erasures)
                 since_snapshot = 0
         scratch.execute("COMMIT")
         return scratch, upto
@@ -519,11 +522,13 @@ class ProjectionRunner:
         return int(row[0])
 
     def _save_snapshot(self, scratch: Connection, chosen: list[Projection], key: str,
-                       last: RecordedEvent) -> None:
+                       last: RecordedEvent, erasures: int) -> None:
         contents = {logical: scratch.execute(f'SELECT * FROM "{logical}"').fetchall()
                     for p in chosen for logical in p.tables}
         data = zlib.compress(json.dumps(contents, separators=(",", ":")).encode(), 1)
         with write_transaction(self.store.conn) as conn:
+            if self.store.erasures() != erasures:
+                return
             conn.execute("INSERT INTO projection_snapshots VALUES (?, ?, ?, ?)"
                          " ON CONFLICT DO NOTHING",
                          (key, last.position, last.hash, data))

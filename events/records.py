@@ -50,6 +50,33 @@ class RecordedEvent(NamedTuple):
     recorded_at: datetime
     prev_hash: str
     hash: str
+    #: its payload was erased (:meth:`events.EventStore.redact`): ``data`` is what the erasure
+    #: left, and only the payload's hash, which the chain covers, remains of the original
+    redacted: bool = False
+
+
+class StoredRow(NamedTuple):
+    """One row of the ``events`` table, as stored (payload not parsed, not upcast).
+
+    Chain v2 (:mod:`events.chain`): ``hash`` covers ``data_hash``, the SHA-256 of the stored
+    payload text, not the payload itself, so a payload can be erased and the chain still
+    verifies. ``legacy_hash`` is the hash an event had under chain v1, for events recorded
+    before the log moved to v2 (checkpoints signed then name it); None for the others.
+    """
+
+    position: int
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data: str
+    metadata: str
+    recorded_at: str
+    prev_hash: str
+    hash: str
+    data_hash: str
+    legacy_hash: str | None
+    redacted: int
 
 
 @dataclass(frozen=True)
@@ -69,3 +96,9 @@ class VerifyResult:
     head: Head
     first_bad_position: int | None = None
     detail: str | None = None
+    #: events whose payload was erased (their payload hashes stand in for them)
+    redacted_events: int = 0
+    #: where the legacy chain (:mod:`events.chain`) of a following page continues: the chain v1
+    #: hash of the last event recorded under v1 (genesis before any), or empty once an event
+    #: recorded under v2 was seen
+    legacy_head: str = "0" * 64

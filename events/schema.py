@@ -72,11 +72,45 @@ def _create_snapshots(db: sqlite_utils.Database) -> None:
     )
 
 
+#: the only change a stored event may undergo: a redaction erasing its payload, once
+_ERASE_ONLY = (
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events WHEN NOT ("
+    " OLD.redacted = 0 AND NEW.redacted = 1"
+    " AND NEW.position IS OLD.position AND NEW.stream_id IS OLD.stream_id"
+    " AND NEW.version IS OLD.version AND NEW.type IS OLD.type"
+    " AND NEW.schema_version IS OLD.schema_version AND NEW.metadata IS OLD.metadata"
+    " AND NEW.recorded_at IS OLD.recorded_at AND NEW.prev_hash IS OLD.prev_hash"
+    " AND NEW.hash IS OLD.hash AND NEW.data_hash IS OLD.data_hash"
+    " AND NEW.legacy_hash IS OLD.legacy_hash)"
+    " BEGIN SELECT RAISE(ABORT, 'events are immutable: only a redaction may erase a payload');"
+    " END")
+
+
+#: the erased events (few, none in most logs: the index costs appends nothing)
+_ERASED_INDEX = "CREATE INDEX events_erased ON events (position) WHERE redacted = 1"
+
+
+def _chain_v2(db: sqlite_utils.Database) -> None:
+    # Each event's hash covers its payload's hash (events.chain): the v1 chain is checked,
+    # then every event is re-chained, keeping its v1 hash; a broken log raises and stays v1.
+    from .chain import upgrade_to_v2
+
+    conn = db.conn
+    conn.execute("ALTER TABLE events ADD COLUMN data_hash TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE events ADD COLUMN legacy_hash TEXT")
+    conn.execute("ALTER TABLE events ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0")
+    conn.execute("DROP TRIGGER events_no_update")
+    upgrade_to_v2(conn)  # type: ignore[arg-type]
+    conn.execute(_ERASE_ONLY)
+    conn.execute(_ERASED_INDEX)
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_events", _create_events),
     ("0002_idempotency", _create_idempotency),
     ("0003_projection_checkpoints", _create_checkpoints),
     ("0004_projection_snapshots", _create_snapshots),
+    ("0005_chain_v2", _chain_v2),
 ]
 
 

@@ -19,6 +19,7 @@ from .backends import DATABASE_ERRORS, Connection, is_read_only_error, unique_vi
 from .backends import connect as connect_backend
 from .backends import migrate as migrate_backend
 from .chain import (
+    COLUMNS,
     GENESIS_HASH,
     canonical,
     check_integers,
@@ -41,8 +42,7 @@ Clock = Callable[[], datetime]
 #: Called inside the append's transaction with the events just recorded (inline projections).
 AppendHook = Callable[[Connection, list[RecordedEvent]], None]
 
-_COLUMNS = ("position, stream_id, version, type, schema_version, data, metadata, recorded_at,"
-            " prev_hash, hash")
+_COLUMNS = COLUMNS
 _PAGE = 1000
 _UNSET = object()
 
@@ -243,8 +243,8 @@ class EventStore:
                               meta_text))
             rows = seal(stream_id, recorded_text, position, current, prev_hash, items)
             try:
-                conn.executemany(f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                 rows)
+                conn.executemany(
+                    f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             except DATABASE_ERRORS as e:
                 if unique_violation(e) is not None:
                     raise ConcurrencyError(stream_id, expected_version, current) from e
@@ -256,7 +256,7 @@ class EventStore:
                     (idempotency_key, fingerprint, stream_id, rows[0][0], rows[-1][0]))
             new = tuple.__new__  # RecordedEvent(...) without the named tuple's Python __new__
             recorded = [new(RecordedEvent, (row[0], stream_id, row[2], row[3], row[4], event.data,
-                                            metadata, recorded_at, row[8], row[9]))
+                                            metadata, recorded_at, row[8], row[9], False))
                         for row, event, (metadata, _)
                         in zip(rows, events, metadata_texts, strict=True)]
             if self.upcasters:
@@ -286,6 +286,36 @@ class EventStore:
         if seen[0] != fingerprint:
             raise IdempotencyConflictError(idempotency_key)
         return list(self._read_range(seen[1], seen[2]))
+
+    def redact(self, stream_id: str, erase: Callable[[str, JSONDict], JSONDict]) -> list[int]:
+        """Erase the payload of every event of ``stream_id`` not erased yet, in storage.
+
+        Each payload is replaced by ``erase(type, data)`` (what the application keeps of it: its
+        shape, no content) and the event is marked redacted; its ``data_hash``, which the chain
+        covers, stays, so the chain still verifies. Snapshots of projections at or after the
+        first erased event are dropped (they may hold the content). Runs in a write transaction
+        (the caller's, when one is open: redact, then append the event that says why).
+
+        :returns: the positions erased.
+        """
+        conn = self.conn
+        with write_transaction(conn):
+            rows = conn.execute(
+                "SELECT position, type, data FROM events WHERE stream_id = ? AND redacted = 0"
+                " ORDER BY version", (stream_id,)).fetchall()
+            conn.executemany("UPDATE events SET data = ?, redacted = 1 WHERE position = ?",
+                             [(canonical(erase(type_, parse(data))), position)
+                              for position, type_, data in rows])
+            if rows:
+                conn.execute("DELETE FROM projection_snapshots WHERE position >= ?",
+                             (rows[0][0],))
+        return [row[0] for row in rows]
+
+    def erasures(self) -> int:
+        """How many events have had their payload erased (it only ever grows: a cache built
+        from the log can tell whether a redaction happened while it was being built)."""
+        return int(self.conn.execute(
+            "SELECT count(*) FROM events WHERE redacted = 1").fetchone()[0])
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -382,7 +412,8 @@ class EventStore:
         meta_text = time_text = None
         metadata: JSONDict = {}
         moment = datetime.min
-        for position, stream_id, version, type_, sv, data, meta, recorded_at, prev, hash_ in rows:
+        for (position, stream_id, version, type_, sv, data, meta, recorded_at, prev, hash_, _,
+             _, redacted) in rows:
             payload = parse(data)
             if upcast is not None:
                 sv, payload = upcast(type_, sv, payload)
@@ -391,14 +422,13 @@ class EventStore:
             if recorded_at != time_text:
                 time_text, moment = recorded_at, datetime.fromisoformat(recorded_at)
             yield new(RecordedEvent, (position, stream_id, version, type_, sv, payload, metadata,
-                                      moment, prev, hash_))
+                                      moment, prev, hash_, bool(redacted)))
 
     def _upcast(self, event: RecordedEvent) -> RecordedEvent:
         sv, data = self.upcasters.upcast(event.type, event.schema_version, event.data)
         if sv == event.schema_version:
             return event
-        return RecordedEvent(event.position, event.stream_id, event.version, event.type, sv, data,
-                             event.metadata, event.recorded_at, event.prev_hash, event.hash)
+        return event._replace(schema_version=sv, data=data)
 
     def position_at(self, moment: datetime) -> int:
         """The position of the last event recorded at or before ``moment`` (0 if none).

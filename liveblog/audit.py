@@ -142,6 +142,7 @@ def post_history(store: EventStore, blog_id: str, post_id: str) -> list[dict[str
     events = list(store.read_stream(post_stream(blog_id, post_id)))
     if not events:
         raise PostNotFoundError(f"no post {post_id!r} in this blog")
+    redacted = events[-1].type == "PostRedacted"
     feed = FeedProjection()
     scratch = connect(":memory:", synchronous="OFF")
     t = Tables(feed.tables, 0, live=True)
@@ -152,7 +153,7 @@ def post_history(store: EventStore, blog_id: str, post_id: str) -> list[dict[str
         batch = list(group)
         feed.apply(scratch, t, batch)
         state = queries.post_json(queries.get_post_row(scratch, blog_id, post_id,
-                                                       unpublished=True))
+                                                       unpublished=True, redacted=True))
         first = batch[0]
         revision: dict[str, Any] = {
             "version": version,
@@ -163,9 +164,13 @@ def post_history(store: EventStore, blog_id: str, post_id: str) -> list[dict[str
             "post": state,
             "changes": diff(before, state),
         }
-        reason = next((e.data.get("reason") for e in batch if e.type == "PostDeleted"), None)
+        reason = next((e.data.get("reason") for e in batch
+                       if e.type in ("PostDeleted", "PostRedacted")), None)
         if reason:
             revision["reason"] = reason
+        if redacted:
+            # the content left the record: the revision says so, and holds none
+            revision["redacted"] = True
         revisions.append(revision)
         before = state
     scratch.close()

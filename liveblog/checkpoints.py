@@ -217,11 +217,14 @@ def verify(conn: Connection, checkpoints: Iterable[Checkpoint],
         except (InvalidSignature, ValueError, binascii.Error):
             return good, (f"the checkpoint at position {position} has a bad signature: it was"
                           " not made by this key as it reads"), position
-        row = conn.execute("SELECT hash FROM events WHERE position = ?", (position,)).fetchone()
+        # an event recorded before chain v2 keeps the hash it had then (events.chain), which a
+        # checkpoint signed then names
+        row = conn.execute("SELECT hash, legacy_hash FROM events WHERE position = ?",
+                           (position,)).fetchone()
         if row is None:
             return good, (f"position {position} was signed at {checkpoint.recorded_at} and the"
                           " log no longer has it: the log was truncated"), position
-        if row[0] != checkpoint.hash:
+        if checkpoint.hash not in (row[0], row[1]):
             return good, (f"the event at position {position} no longer has the hash signed at"
                           f" {checkpoint.recorded_at}: the log was rewritten"), position
         good += 1

@@ -16,6 +16,7 @@ from events import DATABASE_ERRORS, EventStoreError
 from .api.cursors import MalformedCursorError
 from .domain.errors import DomainError
 from .service import Actor
+from .tokens import ROLES
 
 DB_HELP = "a SQLite file or a postgresql:// URL (default: $LIVEBLOG_DB, else ./liveblog.db)"
 
@@ -206,7 +207,7 @@ def token() -> None:
 
 @token.command("create")
 @db_option
-@click.option("--role", required=True, type=click.Choice(["editor", "auditor"]))
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--name", required=True, help="who holds the token, e.g. 'Jane Doe'")
 @one_line_errors
 def token_create(db_path: str, role: str, name: str) -> None:
@@ -331,7 +332,9 @@ def verify(db_path: str, saved: str | None, token: str | None) -> None:
     if problem is not None:
         click.echo(f"broken: {problem} ({held} checkpoints before it hold)", err=True)
         sys.exit(1)
-    click.echo(f"ok: {result.events_checked} events, head {result.head.position} "
+    redacted = (f" ({result.redacted_events} redacted: their payload hashes stand in)"
+                if result.redacted_events else "")
+    click.echo(f"ok: {result.events_checked} events{redacted}, head {result.head.position} "
                f"{result.head.hash}; {source} {held} signed audit checkpoints hold")
 
 

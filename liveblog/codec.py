@@ -65,6 +65,8 @@ REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
         "PostCorrected", **_POST_IDS, correction_id=f.String(required=True),
         text=f.String(required=True), reason=f.String(required=True, validate=ma.validate.OneOf(
             ["factual", "spelling", "attribution", "update", "other"]))), 1),
+    "PostRedacted": (ev.PostRedacted, _schema(
+        "PostRedacted", **_POST_IDS, reason=f.String(required=True)), 1),
     "PostPinned": (ev.PostPinned, _schema("PostPinned", **_POST_IDS), 1),
     "PostUnpinned": (ev.PostUnpinned, _schema("PostUnpinned", **_POST_IDS), 1),
     "PostMarkedKeyEvent": (ev.PostMarkedKeyEvent, _schema("PostMarkedKeyEvent", **_POST_IDS), 1),
@@ -72,7 +74,7 @@ REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
                              _schema("PostUnmarkedKeyEvent", **_POST_IDS), 1),
     "TokenCreated": (ev.TokenCreated, _schema(
         "TokenCreated", token_id=f.String(required=True), name=f.String(required=True),
-        role=f.String(required=True, validate=ma.validate.OneOf(["editor", "auditor"])),
+        role=f.String(required=True, validate=ma.validate.OneOf(["editor", "auditor", "legal"])),
         secret_hash=f.String(required=True)), 1),
     "TokenRevoked": (ev.TokenRevoked, _schema("TokenRevoked", token_id=f.String(required=True)),
                      1),

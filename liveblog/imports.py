@@ -16,6 +16,7 @@ import marshmallow as ma
 
 from .api import schemas
 from .codec import _SCHEMAS, REGISTRY, UPCASTERS
+from .domain.events import erase
 
 TOKEN_EVENTS = ("TokenCreated", "TokenRevoked")
 #: a post event's fields that hold what the API loaded (PostPatchSchema), and the text in them
@@ -33,6 +34,9 @@ def checker(*, with_tokens: bool, text: bool = True) -> Callable[[Mapping[str, A
     """
 
     def check(record: Mapping[str, Any]) -> None:
+        if record.get("redacted"):
+            check_erased(record["type"], record["schema_version"], record["data"])
+            return
         check_event(record["type"], record["schema_version"], record["data"],
                     with_tokens=with_tokens, text=text)
 
@@ -71,6 +75,19 @@ def check_event(type_: str, schema_version: int, data: dict[str, Any], *,
     if type_ == "PostDeleted" and payload.get("reason"):
         _same_as_the_api(schemas.DeleteQuerySchema, {"reason": payload["reason"]}, ("reason",),
                          type_)
+
+
+def check_erased(type_: str, schema_version: int, data: dict[str, Any]) -> None:
+    """Refuse an event marked redacted that is not one a redaction leaves: a post event of a
+    known shape, with no content left in it (what it said is gone; its hash stands in).
+
+    :raises ValueError: saying why.
+    """
+    if not type_.startswith("Post") or type_ == "PostRedacted":
+        raise ValueError(f"a {type_} event is never redacted")
+    check_event(type_, schema_version, data, with_tokens=False, text=False)
+    if erase(type_, data) != data:
+        raise ValueError(f"{type_} is marked redacted but still holds content")
 
 
 def _same_as_the_api(schema: type[ma.Schema], given: dict[str, Any], names: tuple[str, ...],

@@ -15,7 +15,7 @@ _BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organizatio
                  " a.feed_version, a.visible_position, b.archive_after_days")
 _POST_COLUMNS = ("id, blog_id, status, headline, byline, body, display_time, published_at,"
                  " updated_at, publish_at, pinned, key_event, version, edited_at,"
-                 " publish_position, change_position, created_at, corrections")
+                 " publish_position, change_position, created_at, corrections, redacted")
 
 
 class BlogRow(NamedTuple):
@@ -59,6 +59,7 @@ class PostRow(NamedTuple):
     change_position: int | None
     created_at: str
     corrections: str  # JSON
+    redacted: int
 
 
 _blog = BlogRow._make
@@ -152,7 +153,7 @@ def post_json(row: PostRow) -> dict[str, Any]:
         "pinned": bool(row.pinned), "key_event": bool(row.key_event), "version": row.version,
         "edited": row.edited_at is not None, "edited_at": row.edited_at,
         "corrections": json.loads(row.corrections),
-    }
+    } | ({"redacted": True} if row.redacted else {})
 
 
 def list_posts(conn: Connection, blog_id: str, order: str, limit: int,
@@ -187,14 +188,16 @@ def key_event_posts(conn: Connection, blog_id: str) -> list[PostRow]:
 
 
 def get_post_row(conn: Connection, blog_id: str, post_id: str, *,
-                 unpublished: bool = False) -> PostRow:
-    """One post; readers (``unpublished=False``) only get published ones.
+                 unpublished: bool = False, redacted: bool = False) -> PostRow:
+    """One post; readers (``unpublished=False``) only get published ones, and only history
+    (``redacted=True``) gets a redacted one.
 
     :raises PostNotFoundError: no such post in that blog, or not visible to the asker.
     """
     row = conn.execute(f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE id = ? AND blog_id = ?",
                        (post_id, blog_id)).fetchone()
-    if row is None or (not unpublished and row[2] != "published"):
+    if row is None or (row[2] == "redacted" and not redacted) or (
+            not unpublished and row[2] != "published"):
         raise PostNotFoundError(f"no post {post_id!r} in this blog")
     return _posts(row)
 

@@ -29,6 +29,7 @@ from .codec import decode, encode
 from .domain import commands as cmd
 from .domain.decide import decide_blog, decide_post, decide_token
 from .domain.errors import SlugTakenError, StaleVersionError
+from .domain.events import erase
 from .domain.model import Blog, Post, Token, evolve_blog, evolve_post, evolve_token
 from .lru import LRU
 
@@ -216,6 +217,9 @@ class Service:
                                         "command": type(command).__name__}
             if request_id is not None:
                 metadata["request_id"] = request_id
+            if isinstance(command, cmd.RedactPost):
+                # the content leaves storage in the same transaction that records why
+                store.redact(stream, erase)
             try:
                 recorded = store.append(
                     stream, [encode(e, metadata) for e in events], expected_version=version,

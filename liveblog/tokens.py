@@ -15,7 +15,7 @@ from events import Connection
 from .domain import commands as cmd
 from .service import Actor, Service
 
-ROLES = ("editor", "auditor")
+ROLES = ("editor", "auditor", "legal")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import functools
 import hashlib
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -145,7 +145,13 @@ def connect(url: str) -> PostgresConnection:
     return PostgresConnection(url)
 
 
-_MIGRATIONS: list[tuple[str, list[str]]] = [
+def _upgrade_to_v2(conn: PostgresConnection) -> None:
+    from ..chain import upgrade_to_v2
+
+    upgrade_to_v2(conn)
+
+
+_MIGRATIONS: list[tuple[str, list[str | Callable[[PostgresConnection], None]]]] = [
     ("0001_events", [
         """CREATE TABLE events (
             position BIGINT PRIMARY KEY,
@@ -180,6 +186,34 @@ _MIGRATIONS: list[tuple[str, list[str]]] = [
         """CREATE TABLE projection_snapshots (key TEXT COLLATE "C", position BIGINT,
             event_hash TEXT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (key, position))""",
     ]),
+    # Each event's hash covers its payload's hash (events.chain): the v1 chain is checked, then
+    # every event is re-chained, keeping its v1 hash; a broken log raises and stays v1. The
+    # only change an event may then undergo is a redaction erasing its payload, once.
+    ("0005_chain_v2", [
+        "ALTER TABLE events ADD COLUMN data_hash TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE events ADD COLUMN legacy_hash TEXT",
+        "ALTER TABLE events ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0",
+        "DROP TRIGGER events_no_change ON events",
+        _upgrade_to_v2,
+        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+        " FOR EACH ROW EXECUTE FUNCTION events_immutable()",
+        """CREATE FUNCTION events_erase_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF OLD.redacted = 0 AND NEW.redacted = 1 AND (NEW.position, NEW.stream_id,
+                        NEW.version, NEW.type, NEW.schema_version, NEW.metadata,
+                        NEW.recorded_at, NEW.prev_hash, NEW.hash, NEW.data_hash,
+                        NEW.legacy_hash)
+                    IS NOT DISTINCT FROM (OLD.position, OLD.stream_id, OLD.version, OLD.type,
+                        OLD.schema_version, OLD.metadata, OLD.recorded_at, OLD.prev_hash,
+                        OLD.hash, OLD.data_hash, OLD.legacy_hash) THEN
+                    RETURN NEW;
+                END IF;
+                RAISE EXCEPTION 'events are immutable: only a redaction may erase a payload';
+            END $$""",
+        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+        " FOR EACH ROW EXECUTE FUNCTION events_erase_only()",
+        "CREATE INDEX events_erased ON events (position) WHERE redacted = 1",
+    ]),
 ]
 
 
@@ -198,7 +232,10 @@ def migrate(conn: PostgresConnection) -> list[str]:
             if name in done:
                 continue
             for statement in statements:
-                raw.execute(statement)
+                if callable(statement):
+                    statement(conn)
+                else:
+                    raw.execute(statement)
             raw.execute("INSERT INTO _events_migrations (name) VALUES (%s)", (name,))
             applied.append(name)
     return applied

@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask import current_app
 from flask.views import MethodView
 
-from events import verify
+from events import StoredRow, verify
 
 from .. import checkpoints, queries
 from ..audit import post_history
@@ -17,7 +17,7 @@ from ..codec import REGISTRY
 from ..db import get_db
 from ..service import blog_prefix
 from . import Blueprint, errors, json_response
-from .auth import require_role
+from .auth import AUDIT_ROLES, require_role
 
 blp = Blueprint("audit", __name__, url_prefix="/api",
                 description="For auditors: the log, history, verification (auditor tokens).")
@@ -55,7 +55,15 @@ class EventSchema(ma.Schema):
     metadata = f.Dict()
     recorded_at = f.String()
     prev_hash = f.String()
-    hash = f.String()
+    hash = f.String(metadata={"description": "SHA-256 of the canonical JSON of the record with"
+                                             " data_hash in place of data (chain v2)"})
+    data_hash = f.String(metadata={"description": "SHA-256 of the canonical JSON of the payload"
+                                                  " as recorded; kept when a redaction erases it"})
+    redacted = f.Boolean(metadata={"description": "the payload was erased by a legal redaction:"
+                                                  " data is what is left, with no content"})
+    legacy_hash = f.String(metadata={"description": "only on events recorded before chain v2:"
+                                                    " the hash they had then, which checkpoints"
+                                                    " signed then name; covered by hash"})
 
 
 class EventsSchema(ma.Schema):
@@ -73,6 +81,8 @@ class RevisionSchema(ma.Schema):
     post = f.Dict()
     changes = f.Dict()
     reason = f.String()
+    redacted = f.Boolean(metadata={"description": "present, true, on every revision of a post"
+                                                  " a legal redaction erased"})
 
 
 class HistorySchema(ma.Schema):
@@ -86,6 +96,9 @@ class VerifySchema(ma.Schema):
     first_bad_position = f.Integer(allow_none=True)
     detail = f.String(allow_none=True)
     checkpoints_checked = f.Integer()
+    redacted_events = f.Integer(metadata={
+        "description": "events whose payload was erased by a legal redaction: the chain covers"
+                       " each through the hash of its payload, kept when the payload went"})
 
 
 class CheckpointsQuerySchema(ma.Schema):
@@ -116,7 +129,7 @@ class CheckpointsSchema(ma.Schema):
 
 @blp.route("/events")
 class Events(MethodView):
-    @require_role("auditor")
+    @require_role(*AUDIT_ROLES)
     @blp.arguments(EventsQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, EventsSchema)
     @blp.doc(security=_AUDITOR)
@@ -134,20 +147,27 @@ class Events(MethodView):
         rows = rows[:limit]
         head = store.head()
         return json_response({
-            "events": [{
-                "position": position, "stream": stream, "version": version, "type": type_,
-                "schema_version": sv, "data": json.loads(data), "metadata": json.loads(meta),
-                "recorded_at": recorded_at, "prev_hash": prev_hash, "hash": hash_}
-                for position, stream, version, type_, sv, data, meta, recorded_at, prev_hash,
-                hash_ in rows],
+            "events": [_event_json(StoredRow._make(row)) for row in rows],
             "next": rows[-1][0] if more else None,
             "head": {"position": head.position, "hash": head.hash},
         }, headers=_PRIVATE)
 
 
+def _event_json(row: StoredRow) -> dict[str, Any]:
+    event = {
+        "position": row.position, "stream": row.stream_id, "version": row.version,
+        "type": row.type, "schema_version": row.schema_version, "data": json.loads(row.data),
+        "metadata": json.loads(row.metadata), "recorded_at": row.recorded_at,
+        "prev_hash": row.prev_hash, "hash": row.hash, "data_hash": row.data_hash,
+        "redacted": bool(row.redacted)}
+    if row.legacy_hash is not None:
+        event["legacy_hash"] = row.legacy_hash
+    return event
+
+
 @blp.route("/blogs/<blog>/posts/<post>/history")
 class History(MethodView):
-    @require_role("auditor")
+    @require_role(*AUDIT_ROLES)
     @blp.response(200, HistorySchema)
     @blp.doc(security=_AUDITOR)
     @errors(blp, 401, 403, 404)
@@ -161,7 +181,7 @@ class History(MethodView):
 
 @blp.route("/audit/verify")
 class Verify(MethodView):
-    @require_role("auditor")
+    @require_role(*AUDIT_ROLES)
     @blp.response(200, VerifySchema)
     @blp.doc(security=_AUDITOR)
     @errors(blp, 401, 403)
@@ -182,6 +202,7 @@ class Verify(MethodView):
             "ok": ok, "events_checked": result.events_checked,
             "head": {"position": result.head.position, "hash": result.head.hash},
             "first_bad_position": bad, "detail": detail, "checkpoints_checked": held,
+            "redacted_events": result.redacted_events,
         }, headers=_PRIVATE)
 
 
@@ -194,7 +215,7 @@ def _keys() -> dict[str, Any]:
 
 @blp.route("/audit/checkpoints")
 class Checkpoints(MethodView):
-    @require_role("auditor")
+    @require_role(*AUDIT_ROLES)
     @blp.arguments(CheckpointsQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, CheckpointsSchema)
     @blp.doc(security=_AUDITOR)

@@ -103,6 +103,11 @@ def authenticate_request() -> Response | None:
     return None
 
 
+#: the roles that read everything an auditor reads: the log, history, as-of, verification
+#: (``legal`` reads what an auditor reads, and redacts)
+AUDIT_ROLES = ("auditor", "legal")
+
+
 def require_role(*roles: str) -> Callable[[F], F]:
     """Let only these roles through: 401 without a valid token, 403 for another role."""
 
@@ -123,6 +128,6 @@ def require_role(*roles: str) -> Callable[[F], F]:
 
 
 def is_editor() -> bool:
-    """True when the request carries a valid editor (or auditor: read-all) token."""
+    """True when the request carries a valid editor (or auditor or legal: read-all) token."""
     actor = current_actor()
-    return actor is not None and actor.role in ("editor", "auditor")
+    return actor is not None and actor.role in ("editor", *AUDIT_ROLES)

@@ -34,7 +34,7 @@ from . import (
     reader_get,
     reader_headers,
 )
-from .auth import is_editor, require_role
+from .auth import AUDIT_ROLES, is_editor, require_role
 from .cursors import decode_cursor, encode_cursor
 from .freshness import (
     HEAD_KEY,
@@ -56,6 +56,8 @@ from .schemas import (
     PostCreateSchema,
     PostPatchSchema,
     PostSchema,
+    RedactionCreateSchema,
+    RedactionSchema,
 )
 from .views import post_after, run
 
@@ -96,7 +98,7 @@ def reader_answer(what: str) -> Callable[[Any], Any]:
     return decorator
 
 
-@require_role("editor", "auditor")
+@require_role("editor", *AUDIT_ROLES)
 def _posts_by_status(head: BlogHead, statuses: list[str]) -> Any:
     conn = get_db().store().conn
     with read_snapshot(conn):
@@ -109,7 +111,7 @@ def _posts_by_status(head: BlogHead, statuses: list[str]) -> Any:
     }, headers={"Cache-Control": "private, no-cache"})
 
 
-@require_role("auditor")
+@require_role(*AUDIT_ROLES)
 def _feed_as_of(head: BlogHead, as_of: str, order: str, limit: int, after: int | None) -> Any:
     store = get_db().store()
     position = resolve_as_of(store, as_of)
@@ -283,6 +285,34 @@ class Corrections(MethodView):
                       expected_version=expected, idempotent=True)
         body = post_after(outcome, head.id, post)
         return json_response(body, 201, {"ETag": post_etag(body["version"])})
+
+
+@blp.route("/<blog>/posts/<post>/redact")
+class Redact(MethodView):
+    @require_role("legal")
+    @blp.arguments(RedactionCreateSchema)
+    @blp.response(200, RedactionSchema)
+    @blp.doc(security=_EDITOR)
+    @idempotent_post(created=False)
+    @errors(blp, 400, 401, 403, 404, 409, 413, 415, 422)
+    def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
+        """Erase a post's content from the record for a legal reason (legal tokens only).
+
+        The headline, byline, body and corrections of every event of the post leave storage;
+        the post leaves every reader view (a ``delete`` in /changes); a ``PostRedacted`` event
+        records who, when and why. Each erased event's payload hash stays, so the hash chain
+        still verifies (``redacted_events`` in /api/audit/verify). A post redacted before is a
+        409; whatever its status or its blog's, a post can be redacted.
+        """
+        head = queries.get_blog_head(get_db().store().conn, blog)
+        outcome = run(cmd.RedactPost(head.id, post, data["reason"]), idempotent=True)
+        event = outcome.events[0]
+        return json_response({
+            "blog_id": head.id, "post_id": post, "status": "redacted", "redacted": True,
+            "version": event.data["revision"], "reason": event.data["reason"],
+            "recorded_at": format_time(event.recorded_at),
+            "actor": event.metadata.get("actor"), "erased_events": event.version - 1,
+        }, headers={"Cache-Control": "private, no-store"})
 
 
 @blp.route("/<blog>/corrections")

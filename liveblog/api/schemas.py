@@ -302,12 +302,39 @@ class CorrectionsSchema(ma.Schema):
     corrections = f.List(f.Nested(BlogCorrectionSchema))
 
 
+class RedactionCreateSchema(StrictSchema):
+    """Body of POST /api/blogs/{blog}/posts/{post}/redact."""
+
+    reason = Html(required=True, min_length=1, max_length=2000, metadata={
+        "description": "why the content must leave the record (e.g. the court order); kept"})
+
+
+class RedactionSchema(ma.Schema):
+    """A redaction, as recorded."""
+
+    blog_id = f.String()
+    post_id = f.String()
+    status = f.String(metadata={"enum": ["redacted"]})
+    redacted = f.Boolean()
+    version = f.Integer(metadata={"description": "the post's revision that records the"
+                                                " redaction"})
+    reason = f.String()
+    recorded_at = f.String(metadata=_time)
+    actor = f.Dict(metadata={"description": "who redacted (the legal token's id and name)"})
+    erased_events = f.Integer(metadata={"description": "the post's earlier events whose"
+                                                      " content was erased from storage"})
+
+
 class PostSchema(ma.Schema):
     """A post."""
 
     id = f.String()
     blog_id = f.String()
-    status = f.String(metadata={"enum": ["draft", "scheduled", "published", "deleted"]})
+    status = f.String(metadata={"enum": ["draft", "scheduled", "published", "deleted",
+                                         "redacted"]})
+    redacted = f.Boolean(metadata={
+        "description": "present, true, only on a post whose content a legal redaction erased:"
+                       " auditors see one in history and as-of, with no content"})
     headline = f.String()
     byline = f.Nested(BylineOutSchema)
     body = f.List(f.Dict(), metadata={"description": "blocks: paragraph, heading, quote,"

@@ -92,6 +92,16 @@ class CorrectPost:
 
 
 @dataclass(frozen=True)
+class RedactPost:
+    """Erase a post's content from the record for a legal reason (a court order, a privacy
+    request): the legal role's command."""
+
+    blog_id: str
+    post_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class PublishDuePost:
     """Publish a scheduled post whose time has come (the scheduler's command)."""
 
@@ -117,6 +127,7 @@ class RevokeToken:
 
 
 BlogCommand = CreateBlog | UpdateBlog | CloseBlog | ReopenBlog
-PostCommand = CreatePost | EditPost | DeletePost | CorrectPost | PublishDuePost
+PostCommand = (CreatePost | EditPost | DeletePost | CorrectPost | RedactPost
+               | PublishDuePost)
 TokenCommand = CreateToken | RevokeToken
 Command = BlogCommand | PostCommand | TokenCommand

@@ -67,7 +67,17 @@ def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
         raise PostNotFoundError(f"no post {command.post_id} in this blog")
     revision = post.version + 1
     ids = (blog.id, post.id, revision)
+    if post.status == "redacted":
+        if isinstance(command, cmd.RedactPost):
+            raise IllegalTransitionError("the post is already redacted")
+        if isinstance(command, cmd.PublishDuePost):
+            return []
+        # gone from the record for a legal reason: there is nothing left to act on
+        raise PostNotFoundError(f"no post {command.post_id} in this blog: it was redacted")
     match command:
+        case cmd.RedactPost():
+            # any post, whatever its status or its blog's: the law does not wait
+            return [ev.PostRedacted(*ids, reason=command.reason)]
         case cmd.EditPost():
             return _edit_post(blog, post, command, now, ids)
         case cmd.DeletePost():

@@ -118,6 +118,37 @@ class PostCorrected:
 
 
 @dataclass(frozen=True)
+class PostRedacted:
+    """A post's content was erased from every earlier event of its stream, for ``reason``
+    (:func:`erase`): it left every reader view, and the record keeps only who, when and why."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+    reason: str
+
+
+#: what an erased post event keeps of each content field: its shape, nothing said
+_ERASED_CONTENT: dict[str, Any] = {"headline": "", "byline": {"contributors": []}, "body": []}
+
+
+def erase(type_: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A stored post event's payload with its content erased (headline, byline, body, the text
+    of corrections and deletion reasons); ids, revision, times and flags stay, so the post's
+    history still replays. Erasing an erased payload changes nothing."""
+    erased = dict(data)
+    for key in ("content", "changes"):
+        content = erased.get(key)
+        if isinstance(content, dict):
+            erased[key] = {k: _ERASED_CONTENT.get(k, v) for k, v in content.items()}
+    if type_ == "PostCorrected":
+        erased["text"] = ""
+    if type_ == "PostDeleted":
+        erased["reason"] = None
+    return erased
+
+
+@dataclass(frozen=True)
 class PostFlagChanged:
     """Base of the events that only flip a flag of a post (pinned, key event)."""
 
@@ -165,6 +196,7 @@ class TokenRevoked:
 
 BlogEvent = BlogCreated | BlogUpdated | BlogClosed | BlogReopened
 PostEvent = (PostDrafted | PostScheduled | PostPublished | PostEdited | PostDeleted | PostPinned
-             | PostUnpinned | PostMarkedKeyEvent | PostUnmarkedKeyEvent | PostCorrected)
+             | PostUnpinned | PostMarkedKeyEvent | PostUnmarkedKeyEvent | PostCorrected
+             | PostRedacted)
 TokenEvent = TokenCreated | TokenRevoked
 DomainEvent = BlogEvent | PostEvent | TokenEvent

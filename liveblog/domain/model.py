@@ -94,6 +94,8 @@ def evolve_post(state: Post | None, event: ev.DomainEvent) -> Post | None:
                            version=event.revision)
         case ev.PostDeleted():
             return replace(state, status="deleted", version=event.revision)
+        case ev.PostRedacted():
+            return replace(state, status="redacted", content={}, version=event.revision)
         case ev.PostCorrected():
             return replace(state, version=event.revision)
         case ev.PostPinned() | ev.PostUnpinned():

@@ -25,7 +25,10 @@ _JSON_FIELDS = ("byline", "body")
 _CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
 POST_EVENTS = ("PostDrafted", "PostScheduled", "PostPublished", "PostEdited", "PostDeleted",
                "PostPinned", "PostUnpinned", "PostMarkedKeyEvent", "PostUnmarkedKeyEvent",
-               "PostCorrected")
+               "PostCorrected", "PostRedacted")
+#: what a redacted post's row holds in place of its content, however it got there (a live
+#: redaction, or a rebuild from erased events): one representation, byte for byte
+_REDACTED = {"headline": "", "byline": "{}", "body": "[]", "corrections": "[]", "redacted": 1}
 BLOG_EVENTS = ("BlogCreated", "BlogUpdated", "BlogClosed", "BlogReopened")
 
 
@@ -38,14 +41,15 @@ class FeedProjection(Projection):
     """Posts with their current content and status, and per-blog activity for readers."""
 
     name = "feed"
-    # 2: byline and body as key-sorted JSON (a rebuild writes the same bytes); 3: corrections
-    version = 3
+    # 2: byline and body as key-sorted JSON (a rebuild writes the same bytes); 3: corrections;
+    # 4: redaction
+    version = 4
     tables = ("feed_posts", "blog_activity")
     columns = {
         "feed_posts": ("id", "blog_id", "status", "headline", "byline", "body", "display_time",
                        "published_at", "publish_position", "updated_at", "publish_at", "pinned",
                        "key_event", "version", "created_at", "edited_at", "change_position",
-                       "stream_version", "corrections"),
+                       "stream_version", "corrections", "redacted"),
         "blog_activity": ("blog_id", "updated_at", "post_count", "feed_version",
                           "visible_position"),
     }
@@ -60,7 +64,7 @@ class FeedProjection(Projection):
             " pinned INTEGER NOT NULL DEFAULT 0, key_event INTEGER NOT NULL DEFAULT 0,"
             " version INTEGER NOT NULL, created_at TEXT NOT NULL, edited_at TEXT,"
             " change_position INTEGER, stream_version INTEGER NOT NULL,"
-            " corrections TEXT NOT NULL DEFAULT '[]')")
+            " corrections TEXT NOT NULL DEFAULT '[]', redacted INTEGER NOT NULL DEFAULT 0)")
         conn.execute(
             f"CREATE TABLE {t['blog_activity']} (blog_id TEXT PRIMARY KEY,"
             " updated_at TEXT NOT NULL, post_count INTEGER NOT NULL,"
@@ -120,7 +124,7 @@ class FeedProjection(Projection):
                 "published_at": None, "publish_position": None, "updated_at": at,
                 "publish_at": None, "pinned": 0, "key_event": 0, "version": d["revision"],
                 "created_at": at, "edited_at": None, "change_position": None,
-                "stream_version": e.version, "corrections": "[]"}
+                "stream_version": e.version, "corrections": "[]", "redacted": 0}
         was = post["status"]
         post.update(updated_at=at, version=d["revision"], stream_version=e.version)
         status = was
@@ -141,12 +145,17 @@ class FeedProjection(Projection):
                 post["pinned"] = int(e.type == "PostPinned")
             case "PostMarkedKeyEvent" | "PostUnmarkedKeyEvent":
                 post["key_event"] = int(e.type == "PostMarkedKeyEvent")
+            case "PostRedacted":
+                status = "redacted"
             case "PostCorrected":
                 corrections = json.loads(post["corrections"])
                 corrections.append({"id": d["correction_id"], "text": d["text"],
                                     "reason": d["reason"], "recorded_at": at})
                 post["corrections"] = compact(corrections)
         post["status"] = status
+        if e.redacted or status == "redacted":
+            # erased content (replayed) or erased now: the same row either way
+            post.update(_REDACTED)
         visible = was == "published" or status == "published"
         if visible:
             post["change_position"] = e.position

@@ -27,7 +27,7 @@ class SchedulesProjection(Projection):
 
     def handlers(self) -> Mapping[str, Handler]:
         return {"PostScheduled": self._scheduled, "PostPublished": self._gone,
-                "PostDeleted": self._gone}
+                "PostDeleted": self._gone, "PostRedacted": self._gone}
 
     def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
         yield "schedules", event.data["post_id"]

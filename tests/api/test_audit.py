@@ -32,8 +32,17 @@ def test_events_page_through_the_log_with_filters(client, editor, auditor):
     assert everything["events"][-1]["hash"] == head["hash"]
     first = everything["events"][0]
     assert set(first) == {"position", "stream", "version", "type", "schema_version", "data",
-                          "metadata", "recorded_at", "prev_hash", "hash"}
-    assert first["prev_hash"] == "0" * 64
+                          "metadata", "recorded_at", "prev_hash", "hash", "data_hash",
+                          "redacted"}
+    assert first["prev_hash"] == "0" * 64 and first["redacted"] is False
+    # an auditor recomputes every hash from what the log gives (chain v2)
+    from events import canonical, record_hash
+
+    for event in everything["events"]:
+        assert event["hash"] == record_hash(
+            event["position"], event["stream"], event["version"], event["type"],
+            event["schema_version"], canonical(event["data"]), canonical(event["metadata"]),
+            event["recorded_at"], event["prev_hash"])
     page = client.get("/api/events?limit=2", headers=auditor).get_json()
     assert len(page["events"]) == 2 and page["next"] == page["events"][-1]["position"]
     rest = client.get(f"/api/events?after={page['next']}&limit=1000",

@@ -178,13 +178,14 @@ def test_copy_moves_a_log_between_backends_and_back(db_path, tmp_path, clock, po
 def _forged_log(tmp_path, *records):
     """A log whose chain adds up, as anyone can make one: each record hashed onto the last."""
     from events import GENESIS_HASH
-    from events.chain import canonical, record_hash
+    from events.chain import canonical, payload_hash, record_hash
 
     lines, prev = [], GENESIS_HASH
     for position, (stream, type_, data) in enumerate(records, start=1):
         record = {"position": position, "stream_id": stream, "version": 1, "type": type_,
                   "schema_version": 1, "data": data, "metadata": {"actor": {"type": "cli"}},
-                  "recorded_at": "2022-01-21T13:31:00.000000Z", "prev_hash": prev}
+                  "recorded_at": "2022-01-21T13:31:00.000000Z", "prev_hash": prev,
+                  "data_hash": payload_hash(canonical(data)), "redacted": False}
         record["hash"] = prev = record_hash(
             position, stream, 1, type_, 1, canonical(data), canonical(record["metadata"]),
             record["recorded_at"], record["prev_hash"])

@@ -33,13 +33,17 @@ def tamper(store, sql, params=()):
 
 def test_hash_is_sha256_of_the_canonical_record(store):
     [event] = store.append("a", [NewEvent("Added", {"b": 1, "a": "é"}, {"z": 1})])
+    # chain v2: the record holds the SHA-256 of the payload's canonical text, not the payload
+    data_hash = hashlib.sha256(canonical({"b": 1, "a": "é"}).encode()).hexdigest()
     record = {
         "position": 1, "stream_id": "a", "version": 1, "type": "Added", "schema_version": 1,
-        "data": {"a": "é", "b": 1}, "metadata": {"z": 1},
+        "data_hash": data_hash, "metadata": {"z": 1},
         "recorded_at": "2022-01-21T13:31:00.000000Z", "prev_hash": GENESIS_HASH,
     }
     expected = hashlib.sha256(canonical(record).encode()).hexdigest()
     assert event.hash == expected
+    stored = store.conn.execute("SELECT data_hash, legacy_hash, redacted FROM events").fetchone()
+    assert tuple(stored) == (data_hash, None, 0)
     assert canonical({"b": 1, "a": [1, 2]}) == '{"a":[1,2],"b":1}'
 
 
@@ -85,10 +89,12 @@ def test_sealed_hash_is_sha256_of_the_canonical_record(stream, type_, data, meta
                  [(type_, schema_version, canonical(data), canonical(metadata))])
     record = {
         "position": position + 1, "stream_id": stream, "version": version + 1, "type": type_,
-        "schema_version": schema_version, "data": data, "metadata": metadata,
-        "recorded_at": recorded_at, "prev_hash": GENESIS_HASH,
+        "schema_version": schema_version,
+        "data_hash": hashlib.sha256(canonical(data).encode()).hexdigest(),
+        "metadata": metadata, "recorded_at": recorded_at, "prev_hash": GENESIS_HASH,
     }
     assert row[9] == hashlib.sha256(canonical(record).encode()).hexdigest()
+    assert row[10] == record["data_hash"]
 
 
 def test_verify_clean_log(store):
