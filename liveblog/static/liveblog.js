@@ -94,6 +94,22 @@
     });
     var at = pending.indexOf(id);
     if (at >= 0) { pending.splice(at, 1); delete pendingHtml[id]; delete pendingPinned[id]; }
+    forgetStructuredData(id);
+  }
+
+  // A deleted (or redacted) post leaves the page's JSON-LD too: nothing of it stays in the page.
+  function forgetStructuredData(id) {
+    var script = document.querySelector('script[type="application/ld+json"]');
+    if (!script) return;
+    try {
+      var data = JSON.parse(script.textContent);
+      var updates = data.liveBlogUpdate || [];
+      var kept = updates.filter(function (u) { return !/#post-/.test(u.url || "") ||
+                                                      u.url.split("#post-")[1] !== id; });
+      if (kept.length === updates.length) return;
+      data.liveBlogUpdate = kept;
+      script.textContent = JSON.stringify(data);
+    } catch (e) { /* leave what cannot be read */ }
   }
 
   function placePinned(id, html, pinned) {

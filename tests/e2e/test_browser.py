@@ -96,6 +96,23 @@ def test_a_new_post_waits_behind_the_button_then_appears_in_place(site, page):
     assert page.locator("#count").inner_text() == "1"
 
 
+def test_a_redacted_post_leaves_an_open_page_live(site, page):
+    secret = publish(site, "Witness Zed speaks", pinned=True, key_event=True)
+    publish(site, "Other news")
+    open_blog(page, site.base + "/blogs/night")
+    assert "Witness Zed" in page.content()
+    legal = {"Authorization": f"Bearer {editor_token(site.db, 'Legal Desk', 'legal')}"}
+    reply = site.request("POST", f"/api/blogs/night/posts/{secret['id']}/redact",
+                         {"reason": "court order"}, legal)
+    assert reply.status == 200, reply.json()
+    page.locator(f"#post-{secret['id']}").wait_for(state="detached", timeout=10_000)
+    page.locator(f"#pinned-{secret['id']}").wait_for(state="detached", timeout=10_000)
+    page.locator(".key-events li").first.wait_for(state="detached", timeout=10_000)
+    assert feed_headlines(page) == ["Other news"]
+    assert "Witness Zed" not in page.content()
+    assert page.locator("#count").inner_text() == "1"
+
+
 def test_pinning_live_and_key_events(site, page):
     post = publish(site, "Polls close", key_event=True)
     open_blog(page, site.base + "/blogs/night")
