@@ -16,6 +16,8 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "SYNCHRONOUS": ("FULL", "SQLite synchronous: FULL (survives power loss) or NORMAL; "
                             "PostgreSQL uses the server's synchronous_commit"),
     "MAX_CONTENT_LENGTH": (1024 * 1024, "largest request body accepted, in bytes (else 413)"),
+    "MEDIA_MAX_BYTES": (10 * 1024 * 1024, "largest image an editor may upload (POST /api/media),"
+                                          " in bytes (else 413)"),
     "CACHE_MAX_AGE": (2, "max-age (s) of reader responses in Cache-Control"),
     "CACHE_STALE_WHILE_REVALIDATE": (30, "stale-while-revalidate (s) of reader responses"),
     "ARCHIVE_AFTER_DAYS": (DEFAULT_ARCHIVE_AFTER_DAYS,

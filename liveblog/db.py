@@ -31,7 +31,7 @@ from events import (
     write_transaction,
 )
 
-from . import checkpoints, presence
+from . import checkpoints, media, presence
 from .codec import UPCASTERS
 from .projections import all_projections
 
@@ -271,6 +271,7 @@ def migrate(conn: Connection) -> None:
     checkpoints.migrate(conn)
     with write_transaction(conn):
         presence.migrate(conn)
+        media.migrate(conn)
 
 
 def get_db() -> Database:

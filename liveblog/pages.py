@@ -31,6 +31,12 @@ def public_url(path: str = "") -> str:
     return (str(current_app.config["PUBLIC_URL"]).rstrip("/") or "http://localhost") + path
 
 
+def absolute(url: str) -> str:
+    """``url`` as an absolute URL: one of the service's own paths (an uploaded image's
+    /media/…) gets PUBLIC_URL in front; any other is already absolute."""
+    return public_url(url) if url.startswith("/") else url
+
+
 def _page_headers(head: BlogHead, status: str, what: str) -> dict[str, str] | Response:
     """Validators of a reader page or feed (the blog's state, the query, this deployment's
     assets and templates): a 304 when the reader's copy is current, else the headers to send."""
@@ -342,7 +348,7 @@ def _json_ld(blog: dict[str, Any], page: dict[str, Any], url: str) -> dict[str, 
         if byline.get("contributors"):
             update["author"] = [{"@type": "Person", "name": plain(name)}
                                 for name in byline["contributors"]]
-        post_images = [b["url"] for b in post["body"] if b.get("type") == "image"]
+        post_images = [absolute(b["url"]) for b in post["body"] if b.get("type") == "image"]
         if post_images:
             update["image"] = post_images
             images += post_images
@@ -463,4 +469,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(short_time, "short_time")
     app.add_template_filter(byline_text, "byline")
     app.add_template_filter(plain, "plain")
+    app.add_template_filter(absolute, "absolute")
     app.jinja_env.filters["html"] = Markup

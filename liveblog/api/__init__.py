@@ -121,7 +121,8 @@ def fingerprint() -> str:
 
 def _require_json_bodies() -> None:
     # 415 comes before parsing: a body in any other media type is refused as a whole.
-    if request.method in ("POST", "PATCH", "PUT") and request.path.startswith("/api/"):
+    if (request.method in ("POST", "PATCH", "PUT") and request.path.startswith("/api/")
+            and request.path != "/api/media"):  # images: their own types (api/media.py)
         has_body = bool(request.content_length) or "chunked" in request.headers.get(
             "Transfer-Encoding", "").lower()
         if has_body and not request.is_json:
@@ -183,7 +184,7 @@ class OperationIds(BasePlugin):
 
 def register_api(app: Flask) -> Api:
     """Create the Api on ``app`` with every blueprint and the problem handlers."""
-    from . import audit, blogs, health, posts, presence
+    from . import audit, blogs, health, media, posts, presence
 
     app.config.setdefault("API_TITLE", "liveblog")
     app.config.setdefault("API_VERSION", "1")
@@ -199,7 +200,7 @@ def register_api(app: Flask) -> Api:
     operation_ids.init_spec(api.spec)
     api.spec.plugins.append(operation_ids)
     app.extensions["liveblog.cache_control"] = public_cache_control(app.config)
-    for module in (blogs, posts, presence, audit, health):
+    for module in (blogs, posts, presence, media, audit, health):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.well_known)
     app.before_request(_require_json_bodies)

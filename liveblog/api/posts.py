@@ -16,10 +16,11 @@ from flask.views import MethodView
 
 from events import format_time, read_snapshot
 
-from .. import queries
+from .. import media, queries
 from ..audit import feed_as_of, resolve_as_of
 from ..db import get_db
 from ..domain import commands as cmd
+from ..domain.errors import InvalidCommandError
 from ..queries import BlogHead
 from ..service import new_id
 from . import (
@@ -136,6 +137,14 @@ def _content(data: dict[str, Any]) -> dict[str, Any]:
     content = {k: data[k] for k in _CONTENT_FIELDS if k in data}
     if content.get("display_time") is not None:
         content["display_time"] = format_time(content["display_time"])
+    for index, block in enumerate(content.get("body") or []):
+        if block.get("media_id") is not None:
+            # the event holds the image's hash, where it is served and its size
+            found = media.get(get_db().store().conn, block["media_id"])
+            if found is None:
+                raise InvalidCommandError(f"body.{index}.media_id",
+                                          "no uploaded image has this id (POST /api/media)")
+            block.update(url=found.path, width=found.width, height=found.height)
     return content
 
 

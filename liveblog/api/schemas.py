@@ -119,12 +119,38 @@ class QuoteSchema(StrictSchema):
     attribution = Html(inline=True, max_length=500)
 
 
+_IMAGE_URL = v.URL(schemes={"http", "https"}, require_tld=False)
+
+
 class ImageSchema(StrictSchema):
+    """An image: from elsewhere (``url``) or uploaded here (``media_id``, the SHA-256 POST
+    /api/media gave). For an uploaded one the service fills in ``url`` (/media/<id>.<ext>),
+    ``width`` and ``height``."""
+
     type = f.String(required=True)
-    url = _http_url(required=True)
+    url = f.String(validate=v.Length(max=2000), metadata={
+        "description": "http(s) URL of an image elsewhere; for media_id, where it is served"})
+    media_id = f.String(validate=v.Regexp("^[0-9a-f]{64}$", error="Not a media id (SHA-256)."),
+                        metadata={"description": "an uploaded image's id (POST /api/media)"})
+    width = f.Integer(validate=v.Range(min=1), metadata={"description": "with media_id"})
+    height = f.Integer(validate=v.Range(min=1), metadata={"description": "with media_id"})
     caption = Html(inline=True, max_length=2000)
     credit = Html(inline=True, max_length=500)
     alt = Html(max_length=1000)
+
+    @ma.validates_schema
+    def _one_source(self, data: dict[str, Any], **kwargs: Any) -> None:
+        media_id = data.get("media_id")
+        if media_id is None:
+            if "url" not in data:
+                raise ma.ValidationError("An image needs a url or a media_id.", "url")
+            _IMAGE_URL(data["url"])
+            for name in ("width", "height"):
+                if name in data:
+                    raise ma.ValidationError("Only an uploaded image (media_id) has this.",
+                                             name)
+        elif "url" in data and not data["url"].startswith(f"/media/{media_id}."):
+            raise ma.ValidationError("Give a url or a media_id, not both.", "url")
 
 
 class EmbedSchema(StrictSchema):

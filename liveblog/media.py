@@ -1,0 +1,112 @@
+"""Media: images editors upload, stored content-addressed in the database (every node serves
+them), each checked to be an image of its declared type, with its width and height.
+
+An image's id is the SHA-256 of its bytes, so the same bytes are stored once and an event that
+names the id (an image block's ``media_id``) has the hash chain cover the image itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from events import Connection, format_time
+
+#: the types accepted, their Pillow format and the extension of their URL
+TYPES = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"),
+         "image/webp": ("WEBP", "webp"), "image/gif": ("GIF", "gif")}
+EXTENSIONS = {ext: content_type for content_type, (_, ext) in TYPES.items()}
+#: the largest width or height accepted (a decompression bomb is refused before decoding)
+MAX_SIDE = 20_000
+
+
+class NotAnImageError(ValueError):
+    """The bytes are not an image of the declared type."""
+
+
+class Media(NamedTuple):
+    """An uploaded image (its bytes apart)."""
+
+    id: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+    created_at: str
+
+    @property
+    def path(self) -> str:
+        """Where it is served, relative to the service: ``/media/<sha256>.<ext>``."""
+        return f"/media/{self.id}.{TYPES[self.content_type][1]}"
+
+    def json(self) -> dict[str, Any]:
+        return {"id": self.id, "url": self.path, "content_type": self.content_type,
+                "width": self.width, "height": self.height, "bytes": self.bytes}
+
+
+_COLUMNS = "id, content_type, width, height, bytes, created_at"
+
+
+def migrate(conn: Connection) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS media (id TEXT PRIMARY KEY, content_type TEXT NOT"
+                 " NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+                 " created_at TEXT NOT NULL, data BLOB NOT NULL)")
+
+
+def inspect(data: bytes, content_type: str) -> tuple[int, int]:
+    """The width and height of an image of ``content_type``.
+
+    :raises NotAnImageError: the bytes are not a whole image of that type.
+    """
+    from PIL import Image
+
+    expected = TYPES[content_type][0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[expected]) as image:
+                width, height = image.size
+                if max(width, height) > MAX_SIDE:
+                    raise NotAnImageError(f"the image is {width}x{height}: at most {MAX_SIDE}"
+                                          " pixels a side")
+                image.verify()  # the whole file, not just its header
+    except NotAnImageError:
+        raise
+    except Exception as e:  # Pillow raises many kinds for bytes it cannot read
+        raise NotAnImageError(f"the body is not a {expected} image ({content_type})") from e
+    return width, height
+
+
+def store(conn: Connection, data: bytes, content_type: str,
+          now: datetime) -> tuple[Media, bool]:
+    """Keep an image (checked first); the same bytes twice are one image.
+
+    :returns: the image and whether it is new.
+    :raises NotAnImageError: the bytes are not an image of ``content_type``.
+    """
+    width, height = inspect(data, content_type)
+    digest = hashlib.sha256(data).hexdigest()
+    found = get(conn, digest)
+    if found is not None:
+        return found, False
+    media = Media(digest, content_type, width, height, len(data), format_time(now))
+    conn.execute(f"INSERT INTO media ({_COLUMNS}, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                 " ON CONFLICT (id) DO NOTHING", (*media, data))
+    return get(conn, digest) or media, True
+
+
+def get(conn: Connection, media_id: str) -> Media | None:
+    """An image's record, or None."""
+    row = conn.execute(f"SELECT {_COLUMNS} FROM media WHERE id = ?", (media_id,)).fetchone()
+    return Media(*row) if row is not None else None
+
+
+def read(conn: Connection, media_id: str) -> tuple[Media, bytes] | None:
+    """An image's record and its bytes, or None."""
+    row = conn.execute(f"SELECT {_COLUMNS}, data FROM media WHERE id = ?",
+                       (media_id,)).fetchone()
+    return (Media(*row[:6]), bytes(row[6])) if row is not None else None
+
