@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -102,6 +103,32 @@ def get(conn: Connection, media_id: str) -> Media | None:
     """An image's record, or None."""
     row = conn.execute(f"SELECT {_COLUMNS} FROM media WHERE id = ?", (media_id,)).fetchone()
     return Media(*row) if row is not None else None
+
+
+def named_by(payloads: Iterable[dict[str, Any]]) -> set[str]:
+    """The uploaded images that post event payloads name (image blocks' ``media_id``)."""
+    found: set[str] = set()
+    for data in payloads:
+        for key in ("content", "changes"):
+            content = data.get(key)
+            body = content.get("body") if isinstance(content, dict) else None
+            for block in body if isinstance(body, list) else ():
+                if isinstance(block, dict) and isinstance(block.get("media_id"), str):
+                    found.add(block["media_id"])
+    return found
+
+
+def forget(conn: Connection, media_ids: set[str], post_id: str) -> list[str]:
+    """Erase the images a redacted post named, but those another post still shows (a photo
+    may be shared; the redaction covers one post's content, not the others')."""
+    gone = []
+    for media_id in sorted(media_ids):
+        shared = conn.execute("SELECT 1 FROM feed_posts WHERE id <> ? AND status <> 'redacted'"
+                              " AND body LIKE ? LIMIT 1", (post_id, f"%{media_id}%")).fetchone()
+        if shared is None:
+            conn.execute("DELETE FROM media WHERE id = ?", (media_id,))
+            gone.append(media_id)
+    return gone
 
 
 def read(conn: Connection, media_id: str) -> tuple[Media, bytes] | None:

@@ -25,6 +25,7 @@ from events import (
     write_transaction,
 )
 
+from . import media
 from .codec import decode, encode
 from .domain import commands as cmd
 from .domain.decide import decide_blog, decide_post, decide_token
@@ -218,8 +219,11 @@ class Service:
             if request_id is not None:
                 metadata["request_id"] = request_id
             if isinstance(command, cmd.RedactPost):
-                # the content leaves storage in the same transaction that records why
+                # the content leaves storage, its uploaded images with it, in the same
+                # transaction that records why
+                images = media.named_by(e.data for e in store.read_stream(stream))
                 store.redact(stream, erase)
+                media.forget(store.conn, images, command.post_id)
             try:
                 recorded = store.append(
                     stream, [encode(e, metadata) for e in events], expected_version=version,

@@ -118,3 +118,19 @@ def test_an_image_block_names_an_upload_and_the_chain_covers_its_hash(app, clien
         headers={**editor, "If-Match": '"1"'})
     assert edited.status_code == 200
     assert edited.get_json()["body"][1]["url"] == uploaded["url"]
+
+
+def test_a_redaction_erases_the_images_only_its_post_showed(client, tokens, editor):
+    legal = tokens.headers("legal", "Legal Desk")
+    own = upload(client, editor, image_bytes(color=(1, 2, 3))).get_json()
+    shared = upload(client, editor, image_bytes(color=(4, 5, 6))).get_json()
+    blog = create_blog(client, editor)
+    post = create_post(client, editor, blog["id"], body=[
+        {"type": "image", "media_id": own["id"]}, {"type": "image", "media_id": shared["id"]}])
+    create_post(client, editor, blog["id"], headline="Other",
+                body=[{"type": "image", "media_id": shared["id"]}])
+    response = client.post(f"/api/blogs/{blog['id']}/posts/{post['id']}/redact",
+                           json={"reason": "privacy request"}, headers=legal)
+    assert response.status_code == 200
+    assert client.get(own["url"]).status_code == 404
+    assert client.get(shared["url"]).status_code == 200
