@@ -419,6 +419,7 @@ def copy_log(source: str, target: str) -> None:
     from events import verify as verify_chain
     from events.jsonl import export_lines
 
+    from . import media
     from .imports import checker
 
     if source == target:
@@ -435,12 +436,16 @@ def copy_log(source: str, target: str) -> None:
                             progress=lambda n: bar.update(n - bar.pos),
                             check=checker(with_tokens=True, text=False))
         destination.runner.catch_up()
+        try:
+            images = media.copy_all(origin.conn, destination.store.conn)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
         bar.update(max(total, 1) - bar.pos)
     result = verify_chain(destination.store.conn)
     if not result.ok or result.head != origin.head():
         raise click.ClickException(f"the copy does not verify: {result.detail or 'heads differ'}")
-    click.echo(f"copied {result.events_checked} events (head {head.position} {head.hash});"
-               " the copy verifies")
+    click.echo(f"copied {result.events_checked} events (head {head.position} {head.hash})"
+               f" and {images} images; the copy verifies")
 
 
 @main.command()

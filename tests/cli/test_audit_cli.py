@@ -154,12 +154,20 @@ def test_copy_moves_a_log_between_backends_and_back(db_path, tmp_path, clock, po
     blog = create_blog(client, editor, slug="story")
     for i in range(3):
         create_post(client, editor, blog["id"], headline=f"p{i}")
+    from ..api.test_media import image_bytes
+
+    image = image_bytes()
+    uploaded = client.post("/api/media", data=image,
+                           headers={**editor, "Content-Type": "image/png"}).get_json()
+    create_post(client, editor, blog["id"], body=[{"type": "image", "media_id": uploaded["id"]}])
     app.extensions["liveblog.db"].shutdown()
     feed = _feed(str(db_path))
     postgres = fresh_postgres(postgres_server)
     code, out = cli("copy", "--from", str(db_path), "--to", postgres)
     assert code == 0, out
-    assert "the copy verifies" in out
+    assert "the copy verifies" in out and "and 1 images" in out
+    copied = create_app({"TESTING": True, "DATABASE": postgres, "CLOCK": clock}).test_client()
+    assert copied.get(uploaded["url"]).get_data() == image
     assert _feed(postgres) == feed  # the same bytes: the same events, projected the same way
     back = str(tmp_path / "back.db")
     code, out = cli("copy", "--from", postgres, "--to", back)
