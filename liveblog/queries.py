@@ -15,7 +15,8 @@ _BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organizatio
                  " a.feed_version, a.visible_position, b.archive_after_days")
 _POST_COLUMNS = ("id, blog_id, status, headline, byline, body, display_time, published_at,"
                  " updated_at, publish_at, pinned, key_event, version, edited_at,"
-                 " publish_position, change_position, created_at, corrections, redacted")
+                 " publish_position, change_position, created_at, corrections, redacted,"
+                 " updated_by")
 
 
 class BlogRow(NamedTuple):
@@ -60,6 +61,7 @@ class PostRow(NamedTuple):
     created_at: str
     corrections: str  # JSON
     redacted: int
+    updated_by: str | None
 
 
 _blog = BlogRow._make
@@ -136,8 +138,9 @@ def list_blog_rows(conn: Connection) -> list[BlogRow]:
         " ORDER BY b.status = 'closed', a.updated_at DESC, b.id")]
 
 
-def post_json(row: PostRow) -> dict[str, Any]:
-    """A post row as the API's post."""
+def post_json(row: PostRow, *, private: bool = False) -> dict[str, Any]:
+    """A post row as the API's post; ``private`` (editors' answers, never cached for readers)
+    adds who made its latest change."""
     status = row.status
     published_at = row.published_at
     byline = json.loads(row.byline)
@@ -153,7 +156,8 @@ def post_json(row: PostRow) -> dict[str, Any]:
         "pinned": bool(row.pinned), "key_event": bool(row.key_event), "version": row.version,
         "edited": row.edited_at is not None, "edited_at": row.edited_at,
         "corrections": json.loads(row.corrections),
-    } | ({"redacted": True} if row.redacted else {})
+    } | ({"redacted": True} if row.redacted else {}) | (
+        {"updated_by": {"name": row.updated_by}} if private else {})
 
 
 def list_posts(conn: Connection, blog_id: str, order: str, limit: int,

@@ -107,7 +107,7 @@ def _posts_by_status(head: BlogHead, statuses: list[str]) -> Any:
         rows = queries.list_posts_by_status(conn, head.id, statuses)
     return json_response({
         "blog": queries.blog_json(row, encode_cursor("c", row.visible_position)), "pinned": [],
-        "posts": [queries.post_json(r) for r in rows], "total": len(rows),
+        "posts": [queries.post_json(r, private=True) for r in rows], "total": len(rows),
         "next_cursor": None, "cursor": encode_cursor("c", row.visible_position),
     }, headers={"Cache-Control": "private, no-cache"})
 
@@ -204,11 +204,12 @@ class Post(MethodView):
         """One post. Readers see published posts only; editors and auditors see any."""
         conn = get_db().store().conn
         head = queries.get_blog_head(conn, blog)
-        row = queries.get_post_row(conn, head.id, post, unpublished=is_editor())
+        editor = is_editor()
+        row = queries.get_post_row(conn, head.id, post, unpublished=editor)
         headers = reader_headers(post_etag(row.version), row.updated_at)
         if none_match(headers["ETag"]):
             return not_modified(headers)
-        return json_response(queries.post_json(row), headers=headers)
+        return json_response(queries.post_json(row, private=editor), headers=headers)
 
     @require_role("editor")
     @blp.arguments(PostPatchSchema)

@@ -144,7 +144,10 @@ class ImageSchema(StrictSchema):
         if media_id is None:
             if "url" not in data:
                 raise ma.ValidationError("An image needs a url or a media_id.", "url")
-            _IMAGE_URL(data["url"])
+            try:
+                _IMAGE_URL(data["url"])
+            except ma.ValidationError as e:
+                raise ma.ValidationError(e.messages, "url") from None
             for name in ("width", "height"):
                 if name in data:
                     raise ma.ValidationError("Only an uploaded image (media_id) has this.",
@@ -361,6 +364,9 @@ class PostSchema(ma.Schema):
     redacted = f.Boolean(metadata={
         "description": "present, true, only on a post whose content a legal redaction erased:"
                        " auditors see one in history and as-of, with no content"})
+    updated_by = f.Dict(metadata={
+        "description": "only in answers to a token: {name} of who made the latest change"
+                       " (the console names the other editor of a conflicting save)"})
     headline = f.String()
     byline = f.Nested(BylineOutSchema)
     body = f.List(f.Dict(), metadata={"description": "blocks: paragraph, heading, quote,"

@@ -59,11 +59,12 @@ def post_after(outcome: Outcome, blog_id: str, post_id: str) -> dict[str, Any]:
     """The post as it was right after ``outcome`` (the first answer, for a replayed request)."""
     if not outcome.replayed:
         conn = get_db().store().conn
-        return queries.post_json(queries.get_post_row(conn, blog_id, post_id, unpublished=True))
+        return queries.post_json(queries.get_post_row(conn, blog_id, post_id, unpublished=True),
+                                 private=True)
     scratch = _as_of(outcome, post_stream(blog_id, post_id))
     row = queries.get_post_row(scratch, blog_id, post_id, unpublished=True)
     scratch.close()
-    return queries.post_json(row)
+    return queries.post_json(row, private=True)
 
 
 def _as_of(outcome: Outcome, stream_id: str) -> Any:

@@ -42,14 +42,14 @@ class FeedProjection(Projection):
 
     name = "feed"
     # 2: byline and body as key-sorted JSON (a rebuild writes the same bytes); 3: corrections;
-    # 4: redaction
-    version = 4
+    # 4: redaction; 5: who made the latest change (editors see it)
+    version = 5
     tables = ("feed_posts", "blog_activity")
     columns = {
         "feed_posts": ("id", "blog_id", "status", "headline", "byline", "body", "display_time",
                        "published_at", "publish_position", "updated_at", "publish_at", "pinned",
                        "key_event", "version", "created_at", "edited_at", "change_position",
-                       "stream_version", "corrections", "redacted"),
+                       "stream_version", "corrections", "redacted", "updated_by"),
         "blog_activity": ("blog_id", "updated_at", "post_count", "feed_version",
                           "visible_position"),
     }
@@ -64,7 +64,8 @@ class FeedProjection(Projection):
             " pinned INTEGER NOT NULL DEFAULT 0, key_event INTEGER NOT NULL DEFAULT 0,"
             " version INTEGER NOT NULL, created_at TEXT NOT NULL, edited_at TEXT,"
             " change_position INTEGER, stream_version INTEGER NOT NULL,"
-            " corrections TEXT NOT NULL DEFAULT '[]', redacted INTEGER NOT NULL DEFAULT 0)")
+            " corrections TEXT NOT NULL DEFAULT '[]', redacted INTEGER NOT NULL DEFAULT 0,"
+            " updated_by TEXT)")
         conn.execute(
             f"CREATE TABLE {t['blog_activity']} (blog_id TEXT PRIMARY KEY,"
             " updated_at TEXT NOT NULL, post_count INTEGER NOT NULL,"
@@ -124,9 +125,12 @@ class FeedProjection(Projection):
                 "published_at": None, "publish_position": None, "updated_at": at,
                 "publish_at": None, "pinned": 0, "key_event": 0, "version": d["revision"],
                 "created_at": at, "edited_at": None, "change_position": None,
-                "stream_version": e.version, "corrections": "[]", "redacted": 0}
+                "stream_version": e.version, "corrections": "[]", "redacted": 0,
+                "updated_by": None}
         was = post["status"]
-        post.update(updated_at=at, version=d["revision"], stream_version=e.version)
+        actor = e.metadata.get("actor")
+        post.update(updated_at=at, version=d["revision"], stream_version=e.version,
+                    updated_by=actor.get("name") if isinstance(actor, dict) else None)
         status = was
         match e.type:
             case "PostScheduled":
