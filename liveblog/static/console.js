@@ -14,9 +14,9 @@
   var me = null;
   var PRESENCE_EVERY = 5000, REFRESH_EVERY = 5000;
   var BLOCK_FIELDS = {
-    paragraph: [["text", "Text", "textarea"]],
+    paragraph: [["text", "Text", "rich"]],
     heading: [["text", "Text", "input"]],
-    quote: [["text", "Quote", "textarea"], ["attribution", "Attribution", "input"]],
+    quote: [["text", "Quote", "rich"], ["attribution", "Attribution", "input"]],
     image: [["url", "Image URL", "input"], ["caption", "Caption", "input"],
             ["credit", "Credit", "input"], ["alt", "Alt text", "input"]],
     embed: [["url", "URL", "input"], ["provider", "Provider", "input"]]
@@ -84,6 +84,56 @@
   }
 
   function errorSlot(path) { return h("p", {"class": "error", "data-error-for": path, role: "alert"}); }
+
+  // A block as the API takes it: its fields, and for an uploaded image its media_id (the
+  // server fills in where it is served and its size).
+  function blockOut(b) {
+    var out = {type: b.type};
+    (BLOCK_FIELDS[b.type] || []).forEach(function (f) { if (b[f[0]]) out[f[0]] = b[f[0]]; });
+    if (b.type === "image" && b.media_id) out.media_id = b.media_id;
+    return out;
+  }
+
+  // -- rich text ---------------------------------------------------------------------------------
+
+  // A text field of a body block as a rich-text editor (Quill, vendored, served by the app):
+  // bold, italic and links, no raw HTML in sight. The API keeps inline HTML, one line break
+  // (<br>) between lines; the server sanitises it again.
+  function richText(id, label, html, onchange) {
+    var holder = h("div", {"class": "rich-text"});
+    holder.innerHTML = html ? "<p>" + html.split(/<br\s*\/?>/i).join("</p><p>") + "</p>" : "";
+    var labelEl = h("span", {"class": "label", id: id + "-label", text: label});
+    var box = h("div", {"class": "rich-field"}, [labelEl, holder]);
+    var quill = new window.Quill(holder, {
+      theme: "snow", formats: ["bold", "italic", "link"], placeholder: label + "…",
+      modules: {toolbar: [["bold", "italic", "link"]]}
+    });
+    var root = quill.root;
+    root.id = id;
+    root.setAttribute("role", "textbox");
+    root.setAttribute("aria-multiline", "true");
+    root.setAttribute("aria-labelledby", id + "-label");
+    box.querySelectorAll(".ql-toolbar button").forEach(function (b) {
+      b.setAttribute("aria-label", ({"ql-bold": "Bold", "ql-italic": "Italic", "ql-link": "Link"})[b.className] || b.className);
+      b.setAttribute("tabindex", "-1");  // the editor's own shortcuts: Ctrl+B, Ctrl+I, Ctrl+K
+    });
+    box.querySelectorAll(".ql-tooltip input").forEach(function (input) {
+      input.setAttribute("aria-label", "Link address");
+    });
+    quill.on("text-change", function (delta, old, source) {
+      if (source === "user") onchange(inlineHtml(root));
+    });
+    return box;
+  }
+
+  function inlineHtml(root) {
+    var lines = Array.prototype.map.call(root.children, function (line) {
+      var html = line.innerHTML;
+      return html === "<br>" ? "" : html;
+    });
+    while (lines.length && !lines[lines.length - 1]) lines.pop();
+    return lines.join("<br>");
+  }
 
   function showErrors(root, response, fallback) {
     root.querySelectorAll(".error").forEach(function (el) { el.textContent = ""; });
@@ -479,11 +529,19 @@
       blockList.textContent = "";
       blocks.forEach(function (block, i) {
         var fields = (BLOCK_FIELDS[block.type] || []).map(function (f) {
+          var id = "block-" + i + "-" + f[0];
+          if (f[2] === "rich") {
+            return h("div", {}, [richText(id, f[1], block[f[0]] || "", function (html) {
+              block[f[0]] = html; persist();
+            }), errorSlot("body." + i + "." + f[0])]);
+          }
+          if (block.type === "image" && f[0] === "url" && block.media_id) return null;
           var input = h(f[2] === "textarea" ? "textarea" : "input", {type: f[2] === "textarea" ? undefined : "text",
-            id: "block-" + i + "-" + f[0], value: block[f[0]] || "",
+            id: id, value: block[f[0]] || "",
             oninput: function (e) { block[f[0]] = e.target.value; }});
-          return h("div", {}, [h("label", {"for": "block-" + i + "-" + f[0], text: f[1]}), input, errorSlot("body." + i + "." + f[0])]);
+          return h("div", {}, [h("label", {"for": id, text: f[1]}), input, errorSlot("body." + i + "." + f[0])]);
         });
+        if (block.type === "image") fields.unshift(uploader(block, i));
         blockList.append(h("div", {"class": "block", "data-index": String(i)}, [
           h("div", {"class": "block-head"}, [h("strong", {text: block.type}),
             h("button", {type: "button", "class": "button", text: "↑", "aria-label": "Move block " + (i + 1) + " up", disabled: i === 0,
@@ -497,6 +555,87 @@
       if (changed) persist();
     }
 
+    // -- images: chosen, pasted or dropped, uploaded with progress -------------------------------
+
+    var IMAGE_TYPES = ["image/jpeg", "image/png", "image/webp", "image/gif"];
+
+    function uploader(block, i) {
+      var id = "block-" + i + "-file";
+      var status = h("p", {"class": "upload-status", id: "block-" + i + "-upload-status", role: "status",
+        text: block.uploading ? "Uploading " + (block.file || "") + "…" :
+              block.media_id ? "Uploaded" + (block.width ? " (" + block.width + " × " + block.height + " px)" : "") : ""});
+      var bar = h("progress", {id: "block-" + i + "-progress", max: "100", value: String(block.progress || 0),
+                              "aria-label": "Upload progress", hidden: !block.uploading});
+      block.show = function () {
+        bar.value = block.progress || 0;
+        status.textContent = "Uploading " + (block.file || "") + "… " + (block.progress || 0) + "%";
+      };
+      var input = h("input", {type: "file", id: id, accept: IMAGE_TYPES.join(","),
+        onchange: function (e) { if (e.target.files[0]) upload(block, e.target.files[0]); }});
+      var preview = block.media_id && block.url ?
+        h("img", {"class": "preview", src: block.url, alt: "", width: block.width, height: block.height}) : null;
+      return h("div", {"class": "uploader"}, [preview,
+        h("label", {"for": id, text: block.media_id ? "Replace the image" : "Upload an image (or paste or drop one)"}),
+        input, bar, status, errorSlot("body." + i + ".media_id"),
+        block.uploadError ? h("p", {"class": "error", role: "alert", text: block.uploadError}) : null]);
+    }
+
+    // XMLHttpRequest, not fetch: only it reports the upload's progress.
+    function upload(block, file) {
+      block.uploadError = null;
+      if (IMAGE_TYPES.indexOf(file.type) < 0) {
+        block.uploadError = (file.name || "That file") + " is not a JPEG, PNG, WebP or GIF image.";
+        renderBlocks(false);
+        return;
+      }
+      block.uploading = true; block.progress = 0; block.file = file.name || "image";
+      renderBlocks(false);
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", "/api/media");
+      xhr.setRequestHeader("Authorization", "Bearer " + token());
+      xhr.setRequestHeader("Content-Type", file.type);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = function (e) {
+        if (!e.lengthComputable) return;
+        block.progress = Math.round(100 * e.loaded / e.total);
+        if (block.show) block.show();
+      };
+      xhr.onload = function () {
+        var data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+        block.uploading = false;
+        if ((xhr.status === 200 || xhr.status === 201) && data) {
+          block.progress = 100;
+          block.media_id = data.id; block.url = data.url;
+          block.width = data.width; block.height = data.height;
+          renderBlocks(true);
+        } else {
+          if (xhr.status === 401) signOut("Your token was refused: sign in again. Unsaved work is kept.");
+          block.uploadError = (data && data.detail) || "The upload failed (" + xhr.status + ").";
+          renderBlocks(false);
+        }
+      };
+      xhr.onerror = function () {
+        block.uploading = false;
+        block.uploadError = "Could not reach the server: the image was not uploaded. Try again.";
+        renderBlocks(false);
+      };
+      xhr.send(file);
+    }
+
+    // Images pasted or dropped anywhere on the form become image blocks, uploaded at once.
+    function imagesIn(list) {
+      return Array.prototype.filter.call(list || [], function (f) { return f.type.indexOf("image/") === 0; });
+    }
+    function addImages(files) {
+      files.forEach(function (file) {
+        var block = {type: "image"};
+        blocks.push(block);
+        upload(block, file);
+      });
+      focusBlock(blocks.length - 1, "field");
+    }
+
     // After a block moves, goes or comes, focus stays with it (the same button, or the block's
     // first field; the headline when no block is left), never on <body>.
     function focusBlock(index, what) {
@@ -506,18 +645,14 @@
       var down = block.querySelector("[aria-label^='Move block'][aria-label$='down']");
       // the same button again, else the other one (at the top, "up" is disabled)
       var target = what === "up" ? (up.disabled ? down : up) : what === "down" ? (down.disabled ? up : down) : null;
-      if (!target || target.disabled) target = block.querySelector("input, textarea") || block.querySelector("button");
+      if (!target || target.disabled) target = block.querySelector("input[type=text], textarea, [contenteditable=true]") || block.querySelector("button");
       target.focus();
     }
 
     function content() {
       var body = {headline: headline.value,
         byline: {contributors: contributors.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean)},
-        body: blocks.map(function (b) {
-          var out = {type: b.type};
-          BLOCK_FIELDS[b.type].forEach(function (f) { if (b[f[0]]) out[f[0]] = b[f[0]]; });
-          return out;
-        }),
+        body: blocks.map(blockOut),
         pinned: pinned.checked, key_event: keyEvent.checked};
       if (place.value.trim()) body.byline.location = place.value.trim();
       var shownAt = shownTime.resolve().iso;  // an unresolved time is refused by save()
@@ -548,6 +683,10 @@
     // (the base is now the other editor's version, which the form does not show)
     function save(extra, message, fields) {
       if (saving) return Promise.resolve();  // a second click while the first is on its way
+      if (blocks.some(function (b) { return b.uploading; })) {
+        showErrors(form, {status: 409, data: {detail: "An image is still uploading: save when it is done."}});
+        return Promise.resolve();
+      }
       var times = [["display_time", shownTime.resolve()]];
       if (extra && "publish_at" in extra) times.push(["publish_at", publishTime.resolve()]);
       var unresolved = times.filter(function (t) { return t[1].error; });
@@ -598,11 +737,7 @@
     function contentOf(p) {
       var out = {headline: text(p.headline),
         byline: {contributors: (p.byline.contributors || []).map(text)},
-        body: p.body.map(function (b) {
-          var o = {type: b.type};
-          (BLOCK_FIELDS[b.type] || []).forEach(function (f) { if (b[f[0]]) o[f[0]] = b[f[0]]; });
-          return o;
-        }),
+        body: p.body.map(blockOut),
         pinned: !!p.pinned, key_event: !!p.key_event};
       if (p.byline.location && text(p.byline.location).trim()) out.byline.location = text(p.byline.location).trim();
       out.display_time = p.display_time && p.display_time !== p.published_at ? p.display_time : null;
@@ -638,14 +773,15 @@
 
     function showConflict(body, mine, both, theirs, now, extra, message) {
       conflict.textContent = "";
+      var who = (theirs.updated_by && theirs.updated_by.name) || "Another editor";
       var rows = both.map(function (f) {
         return h("div", {"class": "sides", "data-field": f}, [
-          h("div", {}, [h("h3", {text: "Theirs: " + LABELS[f]}), h("pre", {"class": "theirs", text: describe(f, now[f])})]),
-          h("div", {}, [h("h3", {text: "Yours: " + LABELS[f]}), h("pre", {"class": "yours", text: describe(f, body[f])})])]);
+          h("div", {}, [h("h3", {text: who + "’s " + LABELS[f]}), h("pre", {"class": "theirs", text: describe(f, now[f])})]),
+          h("div", {}, [h("h3", {text: "Your " + LABELS[f]}), h("pre", {"class": "yours", text: describe(f, body[f])})])]);
       });
       conflict.append(h("div", {"class": "conflict", role: "alert"}, [
-        h("h2", {text: "Another editor changed this post meanwhile"}),
-        h("p", {text: "You started from version " + version + "; it was saved as version " + theirs.version +
+        h("h2", {id: "conflict-title", text: who + " changed this post meanwhile"}),
+        h("p", {text: "You started from version " + version + "; " + who + " saved it as version " + theirs.version +
                      " at " + when(theirs.updated_at, zone) + ", changing the same " +
                      both.map(function (f) { return LABELS[f]; }).join(", ") +
                      " as you. Nothing was overwritten; their other changes are kept either way."}),
@@ -697,6 +833,26 @@
       h("div", {"class": "actions"}, actions), publishChoices, errorSlot("publish_at"), errorSlot("status"), errorSlot("_action"), retry, conflict]);
     form.addEventListener("input", persist);
     form.addEventListener("change", persist);
+    // capture: before the rich-text editor takes a pasted image as text
+    form.addEventListener("paste", function (e) {
+      var files = imagesIn(e.clipboardData && e.clipboardData.files);
+      if (!files.length) return;
+      e.preventDefault(); e.stopPropagation();
+      addImages(files);
+    }, true);
+    form.addEventListener("dragover", function (e) {
+      if (e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types || [], "Files") >= 0) {
+        e.preventDefault(); form.classList.add("dropping");
+      }
+    });
+    form.addEventListener("dragleave", function () { form.classList.remove("dropping"); });
+    form.addEventListener("drop", function (e) {
+      form.classList.remove("dropping");
+      var files = imagesIn(e.dataTransfer && e.dataTransfer.files);
+      if (!files.length) return;
+      e.preventDefault(); e.stopPropagation();
+      addImages(files);
+    }, true);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       save(post ? {} : {}, post ? "Saved" : "Published");

@@ -197,7 +197,7 @@ def test_offline_publish_shows_the_error_and_keeps_the_draft(site, browser):
     page.reload()  # the draft survives a reload (and an expired token, which signs out)
     page.wait_for_selector("#draft-restored")
     assert page.input_value("#headline") == "Written on the train"
-    assert page.input_value("#block-0-text") == "No signal here."
+    assert page.inner_text("#block-0-text") == "No signal here."
     page.click("#publish")
     page.wait_for_selector("#posts-table")
     assert total(site) == 1
@@ -282,6 +282,10 @@ def test_the_same_field_changed_on_both_sides_is_shown_side_by_side(site, browse
     john.wait_for_selector("#conflict .conflict")
     assert john.locator("#conflict-fields [data-field]").count() == 1  # only the headline
     assert "Power cut in the north" in john.inner_text("[data-field=headline] .theirs")
+    # the panel names the other editor and when they saved
+    assert john.inner_text("#conflict-title") == "Jane Roe changed this post meanwhile"
+    assert john.inner_text("[data-field=headline] h3") == "Jane Roe’s headline"
+    assert "Jane Roe saved it as version 2 at" in john.inner_text("#conflict .conflict")
     john.click("#keep-mine")
     john.wait_for_selector("#posts-table")
     now = site.request("GET", f"/api/blogs/desk/posts/{post['id']}", headers=site.auth).json()
@@ -393,3 +397,105 @@ def test_a_london_editor_on_a_new_york_blog_enters_new_york_time(site, browser):
         assert now["display_time"] == repeated["display_time"]
     finally:
         page.context.close()
+
+
+def test_paragraphs_are_rich_text_with_no_raw_html_in_sight(site, browser):
+    post = site.request("POST", "/api/blogs/desk/posts", {
+        "headline": "Tide", "body": [{"type": "paragraph",
+                                      "text": "Waves &amp; wind: <strong>stay</strong> away"}]},
+        site.auth).json()
+    page = open_post(browser, site, "jane", post)
+    editor = page.locator("#block-0-text")
+    assert editor.inner_text() == "Waves & wind: stay away"  # no tags, no entities
+    assert editor.locator("strong").inner_text() == "stay"
+    assert page.locator(".ql-toolbar button[aria-label=Bold]").count() == 1
+    # the editor's own formatting: select a word, make it italic, add a line
+    editor.click()
+    page.keyboard.press("End")
+    page.keyboard.type(" now")
+    page.keyboard.down("Shift")
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    page.keyboard.up("Shift")
+    page.keyboard.press("Control+i")
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.keyboard.type("Second line")
+    page.click("#save")
+    page.wait_for_selector("#posts-table")
+    saved = site.request("GET", f"/api/blogs/desk/posts/{post['id']}", headers=site.auth).json()
+    assert saved["body"][0]["text"] == (
+        "Waves &amp; wind: <strong>stay</strong> away <em>now</em><br>Second line")
+    reader = page.context.new_page()
+    reader.goto(site.base + "/blogs/desk")
+    assert reader.locator("article.post p em").inner_text() == "now"
+
+
+def png(width, height, seed=0):
+    """A real PNG of that size (zlib-compressed rows, CRCs), without Pillow in the browser."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    rows = b"".join(b"\x00" + bytes((x * 7 + y * 3 + seed) % 256 for x in range(width * 3))
+                    for y in range(height))
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_images_chosen_pasted_or_dropped_upload_with_progress(site, browser):
+    page = sign_in(browser, site, "jane")
+    compose(page, "Photos from the front")
+    page.evaluate("""() => { window.progressSeen = [];
+        const original = XMLHttpRequest.prototype.send;
+        XMLHttpRequest.prototype.send = function (body) {
+            this.upload.addEventListener("progress", e => window.progressSeen.push(e.loaded));
+            return original.call(this, body); }; }""")
+    # chosen with the file input
+    page.click("[data-add=image]")
+    page.set_input_files("#block-0-file", files=[{
+        "name": "front.png", "mimeType": "image/png", "buffer": png(640, 480)}])
+    page.locator("#block-0-upload-status", has_text="Uploaded (640 × 480 px)").wait_for()
+    assert page.locator(".block[data-index='0'] img.preview").count() == 1
+    assert page.evaluate("window.progressSeen.length") >= 1
+    page.fill("#block-0-caption", "The front line")
+    # pasted anywhere on the form
+    page.evaluate("""([bytes]) => {
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array(bytes)], "pasted.png", {type: "image/png"}));
+        document.querySelector("#headline").dispatchEvent(
+            new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
+    }""", [list(png(30, 20, seed=1))])
+    page.locator("#block-1-upload-status", has_text="Uploaded (30 × 20 px)").wait_for()
+    # dropped onto the form
+    page.evaluate("""([bytes]) => {
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array(bytes)], "dropped.png", {type: "image/png"}));
+        document.querySelector("#blocks").dispatchEvent(
+            new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+    }""", [list(png(20, 10, seed=2))])
+    page.locator("#block-2-upload-status", has_text="Uploaded (20 × 10 px)").wait_for()
+    # a file that is not an image is refused where it was given, and nothing is uploaded
+    page.click("[data-add=image]")
+    page.set_input_files("#block-3-file", files=[{
+        "name": "notes.txt", "mimeType": "text/plain", "buffer": b"not an image"}])
+    page.locator(".block[data-index='3'] .error", has_text="not a JPEG").wait_for()
+    page.click("[aria-label='Remove block 4']")
+    page.click("#publish")
+    page.wait_for_selector("#posts-table")
+    posts = site.request("GET", "/api/blogs/desk/posts").json()["posts"]
+    images = posts[0]["body"]
+    assert [(b["width"], b["height"]) for b in images] == [(640, 480), (30, 20), (20, 10)]
+    assert all(b["url"] == f"/media/{b['media_id']}.png" for b in images)
+    assert images[0]["caption"] == "The front line"
+    reader = page.context.new_page()
+    reader.goto(site.base + "/blogs/desk")
+    first = reader.locator("article.post figure img").first
+    first.wait_for()
+    assert first.get_attribute("width") == "640"
+    assert reader.evaluate("document.querySelector('article.post figure img').naturalWidth") \
+        == 640
