@@ -21,6 +21,7 @@ from .backends import migrate as migrate_backend
 from .chain import (
     COLUMNS,
     GENESIS_HASH,
+    StoredTime,
     canonical,
     check_integers,
     format_time,
@@ -420,7 +421,7 @@ class EventStore:
             if meta != meta_text:
                 meta_text, metadata = meta, parse(meta)
             if recorded_at != time_text:
-                time_text, moment = recorded_at, datetime.fromisoformat(recorded_at)
+                time_text, moment = recorded_at, StoredTime.parse(recorded_at)
             yield new(RecordedEvent, (position, stream_id, version, type_, sv, payload, metadata,
                                       moment, prev, hash_, bool(redacted)))
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from events import Connection, format_time
+from events import Connection, format_time, write_transaction
 
 #: the types accepted, their Pillow format and the extension of their URL
 TYPES = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"),
@@ -22,6 +22,10 @@ TYPES = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"),
 EXTENSIONS = {ext: content_type for content_type, (_, ext) in TYPES.items()}
 #: the largest width or height accepted (a decompression bomb is refused before decoding)
 MAX_SIDE = 20_000
+#: the narrower copies kept of a wider still image, for phones and ordinary screens (srcset)
+SIZES = (640, 1280)
+#: the types narrower copies are made of (a GIF may move: it is served as it came)
+SIZED = ("image/jpeg", "image/png", "image/webp")
 
 
 class NotAnImageError(ValueError):
@@ -45,7 +49,52 @@ class Media(NamedTuple):
 
     def json(self) -> dict[str, Any]:
         return {"id": self.id, "url": self.path, "content_type": self.content_type,
-                "width": self.width, "height": self.height, "bytes": self.bytes}
+                "width": self.width, "height": self.height, "bytes": self.bytes,
+                "sizes": [{"width": w, "url": sized_path(self.path, w)}
+                          for w in widths(self.content_type, self.width)]}
+
+
+def widths(content_type: str, width: int) -> list[int]:
+    """The widths of the narrower copies kept of an image (the rule :func:`store` follows,
+    so a page can name them from an image block alone)."""
+    return [w for w in SIZES if w < width] if content_type in SIZED else []
+
+
+def sized_path(path: str, width: int) -> str:
+    """Where the copy ``width`` pixels wide of the image served at ``path`` is served."""
+    stem, _, ext = path.rpartition(".")
+    return f"{stem}-{width}.{ext}"
+
+
+def srcset(block: dict[str, Any]) -> str:
+    """An uploaded image block's ``srcset`` (its narrower copies and itself), or ``""``."""
+    url, width = block.get("url") or "", block.get("width")
+    content_type = EXTENSIONS.get(url.rpartition(".")[2], "")
+    if not block.get("media_id") or not isinstance(width, int):
+        return ""
+    sized = widths(content_type, width)
+    if not sized:
+        return ""
+    return ", ".join([f"{sized_path(url, w)} {w}w" for w in sized] + [f"{url} {width}w"])
+
+
+def _narrower(data: bytes, content_type: str, width: int) -> bytes:
+    """A copy of the image ``width`` pixels wide (Pillow, high-quality resampling)."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        height = max(1, round(image.height * width / image.width))
+        copy = image.resize((width, height), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        kind = TYPES[content_type][0]
+        if kind == "JPEG":
+            copy.convert("RGB").save(out, kind, quality=82, optimize=True, progressive=True)
+        elif kind == "WEBP":
+            copy.save(out, kind, quality=80, method=4)
+        else:
+            copy.save(out, kind, optimize=True)
+        return out.getvalue()
 
 
 _COLUMNS = "id, content_type, width, height, bytes, created_at"
@@ -55,6 +104,8 @@ def migrate(conn: Connection) -> None:
     conn.execute("CREATE TABLE IF NOT EXISTS media (id TEXT PRIMARY KEY, content_type TEXT NOT"
                  " NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, bytes INTEGER NOT NULL,"
                  " created_at TEXT NOT NULL, data BLOB NOT NULL)")
+    conn.execute("CREATE TABLE IF NOT EXISTS media_sizes (media_id TEXT NOT NULL, width INTEGER"
+                 " NOT NULL, data BLOB NOT NULL, PRIMARY KEY (media_id, width))")
 
 
 def inspect(data: bytes, content_type: str) -> tuple[int, int]:
@@ -94,8 +145,12 @@ def store(conn: Connection, data: bytes, content_type: str,
     if found is not None:
         return found, False
     media = Media(digest, content_type, width, height, len(data), format_time(now))
-    conn.execute(f"INSERT INTO media ({_COLUMNS}, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
-                 " ON CONFLICT (id) DO NOTHING", (*media, data))
+    sized = [(digest, w, _narrower(data, content_type, w)) for w in widths(content_type, width)]
+    with write_transaction(conn):
+        conn.execute(f"INSERT INTO media ({_COLUMNS}, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                     " ON CONFLICT (id) DO NOTHING", (*media, data))
+        conn.executemany("INSERT INTO media_sizes (media_id, width, data) VALUES (?, ?, ?)"
+                         " ON CONFLICT (media_id, width) DO NOTHING", sized)
     return get(conn, digest) or media, True
 
 
@@ -127,6 +182,7 @@ def forget(conn: Connection, media_ids: set[str], post_id: str) -> list[str]:
                               " AND body LIKE ? LIMIT 1", (post_id, f"%{media_id}%")).fetchone()
         if shared is None:
             conn.execute("DELETE FROM media WHERE id = ?", (media_id,))
+            conn.execute("DELETE FROM media_sizes WHERE media_id = ?", (media_id,))
             gone.append(media_id)
     return gone
 
@@ -155,12 +211,25 @@ def copy_all(source: Connection, target: Connection) -> int:
             raise ValueError(f"image {media_id} no longer matches its hash")
         target.execute(f"INSERT INTO media ({_COLUMNS}, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
                        " ON CONFLICT (id) DO NOTHING", (*record, data))
+        for width, sized in source.execute(
+                "SELECT width, data FROM media_sizes WHERE media_id = ?", (media_id,)):
+            target.execute("INSERT INTO media_sizes (media_id, width, data) VALUES (?, ?, ?)"
+                           " ON CONFLICT (media_id, width) DO NOTHING",
+                           (media_id, width, bytes(sized)))
     return len(ids)
 
 
-def read(conn: Connection, media_id: str) -> tuple[Media, bytes] | None:
-    """An image's record and its bytes, or None."""
-    row = conn.execute(f"SELECT {_COLUMNS}, data FROM media WHERE id = ?",
-                       (media_id,)).fetchone()
+def read(conn: Connection, media_id: str,
+         width: int | None = None) -> tuple[Media, bytes] | None:
+    """An image's record and its bytes (those of its copy ``width`` pixels wide, when one is
+    asked for), or None."""
+    if width is not None:
+        columns = ", ".join("m." + c for c in _COLUMNS.split(", "))
+        row = conn.execute(f"SELECT {columns}, s.data FROM media m JOIN media_sizes s"
+                           " ON s.media_id = m.id WHERE m.id = ? AND s.width = ?",
+                           (media_id, width)).fetchone()
+    else:
+        row = conn.execute(f"SELECT {_COLUMNS}, data FROM media WHERE id = ?",
+                           (media_id,)).fetchone()
     return (Media(*row[:6]), bytes(row[6])) if row is not None else None
 

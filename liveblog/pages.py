@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from events import format_time
 
-from . import queries
+from . import media, queries
 from .api.cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .db import get_db
 from .domain.errors import NotFoundError
@@ -470,4 +470,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(byline_text, "byline")
     app.add_template_filter(plain, "plain")
     app.add_template_filter(absolute, "absolute")
+    app.add_template_filter(media.srcset, "srcset")
     app.jinja_env.filters["html"] = Markup

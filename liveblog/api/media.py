@@ -32,6 +32,9 @@ class MediaSchema(ma.Schema):
     width = f.Integer()
     height = f.Integer()
     bytes = f.Integer()
+    sizes = f.List(f.Dict(), metadata={
+        "description": "narrower copies kept of a wide JPEG, PNG or WebP ({width, url}, 640 and"
+                       " 1280 px), for srcset; pages use them by themselves"})
 
 
 _UPLOAD = {"required": True, "description": "the image's bytes, at most MEDIA_MAX_BYTES",
@@ -79,22 +82,27 @@ class Served(MethodView):
                         304: {"description": "not modified"}},
              parameters=[{"in": "path", "name": "name", "required": True,
                           "schema": {"type": "string"},
-                          "description": "<sha256>.<ext> as upload gave it"},
+                          "description": "<sha256>.<ext> as upload gave it, or"
+                                         " <sha256>-<width>.<ext> for a narrower copy"},
                          {"in": "header", "name": "If-None-Match", "required": False,
                           "schema": {"type": "string"},
                           "description": "the ETag held: 304 (the bytes never change)"}])
     @errors(blp, 404)
     def get(self, name: str) -> Any:
         """An uploaded image, by its hash: the same URL is always the same bytes."""
-        digest, _, ext = name.partition(".")
+        stem, _, ext = name.partition(".")
+        digest, _, size = stem.partition("-")  # <sha256>-<width>: a narrower copy
         content_type = media.EXTENSIONS.get(ext)
-        found = media.read(get_db().store().conn, digest) if content_type else None
+        width = int(size) if size.isdigit() and len(size) < 6 else None
+        found = None
+        if content_type and (width is not None or not size):
+            found = media.read(get_db().store().conn, digest, width)
         if found is None or found[0].content_type != content_type:
             raise NotFound("no such image")
         record, data = found
-        headers = {"ETag": f'"{record.id}"', "Cache-Control": IMMUTABLE,
+        headers = {"ETag": f'"{stem}"', "Cache-Control": IMMUTABLE,
                    "Access-Control-Allow-Origin": "*"}
-        if request.if_none_match.contains(record.id) or request.if_none_match.star_tag:
+        if request.if_none_match.contains(stem) or request.if_none_match.star_tag:
             return not_modified(headers)
         if request.if_modified_since is not None and not request.if_none_match:
             return not_modified(headers)  # the bytes never change

@@ -36,7 +36,7 @@ def test_upload_measures_and_keeps_an_image_by_its_hash(client, editor):
     body = response.get_json()
     digest = hashlib.sha256(data).hexdigest()
     assert body == {"id": digest, "url": f"/media/{digest}.png", "content_type": "image/png",
-                    "width": 40, "height": 30, "bytes": len(data)}
+                    "width": 40, "height": 30, "bytes": len(data), "sizes": []}
     assert response.headers["Location"] == body["url"]
     again = upload(client, editor, data)
     assert again.status_code == 200 and again.get_json() == body
@@ -134,3 +134,28 @@ def test_a_redaction_erases_the_images_only_its_post_showed(client, tokens, edit
     assert response.status_code == 200
     assert client.get(own["url"]).status_code == 404
     assert client.get(shared["url"]).status_code == 200
+
+
+def test_a_wide_image_gets_narrower_copies_that_pages_offer(client, editor):
+    data = image_bytes("JPEG", size=(1600, 900))
+    body = upload(client, editor, data, "image/jpeg").get_json()
+    stem = f"/media/{body['id']}"
+    assert body["sizes"] == [{"width": 640, "url": f"{stem}-640.jpg"},
+                             {"width": 1280, "url": f"{stem}-1280.jpg"}]
+    for size in body["sizes"]:
+        served = client.get(size["url"])
+        assert served.status_code == 200 and served.mimetype == "image/jpeg"
+        assert served.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        with Image.open(io.BytesIO(served.get_data())) as copy:
+            assert copy.size == (size["width"], round(900 * size["width"] / 1600))
+        assert client.get(size["url"], headers={
+            "If-None-Match": served.headers["ETag"]}).status_code == 304
+    assert client.get(f"{stem}-800.jpg").status_code == 404  # only the kept widths
+    assert client.get(f"{stem}-x.jpg").status_code == 404
+    gif = upload(client, editor, image_bytes("GIF", size=(900, 10)), "image/gif").get_json()
+    assert gif["sizes"] == []  # a GIF may move: served as it came
+    blog = create_blog(client, editor, slug="wide")
+    create_post(client, editor, blog["id"], body=[{"type": "image", "media_id": body["id"]}])
+    page = client.get("/blogs/wide").get_data(as_text=True)
+    assert (f'srcset="{stem}-640.jpg 640w, {stem}-1280.jpg 1280w, {stem}.jpg 1600w"'
+            in page)
