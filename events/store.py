@@ -44,6 +44,9 @@ Clock = Callable[[], datetime]
 AppendHook = Callable[[Connection, list[RecordedEvent]], None]
 
 _COLUMNS = COLUMNS
+#: what an event read as a RecordedEvent needs (not the payload hashes: fewer values to build)
+_EVENT_COLUMNS = ("position, stream_id, version, type, schema_version, data, metadata,"
+                  " recorded_at, prev_hash, hash, redacted")
 _PAGE = 1000
 _UNSET = object()
 
@@ -339,7 +342,7 @@ class EventStore:
         version = from_version - 1
         while True:
             rows = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE stream_id = ? AND version > ?"
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE stream_id = ? AND version > ?"
                 " AND version <= ? ORDER BY version LIMIT ?",
                 (stream_id, version, last, _PAGE)).fetchall()
             yield from self._events(rows)
@@ -364,8 +367,8 @@ class EventStore:
         :param types: only these event types.
         :param until: only positions up to and including this one.
         """
-        yield from self._events(self.read_rows(after, limit, stream_prefix=stream_prefix,
-                                               types=types, until=until, page_size=page_size))
+        yield from self._events(self._select(_EVENT_COLUMNS, after, limit, stream_prefix,
+                                             types, until, page_size))
 
     def read_rows(
         self,
@@ -377,7 +380,13 @@ class EventStore:
         until: int | None = None,
         page_size: int = _PAGE,
     ) -> Iterator[tuple[Any, ...]]:
-        """Like :meth:`read_all` but yields the raw stored rows (no parsing, no upcasting)."""
+        """Like :meth:`read_all` but yields the raw stored rows (no parsing, no upcasting), in
+        :data:`events.chain.COLUMNS` order (:class:`events.records.StoredRow` names them)."""
+        return self._select(_COLUMNS, after, limit, stream_prefix, types, until, page_size)
+
+    def _select(self, columns: str, after: int, limit: int | None, stream_prefix: str | None,
+                types: Sequence[str] | None, until: int | None,
+                page_size: int) -> Iterator[tuple[Any, ...]]:
         where = ["position > ?"]
         params: list[Any] = []
         if until is not None:
@@ -389,7 +398,7 @@ class EventStore:
         if types:
             where.append(f"type IN ({','.join('?' * len(types))})")
             params += list(types)
-        sql = (f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+        sql = (f"SELECT {columns} FROM events WHERE {' AND '.join(where)}"
                " ORDER BY position LIMIT ?")
         remaining = limit if limit is not None else 2**62
         position = after
@@ -413,8 +422,8 @@ class EventStore:
         meta_text = time_text = None
         metadata: JSONDict = {}
         moment = datetime.min
-        for (position, stream_id, version, type_, sv, data, meta, recorded_at, prev, hash_, _,
-             _, redacted) in rows:
+        for (position, stream_id, version, type_, sv, data, meta, recorded_at, prev, hash_,
+             redacted) in rows:
             payload = parse(data)
             if upcast is not None:
                 sv, payload = upcast(type_, sv, payload)
