@@ -865,7 +865,7 @@
     view.append(h("p", {}, [h("a", {href: "#/blogs/" + blogId, text: "← Back to the blog"})]),
       h("h1", {text: post ? "Edit post" : "New post"}),
       post ? h("p", {"class": "hint", id: "editing", text: "Editing version " + post.version + " · " + post.status}) : "",
-      presenceLine, restored, form);
+      presenceLine, restored || "", form);
     headline.focus();
     if (post) watchPresence(base + "/" + post.id + "/presence", presenceLine);
   }

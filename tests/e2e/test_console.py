@@ -405,6 +405,7 @@ def test_paragraphs_are_rich_text_with_no_raw_html_in_sight(site, browser):
                                       "text": "Waves &amp; wind: <strong>stay</strong> away"}]},
         site.auth).json()
     page = open_post(browser, site, "jane", post)
+    assert "null" not in page.inner_text("#view")  # nothing stray where no draft was restored
     editor = page.locator("#block-0-text")
     assert editor.inner_text() == "Waves & wind: stay away"  # no tags, no entities
     assert editor.locator("strong").inner_text() == "stay"
