@@ -833,12 +833,16 @@
       h("div", {"class": "actions"}, actions), publishChoices, errorSlot("publish_at"), errorSlot("status"), errorSlot("_action"), retry, conflict]);
     form.addEventListener("input", persist);
     form.addEventListener("change", persist);
-    // capture: before the rich-text editor takes a pasted image as text
-    form.addEventListener("paste", function (e) {
-      var files = imagesIn(e.clipboardData && e.clipboardData.files);
+    // Image files pasted or dropped: taken here, in the capture phase, before the rich-text
+    // editor would take them as text.
+    function takeImages(e, files) {
+      files = imagesIn(files);
       if (!files.length) return;
       e.preventDefault(); e.stopPropagation();
       addImages(files);
+    }
+    form.addEventListener("paste", function (e) {
+      takeImages(e, e.clipboardData && e.clipboardData.files);
     }, true);
     form.addEventListener("dragover", function (e) {
       if (e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types || [], "Files") >= 0) {
@@ -848,10 +852,7 @@
     form.addEventListener("dragleave", function () { form.classList.remove("dropping"); });
     form.addEventListener("drop", function (e) {
       form.classList.remove("dropping");
-      var files = imagesIn(e.dataTransfer && e.dataTransfer.files);
-      if (!files.length) return;
-      e.preventDefault(); e.stopPropagation();
-      addImages(files);
+      takeImages(e, e.dataTransfer && e.dataTransfer.files);
     }, true);
     form.addEventListener("submit", function (event) {
       event.preventDefault();

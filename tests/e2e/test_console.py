@@ -448,6 +448,18 @@ def png(width, height, seed=0):
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
+def hand_over(page, how, selector, data):
+    """Paste (``how="paste"``) or drop a PNG file on the element, as a person would."""
+    page.evaluate("""([how, selector, bytes]) => {
+        const data = new DataTransfer();
+        data.items.add(new File([new Uint8Array(bytes)], how + ".png", {type: "image/png"}));
+        const event = how === "paste"
+            ? new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true})
+            : new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true});
+        document.querySelector(selector).dispatchEvent(event);
+    }""", [how, selector, list(data)])
+
+
 def test_images_chosen_pasted_or_dropped_upload_with_progress(site, browser):
     page = sign_in(browser, site, "jane")
     compose(page, "Photos from the front")
@@ -464,21 +476,10 @@ def test_images_chosen_pasted_or_dropped_upload_with_progress(site, browser):
     assert page.locator(".block[data-index='0'] img.preview").count() == 1
     assert page.evaluate("window.progressSeen.length") >= 1
     page.fill("#block-0-caption", "The front line")
-    # pasted anywhere on the form
-    page.evaluate("""([bytes]) => {
-        const data = new DataTransfer();
-        data.items.add(new File([new Uint8Array(bytes)], "pasted.png", {type: "image/png"}));
-        document.querySelector("#headline").dispatchEvent(
-            new ClipboardEvent("paste", {clipboardData: data, bubbles: true, cancelable: true}));
-    }""", [list(png(30, 20, seed=1))])
+    # pasted anywhere on the form, then dropped onto it
+    hand_over(page, "paste", "#headline", png(30, 20, seed=1))
     page.locator("#block-1-upload-status", has_text="Uploaded (30 × 20 px)").wait_for()
-    # dropped onto the form
-    page.evaluate("""([bytes]) => {
-        const data = new DataTransfer();
-        data.items.add(new File([new Uint8Array(bytes)], "dropped.png", {type: "image/png"}));
-        document.querySelector("#blocks").dispatchEvent(
-            new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
-    }""", [list(png(20, 10, seed=2))])
+    hand_over(page, "drop", "#blocks", png(20, 10, seed=2))
     page.locator("#block-2-upload-status", has_text="Uploaded (20 × 10 px)").wait_for()
     # a file that is not an image is refused where it was given, and nothing is uploaded
     page.click("[data-add=image]")
