@@ -313,8 +313,12 @@ def check_rows(rows: Iterable[Row], start: Head | None = None,
     head = start or Head(0, GENESIS_HASH)
     expected, link = head.position + 1, head.hash
     checked = redacted_count = 0
-    escapes = _Escapes()
     sha256 = hashlib.sha256
+    encode = _encode_str
+    # the parts a run of rows shares (a batch's stream and time, the few types), escaped once
+    last_stream = last_time = None
+    stream_text = time_text = ""
+    types: dict[str, str] = {}
     for row in rows:
         (position, stream_id, version, type_, sv, data, meta, recorded_at, prev_hash, hash_,
          data_hash, legacy_hash, redacted) = row
@@ -323,16 +327,26 @@ def check_rows(rows: Iterable[Row], start: Head | None = None,
             problem = f"gap: expected position {expected}, found {position}"
         elif prev_hash != link or not (checked or is_hex_digest(link)):
             problem = "broken link: prev_hash does not match the previous event's hash"
-        elif not is_hex_digest(data_hash):
-            problem = "bad payload hash: data_hash is not a SHA-256 digest"
-        elif not redacted and sha256(data.encode()).hexdigest() != data_hash:
+        elif redacted:
+            # the payload is gone: its hash stands in, and goes into the record as it is
+            if not is_hex_digest(data_hash):
+                problem = "bad payload hash: data_hash is not a SHA-256 digest"
+        elif sha256(data.encode()).hexdigest() != data_hash:  # a digest when it matches
             problem = "bad hash: the stored payload does not match its data_hash"
-        elif legacy_hash is not None and not (legacy and is_hex_digest(legacy_hash)):
+        if problem is None and legacy_hash is not None and not (
+                legacy and is_hex_digest(legacy_hash)):
             problem = "bad legacy hash: a chain v1 hash after the log moved to chain v2"
-        else:
-            stream_text, time_text, type_text = escapes.of(stream_id, recorded_at, type_)
-            digest = _digest(data_hash, _legacy_member(legacy_hash), meta, position, prev_hash,
-                             time_text, sv, stream_text, type_text, version)
+        if problem is None:
+            if stream_id != last_stream:
+                last_stream, stream_text = stream_id, encode(stream_id)
+            if recorded_at != last_time:
+                last_time, time_text = recorded_at, encode(recorded_at)
+            type_text = types.get(type_)
+            if type_text is None:
+                type_text = types[type_] = encode(type_)
+            digest = _digest(data_hash, _legacy_member(legacy_hash) if legacy_hash else "",
+                             meta, position, prev_hash, time_text, sv, stream_text, type_text,
+                             version)
             if digest != hash_:
                 problem = "bad hash: the stored event does not match its hash"
             elif legacy_hash is not None:
@@ -347,7 +361,8 @@ def check_rows(rows: Iterable[Row], start: Head | None = None,
             return VerifyResult(False, checked, Head(expected - 1, link), position, problem,
                                 redacted_count, legacy)
         checked += 1
-        redacted_count += bool(redacted)
+        if redacted:
+            redacted_count += 1
         expected, link = position + 1, hash_
     return VerifyResult(True, checked, Head(expected - 1, link), None, None, redacted_count,
                         legacy)
