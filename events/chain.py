@@ -230,7 +230,7 @@ def seal(stream_id: str, recorded_at: str, position: int, version: int, prev_has
         type_text = types.get(type_)
         if type_text is None:
             type_text = types[type_] = _encode_str(type_)
-        data_hash = hashlib.sha256(data_text.encode()).hexdigest()
+        data_hash = payload_hash(data_text)
         digest = _digest(data_hash, "", metadata_text, position, prev_hash, time_json,
                          schema_version, stream_json, type_text, version)
         append((position, stream_id, version, type_, schema_version, data_text, metadata_text,
@@ -273,27 +273,6 @@ def record_hash(
     return hashlib.sha256(canonical(record).encode()).hexdigest()
 
 
-class _Escapes:
-    """JSON-escaped streams, times and types, each escaped once for a run of rows."""
-
-    def __init__(self) -> None:
-        self.stream_id: str | None = None
-        self.stream = ""
-        self.recorded_at: str | None = None
-        self.time = ""
-        self.types: dict[str, str] = {}
-
-    def of(self, stream_id: str, recorded_at: str, type_: str) -> tuple[str, str, str]:
-        if stream_id != self.stream_id:
-            self.stream_id, self.stream = stream_id, _encode_str(stream_id)
-        if recorded_at != self.recorded_at:
-            self.recorded_at, self.time = recorded_at, _encode_str(recorded_at)
-        type_text = self.types.get(type_)
-        if type_text is None:
-            type_text = self.types[type_] = _encode_str(type_)
-        return self.stream, self.time, type_text
-
-
 def check_rows(rows: Iterable[Row], start: Head | None = None,
                legacy: str = GENESIS_HASH) -> VerifyResult:
     """Check a run of stored rows (:data:`COLUMNS` order) in position order against the chain
@@ -331,7 +310,7 @@ def check_rows(rows: Iterable[Row], start: Head | None = None,
             # the payload is gone: its hash stands in, and goes into the record as it is
             if not is_hex_digest(data_hash):
                 problem = "bad payload hash: data_hash is not a SHA-256 digest"
-        elif sha256(data.encode()).hexdigest() != data_hash:  # a digest when it matches
+        elif sha256(data.encode()).hexdigest() != data_hash:  # payload_hash, inline: per row
             problem = "bad hash: the stored payload does not match its data_hash"
         if problem is None and legacy_hash is not None and not (
                 legacy and is_hex_digest(legacy_hash)):
@@ -344,9 +323,8 @@ def check_rows(rows: Iterable[Row], start: Head | None = None,
             type_text = types.get(type_)
             if type_text is None:
                 type_text = types[type_] = encode(type_)
-            digest = _digest(data_hash, _legacy_member(legacy_hash) if legacy_hash else "",
-                             meta, position, prev_hash, time_text, sv, stream_text, type_text,
-                             version)
+            digest = _digest(data_hash, _legacy_member(legacy_hash), meta, position, prev_hash,
+                             time_text, sv, stream_text, type_text, version)
             if digest != hash_:
                 problem = "bad hash: the stored event does not match its hash"
             elif legacy_hash is not None:
@@ -384,10 +362,11 @@ def rechain(rows: Iterable[tuple[Any, ...]], start: Head, legacy: str) -> Iterat
 
     expected, link = start.position + 1, start.hash
     v1_link = legacy
-    escapes = _Escapes()
     for position, stream_id, version, type_, sv, data, meta, recorded_at, prev_hash, hash_ \
             in rows:
-        stream_text, time_text, type_text = escapes.of(stream_id, recorded_at, type_)
+        # once per event in a migration: no cache of escaped strings as verify keeps
+        stream_text, time_text, type_text = (_encode_str(stream_id), _encode_str(recorded_at),
+                                             _encode_str(type_))
         if position != expected:
             problem = f"gap: expected position {expected}, found {position}"
         elif prev_hash != v1_link:

@@ -43,7 +43,6 @@ Clock = Callable[[], datetime]
 #: Called inside the append's transaction with the events just recorded (inline projections).
 AppendHook = Callable[[Connection, list[RecordedEvent]], None]
 
-_COLUMNS = COLUMNS
 #: what an event read as a RecordedEvent needs (not the payload hashes: fewer values to build)
 _EVENT_COLUMNS = ("position, stream_id, version, type, schema_version, data, metadata,"
                   " recorded_at, prev_hash, hash, redacted")
@@ -248,7 +247,7 @@ class EventStore:
             rows = seal(stream_id, recorded_text, position, current, prev_hash, items)
             try:
                 conn.executemany(
-                    f"INSERT INTO events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                    f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             except DATABASE_ERRORS as e:
                 if unique_violation(e) is not None:
                     raise ConcurrencyError(stream_id, expected_version, current) from e
@@ -382,7 +381,7 @@ class EventStore:
     ) -> Iterator[tuple[Any, ...]]:
         """Like :meth:`read_all` but yields the raw stored rows (no parsing, no upcasting), in
         :data:`events.chain.COLUMNS` order (:class:`events.records.StoredRow` names them)."""
-        return self._select(_COLUMNS, after, limit, stream_prefix, types, until, page_size)
+        return self._select(COLUMNS, after, limit, stream_prefix, types, until, page_size)
 
     def _select(self, columns: str, after: int, limit: int | None, stream_prefix: str | None,
                 types: Sequence[str] | None, until: int | None,

@@ -221,8 +221,13 @@ class Service:
             if isinstance(command, cmd.RedactPost):
                 # the content leaves storage, its uploaded images with it, in the same
                 # transaction that records why
-                images = media.named_by(e.data for e in store.read_stream(stream))
-                store.redact(stream, erase)
+                images: set[str] = set()
+
+                def erase_noting_images(type_: str, data: dict[str, Any]) -> dict[str, Any]:
+                    images.update(media.named_by([data]))
+                    return erase(type_, data)
+
+                store.redact(stream, erase_noting_images)
                 media.forget(store.conn, images, command.post_id)
             try:
                 recorded = store.append(
