@@ -13,10 +13,6 @@ from .domain.errors import BlogNotFoundError, PostNotFoundError
 _BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organization, b.timezone,"
                  " b.status, b.created_at, b.version, a.updated_at, a.post_count,"
                  " a.feed_version, a.visible_position, b.archive_after_days")
-_POST_COLUMNS = ("id, blog_id, status, headline, byline, body, display_time, published_at,"
-                 " updated_at, publish_at, pinned, key_event, version, edited_at,"
-                 " publish_position, change_position, created_at, corrections, redacted,"
-                 " updated_by")
 
 
 class BlogRow(NamedTuple):
@@ -66,6 +62,8 @@ class PostRow(NamedTuple):
 
 _blog = BlogRow._make
 _posts = PostRow._make
+#: the feed_posts columns a PostRow holds, in its order (the row's fields name them)
+_POST_COLUMNS = ", ".join(PostRow._fields)
 
 ORDERS = {
     # order: (sort column, direction, comparison for the next page)
