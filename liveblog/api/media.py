@@ -10,6 +10,7 @@ from flask.views import MethodView
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 
 from .. import media
+from ..assets import IMMUTABLE
 from ..db import get_db
 from ..domain.errors import InvalidCommandError
 from . import Blueprint, errors, json_response, not_modified
@@ -20,7 +21,6 @@ blp = Blueprint("media", __name__, url_prefix="",
                             " immutable to anyone.")
 
 _EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
-IMMUTABLE = "public, max-age=31536000, immutable"
 f = ma.fields
 
 
