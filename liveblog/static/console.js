@@ -32,6 +32,7 @@
     return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
   }
 
+  var REFUSED = "Your token was refused: sign in again. Unsaved work is kept.";
   var OFFLINE = "Could not reach the server: nothing was sent, or its answer was lost. " +
                 "Your work is kept in this browser; retry when you are back online.";
 
@@ -50,7 +51,7 @@
       var etag = r.headers.get("ETag");
       if (r.status === 204) return {status: 204, data: null, etag: etag};
       return r.json().catch(function () { return {}; }).then(function (data) {
-        if (r.status === 401) signOut("Your token was refused: sign in again. Unsaved work is kept.");
+        if (r.status === 401) signOut(REFUSED);
         return {status: r.status, data: data, etag: etag};
       });
     }, function () {
@@ -610,7 +611,7 @@
           block.width = data.width; block.height = data.height;
           renderBlocks(true);
         } else {
-          if (xhr.status === 401) signOut("Your token was refused: sign in again. Unsaved work is kept.");
+          if (xhr.status === 401) signOut(REFUSED);
           block.uploadError = (data && data.detail) || "The upload failed (" + xhr.status + ").";
           renderBlocks(false);
         }
