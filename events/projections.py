@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from .backends import Connection, relaxed_durability
+from .backends import Connection, relaxed_durability, settle
 from .backends import sqlite as sqlite_backend
 from .records import RecordedEvent
 from .store import EventStore, write_transaction
@@ -42,6 +42,10 @@ Progress = Callable[[int, int], None]
 Row = dict[str, Any]
 #: keys per IN (...) list: well under SQLite's and PostgreSQL's parameter limits
 _CHUNK = 500
+#: rows a rebuild writes in one transaction: each holds the write lock for milliseconds
+_WRITE_CHUNK = 2000
+#: the suffix of a live table a rebuild replaced, until it is dropped just after the swap
+_RETIRED = "__retired"
 
 
 class Tables:
@@ -139,24 +143,37 @@ class Rows:
             for key in ordered:
                 rows.setdefault(key, None)
 
-    def flush(self, *, deferred: bool = False) -> None:
-        """Write every changed row back, and forget what was held unless ``complete``.
+    def due(self, *, deferred: bool = False) -> bool:
+        """:meth:`flush` has work: changed rows to write or, unless ``complete``, rows to let go.
 
-        :param deferred: a complete set holding fewer than :attr:`max_rows` writes nothing yet
-            (it keeps its rows in memory and writes each once, at the end).
+        :param deferred: a complete set holding fewer than :attr:`max_rows` is not due (it
+            keeps its rows in memory and writes each once, at the end).
         """
         if deferred and self.complete and len(self) < self.max_rows:
-            return
+            return False
+        return any(self._dirty.values()) or (not self.complete and len(self) > 0)
+
+    def flush(self, *, most: int | None = None) -> bool:
+        """Write changed rows back, then forget what was held unless ``complete``.
+
+        :param most: write at most this many rows now (a rebuild writes in short transactions,
+            so an editor's write never waits long for the lock); call again while it returns
+            True.
+        :returns: True when changed rows remain to be written.
+        """
+        budget = most if most is not None else 2**62
         for table, dirty in self._dirty.items():
-            if not dirty:
+            if not dirty or budget <= 0:
                 continue
             columns = self.projection.columns[table]
             key = columns[0]
             rows = self._rows[table]
             values = self._values[table]
+            keys = list(itertools.islice(dirty, budget)) if len(dirty) > budget else list(dirty)
+            budget -= len(keys)
             upserts = []
             deletes = []
-            for k in dirty:
+            for k in keys:
                 row = rows[k]
                 if row is None:
                     deletes.append((k,))
@@ -171,12 +188,19 @@ class Rows:
                     f"INSERT INTO {name} ({', '.join(columns)})"
                     f" VALUES ({','.join('?' * len(columns))})"
                     f" ON CONFLICT ({key}) DO UPDATE SET {updates}", upserts)
-            dirty.clear()
+            if len(keys) == len(dirty):
+                dirty.clear()
+            else:
+                for k in keys:
+                    del dirty[k]
+        if any(self._dirty.values()):
+            return True
         if self.complete and len(self) > self.max_rows:
             self.complete = False
         if not self.complete:
             for rows in self._rows.values():
                 rows.clear()
+        return False
 
     def __len__(self) -> int:
         return sum(map(len, self._rows.values()))
@@ -390,6 +414,7 @@ class ProjectionRunner:
         chosen = self._select(name)
         fresh: dict[str, Tables] = {}
         generations: dict[str, int] = {}
+        replaced: dict[str, bool] = {}
         with write_transaction(conn):
             for projection in chosen:
                 checkpoint = self._checkpoint(conn, projection)
@@ -400,7 +425,10 @@ class ProjectionRunner:
                 projection.create(conn, tables)
                 fresh[projection.name] = tables
                 generations[projection.name] = generation
-        # the fresh tables are ours alone: rows held in memory are the whole truth about them
+                replaced[projection.name] = checkpoint is not None
+        # The fresh tables are ours alone: rows held in memory are the whole truth about them,
+        # folding needs no lock, and rows are written in short transactions, so editors'
+        # writes go on meanwhile and never wait long for the write lock.
         rows = {p.name: Rows(p, conn, fresh[p.name], complete=True) for p in chosen}
         target = self.store.head().position
         events = self.store.read_all(0, until=target, page_size=self.batch_size)
@@ -409,20 +437,21 @@ class ProjectionRunner:
         # batch (the swap below is as durable as the connection is)
         with relaxed_durability(conn):
             while batch := list(itertools.islice(events, self.batch_size)):
-                with write_transaction(conn):
-                    for projection in chosen:
-                        projection.apply_rows(rows[projection.name], batch)
-                        # rows stay in memory until there are too many: each is written once
-                        rows[projection.name].flush(deferred=True)
+                for projection in chosen:
+                    projection.apply_rows(rows[projection.name], batch)
+                    # rows stay in memory until there are too many: each is written once
+                    self._write(rows[projection.name], deferred=True)
                 done = batch[-1].position
                 total += len(batch)
                 if progress is not None:
                     progress(done, target)
+            for projection in chosen:
+                self._write(rows[projection.name])
+                # one statement (and one short transaction) an index
+                projection.create_indexes(conn, fresh[projection.name])
         if progress is not None and total == 0:
             progress(0, target)
-        with relaxed_durability(conn), write_transaction(conn):
-            for projection in chosen:
-                projection.create_indexes(conn, fresh[projection.name])
+        settle(conn)
         with write_transaction(conn):
             # Events appended while we rebuilt, then the swap, under one write lock.
             tail = list(self.store.read_all(done))
@@ -433,7 +462,13 @@ class ProjectionRunner:
             head = max(tail[-1].position if tail else done, target)
             for projection in chosen:
                 for logical, physical in fresh[projection.name].items():
-                    conn.execute(f'DROP TABLE IF EXISTS "{logical}"')
+                    # the old table is set aside here and dropped after the swap: freeing
+                    # its pages is work no writer need wait for
+                    conn.execute(f'DROP TABLE IF EXISTS "{logical}{_RETIRED}"')
+                    if replaced[projection.name]:
+                        conn.execute(f'ALTER TABLE "{logical}" RENAME TO "{logical}{_RETIRED}"')
+                    else:
+                        conn.execute(f'DROP TABLE IF EXISTS "{logical}"')
                     conn.execute(f'ALTER TABLE "{physical}" RENAME TO "{logical}"')
                 conn.execute(
                     "INSERT INTO projection_checkpoints (name, version, position, generation)"
@@ -443,7 +478,18 @@ class ProjectionRunner:
                     (projection.name, projection.version, head, generations[projection.name]))
             # snapshots were taken of the old code's output: a rebuild starts them afresh
             conn.execute("DELETE FROM projection_snapshots")
+        for projection in chosen:
+            for logical in projection.tables:
+                with write_transaction(conn):
+                    conn.execute(f'DROP TABLE IF EXISTS "{logical}{_RETIRED}"')
         return total
+
+    def _write(self, rows: Rows, *, deferred: bool = False) -> None:
+        """Write what a rebuild's rows have due, :data:`_WRITE_CHUNK` rows a transaction."""
+        more = rows.due(deferred=deferred)
+        while more:
+            with write_transaction(self.store.conn):
+                more = rows.flush(most=_WRITE_CHUNK)
 
     # -- as-of ---------------------------------------------------------------------------------
 

@@ -1,8 +1,10 @@
 """Benchmark the event store against the eventsourcing library's recorder, in one run.
 
-Prints appends/s (one event per transaction, and batches of 100), read rate, rebuild rate of a
-simple projection, verify rate, and peak traced memory of read/rebuild/verify on a log of N and
-of N/10 events (flat memory: the two peaks are close). Both stores run at the same durability:
+Prints appends/s (one event per transaction, and batches of 100), read rate, `liveblog rebuild`
+of a newsroom's mixed log (and how long an editor publishing meanwhile waited), the rebuild rate
+of a simple projection (a ceiling), the service's write path, verify rate, and peak traced
+memory of read/rebuild/verify on a log of N and of N/10 events (flat memory: the two peaks are
+close). Both stores run at the same durability:
 SQLite synchronous=FULL, or PostgreSQL with synchronous_commit on (its default).
 
     scripts/bench events                 # 100k events, SQLite
@@ -168,6 +170,51 @@ def real_rebuild(database):
     elapsed = time.perf_counter() - start
     service.store.close()
     return count, elapsed
+
+
+def _editor(database, blog, ready, stop, waits):
+    """An editor publishing a post every 20 ms through the service, each write's wait noted."""
+    from liveblog.db import Database
+    from liveblog.domain import commands as cmd
+    from liveblog.service import Actor, new_id
+
+    service = Database(database).service()
+    actor = Actor("cli", "editor")
+    content = {"headline": "During the rebuild", "body": [{"type": "paragraph", "text": "News."}]}
+    ready.set()
+    while not stop.is_set():
+        began = time.perf_counter()
+        service.handle(cmd.CreatePost(blog, new_id(), content), actor)
+        waits.append(time.perf_counter() - began)
+        time.sleep(0.02)
+    service.store.close()
+
+
+def rebuild_while_writing(database):
+    """`liveblog rebuild` while another process publishes: how long the rebuild took, and the
+    longest an editor's write waited meanwhile (the swap holds the write lock)."""
+    import multiprocessing
+
+    from liveblog.db import Database
+
+    service = Database(database).service()
+    blog = service.store.conn.execute("SELECT id FROM blogs LIMIT 1").fetchone()[0]
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        ready, stop, waits = context.Event(), context.Event(), manager.list()
+        editor = context.Process(target=_editor, args=(database, blog, ready, stop, waits))
+        editor.start()
+        ready.wait(60)
+        time.sleep(0.5)
+        start = time.perf_counter()
+        count = service.runner.rebuild()
+        elapsed = time.perf_counter() - start
+        time.sleep(0.5)
+        stop.set()
+        editor.join(60)
+        noted = sorted(waits)
+    service.store.close()
+    return count, elapsed, noted
 
 
 def per_command(database, n=1000):
@@ -373,6 +420,7 @@ def run(args, n, es, where) -> None:
     else:
         made = mixed_log(mixed, args.mixed)
     real = min((real_rebuild(mixed) for _ in range(args.rounds)), key=lambda x: x[1])
+    _, busy_s, waits = rebuild_while_writing(mixed)
     command = per_command(where("per_command.db"))
     small = where("ours_small.db")
     ours_batches(small, n // 10)
@@ -388,6 +436,9 @@ def run(args, n, es, where) -> None:
         print(f"{label:34}{ours:>14,.0f}/s{theirs:>14,.0f}/s{ours / theirs:>7.2f}x")
     print(f"{'liveblog rebuild, all projections':34}{real[0] / real[1]:>14,.0f}/s"
           f"   {made:,}-event mixed newsroom log, {real[1]:.2f} s (target >= 150,000/s)")
+    print(f"{'  while an editor publishes':34}{len(waits):>12} posts  longest write wait"
+          f" {waits[-1] * 1e3:,.0f} ms, median {waits[len(waits) // 2] * 1e3:,.1f} ms"
+          f" (that rebuild: {busy_s:.2f} s)")
     print(f"{'rebuild (toy projection: ceiling)':34}{rebuild_n / rebuild_s:>14,.0f}/s")
     print(f"{'service write path, per command':34}{command * 1e6:>12,.0f} us   median of"
           " publish/edit/pin on a blog with history (SQLite: no fsync)")

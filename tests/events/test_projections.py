@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import threading
 import zlib
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events import EventStore, NewEvent, ProjectionRunner, export_jsonl, import_jsonl, verify
+from events import (
+    EventStore,
+    NewEvent,
+    ProjectionRunner,
+    export_jsonl,
+    import_jsonl,
+    projections,
+    verify,
+)
 
 from .counting import Counting, snapshot
 
@@ -48,6 +57,13 @@ def test_inline_catches_up_a_gap_first(db_path, clock):
     assert snapshot(a.conn)[0] == [("x", 2, 2, 3)]
 
 
+def _tables(conn):
+    catalog = ("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+               if conn.dialect == "postgresql"
+               else "SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {r[0] for r in conn.execute(catalog)}
+
+
 def test_rebuild_swaps_in_fresh_tables_and_keeps_reporting_progress(store):
     runner = ProjectionRunner(store, [Counting()], batch_size=4)
     runner.start()
@@ -61,11 +77,64 @@ def test_rebuild_swaps_in_fresh_tables_and_keeps_reporting_progress(store):
     # a second rebuild works too (index names of generations never clash)
     runner.rebuild()
     assert snapshot(store.conn) == before
-    catalog = ("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-               if store.conn.dialect == "postgresql"
-               else "SELECT name FROM sqlite_master WHERE type = 'table'")
-    names = {r[0] for r in store.conn.execute(catalog)}
-    assert not any("__g" in n for n in names)
+    assert not any("__" in name for name in _tables(store.conn))  # nothing fresh or retired
+
+
+def test_a_rebuild_holding_more_rows_than_it_keeps_writes_them_in_short_transactions(
+        store, monkeypatch):
+    # a few rows a transaction and a small memory bound: the same tables come out
+    monkeypatch.setattr(projections, "_WRITE_CHUNK", 3)
+    monkeypatch.setattr(projections.Rows, "max_rows", 5)
+    runner = ProjectionRunner(store, [Counting()], batch_size=4)
+    runner.start()
+    for i in range(40):
+        store.append(f"s{i % 17}", [added(i), NewEvent("Removed", {"amount": 1})],
+                     then=runner.apply_inline)
+    before = snapshot(store.conn)
+    statements: list[str] = []
+    sqlite = store.conn.dialect == "sqlite"
+    if sqlite:
+        store.conn.set_trace_callback(statements.append)
+    assert runner.rebuild() == 80
+    assert snapshot(store.conn) == before
+    assert not any("__" in name for name in _tables(store.conn))  # nothing fresh or retired left
+    if sqlite:
+        store.conn.set_trace_callback(None)
+        # 17 + 3 rows held past the bound of 5, written 3 a transaction (more than one each)
+        assert statements.count("COMMIT") >= 20 / 3
+
+
+def test_a_rebuild_folds_without_the_write_lock(database, clock):
+    """While a rebuild folds events, another writer appends at once (only the rebuild's short
+    writes and its swap take the lock); what it appended is in the swapped-in tables."""
+    store = EventStore.open(database, clock=clock)
+    runner = ProjectionRunner(store, [Counting()], batch_size=4)
+    runner.start()
+    for i in range(12):
+        store.append("a", [added(i)], then=runner.apply_inline)
+    appended = []
+
+    def append_elsewhere():
+        other = EventStore.open(database, clock=clock)
+        try:
+            appended.extend(other.append("b", [added(100)]))
+        finally:
+            other.close()
+
+    class Appending(Counting):
+        def _counted(self, rows, event):
+            if event.position == 6 and not appended:
+                writer = threading.Thread(target=append_elsewhere)
+                writer.start()
+                writer.join(10)  # while the rebuild held the lock, this would wait it out
+                assert appended, "the rebuild held the write lock while folding"
+            super()._counted(rows, event)
+
+    try:
+        assert ProjectionRunner(store, [Appending()], batch_size=4).rebuild() == 13
+        assert snapshot(store.conn)[0] == [("a", 12, 12, 66), ("b", 1, 1, 100)]
+    finally:
+        store.close()
 
 
 def test_projection_version_bump_rebuilds_on_start(store):
