@@ -500,20 +500,20 @@ class ProjectionRunner:
         position: int | None = None,
         at: datetime | None = None,
         stream_prefix: str | None = None,
-        target: str = ":memory:",
         snapshot_every: int | None = None,
     ) -> tuple[Connection, int]:
-        """Build projections as they stood at a past ``position`` (or time ``at``) in a scratch db.
+        """Build projections as they stood at a past ``position`` (or time ``at``) in a scratch
+        in-memory database.
 
         :param projection: one projection or several (applied in order, batch by batch).
         :param stream_prefix: replay only the streams starting with this (a per-aggregate
             replay when the projection only needs those).
-        :param target: where to build it (an in-memory database by default).
         :param snapshot_every: start from the nearest stored snapshot at or before the
             position, and store one every this many replayed events, so no later as-of call
             replays more than that. Snapshots are a cache in ``projection_snapshots``: keyed
             by the projections' names and versions and the prefix, and ignored when the event
-            they stand for no longer has the hash they recorded.
+            they stand for no longer has the hash they recorded. Each is the scratch
+            database's own image (compressed), so starting from one copies pages, not rows.
         :returns: the scratch connection, with the projection's tables under their logical
             names, and the position it was built to.
         """
@@ -521,19 +521,20 @@ class ProjectionRunner:
             raise ValueError("give exactly one of position or at")
         upto = position if position is not None else self.store.position_at(at)  # type: ignore[arg-type]
         chosen = [projection] if isinstance(projection, Projection) else list(projection)
-        scratch: Connection = sqlite_backend.connect(target, synchronous="OFF")
+        scratch: Connection = sqlite_backend.connect(":memory:", synchronous="OFF")
         tables = [Tables(p.tables, 0, live=True) for p in chosen]
-        scratch.execute("BEGIN")
-        for p, t in zip(chosen, tables, strict=True):
-            p.create(scratch, t)
-            p.create_indexes(scratch, t)
         key = _snapshot_key(chosen, stream_prefix)
         start = erasures = 0
         if snapshot_every:
             # a redaction committing while this replays may have erased what it read: then
             # what it built is not kept (the redaction dropped the snapshots it could be in)
             erasures = self.store.erasures()
-            start = self._load_snapshot(scratch, chosen, key, upto)
+            start = self._load_snapshot(scratch, key, upto)
+        scratch.execute("BEGIN")
+        if start == 0:
+            for p, t in zip(chosen, tables, strict=True):
+                p.create(scratch, t)
+                p.create_indexes(scratch, t)
         size = min(self.batch_size, snapshot_every) if snapshot_every else self.batch_size
         events = self.store.read_all(start, until=upto, stream_prefix=stream_prefix,
                                      page_size=size)
@@ -543,13 +544,14 @@ class ProjectionRunner:
                 p.apply(scratch, t, batch)
             since_snapshot += len(batch)
             if snapshot_every and since_snapshot >= snapshot_every:
-                self._save_snapshot(scratch, chosen, key, batch[-1], erasures)
+                scratch.execute("COMMIT")
+                self._save_snapshot(scratch, key, batch[-1], erasures)
+                scratch.execute("BEGIN")
                 since_snapshot = 0
         scratch.execute("COMMIT")
         return scratch, upto
 
-    def _load_snapshot(self, scratch: Connection, chosen: list[Projection], key: str,
-                       upto: int) -> int:
+    def _load_snapshot(self, scratch: Connection, key: str, upto: int) -> int:
         conn = self.store.conn
         row = conn.execute(
             "SELECT s.position, s.data FROM projection_snapshots s JOIN events e"
@@ -558,20 +560,12 @@ class ProjectionRunner:
             (key, upto)).fetchone()
         if row is None:
             return 0
-        contents = json.loads(zlib.decompress(row[1]))
-        for p in chosen:
-            for logical in p.tables:
-                rows = contents[logical]
-                if rows:
-                    marks = ",".join("?" * len(rows[0]))
-                    scratch.executemany(f'INSERT INTO "{logical}" VALUES ({marks})', rows)
+        scratch.deserialize(zlib.decompress(row[1]))  # type: ignore[attr-defined]
         return int(row[0])
 
-    def _save_snapshot(self, scratch: Connection, chosen: list[Projection], key: str,
-                       last: RecordedEvent, erasures: int) -> None:
-        contents = {logical: scratch.execute(f'SELECT * FROM "{logical}"').fetchall()
-                    for p in chosen for logical in p.tables}
-        data = zlib.compress(json.dumps(contents, separators=(",", ":")).encode(), 1)
+    def _save_snapshot(self, scratch: Connection, key: str, last: RecordedEvent,
+                       erasures: int) -> None:
+        data = zlib.compress(scratch.serialize(), 1)  # type: ignore[attr-defined]
         with write_transaction(self.store.conn) as conn:
             if self.store.erasures() != erasures:
                 return

@@ -105,12 +105,18 @@ def _chain_v2(db: sqlite_utils.Database) -> None:
     conn.execute(_ERASED_INDEX)
 
 
+def _drop_json_snapshots(db: sqlite_utils.Database) -> None:
+    """As-of snapshots became database images: the JSON ones are a cache no one reads now."""
+    db.execute("DELETE FROM projection_snapshots")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("0001_events", _create_events),
     ("0002_idempotency", _create_idempotency),
     ("0003_projection_checkpoints", _create_checkpoints),
     ("0004_projection_snapshots", _create_snapshots),
     ("0005_chain_v2", _chain_v2),
+    ("0006_snapshot_images", _drop_json_snapshots),
 ]
 
 

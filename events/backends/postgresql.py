@@ -214,6 +214,8 @@ _MIGRATIONS: list[tuple[str, list[str | Callable[[PostgresConnection], None]]]] 
         " FOR EACH ROW EXECUTE FUNCTION events_erase_only()",
         "CREATE INDEX events_erased ON events (position) WHERE redacted = 1",
     ]),
+    # as-of snapshots became database images: the JSON ones are a cache no one reads now
+    ("0006_snapshot_images", ["DELETE FROM projection_snapshots"]),
 ]
 
 
