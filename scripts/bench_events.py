@@ -411,7 +411,8 @@ def run(args, n, es, where) -> None:
     verify_n, verify_s = ours_verify(big)
     # the headline: every projection of the application over a newsroom's mixed log
     mixed = where("mixed.db")
-    if mixed.startswith("postgresql://"):
+    postgres = mixed.startswith("postgresql://")
+    if postgres:
         # made on SQLite (quicker), then moved over as `liveblog copy` moves a newsroom's log
         made_at = Path(tempfile.mkdtemp()) / "mixed.db"
         made = mixed_log(made_at, args.mixed)
@@ -441,7 +442,8 @@ def run(args, n, es, where) -> None:
           f" (that rebuild: {busy_s:.2f} s)")
     print(f"{'rebuild (toy projection: ceiling)':34}{rebuild_n / rebuild_s:>14,.0f}/s")
     print(f"{'service write path, per command':34}{command * 1e6:>12,.0f} us   median of"
-          " publish/edit/pin on a blog with history (SQLite: no fsync)")
+          " publish/edit/pin on a blog with history"
+          f" ({'PostgreSQL: each commit durable' if postgres else 'SQLite: no fsync'})")
     print(f"{'verify (hash chain)':34}{verify_n / verify_s:>14,.0f}/s")
     print(f"eventsourcing's durability: {es.synchronous()} (SQLite: 2 = FULL);"
           f" best of {args.rounds} alternating rounds")
