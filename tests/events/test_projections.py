@@ -104,6 +104,17 @@ def test_a_rebuild_holding_more_rows_than_it_keeps_writes_them_in_short_transact
         assert statements.count("COMMIT") >= 20 / 3
 
 
+def test_a_table_a_stopped_rebuild_set_aside_is_dropped_by_the_next(store):
+    # a rebuild stopped between its swap and the drop leaves the old table set aside
+    runner = ProjectionRunner(store, [Counting()])
+    runner.start()
+    store.append("a", [added(1)], then=runner.apply_inline)
+    store.conn.execute("CREATE TABLE stream_counts__retired (stream_id TEXT PRIMARY KEY)")
+    runner.rebuild()
+    assert not any("__" in name for name in _tables(store.conn))
+    assert snapshot(store.conn)[0] == [("a", 1, 1, 1)]
+
+
 def test_a_rebuild_folds_without_the_write_lock(database, clock):
     """While a rebuild folds events, another writer appends at once (only the rebuild's short
     writes and its swap take the lock); what it appended is in the swapped-in tables."""
