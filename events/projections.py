@@ -82,18 +82,22 @@ class Rows:
 
     :param complete: the tables held no rows before this object and nothing else writes them
         (a rebuild into fresh tables): a row never put is known to be absent, so nothing is read.
+    :param keep: rows stay held after a flush (a rebuild: the tables are this object's alone,
+        so what it holds is the truth about them); :meth:`evict` bounds them instead.
     """
 
-    #: rows a complete set may hold before it writes and lets go of them (memory stays bounded;
-    #: later batches then fetch what they touch)
+    #: rows a rebuild holds before it lets go of the ones held longest (memory stays bounded;
+    #: a row let go is written, and fetched again if a later event touches it)
     max_rows = 50_000
 
     def __init__(self, projection: Projection, conn: Connection, t: Tables, *,
-                 complete: bool = False) -> None:
+                 complete: bool = False, keep: bool = False) -> None:
         self.projection = projection
         self.conn = conn
         self.t = t
         self.complete = complete
+        self.keep = keep
+        # per table, key -> row (None: known absent), in the order first held
         self._rows: dict[str, dict[Any, Row | None]] = {name: {} for name in projection.tables}
         # changed keys in the order first changed (a dict: the same writes every time)
         self._dirty: dict[str, dict[Any, None]] = {name: {} for name in projection.tables}
@@ -143,18 +147,8 @@ class Rows:
             for key in ordered:
                 rows.setdefault(key, None)
 
-    def due(self, *, deferred: bool = False) -> bool:
-        """:meth:`flush` has work: changed rows to write or, unless ``complete``, rows to let go.
-
-        :param deferred: a complete set holding fewer than :attr:`max_rows` is not due (it
-            keeps its rows in memory and writes each once, at the end).
-        """
-        if deferred and self.complete and len(self) < self.max_rows:
-            return False
-        return any(self._dirty.values()) or (not self.complete and len(self) > 0)
-
     def flush(self, *, most: int | None = None) -> bool:
-        """Write changed rows back, then forget what was held unless ``complete``.
+        """Write changed rows back, then let go of what is held unless ``keep``.
 
         :param most: write at most this many rows now (a rebuild writes in short transactions,
             so an editor's write never waits long for the lock); call again while it returns
@@ -165,42 +159,68 @@ class Rows:
         for table, dirty in self._dirty.items():
             if not dirty or budget <= 0:
                 continue
-            columns = self.projection.columns[table]
-            key = columns[0]
-            rows = self._rows[table]
-            values = self._values[table]
             keys = list(itertools.islice(dirty, budget)) if len(dirty) > budget else list(dirty)
             budget -= len(keys)
-            upserts = []
-            deletes = []
-            for k in keys:
-                row = rows[k]
-                if row is None:
-                    deletes.append((k,))
-                else:
-                    upserts.append(values(row))
-            name = self.t[table]
-            if deletes:
-                self.conn.executemany(f"DELETE FROM {name} WHERE {key} = ?", deletes)
-            if upserts:
-                updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-                self.conn.executemany(
-                    f"INSERT INTO {name} ({', '.join(columns)})"
-                    f" VALUES ({','.join('?' * len(columns))})"
-                    f" ON CONFLICT ({key}) DO UPDATE SET {updates}", upserts)
-            if len(keys) == len(dirty):
-                dirty.clear()
-            else:
-                for k in keys:
-                    del dirty[k]
+            self._write(table, keys)
         if any(self._dirty.values()):
             return True
-        if self.complete and len(self) > self.max_rows:
-            self.complete = False
-        if not self.complete:
+        if not self.keep:
             for rows in self._rows.values():
                 rows.clear()
         return False
+
+    def evict(self, most: int) -> bool:
+        """Write and let go of up to ``most`` of the rows held longest (in a rebuild, the
+        oldest posts, which later events seldom touch), so memory stays bounded.
+
+        From then on a row not held may be in the table: misses are fetched (not ``complete``).
+
+        :returns: True while more than half of :attr:`max_rows` rows are still held.
+        """
+        self.complete = False
+        budget = most
+        for table, rows in self._rows.items():
+            if budget <= 0:
+                break
+            oldest = list(itertools.islice(rows, budget))
+            budget -= len(oldest)
+            dirty = self._dirty[table]
+            self._write(table, [key for key in oldest if key in dirty])
+            for key in oldest:
+                del rows[key]
+        return len(self) > self.max_rows // 2
+
+    def _write(self, table: str, keys: list[Any]) -> None:
+        """Write the rows of these changed keys (upserts, deletes); they are clean after."""
+        if not keys:
+            return
+        columns = self.projection.columns[table]
+        key = columns[0]
+        rows = self._rows[table]
+        values = self._values[table]
+        upserts = []
+        deletes = []
+        for k in keys:
+            row = rows[k]
+            if row is None:
+                deletes.append((k,))
+            else:
+                upserts.append(values(row))
+        name = self.t[table]
+        if deletes:
+            self.conn.executemany(f"DELETE FROM {name} WHERE {key} = ?", deletes)
+        if upserts:
+            updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+            self.conn.executemany(
+                f"INSERT INTO {name} ({', '.join(columns)})"
+                f" VALUES ({','.join('?' * len(columns))})"
+                f" ON CONFLICT ({key}) DO UPDATE SET {updates}", upserts)
+        dirty = self._dirty[table]
+        if len(keys) == len(dirty):
+            dirty.clear()
+        else:
+            for k in keys:
+                del dirty[k]
 
     def __len__(self) -> int:
         return sum(map(len, self._rows.values()))
@@ -429,7 +449,8 @@ class ProjectionRunner:
         # The fresh tables are ours alone: rows held in memory are the whole truth about them,
         # folding needs no lock, and rows are written in short transactions, so editors'
         # writes go on meanwhile and never wait long for the write lock.
-        rows = {p.name: Rows(p, conn, fresh[p.name], complete=True) for p in chosen}
+        rows = {p.name: Rows(p, conn, fresh[p.name], complete=True, keep=True)
+                for p in chosen}
         target = self.store.head().position
         events = self.store.read_all(0, until=target, page_size=self.batch_size)
         done = total = 0
@@ -439,8 +460,8 @@ class ProjectionRunner:
             while batch := list(itertools.islice(events, self.batch_size)):
                 for projection in chosen:
                     projection.apply_rows(rows[projection.name], batch)
-                    # rows stay in memory until there are too many: each is written once
-                    self._write(rows[projection.name], deferred=True)
+                    # rows stay in memory, each written once, until there are too many
+                    self._bound(rows[projection.name])
                 done = batch[-1].position
                 total += len(batch)
                 if progress is not None:
@@ -484,12 +505,20 @@ class ProjectionRunner:
                     conn.execute(f'DROP TABLE IF EXISTS "{logical}{_RETIRED}"')
         return total
 
-    def _write(self, rows: Rows, *, deferred: bool = False) -> None:
-        """Write what a rebuild's rows have due, :data:`_WRITE_CHUNK` rows a transaction."""
-        more = rows.due(deferred=deferred)
+    def _write(self, rows: Rows) -> None:
+        """Write a rebuild's changed rows, :data:`_WRITE_CHUNK` rows a transaction."""
+        more = True
         while more:
             with write_transaction(self.store.conn):
                 more = rows.flush(most=_WRITE_CHUNK)
+
+    def _bound(self, rows: Rows) -> None:
+        """Past :attr:`Rows.max_rows`, let go of the rows a rebuild held longest, down to half
+        of it, :data:`_WRITE_CHUNK` rows a transaction."""
+        more = len(rows) > rows.max_rows
+        while more:
+            with write_transaction(self.store.conn):
+                more = rows.evict(_WRITE_CHUNK)
 
     # -- as-of ---------------------------------------------------------------------------------
 
