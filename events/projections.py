@@ -159,9 +159,9 @@ class Rows:
         for table, dirty in self._dirty.items():
             if not dirty or budget <= 0:
                 continue
-            keys = list(itertools.islice(dirty, budget)) if len(dirty) > budget else list(dirty)
+            keys = list(itertools.islice(dirty, budget))
             budget -= len(keys)
-            self._write(table, keys)
+            self._write_keys(table, keys)
         if any(self._dirty.values()):
             return True
         if not self.keep:
@@ -185,12 +185,12 @@ class Rows:
             oldest = list(itertools.islice(rows, budget))
             budget -= len(oldest)
             dirty = self._dirty[table]
-            self._write(table, [key for key in oldest if key in dirty])
+            self._write_keys(table, [key for key in oldest if key in dirty])
             for key in oldest:
                 del rows[key]
         return len(self) > self.max_rows // 2
 
-    def _write(self, table: str, keys: list[Any]) -> None:
+    def _write_keys(self, table: str, keys: list[Any]) -> None:
         """Write the rows of these changed keys (upserts, deletes); they are clean after."""
         if not keys:
             return

@@ -186,10 +186,11 @@ def write_floor(database):
         for table in p.tables:
             rows[table] = conn.execute(f"SELECT {', '.join(p.columns[table])} FROM {table}"
                                        ).fetchall()
+    scratch = {p.name: Tables(p.tables, 999, live=False) for p in service.runner.projections}
     start = time.perf_counter()
     with relaxed_durability(conn), write_transaction(conn):
         for p in service.runner.projections:
-            t = Tables(p.tables, 999, live=False)
+            t = scratch[p.name]
             p.create(conn, t)
             for table in p.tables:
                 if rows[table]:
@@ -199,7 +200,7 @@ def write_floor(database):
     elapsed = time.perf_counter() - start
     with write_transaction(conn):
         for p in service.runner.projections:
-            for _, physical in Tables(p.tables, 999, live=False).items():
+            for _, physical in scratch[p.name].items():
                 conn.execute(f"DROP TABLE {physical}")
     service.store.close()
     return elapsed
