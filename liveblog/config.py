@@ -24,8 +24,9 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                            "a new blog's archive_after_days when it gives none: closed by the "
                            "scheduler after that many days without a visible change (null: "
                            "never)"),
-    "CLOSED_CACHE_MAX_AGE": (300, "max-age (s) of a closed blog's pages and feeds (they no "
-                                  "longer change but for corrections)"),
+    "CLOSED_CACHE_MAX_AGE": (8, "max-age (s) of a closed blog's pages, Atom and their slow "
+                                "poll (a shared cache keeps them half that): a redaction or a "
+                                "reopen reaches every reader within about 1.5 times this"),
     "FEED_CACHE_SIZE": (512, "rendered anonymous feed and /changes answers kept per process, "
                              "by ETag (which names the blog's version)"),
     "LONG_POLL_MAX_WAITERS": (10_000, "long polls (/changes?wait=) held at once per process; "

@@ -80,11 +80,17 @@ def test_pages_and_atom_have_validators_and_answer_304(client, editor, clock, pa
     assert client.get(path, headers={"If-Modified-Since": modified}).status_code == 200
 
 
-def test_a_closed_blog_may_be_cached_for_long(client, editor, app):
+def test_a_closed_blog_is_cached_longer_but_a_shared_cache_keeps_it_half_as_long(client, editor,
+                                                                                  app):
     blog = create_blog(client, editor, slug="done")
     client.post(f"/api/blogs/{blog['id']}/close", headers=editor)
-    page = client.get("/blogs/done")
-    assert page.headers["Cache-Control"] == f"public, max-age={app.config['CLOSED_CACHE_MAX_AGE']}"
+    closed = app.config["CLOSED_CACHE_MAX_AGE"]
+    assert closed > app.config["CACHE_MAX_AGE"] and closed <= 10  # a redaction waits seconds
+    for path in ("/blogs/done", "/blogs/done/feed.atom", f"/blogs/done/live?since={blog['cursor']}"):
+        answer = client.get(path)
+        assert answer.status_code == 200, path
+        assert answer.headers["Cache-Control"] == \
+            f"public, max-age={closed}, s-maxage={closed // 2}", path
 
 
 def test_anonymous_reader_api_answers_allow_any_origin_and_token_holders_do_not(client, editor):

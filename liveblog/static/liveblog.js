@@ -6,8 +6,9 @@
  * is asked to revalidate every time (cache: "no-cache"), so it never holds news back. New
  * posts wait behind a "N new posts" button so the text does not move under the reader's eyes;
  * edits and deletes apply in place. Polling slows down while the tab is hidden, backs off after
- * errors (saying "Reconnecting…"), resumes at once when the network comes back, and stops when
- * the blog is closed. */
+ * errors (saying "Reconnecting…") and resumes at once when the network comes back. A closed blog
+ * is still polled, slowly (its answers' longer max-age): a redaction, a correction or a reopen
+ * reaches a page left open on it. */
 (function () {
   "use strict";
   var root = document.getElementById("liveblog");
@@ -18,12 +19,12 @@
   var posts = document.getElementById("posts");
   var button = document.getElementById("show-new");
   var reconnecting = document.getElementById("reconnecting");
-  var closed = false;
   var pending = [];           // ids of new posts waiting behind the button, oldest first
   var pendingHtml = {};
   var pendingPinned = {};     // whether each waiting post is pinned: its pinned copy waits too
   var interval = 2000, failures = 0, timer = null;
   var HIDDEN_INTERVAL = 30000, MAX_BACKOFF = 60000;
+  var CLOSED_INTERVAL = parseInt(root.dataset.closedPoll || "8", 10) * 1000;
 
   function byId(id) { return document.getElementById(id); }
 
@@ -62,7 +63,6 @@
     var status = byId("status");
     status.textContent = info.status === "live" ? "Live" : "Closed";
     status.className = "badge " + info.status;
-    closed = info.status === "closed";
   }
 
   // A post's copy in the pinned box gets ids of its own ("pinned-<id>…" for "post-<id>…"), so
@@ -148,6 +148,8 @@
         pendingPinned[id] = change.pinned;
       }
     });
+    // an empty list has nothing to move under the reader's eyes: the first posts show at once
+    if (pending.length && byId("empty")) showPending(false);
     showButton();
   }
 
@@ -169,7 +171,6 @@
       cursor = data.cursor;
       failures = 0;
       connected(true);
-      if (closed) { clearTimeout(timer); return; }   // a closed blog changes no more
       schedule(data.more ? 0 : nextDelay());
     }).catch(function () {
       failures += 1;
@@ -178,7 +179,7 @@
     });
   }
 
-  button.addEventListener("click", function () {
+  function showPending(focus) {
     var empty = byId("empty");
     if (empty) empty.remove();
     var first = null;
@@ -196,11 +197,12 @@
       else first = el;
     });
     showButton();
-    if (first) {
+    if (first && focus) {
       first.setAttribute("tabindex", "-1");
       first.focus({preventScroll: false});
     }
-  });
+  }
+  button.addEventListener("click", function () { showPending(true); });
 
   // Sort: submit the form on change (it works without script too).
   var sort = document.getElementById("order");
@@ -238,12 +240,13 @@
   }
 
   document.addEventListener("visibilitychange", function () {
-    if (!document.hidden && !closed) schedule(0);   // back on the tab: catch up at once
+    if (!document.hidden) schedule(0);   // back on the tab: catch up at once
   });
   window.addEventListener("online", function () {
-    if (!closed) { failures = 0; schedule(0); }     // the network is back: ask at once
+    failures = 0; schedule(0);                      // the network is back: ask at once
   });
-  closed = byId("status").classList.contains("closed");
-  if (!closed) schedule(interval);
+  // the first poll waits what the page's own Cache-Control allowed (a closed blog's is longer)
+  if (byId("status").classList.contains("closed")) interval = CLOSED_INTERVAL;
+  schedule(interval);
   document.documentElement.dataset.live = "ready";  // for people's tools and for the tests
 })();

@@ -350,15 +350,36 @@ def test_the_network_coming_back_is_polled_at_once(site, page):
     assert page.locator("#reconnecting").is_hidden()
 
 
-def test_a_closed_blog_is_not_polled(site, page):
+def test_a_closed_blog_keeps_a_slow_poll_and_shows_a_reopen(site, page):
     page.clock.install()
     polls = ChangesPolls(page)
     open_blog(page, site.base + "/blogs/night")
     run_clock(page, polls, 2)
     site.request("POST", "/api/blogs/night/close", headers=site.auth)
-    run_clock(page, polls, 3)  # a poll learns it is closed: the badge says so, polling ends
+    run_clock(page, polls, 3)  # a poll learns it is closed: the badge says so
     assert page.locator("#status").text_content() == "Closed"
+    run_clock(page, polls, 2)  # the poll already scheduled at the live pace
     polls.count = 0
-    run_clock(page, polls, 30)
-    assert polls.count == 0
+    run_clock(page, polls, 32)
+    # still polled, at the closed blog's max-age (8 s by default): not every second
+    assert 3 <= polls.count <= 5, polls.count
     site.request("POST", "/api/blogs/night/reopen", headers=site.auth)
+    publish(site, "Back on air")
+    run_clock(page, polls, 10)
+    assert page.locator("#status").text_content() == "Live"
+    assert page.locator("#empty").count() == 0  # an empty list shows its first post at once
+    assert feed_headlines(page) == ["Back on air"]
+    assert page.locator("#count").inner_text() == "1"
+
+
+def test_the_pills_never_cover_the_first_post(site, page):
+    publish(site, "First")
+    open_blog(page, site.base + "/blogs/night")
+    publish(site, "Second")
+    page.locator("#show-new").wait_for(state="visible", timeout=10_000)
+    page.evaluate("document.getElementById('reconnecting').hidden = false")
+    first_time = page.locator("#posts article.post .post-meta time").first.bounding_box()
+    for pill in ("#show-new", "#reconnecting"):
+        box = page.locator(pill).bounding_box()
+        assert box["y"] + box["height"] <= first_time["y"] or \
+            box["y"] >= first_time["y"] + first_time["height"], (pill, box, first_time)
