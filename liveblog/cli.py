@@ -259,7 +259,7 @@ def demo(db_path: str, host: str, port: int, workers: int) -> None:
     from .demo import ensure_demo
     from .tokens import create_token
 
-    service = _service(db_path)
+    service = _service(db_path, create=True)
     base = f"http://{host}:{port}"
     slug = ensure_demo(service, base)
     _, secret = create_token(service, "editor", "Demo editor", cli_actor())
@@ -274,8 +274,12 @@ def demo(db_path: str, host: str, port: int, workers: int) -> None:
     run_server(db_path, host, port, workers, 4000, on_ready=ready)
 
 
-def _service(db_path: str, *, project: bool = True, must_exist: bool = False) -> Any:
-    """The service on ``db_path``, from the same composition root the app uses (``Database``)."""
+def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any:
+    """The service on ``db_path``, from the same composition root the app uses (``Database``).
+
+    Only a command whose job is to make a database (``demo``, ``import``, ``copy``'s target)
+    passes ``create``; every other one refuses a missing file, so a command run in the wrong
+    folder says so instead of quietly making an empty database beside it."""
     from events import is_postgres
 
     from .db import Database, migrate
@@ -283,8 +287,10 @@ def _service(db_path: str, *, project: bool = True, must_exist: bool = False) ->
     if not is_postgres(db_path):
         if os.path.isdir(db_path):
             raise click.ClickException(f"--db {db_path} is a directory, not a database file")
-        if must_exist and not os.path.exists(db_path):
-            raise click.ClickException(f"no database at {db_path} (give --db or set LIVEBLOG_DB)")
+        if not create and not os.path.exists(db_path):
+            raise click.ClickException(
+                f"no database at {os.path.abspath(db_path)} (give --db or set LIVEBLOG_DB; "
+                "`liveblog serve` or `liveblog demo` creates one)")
     database = Database(db_path)
     service = database.service()
     context = click.get_current_context(silent=True)
@@ -310,7 +316,7 @@ def verify(db_path: str, saved: str | None, token: str | None) -> None:
 
     from . import checkpoints
 
-    store = _service(db_path, project=False, must_exist=True).store
+    store = _service(db_path, project=False).store
     result = verify_chain(store.conn)
     if not result.ok:
         click.echo(f"broken at position {result.first_bad_position}: {result.detail}"
@@ -346,7 +352,7 @@ def rebuild(db_path: str) -> None:
     swapped in."""
     import time
 
-    service = _service(db_path, must_exist=True)
+    service = _service(db_path)
     runner = service.runner
     total = service.store.head().position
     started = time.perf_counter()
@@ -366,7 +372,7 @@ def export_log(db_path: str, file: str) -> None:
     """Write the whole log as JSON Lines (one event a line, with its hashes); - for stdout."""
     from events import export_jsonl
 
-    store = _service(db_path, project=False, must_exist=True).store
+    store = _service(db_path, project=False).store
     total = store.head().position
     with click.open_file(file, "w", encoding="utf-8") as out, click.progressbar(
             length=max(total, 1), label="export", file=sys.stderr) as bar:
@@ -394,7 +400,7 @@ def import_log(db_path: str, file: str, with_tokens: bool) -> None:
 
     from .imports import checker
 
-    service = _service(db_path)
+    service = _service(db_path, create=True)
     with click.open_file(file, "r", encoding="utf-8") as lines, click.progressbar(
             length=1, label="import", file=sys.stderr) as bar, write_transaction(
             service.store.conn):
@@ -424,8 +430,8 @@ def copy_log(source: str, target: str) -> None:
 
     if source == target:
         raise click.ClickException("--from and --to name the same database")
-    origin = _service(source, project=False, must_exist=True).store
-    destination = _service(target)
+    origin = _service(source, project=False).store
+    destination = _service(target, create=True)
     total = origin.head().position
     with click.progressbar(length=max(total, 1), label="copy", show_pos=True,
                            file=sys.stderr) as bar, write_transaction(destination.store.conn):
@@ -464,7 +470,7 @@ def replay(db_path: str, blog: str, as_of: str, order: str, limit: int) -> None:
     from .audit import feed_as_of, resolve_as_of
     from .domain.errors import BlogNotFoundError
 
-    service = _service(db_path, must_exist=True)
+    service = _service(db_path)
     head = queries.find_blog_head(service.store.conn, blog)
     if head is None:
         raise BlogNotFoundError(f"no blog with id or slug {blog!r}")

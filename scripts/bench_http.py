@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from tests.e2e.server import free_port  # noqa: E402
+from tests.e2e.server import create_database, free_port  # noqa: E402
 
 
 def wait_up(url: str) -> None:
@@ -111,6 +111,7 @@ def compare_nodes(args: argparse.Namespace, python: str, folder: Path) -> None:
         try:
             for label, db, count in (("1 node, SQLite", str(folder / "node.db"), 1),
                                      ("2 nodes, PostgreSQL", server, 2)):
+                create_database(db)  # as `liveblog serve` would: the token commands need one
                 token = subprocess.run(
                     [python, "-m", "liveblog", "token", "create", "--role", "editor", "--name",
                      "bench", "--db", db], capture_output=True, text=True,
@@ -167,6 +168,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         db = folder / "bench.db"
+        create_database(db)
         token = subprocess.run([python, "-m", "liveblog", "token", "create", "--role", "editor",
                                 "--name", "bench", "--db", str(db)], capture_output=True,
                                text=True, check=True).stdout.strip().splitlines()[-1]

@@ -86,7 +86,8 @@ def test_a_closed_blog_is_cached_longer_but_a_shared_cache_keeps_it_half_as_long
     client.post(f"/api/blogs/{blog['id']}/close", headers=editor)
     closed = app.config["CLOSED_CACHE_MAX_AGE"]
     assert closed > app.config["CACHE_MAX_AGE"] and closed <= 10  # a redaction waits seconds
-    for path in ("/blogs/done", "/blogs/done/feed.atom", f"/blogs/done/live?since={blog['cursor']}"):
+    poll = f"/blogs/done/live?since={blog['cursor']}"
+    for path in ("/blogs/done", "/blogs/done/feed.atom", poll):
         answer = client.get(path)
         assert answer.status_code == 200, path
         assert answer.headers["Cache-Control"] == \

@@ -43,3 +43,10 @@ def test_every_operation_is_named_once_and_pages_and_feeds_are_documented(tmp_pa
     atom = spec["paths"]["/blogs/{slug}/feed.atom"]["get"]
     assert "application/atom+xml" in atom["responses"]["200"]["content"]
     assert "text/html" in spec["paths"]["/blogs/{slug}"]["get"]["responses"]["200"]["content"]
+
+
+def test_the_readme_stands_on_its_own():
+    """The project's documentation points at nothing outside the repository (a user has only
+    this folder): no path above it, and the API reference it names is the service's own."""
+    assert "../" not in README
+    assert "`/docs`" in README and "`/openapi.json`" in README

@@ -293,14 +293,15 @@ def reader_get() -> Callable[[Any], Any]:
                            "Cache-Control": _READER_HEADERS["Cache-Control"]}}})
 
 
-def if_match(*, required: bool, what: str) -> Callable[[Any], Any]:
-    """Document a change's If-Match (the version it started from) and the new ETag."""
+def if_match(*, required: bool, what: str, status: int = 200) -> Callable[[Any], Any]:
+    """Document a change's If-Match (the version it started from) and the new ETag, sent with
+    the view's success ``status``."""
     return _document_headers(
         [{"in": "header", "name": "If-Match", "required": required,
           "schema": {"type": "string"},
           "description": f"the ETag of the {what} you started from; a stale one is a 412"
                          + ("" if required else " (without it the change is unconditional)")}],
-        {200: {"headers": {"ETag": {**_HEADER, "description": f"the {what}'s new version"}}}}
+        {status: {"headers": {"ETag": {**_HEADER, "description": f"the {what}'s new version"}}}}
         if required else {})
 
 

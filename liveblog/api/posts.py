@@ -281,7 +281,7 @@ class Corrections(MethodView):
     @blp.arguments(CorrectionCreateSchema)
     @blp.response(201, PostSchema)
     @blp.doc(security=_EDITOR)
-    @if_match(required=True, what="post")
+    @if_match(required=True, what="post", status=201)
     @idempotent_post(created=False)
     @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
     def post(self, data: dict[str, Any], blog: str, post: str) -> Any:

@@ -132,8 +132,11 @@ class ImageSchema(StrictSchema):
         "description": "http(s) URL of an image elsewhere; for media_id, where it is served"})
     media_id = f.String(validate=v.Regexp("^[0-9a-f]{64}$", error="Not a media id (SHA-256)."),
                         metadata={"description": "an uploaded image's id (POST /api/media)"})
-    width = f.Integer(validate=v.Range(min=1), metadata={"description": "with media_id"})
-    height = f.Integer(validate=v.Range(min=1), metadata={"description": "with media_id"})
+    width = f.Integer(validate=v.Range(min=1, max=100_000), metadata={
+        "description": "in pixels, with height: the page reserves the image's room before it "
+                       "loads (filled in for a media_id)"})
+    height = f.Integer(validate=v.Range(min=1, max=100_000), metadata={
+        "description": "in pixels, with width"})
     caption = Html(inline=True, max_length=2000)
     credit = Html(inline=True, max_length=500)
     alt = Html(max_length=1000)
@@ -148,10 +151,10 @@ class ImageSchema(StrictSchema):
                 _IMAGE_URL(data["url"])
             except ma.ValidationError as e:
                 raise ma.ValidationError(e.messages, "url") from None
-            for name in ("width", "height"):
-                if name in data:
-                    raise ma.ValidationError("Only an uploaded image (media_id) has this.",
-                                             name)
+            # an image from elsewhere may say its size, both numbers or neither
+            for name, other in (("width", "height"), ("height", "width")):
+                if name in data and other not in data:
+                    raise ma.ValidationError(f"Give {other} too (or neither).", other)
         elif "url" in data and not data["url"].startswith(f"/media/{media_id}."):
             raise ma.ValidationError("Give a url or a media_id, not both.", "url")
 

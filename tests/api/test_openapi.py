@@ -22,6 +22,14 @@ def test_every_operation_documents_its_error_responses(client):
     assert all({"401", "403"} <= set(op["responses"]) for op in writes)
 
 
+def test_the_openapi_document_is_valid_openapi_3(client):
+    from openapi_spec_validator import validate
+
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    validate(spec)  # raises, naming the first invalid part
+
+
 def test_the_contract_paths_are_all_there(client):
     paths = set(client.get("/openapi.json").get_json()["paths"])
     assert {"/api/blogs", "/api/blogs/{blog}", "/api/blogs/{blog}/close",

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from liveblog.cli import main
+from tests.e2e.server import create_database
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -23,6 +24,7 @@ def all_commands(group=main, prefix="liveblog"):
 
 @pytest.fixture
 def run(db_path):
+    create_database(db_path)  # as `liveblog serve` would have
     runner = CliRunner()
 
     def invoke(*args):
@@ -83,3 +85,18 @@ def test_every_command_has_help_and_is_in_the_readme():
     for name, command in all_commands():
         assert command.help, name
         assert name in readme, f"{name} is not documented in README.md"
+
+
+@pytest.mark.parametrize("args", [
+    ("token", "create", "--role", "editor", "--name", "Jane"), ("token", "list"),
+    ("token", "revoke", "abc"), ("verify",), ("rebuild",), ("export", "-"),
+    ("replay", "blog", "--as-of", "2026-01-01T00:00:00Z"),
+])
+def test_a_command_that_needs_a_database_refuses_a_missing_one_and_creates_none(tmp_path, args):
+    missing = tmp_path / "elsewhere" / "liveblog.db"
+    missing.parent.mkdir()
+    result = CliRunner().invoke(main, [*args, "--db", str(missing)])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().count("\n") == 0, result.output
+    assert f"no database at {missing}" in result.output
+    assert list(missing.parent.iterdir()) == []  # nothing made beside it

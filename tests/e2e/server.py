@@ -29,7 +29,21 @@ def cli(db: Path, *args: str) -> str:
     return done.stdout
 
 
+def create_database(db: Path | str) -> None:
+    """Make the (migrated, empty) database ``liveblog serve`` would make, unless it exists: the
+    token commands refuse a missing one."""
+    from liveblog.db import Database, migrate
+
+    database = Database(str(db))
+    try:
+        migrate(database.service().store.conn)
+    finally:
+        database.shutdown()
+
+
 def editor_token(db: Path, name: str = "Jane Roe", role: str = "editor") -> str:
+    if not str(db).startswith("postgresql") and not Path(db).exists():
+        create_database(db)
     out = cli(db, "token", "create", "--role", role, "--name", name)
     return out.strip().splitlines()[-1]
 
@@ -102,7 +116,7 @@ def stop_process(proc: subprocess.Popen[bytes], signum: int, timeout: float) -> 
 
 def demo_server(db: Path) -> Server:
     """``liveblog serve`` on a new database holding the demo blog (its links point at it)."""
-    cli(db, "token", "list")  # creates the database
+    create_database(db)
     from liveblog.cli import _service
     from liveblog.demo import ensure_demo
 
