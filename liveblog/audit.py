@@ -134,6 +134,21 @@ def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, dict
     return changes
 
 
+#: what a legal redaction erases of a post (the rest of its history stays)
+ERASED_FIELDS = ("headline", "byline", "body", "corrections")
+
+
+def _content_keys(event: RecordedEvent) -> set[str]:
+    """The erasable fields an event of a post set."""
+    if event.type == "PostCorrected":
+        return {"corrections"}
+    keys: set[str] = set()
+    for key in ("content", "changes"):
+        if isinstance(event.data.get(key), dict):
+            keys |= set(event.data[key]) & set(ERASED_FIELDS)
+    return keys
+
+
 def post_history(store: EventStore, blog_id: str, post_id: str) -> list[dict[str, Any]]:
     """Every revision of a post in order: type, time, actor, state after and field diffs.
 
@@ -164,6 +179,14 @@ def post_history(store: EventStore, blog_id: str, post_id: str) -> list[dict[str
             "post": state,
             "changes": diff(before, state),
         }
+        if redacted:
+            # the erased fields hold nothing to compare: each revision names the ones it
+            # touched instead of showing them "changed" to an empty value
+            revision["changes"] = {k: v for k, v in revision["changes"].items()
+                                   if k not in ERASED_FIELDS}
+            touched = sorted({k for e in batch for k in _content_keys(e)})
+            if touched:
+                revision["redacted_fields"] = touched
         reason = next((e.data.get("reason") for e in batch
                        if e.type in ("PostDeleted", "PostRedacted")), None)
         if reason:

@@ -5,9 +5,10 @@ feed and the rendered API docs. Server-rendered with Jinja; a little plain JavaS
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,21 +85,67 @@ _ZONES = {"EST": "ET", "EDT": "ET", "CST": "CT", "CDT": "CT", "MST": "MT", "MDT"
 PAGE_SIZE = 20
 
 
+def zone_label(moment: datetime) -> str:
+    """The zone's name at an aware ``moment`` as every view of a blog shows it: ``ET`` for US
+    zones, the tz database's abbreviation (``CET``) elsewhere, ``EDT``/``EST`` in the hour a
+    clock goes back (when ``1:30 a.m. ET`` could be either)."""
+    zone = moment.strftime("%Z")
+    wall = moment.replace(tzinfo=None)
+    ambiguous = (wall.replace(fold=0, tzinfo=moment.tzinfo).utcoffset()
+                 != wall.replace(fold=1, tzinfo=moment.tzinfo).utcoffset())
+    return zone if ambiguous else _ZONES.get(zone, zone)
+
+
 def display_time(value: str | None, timezone: str) -> str:
     """``9:06 p.m. ET, January 21, 2022``, in the blog's time zone."""
     if not value:
         return ""
-    zone_info = ZoneInfo(timezone)
-    moment = datetime.fromisoformat(value).astimezone(zone_info)
+    moment = datetime.fromisoformat(value).astimezone(ZoneInfo(timezone))
     hour = moment.hour % 12 or 12
     meridiem = "a.m." if moment.hour < 12 else "p.m."
-    zone = moment.strftime("%Z")
-    wall = moment.replace(tzinfo=None)
-    ambiguous = (wall.replace(fold=0, tzinfo=zone_info).utcoffset()
-                 != wall.replace(fold=1, tzinfo=zone_info).utcoffset())
-    if not ambiguous:  # in the hour a clock goes back, "1:30 a.m. ET" could be either
-        zone = _ZONES.get(zone, zone)
-    return f"{hour}:{moment.minute:02d} {meridiem} {zone}, {moment:%B} {moment.day}, {moment.year}"
+    return (f"{hour}:{moment.minute:02d} {meridiem} {zone_label(moment)}, {moment:%B} "
+            f"{moment.day}, {moment.year}")
+
+
+@functools.lru_cache(maxsize=64)
+def zone_labels(timezone: str, first_year: int = 1990, last_year: int = 2060) -> list[
+        tuple[int, str]]:
+    """``zone_label`` over the years as ``(from, label)`` steps (Unix ms, ascending), so the
+    console names a time's zone exactly as the reader page does without asking each time:
+    the label can change only where the zone's offset or abbreviation does, or an offset's
+    width from such a change (where the hour that happens twice begins and ends)."""
+    zone = ZoneInfo(timezone)
+    start = datetime(first_year, 1, 1, tzinfo=UTC)
+    end = datetime(last_year + 1, 1, 1, tzinfo=UTC)
+
+    def state(t: datetime) -> tuple[Any, str]:
+        local = t.astimezone(zone)
+        return local.utcoffset(), local.strftime("%Z")
+
+    breaks = {start}
+    step = timedelta(hours=12)
+    t, before = start, state(start)
+    while t < end:
+        after = state(t + step)
+        if after != before:
+            # the change lies in (low, high]: narrow it to its second (zones change on one)
+            low, high = int(t.timestamp()), int((t + step).timestamp())
+            while high - low > 1:
+                middle = (low + high) // 2
+                if state(datetime.fromtimestamp(middle, UTC)) != before:
+                    high = middle
+                else:
+                    low = middle
+            width = abs(after[0] - before[0])
+            change = datetime.fromtimestamp(high, UTC)
+            breaks.update((change, change - width, change + width))
+        t, before = t + step, after
+    steps: list[tuple[int, str]] = []
+    for moment in sorted(breaks):
+        label = zone_label(moment.astimezone(zone))
+        if not steps or steps[-1][1] != label:
+            steps.append((int(moment.timestamp() * 1000), label))
+    return steps
 
 
 def short_time(value: str | None, timezone: str) -> str:
@@ -290,6 +337,25 @@ def console() -> str:
     return render_template("console.html")
 
 
+@bp.route("/console/zones/<path:zone>")
+def zone(zone: str) -> Response:
+    """How the blog's pages name a time zone over the years, for the console's clock: one
+    label for a time everywhere, decided here (``zone_label``)."""
+    from zoneinfo import available_timezones
+
+    from .api import content_etag
+    from .api.problems import problem
+
+    if zone not in available_timezones():
+        return problem(404, f"no time zone {zone!r}", slug="not-found", title="Not Found")
+    body = json.dumps({"zone": zone, "labels": zone_labels(zone)}).encode()
+    headers = {"ETag": content_etag(body), "Access-Control-Allow-Origin": "*",
+               "Cache-Control": current_app.extensions["liveblog.page_cache_control"]}
+    unchanged = _not_modified(headers, None)
+    return unchanged if unchanged is not None else Response(body, mimetype="application/json",
+                                                            headers=headers)
+
+
 @bp.route("/docs")
 def docs() -> str:
     """The OpenAPI document rendered as a page (no script, nothing from outside)."""
@@ -439,6 +505,12 @@ PAGE_DOCS = {
                  "description": "from a document's next link: the entries older than it"})),
     "pages.console": _page_doc("openConsole", "The newsroom console (talks to the API with an"
                           " editor token)", "text/html", (200,)),
+    "pages.zone": _page_doc(
+        "readZoneLabels", "How pages name a time zone at each moment: [[from (Unix ms), label],"
+        " ...], ascending (the console shows times with them)", "application/json",
+        (200, 304, 404), ({"name": "zone", "in": "path", "required": True,
+                           "schema": {"type": "string"}, "description": "IANA, e.g. Europe/Oslo"},),
+        missing="application/problem+json"),
     "pages.docs": _page_doc("readApiDocs", "This document, as a page", "text/html", (200,)),
     "assets.asset": _page_doc(
         "readAsset", "A static file (script, style, font) by its content hash, immutable",

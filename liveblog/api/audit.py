@@ -83,6 +83,9 @@ class RevisionSchema(ma.Schema):
     reason = f.String()
     redacted = f.Boolean(metadata={"description": "present, true, on every revision of a post"
                                                   " a legal redaction erased"})
+    redacted_fields = f.List(f.String(), metadata={
+        "description": "on a redacted post: the content fields this revision set, whose values"
+                       " were erased (they are not in changes)"})
 
 
 class HistorySchema(ma.Schema):

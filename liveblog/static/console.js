@@ -187,7 +187,28 @@
     return found.sort().map(function (t) { return new Date(t).toISOString(); });
   }
 
+  // How the blog's pages name its zone at each moment ("CET", "ET"), fetched once per zone
+  // from the server, so the console and the reader page never name one time differently.
+  var zoneLabels = {};
+  function loadZone(zone) {
+    if (!zone || zoneLabels[zone]) return Promise.resolve();
+    return fetch("/console/zones/" + zone).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) { if (data) zoneLabels[zone] = data.labels; })
+      .catch(function () { /* Intl's own name then */ });
+  }
+  function labelAt(zone, iso) {
+    var steps = zoneLabels[zone], t = Date.parse(iso), found = null;
+    if (!steps) return null;
+    for (var lo = 0, hi = steps.length - 1; lo <= hi;) {
+      var mid = (lo + hi) >> 1;
+      if (steps[mid][0] <= t) { found = steps[mid][1]; lo = mid + 1; } else hi = mid - 1;
+    }
+    return found;
+  }
+
   function zoneAbbreviation(iso, zone) {
+    var label = labelAt(zone, iso);
+    if (label) return label;
     var name = "";
     new Intl.DateTimeFormat("en-US", {timeZone: zone, timeZoneName: "short"})
       .formatToParts(new Date(iso)).forEach(function (p) { if (p.type === "timeZoneName") name = p.value; });
@@ -235,12 +256,19 @@
 
   // a time on the blog's clock (else this browser's), the zone named
   function when(iso, zone) {
-    return iso ? new Date(iso).toLocaleString(undefined, {year: "numeric", month: "short",
-      day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short",
-      timeZone: zone || undefined}) : "";
+    if (!iso) return "";
+    var label = zone ? labelAt(zone, iso) : null;
+    var shown = new Date(iso).toLocaleString(undefined, {year: "numeric", month: "short",
+      day: "numeric", hour: "numeric", minute: "2-digit", timeZone: zone || undefined,
+      timeZoneName: label ? undefined : "short"});
+    return label ? shown + " " + label : shown;
   }
 
   // -- sign in / out ---------------------------------------------------------------------------
+
+  var CONSOLE_ROLES = ["editor", "legal"];
+  function withArticle(word) { return (/^[aeiou]/i.test(word) ? "an " : "a ") + word; }
+  function isLegal() { return me && me.role === "legal"; }
 
   function signOut(message) {
     leaving.splice(0).forEach(function (fn) { fn(); });
@@ -255,8 +283,9 @@
     if (!token()) { signOut(); return; }
     api("GET", "/api/me").then(function (r) {
       if (r.status !== 200) { signOut("That token is unknown or revoked."); return; }
-      if (r.data.role !== "editor") {
-        signOut("The console needs an editor token; this one is an " + r.data.role + "'s.");
+      if (CONSOLE_ROLES.indexOf(r.data.role) < 0) {
+        signOut("The console needs an editor token (or the legal desk's): " +
+                withArticle(r.data.role) + " token cannot sign in here.");
         return;
       }
       me = r.data;
@@ -284,7 +313,9 @@
     var parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
     view.textContent = "";
     if (parts[0] === "blogs" && parts[2] === "new") return editor(parts[1], null);
-    if (parts[0] === "blogs" && parts[2] === "posts" && parts[3]) return editor(parts[1], parts[3]);
+    if (parts[0] === "blogs" && parts[2] === "posts" && parts[3]) {
+      return isLegal() ? review(parts[1], parts[3]) : editor(parts[1], parts[3]);
+    }
     if (parts[0] === "blogs" && parts[1]) return blogView(parts[1]);
     return blogsView();
   }
@@ -344,10 +375,15 @@
 
   // -- one blog --------------------------------------------------------------------------------
 
+  function withZone(rs) {
+    var blog = rs[0] && rs[0].status === 200 ? rs[0].data : null;
+    return loadZone(blog && blog.timezone).then(function () { return rs; });
+  }
+
   function blogView(blogId) {
     Promise.all([api("GET", "/api/blogs/" + blogId),
                  api("GET", "/api/blogs/" + blogId + "/posts?status=draft,scheduled,published,deleted")])
-    .then(function (rs) {
+    .then(withZone).then(function (rs) {
       var blog = rs[0].data, posts = rs[1].data.posts;
       if (rs[0].status !== 200) { view.append(h("p", {"class": "error", text: blog.detail})); return; }
       var actionError = errorSlot("_action");
@@ -361,8 +397,8 @@
       view.append(
         h("h1", {text: text(blog.title)}),
         h("p", {}, [h("span", {"class": "status " + blog.status, text: blog.status}), " ",
-          h("a", {href: "/blogs/" + blog.slug, text: "Reader page"}), " · ",
-          h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ", toggle]),
+          h("a", {href: "/blogs/" + blog.slug, text: "Reader page"})].concat(isLegal() ? [] : [" · ",
+          h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ", toggle])),
         takeFlash() || "", actionError,
         h("table", {id: "posts-table"}, [
           h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", "Actions"].map(function (t) { return h("th", {text: t}); }))]),
@@ -406,12 +442,12 @@
       }});
     var live = p.status !== "deleted";
     return h("tr", {"data-post-id": p.id}, [
-      h("td", {}, [live ? h("a", {href: "#/blogs/" + blogId + "/posts/" + p.id, text: text(p.headline)}) : h("span", {text: text(p.headline)}),
+      h("td", {}, [live || isLegal() ? h("a", {href: "#/blogs/" + blogId + "/posts/" + p.id, text: text(p.headline) || "(redacted)"}) : h("span", {text: text(p.headline)}),
         editing.length ? h("span", {"class": "presence", text: " · " + editing.join(", ") + (editing.length === 1 ? " is" : " are") + " editing"}) : null]),
       h("td", {}, [h("span", {"class": "status " + p.status, text: p.status})]),
-      h("td", {text: String(p.version)}),
+      h("td", {"data-label": "Version", text: String(p.version)}),
       h("td", {text: p.status === "scheduled" ? "goes live " + when(p.publish_at, zone) : when(p.display_time || p.updated_at, zone)}),
-      h("td", {}, live ? [
+      h("td", {}, live && !isLegal() ? [
         h("button", {type: "button", "class": "button", text: p.pinned ? "Unpin" : "Pin",
           "aria-label": (p.pinned ? "Unpin " : "Pin ") + "“" + text(p.headline) + "”",
           onclick: function () {
@@ -459,7 +495,7 @@
   function editor(blogId, postId) {
     Promise.all([api("GET", "/api/blogs/" + blogId),
                  postId ? api("GET", "/api/blogs/" + blogId + "/posts/" + postId) : null])
-    .then(function (rs) {
+    .then(withZone).then(function (rs) {
       var failed = rs.filter(function (r) { return r && r.status !== 200; })[0];
       if (failed) { view.append(h("p", {"class": "error", text: failed.data.detail})); return; }
       renderEditor(blogId, rs[1] ? rs[1].data : null, rs[0].data.timezone);
@@ -697,7 +733,12 @@
         showErrors(form, {status: 422, data: {errors: errors}});
         return Promise.resolve();
       }
-      if (extra && "publish_at" in extra) extra = Object.assign({}, extra, {publish_at: publishTime.resolve().iso || "missing"});
+      if (extra && "publish_at" in extra && !publishTime.resolve().iso) {
+        showErrors(form, {status: 422, data: {errors: {publish_at: ["Choose the date and time it goes live."]}}});
+        publishAt.focus();
+        return Promise.resolve();
+      }
+      if (extra && "publish_at" in extra) extra = Object.assign({}, extra, {publish_at: publishTime.resolve().iso});
       var body = Object.assign(content(), extra || {});
       var again = function () { save(extra, message, fields); };
       persist();
@@ -866,10 +907,118 @@
         onclick: function () { forget(); route(); }})]) : null;
     view.append(h("p", {}, [h("a", {href: "#/blogs/" + blogId, text: "← Back to the blog"})]),
       h("h1", {text: post ? "Edit post" : "New post"}),
+      takeFlash() || "",
       post ? h("p", {"class": "hint", id: "editing", text: "Editing version " + post.version + " · " + post.status}) : "",
-      presenceLine, restored || "", form);
+      presenceLine, restored || "", form,
+      post && post.status === "published" ? corrections(blogId, post) : "");
     headline.focus();
     if (post) watchPresence(base + "/" + post.id + "/presence", presenceLine);
+  }
+
+  // -- corrections (editors) -------------------------------------------------------------------
+  // A published post's public corrections, and a form to add one: the text and its reason go
+  // under the post on the reader page and into its history. The post's version goes up, so
+  // the editor is opened again from what the server now holds (unsaved work is kept).
+
+  var CORRECTION_REASONS = ["factual", "spelling", "attribution", "update", "other"];
+
+  function corrections(blogId, post) {
+    var url = "/api/blogs/" + blogId + "/posts/" + post.id + "/corrections";
+    var body = h("textarea", {id: "correction-text", rows: "3"});
+    var reason = h("select", {id: "correction-reason"}, CORRECTION_REASONS.map(function (r) {
+      return h("option", {value: r, text: r.charAt(0).toUpperCase() + r.slice(1)}); }));
+    var add = h("button", {type: "submit", "class": "button", id: "add-correction", text: "Add correction"});
+    var form = h("form", {id: "correction-form", "class": "panel", "aria-labelledby": "corrections-title"}, [
+      h("h2", {id: "corrections-title", text: "Corrections"}),
+      post.corrections.length ? h("ul", {id: "correction-list"}, post.corrections.map(function (c) {
+        return h("li", {}, [h("strong", {text: c.reason + ": "}), text(c.text) + " ",
+                            h("span", {"class": "hint", text: when(c.recorded_at, null)})]);
+      })) : h("p", {"class": "hint", text: "None yet. A correction is shown under the post, with its reason."}),
+      h("div", {}, [h("label", {"for": "correction-text", text: "Correction"}), body, errorSlot("text")]),
+      h("div", {}, [h("label", {"for": "correction-reason", text: "Reason"}), reason, errorSlot("reason")]),
+      h("div", {"class": "actions"}, [add]), errorSlot("_correction")]);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      add.disabled = true;
+      api("POST", url, {text: body.value.trim(), reason: reason.value},
+          {"If-Match": '"' + post.version + '"'}).then(function (res) {
+        add.disabled = false;
+        if (res.status === 201) { flash = "Correction added."; route(); return; }
+        if (res.status === 412) { flash = "The post changed meanwhile: here it is now; add the correction again."; route(); return; }
+        showErrors(form, res, form.querySelector("[data-error-for=_correction]"));
+      });
+    });
+    return form;
+  }
+
+  // -- review and redaction (legal) ------------------------------------------------------------
+  // The legal desk opens a post, reads its history, and redacts it with a reason after a
+  // confirmation that names what will be erased: every event's content, for good.
+
+  function review(blogId, postId) {
+    var path = "/api/blogs/" + blogId + "/posts/" + postId;
+    Promise.all([api("GET", "/api/blogs/" + blogId), api("GET", path + "/history")])
+    .then(withZone).then(function (rs) {
+      var failed = rs.filter(function (r) { return r.status !== 200; })[0];
+      if (failed) { view.append(h("p", {"class": "error", text: failed.data.detail})); return; }
+      var zone = rs[0].data.timezone, revisions = rs[1].data.revisions;
+      var now = revisions[revisions.length - 1].post;
+      var redacted = revisions.some(function (r) { return r.redacted; });
+      view.append(h("p", {}, [h("a", {href: "#/blogs/" + blogId, text: "← Back to the blog"})]),
+        h("h1", {text: redacted ? "Redacted post" : text(now.headline)}), takeFlash() || "",
+        h("h2", {text: "History"}),
+        h("ol", {id: "history"}, revisions.map(function (r) { return revisionItem(r, zone); })),
+        redacted ? h("p", {"class": "hint", id: "redacted-note", text: "This post was redacted: its content is erased from storage."})
+                 : redaction(path, now, revisions));
+    });
+  }
+
+  function revisionItem(r, zone) {
+    var fields = Object.keys(r.changes || {}).concat(r.redacted_fields || []);
+    return h("li", {}, [
+      h("strong", {text: "Version " + r.version + " · " + r.event_type.replace(/^Post/, "")}),
+      " by " + ((r.actor || {}).name || "unknown") + ", " + when(r.recorded_at, zone),
+      r.reason ? h("span", {text: " · reason: " + r.reason}) : null,
+      fields.length ? h("span", {"class": "hint", text: " · " + fields.join(", ")}) : null]);
+  }
+
+  function redaction(path, now, revisions) {
+    var reason = h("input", {type: "text", id: "redact-reason"});
+    var panel = h("div", {id: "redact-confirm", role: "alertdialog", "aria-labelledby": "redact-what", hidden: true});
+    var start = h("button", {type: "button", "class": "button danger", id: "redact", text: "Redact…"});
+    var section = h("section", {"class": "panel", "aria-labelledby": "redact-title"}, [
+      h("h2", {id: "redact-title", text: "Redact"}),
+      h("p", {"class": "hint", text: "A legal redaction erases the post's content from storage for good and takes it off every reader view; the record keeps who, when and why."}),
+      h("div", {}, [h("label", {"for": "redact-reason", text: "Reason (kept in the record)"}), reason, errorSlot("reason")]),
+      h("div", {"class": "actions"}, [start]), panel, errorSlot("_action")]);
+    start.addEventListener("click", function () {
+      if (!reason.value.trim()) {
+        showErrors(section, {status: 422, data: {errors: {reason: ["Give the reason for the redaction."]}}});
+        reason.focus();
+        return;
+      }
+      var corrections = (now.corrections || []).length;
+      panel.textContent = "";
+      panel.append(
+        h("p", {id: "redact-what", text: "Erase “" + text(now.headline) + "” for good? The headline, byline, body" +
+          (corrections ? " and " + corrections + (corrections === 1 ? " correction" : " corrections") : "") +
+          " of all " + revisions.length + (revisions.length === 1 ? " version" : " versions") +
+          " are erased from storage. This cannot be undone."}),
+        h("button", {type: "button", "class": "button danger", id: "redact-confirm-button", text: "Erase for good",
+          onclick: function (event) {
+            event.target.disabled = true;
+            api("POST", path + "/redact", {reason: reason.value.trim()}).then(function (res) {
+              if (res.status === 200) { flash = "Post redacted."; route(); return; }
+              event.target.disabled = false;
+              showErrors(section, res);
+            });
+          }}), " ",
+        h("button", {type: "button", "class": "button", id: "redact-cancel", text: "Cancel",
+          onclick: function () { panel.hidden = true; start.focus(); }}));
+      panel.hidden = false;
+      panel.querySelector("#redact-confirm-button").focus();
+    });
+    return section;
   }
 
   start();

@@ -399,3 +399,14 @@ def test_storage_refusing_writes_is_a_503_reads_go_on_and_health_says_degraded(
     assert client.get("/healthz").get_json() == {"status": "ok", "writes": "ok"}
     assert client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor).status_code \
         == 201
+
+
+def test_a_refused_role_is_named_with_the_right_article(client, editor, auditor):
+    blog = client.post("/api/blogs", json={"title": "Articles"}, headers=editor).get_json()
+    post = client.post(f"/api/blogs/{blog['id']}/posts", json={"headline": "x"},
+                       headers=editor).get_json()
+    redact = f"/api/blogs/{blog['id']}/posts/{post['id']}/redact"
+    as_editor = client.post(redact, json={"reason": "r"}, headers=editor).get_json()
+    assert as_editor["detail"] == "an editor token cannot do this; it needs legal"
+    as_auditor = client.post(f"/api/blogs/{blog['id']}/close", headers=auditor).get_json()
+    assert as_auditor["detail"] == "an auditor token cannot do this; it needs editor"

@@ -113,6 +113,13 @@ def test_a_legal_token_redacts_a_post_everywhere(app, client, tokens, editor, au
     assert last["reason"] == "Court order 2022/17" and last["actor"]["name"] == "Legal Desk"
     assert history[0]["actor"]["name"] == "Jane Roe"
     assert last["post"]["status"] == "redacted" and last["post"]["headline"] == ""
+    # no revision shows erased content "changed" to an empty value: each names the erased
+    # fields it set, and the redaction is one entry of its own
+    erased = {"headline", "byline", "body", "corrections"}
+    assert all(not erased & set(r["changes"]) for r in history), history
+    assert [r.get("redacted_fields") for r in history] == [
+        ["body", "byline", "headline"], ["body"], ["corrections"], None]
+    assert last["changes"] == {"status": {"from": "published", "to": "redacted"}}
 
     # as readers saw it before: there, marked redacted, with no content
     as_of = client.get(f"/api/blogs/{blog['id']}/posts?as_of={cursor}", headers=legal)
