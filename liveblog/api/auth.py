@@ -118,7 +118,7 @@ def require_role(*roles: str) -> Callable[[F], F]:
             if actor is None:
                 raise Unauthorized("this endpoint needs 'Authorization: Bearer <token>'")
             if actor.role not in roles:
-                article = "an" if actor.role[0] in "aeiou" else "a"
+                article = "an" if (actor.role or "x")[0] in "aeiou" else "a"
                 raise Forbidden(f"{article} {actor.role} token cannot do this; it needs "
                                 f"{' or '.join(roles)}")
             return view(*args, **kwargs)

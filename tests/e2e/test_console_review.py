@@ -173,5 +173,6 @@ def test_phone_cards_label_the_version(site, blog, console):
     page.goto(f"{site.base}/console#/blogs/{blog['id']}")
     page.wait_for_selector("#posts-table tbody tr")
     version = page.locator("#posts-table tbody td[data-label=Version]").first
-    shown = page.evaluate("el => getComputedStyle(el, '::before').content", version.element_handle())
+    shown = page.evaluate("el => getComputedStyle(el, '::before').content",
+                          version.element_handle())
     assert shown.strip('"').strip() == "Version"
