@@ -11,11 +11,13 @@ from .backends import (
     Watcher,
     connect,
     is_postgres,
-    migrate,
+    read_snapshot,
     unavailable,
     watcher,
+    write_transaction,
 )
-from .chain import GENESIS_HASH, canonical, compact, format_time, record_hash, verify
+from .chain import GENESIS_HASH, record_hash
+from .encoding import canonical, compact, format_time
 from .errors import (
     ChainError,
     ConcurrencyError,
@@ -26,14 +28,17 @@ from .errors import (
     UniqueViolationError,
 )
 from .jsonl import export_jsonl, import_jsonl
+from .migrations import LATEST as SCHEMA_VERSION
+from .migrations import migrate, schema_version
 from .projections import Projection, ProjectionRunner, Rows, Tables
 from .records import Head, NewEvent, RecordedEvent, StoredRow, VerifyResult
-from .store import EventStore, read_snapshot, utc_now, write_transaction
+from .store import EventStore, utc_now, verify
 from .upcasting import Upcasters
 
 __all__ = [
     "DATABASE_ERRORS",
     "GENESIS_HASH",
+    "SCHEMA_VERSION",
     "ChainError",
     "ConcurrencyError",
     "Connection",
@@ -64,6 +69,7 @@ __all__ = [
     "migrate",
     "read_snapshot",
     "record_hash",
+    "schema_version",
     "unavailable",
     "utc_now",
     "verify",

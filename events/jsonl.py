@@ -6,11 +6,12 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any
 
-from .backends import Connection
-from .chain import COLUMNS, GENESIS_HASH, canonical, check_integers, check_rows, rechain
+from .backends import Connection, write_transaction
+from .chain import COLUMNS, GENESIS_HASH, check_rows, rechain
+from .encoding import canonical, check_integers
 from .errors import ChainError, StoreNotEmptyError
 from .records import Head, StoredRow
-from .store import EventStore, write_transaction
+from .store import EventStore
 
 _FIELDS = ("position", "stream_id", "version", "type", "schema_version", "data", "metadata",
            "recorded_at", "prev_hash", "hash")

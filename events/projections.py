@@ -32,10 +32,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from .backends import Connection, relaxed_durability, settle
-from .backends import sqlite as sqlite_backend
+from .backends import Connection, connect, relaxed_durability, settle, write_transaction
 from .records import RecordedEvent
-from .store import EventStore, write_transaction
+from .store import EventStore
 
 Handler = Callable[["Rows", RecordedEvent], None]
 Progress = Callable[[int, int], None]
@@ -550,7 +549,7 @@ class ProjectionRunner:
             raise ValueError("give exactly one of position or at")
         upto = position if position is not None else self.store.position_at(at)  # type: ignore[arg-type]
         chosen = [projection] if isinstance(projection, Projection) else list(projection)
-        scratch: Connection = sqlite_backend.connect(":memory:", synchronous="OFF")
+        scratch: Connection = connect(":memory:", synchronous="OFF")
         tables = [Tables(p.tables, 0, live=True) for p in chosen]
         key = _snapshot_key(chosen, stream_prefix)
         start = erasures = 0

@@ -9,26 +9,22 @@ order.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .backends import DATABASE_ERRORS, Connection, is_read_only_error, unique_violation
-from .backends import connect as connect_backend
-from .backends import migrate as migrate_backend
-from .chain import (
-    COLUMNS,
-    GENESIS_HASH,
-    StoredTime,
-    canonical,
-    check_integers,
-    format_time,
-    is_hex_digest,
-    parse,
-    seal,
+from .backends import (
+    DATABASE_ERRORS,
+    Connection,
+    connect_read_only,
+    is_read_only_error,
+    unique_violation,
+    write_transaction,
 )
+from .backends import connect as connect_backend
+from .chain import COLUMNS, GENESIS_HASH, check_rows, is_hex_digest, seal
+from .encoding import StoredTime, canonical, check_integers, format_time, parse
 from .errors import (
     ConcurrencyError,
     EmptyAppendError,
@@ -36,7 +32,8 @@ from .errors import (
     IdempotencyConflictError,
     UniqueViolationError,
 )
-from .records import Head, JSONDict, NewEvent, RecordedEvent
+from .migrations import migrate
+from .records import Head, JSONDict, NewEvent, RecordedEvent, VerifyResult
 from .upcasting import Upcasters
 
 Clock = Callable[[], datetime]
@@ -78,52 +75,6 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@contextlib.contextmanager
-def write_transaction(conn: Connection) -> Iterator[Connection]:
-    """Run the block in a write transaction, or in a savepoint when one is open.
-
-    The transaction excludes every other writer of the database (``begin_write``), so what the
-    block reads stays true until it commits. Commits when the block ends, rolls everything back
-    when it raises.
-    """
-    if conn.in_transaction:
-        conn.execute("SAVEPOINT events_write")
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK TO SAVEPOINT events_write")
-                conn.execute("RELEASE SAVEPOINT events_write")
-            raise
-        conn.execute("RELEASE SAVEPOINT events_write")
-        return
-    conn.begin_write()
-    try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-@contextlib.contextmanager
-def read_snapshot(conn: Connection) -> Iterator[Connection]:
-    """Run several reads against one consistent snapshot.
-
-    Inside an open transaction it just runs the block.
-    """
-    if conn.in_transaction:
-        yield conn
-        return
-    conn.begin_read()
-    try:
-        yield conn
-    finally:
-        if conn.in_transaction:
-            conn.execute("COMMIT")
-
-
 class EventStore:
     """The append-only event log.
 
@@ -160,15 +111,13 @@ class EventStore:
             conn = connect_backend(str(database), synchronous=synchronous,
                                    check_same_thread=check_same_thread)
             try:
-                migrate_backend(conn)
+                migrate(conn)
             except BaseException:
                 conn.close()
                 raise
         except DATABASE_ERRORS as e:
             if not (is_read_only_error(e) and Path(database).is_file()):
                 raise
-            from .backends.sqlite import connect_read_only
-
             store = cls(connect_read_only(str(database), check_same_thread=check_same_thread),
                         clock=clock, upcasters=upcasters)
             store.read_only = str(e)
@@ -464,3 +413,27 @@ class EventStore:
         """True when the log holds no event."""
         return self.conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None
 
+
+def verify(conn: Connection, *, page_size: int = 5000) -> VerifyResult:
+    """Walk the whole log in position order, in pages (bounded memory), and check every link.
+
+    :returns: ok, events checked, the head reached and, when broken, the first bad position and
+        what was wrong with it (bad hash, broken link or gap).
+    """
+    head = Head(0, GENESIS_HASH)
+    legacy = GENESIS_HASH
+    total = redacted = 0
+    while True:
+        rows = conn.execute(
+            f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
+            (head.position, page_size),
+        ).fetchall()
+        if not rows:
+            return VerifyResult(True, total, head, None, None, redacted, legacy)
+        result = check_rows(rows, head, legacy)
+        total += result.events_checked
+        redacted += result.redacted_events
+        if not result.ok:
+            return VerifyResult(False, total, result.head, result.first_bad_position,
+                                result.detail, redacted, result.legacy_head)
+        head, legacy = result.head, result.legacy_head

@@ -129,15 +129,6 @@ def seed_text(key: Ed25519PrivateKey) -> str:
         serialization.NoEncryption())).decode()
 
 
-def migrate(conn: Connection) -> None:
-    with write_transaction(conn):
-        conn.execute("CREATE TABLE IF NOT EXISTS audit_checkpoints (position INTEGER PRIMARY KEY,"
-                     " hash TEXT NOT NULL, recorded_at TEXT NOT NULL, key_id TEXT NOT NULL,"
-                     " signature TEXT NOT NULL)")
-        conn.execute("CREATE TABLE IF NOT EXISTS audit_signing_key (id INTEGER PRIMARY KEY"
-                     " CHECK (id = 1), private_key TEXT NOT NULL)")
-
-
 def load_signer(conn: Connection, configured: str | None) -> Signer:
     """The configured key, else the one kept in the database (made now if there is none)."""
     if configured:

@@ -282,7 +282,7 @@ def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any
     folder says so instead of quietly making an empty database beside it."""
     from events import is_postgres
 
-    from .db import Database, migrate
+    from .db import Database
 
     if not is_postgres(db_path):
         if os.path.isdir(db_path):
@@ -297,7 +297,6 @@ def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any
     if context is not None:  # the command's connection goes when the command ends
         context.call_on_close(database.shutdown)
     if project:
-        migrate(service.store.conn)
         service.runner.start()
     return service
 

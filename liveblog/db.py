@@ -20,7 +20,6 @@ from flask import Flask, current_app, g
 
 from events import (
     DATABASE_ERRORS,
-    Connection,
     EventStore,
     ProjectionRunner,
     RecordedEvent,
@@ -31,7 +30,7 @@ from events import (
     write_transaction,
 )
 
-from . import checkpoints, media, presence
+from . import checkpoints
 from .codec import UPCASTERS
 from .projections import all_projections
 
@@ -238,7 +237,6 @@ def init_app(app: Flask, clock: object = utc_now) -> None:
             app.config["READ_ONLY"] = True
             log.warning("serving %s read-only: its storage cannot be written", database.url)
             return
-        migrate(store.conn)
         app.extensions["liveblog.signer"] = checkpoints.load_signer(
             store.conn, app.config.get("AUDIT_SIGNING_KEY") or None)
         database.runner().start()
@@ -256,22 +254,6 @@ def _give_back_after_requests(app: Flask, database: Database) -> None:
     def give_back(error: BaseException | None) -> None:
         if not g.get("liveblog_store_held", True):
             database.release()
-
-
-def migrate(conn: Connection) -> None:
-    """The application's own tables beside the store's and the projections'."""
-    # operational state, not history: which process runs the background jobs (scheduler.py);
-    # under the writer lock, so nodes starting together do not race to create it
-    with write_transaction(conn):
-        conn.execute("CREATE TABLE IF NOT EXISTS scheduler_lease (id INTEGER PRIMARY KEY"
-                     " CHECK (id = 1), holder TEXT NOT NULL, expires_at TEXT NOT NULL)")
-        # one row /healthz rewrites to learn whether storage takes writes again
-        conn.execute("CREATE TABLE IF NOT EXISTS health_probe (id INTEGER PRIMARY KEY"
-                     " CHECK (id = 1), at REAL NOT NULL)")
-    checkpoints.migrate(conn)
-    with write_transaction(conn):
-        presence.migrate(conn)
-        media.migrate(conn)
 
 
 def get_db() -> Database:

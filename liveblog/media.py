@@ -100,14 +100,6 @@ def _narrower(data: bytes, content_type: str, width: int) -> bytes:
 _COLUMNS = "id, content_type, width, height, bytes, created_at"
 
 
-def migrate(conn: Connection) -> None:
-    conn.execute("CREATE TABLE IF NOT EXISTS media (id TEXT PRIMARY KEY, content_type TEXT NOT"
-                 " NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, bytes INTEGER NOT NULL,"
-                 " created_at TEXT NOT NULL, data BLOB NOT NULL)")
-    conn.execute("CREATE TABLE IF NOT EXISTS media_sizes (media_id TEXT NOT NULL, width INTEGER"
-                 " NOT NULL, data BLOB NOT NULL, PRIMARY KEY (media_id, width))")
-
-
 def inspect(data: bytes, content_type: str) -> tuple[int, int]:
     """The width and height of an image of ``content_type``.
 
@@ -196,7 +188,6 @@ def copy_all(source: Connection, target: Connection) -> int:
     """
     from events import DATABASE_ERRORS
 
-    migrate(target)
     try:
         ids = [row[0] for row in source.execute("SELECT id FROM media ORDER BY id")]
     except DATABASE_ERRORS:

@@ -27,12 +27,6 @@ class Presence(NamedTuple):
                 "last_seen": self.last_seen}
 
 
-def migrate(conn: Connection) -> None:
-    conn.execute("CREATE TABLE IF NOT EXISTS presence (blog_id TEXT NOT NULL, post_id TEXT NOT"
-                 " NULL, token_id TEXT NOT NULL, name TEXT NOT NULL, since TEXT NOT NULL,"
-                 " last_seen TEXT NOT NULL, PRIMARY KEY (blog_id, post_id, token_id))")
-
-
 def heartbeat(conn: Connection, blog_id: str, post_id: str, token_id: str, name: str,
               now: datetime) -> None:
     """``name`` (holding ``token_id``) has the post open now; ``since`` is kept while the

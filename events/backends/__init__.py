@@ -11,57 +11,23 @@ application write is the common subset of both dialects, with ``?`` placeholders
 from __future__ import annotations
 
 import contextlib
-import threading
-from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterator
+from pathlib import Path
 
-POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+from .base import (
+    POSTGRES_SCHEMES,
+    Connection,
+    Cursor,
+    Watcher,
+    is_postgres,
+    read_snapshot,
+    write_transaction,
+)
 
-
-class Cursor(Protocol):
-    """What a statement returns: rows as tuples, in order."""
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-    def __iter__(self) -> Iterator[Any]: ...
-
-
-class Connection(Protocol):
-    """A connection in autocommit mode whose transactions are explicit.
-
-    ``begin_write`` starts a transaction that excludes every other writer of the database until
-    it ends (SQLite's ``BEGIN IMMEDIATE``; a transaction-scoped advisory lock on PostgreSQL), so
-    decisions taken inside it hold across processes and machines; ``begin_read`` starts one that
-    reads a single consistent snapshot.
-    """
-
-    dialect: str
-
-    @property
-    def isolation_level(self) -> str | None:
-        """None: autocommit, with explicit transactions."""
-
-    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
-
-    def executemany(self, sql: str, parameters: Any, /) -> Any: ...
-
-    @property
-    def in_transaction(self) -> bool: ...
-
-    def begin_write(self) -> None: ...
-
-    def begin_read(self) -> None: ...
-
-    def notify(self, position: int) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def is_postgres(database: str) -> bool:
-    """True when ``database`` names a PostgreSQL database (a ``postgresql://`` URL)."""
-    return database.startswith(POSTGRES_SCHEMES)
+__all__ = ["POSTGRES_SCHEMES", "Connection", "Cursor", "Watcher", "is_postgres",
+           "read_snapshot", "write_transaction", "connect", "connect_read_only",
+           "relaxed_durability", "settle", "DATABASE_ERRORS", "unique_violation",
+           "is_read_only_error", "unavailable", "watcher"]
 
 
 def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000,
@@ -81,15 +47,11 @@ def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 
                           check_same_thread=check_same_thread)
 
 
-def migrate(conn: Connection) -> list[str]:
-    """Create or upgrade the store's own tables; returns the migrations applied now."""
-    if conn.dialect == "postgresql":
-        from . import postgresql
-
-        return postgresql.migrate(conn)  # type: ignore[arg-type]
+def connect_read_only(path: str | Path, *, check_same_thread: bool = True) -> Connection:
+    """Open a SQLite file that this process may only read (its storage refuses writes)."""
     from . import sqlite
 
-    return sqlite.migrate(conn)  # type: ignore[arg-type]
+    return sqlite.connect_read_only(path, check_same_thread=check_same_thread)
 
 
 @contextlib.contextmanager
@@ -172,67 +134,6 @@ def unavailable(error: BaseException) -> bool:
 
         return postgresql.unavailable(error)
     return False
-
-
-class Watcher:
-    """Tells waiting readers that the log grew: one watch a process, however many wait.
-
-    Every change of the log bumps :attr:`generation`; :meth:`wait` returns once it differs from
-    the one the caller saw. A thread of the watcher's own (started on first use, so never before
-    a fork) does the watching: the SQLite one looks at the file every ``interval`` seconds (any
-    process may have appended, and nothing tells us); the PostgreSQL one is woken as soon as any
-    node's append commits (LISTEN/NOTIFY). So a thousand waiting readers cost one watch, not a
-    thousand polls.
-    """
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._closed = threading.Event()
-        self._changed = threading.Condition()
-        self._generation = 0
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-
-    @property
-    def generation(self) -> int:
-        """How many changes this watcher has seen (compare, do not count: it may skip)."""
-        self._start()
-        return self._generation
-
-    def wait(self, seen: int, timeout: float) -> int:
-        """Return the generation once it differs from ``seen``, or after ``timeout`` seconds."""
-        self._start()
-        with self._changed:
-            self._changed.wait_for(lambda: self._generation != seen or self._closed.is_set(),
-                                   timeout=max(0.0, timeout))
-            return self._generation
-
-    def close(self) -> None:
-        """Stop watching; waiters return at once."""
-        self._closed.set()
-        self._wake()
-
-    def appended(self) -> None:
-        """This process appended: wake its waiters now (the watch will see it again later)."""
-        self._wake()
-
-    def _wake(self) -> None:
-        with self._changed:
-            self._generation += 1
-            self._changed.notify_all()
-
-    def _start(self) -> None:
-        if self._thread is not None:
-            return
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._watch, daemon=True,
-                                                name="events-watch")
-                self._thread.start()
-
-    def _watch(self) -> None:
-        """Call :meth:`_wake` whenever the log grows, until closed (the backend's own way)."""
-        raise NotImplementedError
 
 
 def watcher(database: str, *, interval: float = 0.25) -> Watcher:

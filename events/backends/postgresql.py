@@ -17,14 +17,14 @@ import functools
 import hashlib
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
-from . import Watcher
+from .base import Watcher
 
 _IDLE = TransactionStatus.IDLE
 _UNKNOWN = TransactionStatus.UNKNOWN
@@ -143,104 +143,6 @@ class PostgresConnection:
 def connect(url: str) -> PostgresConnection:
     """Open a connection to the PostgreSQL database at ``url``."""
     return PostgresConnection(url)
-
-
-def _upgrade_to_v2(conn: PostgresConnection) -> None:
-    from ..chain import upgrade_to_v2
-
-    upgrade_to_v2(conn)
-
-
-_MIGRATIONS: list[tuple[str, list[str | Callable[[PostgresConnection], None]]]] = [
-    ("0001_events", [
-        """CREATE TABLE events (
-            position BIGINT PRIMARY KEY,
-            stream_id TEXT COLLATE "C" NOT NULL,
-            version BIGINT NOT NULL,
-            type TEXT COLLATE "C" NOT NULL,
-            schema_version INTEGER NOT NULL,
-            data TEXT NOT NULL,
-            metadata TEXT NOT NULL,
-            recorded_at TEXT COLLATE "C" NOT NULL,
-            prev_hash TEXT NOT NULL,
-            hash TEXT NOT NULL,
-            CONSTRAINT events_stream_version UNIQUE (stream_id, version))""",
-        # History is immutable even for a stray SQL client on a normal connection.
-        """CREATE FUNCTION events_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION 'events are immutable: % is not allowed', TG_OP; END $$""",
-        "CREATE TRIGGER events_no_change BEFORE UPDATE OR DELETE ON events"
-        " FOR EACH ROW EXECUTE FUNCTION events_immutable()",
-        "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events"
-        " FOR EACH STATEMENT EXECUTE FUNCTION events_immutable()",
-    ]),
-    ("0002_idempotency", [
-        """CREATE TABLE idempotency (key TEXT COLLATE "C" PRIMARY KEY, fingerprint TEXT,
-            stream_id TEXT NOT NULL, first_position BIGINT NOT NULL,
-            last_position BIGINT NOT NULL)""",
-    ]),
-    ("0003_projection_checkpoints", [
-        """CREATE TABLE projection_checkpoints (name TEXT COLLATE "C" PRIMARY KEY,
-            version BIGINT NOT NULL, position BIGINT NOT NULL, generation BIGINT NOT NULL)""",
-    ]),
-    ("0004_projection_snapshots", [
-        """CREATE TABLE projection_snapshots (key TEXT COLLATE "C", position BIGINT,
-            event_hash TEXT NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (key, position))""",
-    ]),
-    # Each event's hash covers its payload's hash (events.chain): the v1 chain is checked, then
-    # every event is re-chained, keeping its v1 hash; a broken log raises and stays v1. The
-    # only change an event may then undergo is a redaction erasing its payload, once.
-    ("0005_chain_v2", [
-        "ALTER TABLE events ADD COLUMN data_hash TEXT NOT NULL DEFAULT ''",
-        "ALTER TABLE events ADD COLUMN legacy_hash TEXT",
-        "ALTER TABLE events ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0",
-        "DROP TRIGGER events_no_change ON events",
-        _upgrade_to_v2,
-        "CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
-        " FOR EACH ROW EXECUTE FUNCTION events_immutable()",
-        """CREATE FUNCTION events_erase_only() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF OLD.redacted = 0 AND NEW.redacted = 1 AND (NEW.position, NEW.stream_id,
-                        NEW.version, NEW.type, NEW.schema_version, NEW.metadata,
-                        NEW.recorded_at, NEW.prev_hash, NEW.hash, NEW.data_hash,
-                        NEW.legacy_hash)
-                    IS NOT DISTINCT FROM (OLD.position, OLD.stream_id, OLD.version, OLD.type,
-                        OLD.schema_version, OLD.metadata, OLD.recorded_at, OLD.prev_hash,
-                        OLD.hash, OLD.data_hash, OLD.legacy_hash) THEN
-                    RETURN NEW;
-                END IF;
-                RAISE EXCEPTION 'events are immutable: only a redaction may erase a payload';
-            END $$""",
-        "CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
-        " FOR EACH ROW EXECUTE FUNCTION events_erase_only()",
-        "CREATE INDEX events_erased ON events (position) WHERE redacted = 1",
-    ]),
-    # as-of snapshots became database images: the JSON ones are a cache no one reads now
-    ("0006_snapshot_images", ["DELETE FROM projection_snapshots"]),
-]
-
-
-def migrate(conn: PostgresConnection) -> list[str]:
-    """Apply the store's pending migrations in order, under the writer lock (so nodes starting
-    together apply each once), each with its record in ``_events_migrations``."""
-    from ..store import write_transaction
-
-    raw = conn.raw  # the DDL as written: no placeholder or type translation
-    applied: list[str] = []
-    with write_transaction(conn):
-        raw.execute("CREATE TABLE IF NOT EXISTS _events_migrations (name TEXT PRIMARY KEY,"
-                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-        done = {row[0] for row in raw.execute("SELECT name FROM _events_migrations")}
-        for name, statements in _MIGRATIONS:
-            if name in done:
-                continue
-            for statement in statements:
-                if callable(statement):
-                    statement(conn)
-                else:
-                    raw.execute(statement)
-            raw.execute("INSERT INTO _events_migrations (name) VALUES (%s)", (name,))
-            applied.append(name)
-    return applied
 
 
 def unique_violation(error: BaseException) -> str | None:

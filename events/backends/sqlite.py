@@ -6,7 +6,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from . import Watcher
+from .base import Watcher
 
 _SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 _UNIQUE = re.compile(r"UNIQUE constraint failed: (\w+\.\w+)")
@@ -79,13 +79,6 @@ def read_only(error: BaseException) -> bool:
     text = str(error).lower()
     return isinstance(error, sqlite3.OperationalError) and (
         "readonly database" in text or "read-only" in text or "unable to open" in text)
-
-
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply the store's pending migrations (:mod:`events.schema`)."""
-    from ..schema import migrate as run
-
-    return run(conn)
 
 
 def unique_violation(error: BaseException) -> str | None:

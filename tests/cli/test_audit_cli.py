@@ -186,7 +186,8 @@ def test_copy_moves_a_log_between_backends_and_back(db_path, tmp_path, clock, po
 def _forged_log(tmp_path, *records):
     """A log whose chain adds up, as anyone can make one: each record hashed onto the last."""
     from events import GENESIS_HASH
-    from events.chain import canonical, payload_hash, record_hash
+    from events.chain import payload_hash, record_hash
+    from events.encoding import canonical
 
     lines, prev = [], GENESIS_HASH
     for position, (stream, type_, data) in enumerate(records, start=1):

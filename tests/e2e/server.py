@@ -32,13 +32,9 @@ def cli(db: Path, *args: str) -> str:
 def create_database(db: Path | str) -> None:
     """Make the (migrated, empty) database ``liveblog serve`` would make, unless it exists: the
     token commands refuse a missing one."""
-    from liveblog.db import Database, migrate
+    from events import EventStore
 
-    database = Database(str(db))
-    try:
-        migrate(database.service().store.conn)
-    finally:
-        database.shutdown()
+    EventStore.open(str(db)).close()  # opening migrates
 
 
 def editor_token(db: Path, name: str = "Jane Roe", role: str = "editor") -> str:

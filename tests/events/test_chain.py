@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events import GENESIS_HASH, NewEvent, canonical, verify
-from events.chain import _has_long_integer, parse, seal
+from events.chain import seal
+from events.encoding import _has_long_integer, parse
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text()

@@ -23,6 +23,7 @@ from events import (
     verify,
 )
 from events.backends import DATABASE_ERRORS
+from events.migrations import migrate
 
 from .tampering import tamper
 
@@ -67,26 +68,7 @@ def v1_rows(count):
 def make_v1_database(database, rows):
     """A database as the store left it before chain v2: its first four migrations, v1 rows."""
     conn = connect(database)
-    if conn.dialect == "postgresql":
-        from events.backends import postgresql
-
-        raw = conn.raw
-        raw.execute("CREATE TABLE _events_migrations (name TEXT PRIMARY KEY,"
-                    " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-        for name, statements in postgresql._MIGRATIONS[:4]:
-            for statement in statements:
-                raw.execute(statement)
-            raw.execute("INSERT INTO _events_migrations (name) VALUES (%s)", (name,))
-    else:
-        import sqlite_utils
-
-        from events import schema
-
-        conn.execute("CREATE TABLE _events_migrations (name TEXT PRIMARY KEY,"
-                     " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))")
-        for name, step in schema.MIGRATIONS[:4]:
-            step(sqlite_utils.Database(conn))
-            conn.execute("INSERT INTO _events_migrations (name) VALUES (?)", (name,))
+    migrate(conn, upto=4)
     # recompute the hashes over the final times
     prev, fixed = GENESIS_HASH, []
     for row in rows:

@@ -68,7 +68,8 @@ def test_import_refuses_garbage_and_non_empty_stores(store, tmp_path):
 
 
 def test_import_refuses_integers_past_64_bits_naming_the_line(store, tmp_path):
-    from events.chain import canonical, record_hash
+    from events.chain import record_hash
+    from events.encoding import canonical
 
     lines = exported(store, 3)
     record = json.loads(lines[1])
