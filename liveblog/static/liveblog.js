@@ -129,6 +129,9 @@
   }
 
   function showButton() {
+    // the list does not say "No updates yet" while the button offers the first ones
+    var empty = byId("empty");
+    if (empty) empty.hidden = pending.length > 0;
     if (!pending.length) { button.hidden = true; return; }
     button.textContent = pending.length === 1 ? "1 new post" : pending.length + " new posts";
     button.hidden = false;
@@ -148,8 +151,6 @@
         pendingPinned[id] = change.pinned;
       }
     });
-    // an empty list has nothing to move under the reader's eyes: the first posts show at once
-    if (pending.length && byId("empty")) showPending(false);
     showButton();
   }
 
@@ -179,7 +180,7 @@
     });
   }
 
-  function showPending(focus) {
+  function showPending() {
     var empty = byId("empty");
     if (empty) empty.remove();
     var first = null;
@@ -197,12 +198,12 @@
       else first = el;
     });
     showButton();
-    if (first && focus) {
+    if (first) {
       first.setAttribute("tabindex", "-1");
       first.focus({preventScroll: false});
     }
   }
-  button.addEventListener("click", function () { showPending(true); });
+  button.addEventListener("click", showPending);
 
   // Sort: submit the form on change (it works without script too).
   var sort = document.getElementById("order");
