@@ -28,7 +28,8 @@ from . import queries
 from .api.cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .domain.errors import BlogNotFoundError, InvalidCommandError, PostNotFoundError
 from .projections import BlogsProjection, FeedProjection
-from .service import Service, blog_of, blog_prefix, post_stream
+from .service import Service
+from .streams import blog_of, blog_prefix, post_stream
 
 log = logging.getLogger(__name__)
 

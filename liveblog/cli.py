@@ -15,8 +15,8 @@ from events import DATABASE_ERRORS, EventStoreError
 
 from .api.cursors import MalformedCursorError
 from .domain.errors import DomainError
+from .domain.events import ROLES
 from .service import Actor
-from .tokens import ROLES
 
 DB_HELP = "a SQLite file or a postgresql:// URL (default: $LIVEBLOG_DB, else ./liveblog.db)"
 

@@ -8,11 +8,12 @@ at schema_version 1; a new version registers an upcaster in UPCASTERS.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
 
-from events import NewEvent, RecordedEvent, Upcasters
+from events import NewEvent, RecordedEvent, Upcasters, format_time
 
 from .domain import events as ev
 
@@ -38,6 +39,22 @@ def _schema(type_name: str, /, **fields: ma.fields.Field[Any]) -> type[ma.Schema
     return _EventSchema.from_dict(fields, name=f"{type_name}Schema")
 
 
+class _Instant(f.Field[datetime]):
+    """An instant, stored in the log's one time format (RFC 3339 UTC, microseconds, ``Z``)."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any,
+                   **kwargs: Any) -> str | None:
+        return None if value is None else format_time(value)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str):
+            raise ma.ValidationError("Not a recorded time.")
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError as e:
+            raise ma.ValidationError("Not a recorded time.") from e
+
+
 REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
     "BlogCreated": (ev.BlogCreated, _schema(
         "BlogCreated", **_BLOG_ID, slug=f.String(required=True), title=f.String(required=True),
@@ -53,7 +70,7 @@ REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
     "PostDrafted": (ev.PostDrafted, _schema(
         "PostDrafted", **_POST_IDS, content=_CONTENT), 1),
     "PostScheduled": (ev.PostScheduled, _schema(
-        "PostScheduled", **_POST_IDS, publish_at=f.String(required=True),
+        "PostScheduled", **_POST_IDS, publish_at=_Instant(required=True),
         content=f.Dict(keys=f.String(), allow_none=True, load_default=None)), 1),
     "PostPublished": (ev.PostPublished, _schema(
         "PostPublished", **_POST_IDS,
@@ -64,7 +81,7 @@ REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
     "PostCorrected": (ev.PostCorrected, _schema(
         "PostCorrected", **_POST_IDS, correction_id=f.String(required=True),
         text=f.String(required=True), reason=f.String(required=True, validate=ma.validate.OneOf(
-            ["factual", "spelling", "attribution", "update", "other"]))), 1),
+            ev.CORRECTION_REASONS))), 1),
     "PostRedacted": (ev.PostRedacted, _schema(
         "PostRedacted", **_POST_IDS, reason=f.String(required=True)), 1),
     "PostPinned": (ev.PostPinned, _schema("PostPinned", **_POST_IDS), 1),
@@ -74,7 +91,7 @@ REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
                              _schema("PostUnmarkedKeyEvent", **_POST_IDS), 1),
     "TokenCreated": (ev.TokenCreated, _schema(
         "TokenCreated", token_id=f.String(required=True), name=f.String(required=True),
-        role=f.String(required=True, validate=ma.validate.OneOf(["editor", "auditor", "legal"])),
+        role=f.String(required=True, validate=ma.validate.OneOf(ev.ROLES)),
         secret_hash=f.String(required=True)), 1),
     "TokenRevoked": (ev.TokenRevoked, _schema("TokenRevoked", token_id=f.String(required=True)),
                      1),
@@ -89,7 +106,8 @@ UPCASTERS = Upcasters()
 def encode(event: Any, metadata: dict[str, Any]) -> NewEvent:
     """A domain event as a NewEvent, its payload validated by its type's schema."""
     name = TYPE_OF[type(event)]
-    data = dataclasses.asdict(event)
+    data = {key: format_time(value) if isinstance(value, datetime) else value
+            for key, value in dataclasses.asdict(event).items()}
     errors = _SCHEMAS[name].validate(data)
     if errors:
         raise ValueError(f"{name} does not match its schema: {errors}")

@@ -32,6 +32,7 @@ from events import (
 
 from . import checkpoints
 from .codec import UPCASTERS
+from .health import WriteHealth
 from .projections import all_projections
 
 log = logging.getLogger(__name__)
@@ -46,28 +47,6 @@ class PoolExhaustedError(RuntimeError):
 if TYPE_CHECKING:
     from .audit import SnapshotKeeper
     from .service import Service, StreamStates
-
-
-class WriteHealth:
-    """Whether storage took this process's last write: a write refused because storage could
-    not take it (full, read-only, down) marks writes failing until one succeeds again."""
-
-    def __init__(self) -> None:
-        #: why the last write failed; None while writes succeed
-        self.detail: str | None = None
-
-    @property
-    def failing(self) -> bool:
-        """True from a write storage refused until one it takes."""
-        return self.detail is not None
-
-    def failed(self, error: BaseException) -> None:
-        """A write was refused by storage."""
-        self.detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-
-    def succeeded(self) -> None:
-        """A write was committed."""
-        self.detail = None
 
 
 @dataclass

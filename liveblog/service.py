@@ -33,9 +33,10 @@ from .domain.errors import SlugTakenError, StaleVersionError
 from .domain.events import erase
 from .domain.model import Blog, Post, Token, evolve_blog, evolve_post, evolve_token
 from .lru import LRU
+from .streams import blog_stream, post_stream, token_stream
 
 if TYPE_CHECKING:
-    from .db import WriteHealth
+    from .health import WriteHealth
 
 __all__ = ["Actor", "IdempotencyConflictError", "Outcome", "Service", "new_id"]
 
@@ -43,33 +44,6 @@ __all__ = ["Actor", "IdempotencyConflictError", "Outcome", "Service", "new_id"]
 def new_id() -> str:
     """A new server-generated id: URL-safe, opaque, 16 characters."""
     return secrets.token_urlsafe(12)
-
-
-def blog_stream(blog_id: str) -> str:
-    """The stream of a blog's own fields."""
-    return f"blog/{blog_id}/about"
-
-
-def post_stream(blog_id: str, post_id: str) -> str:
-    """The stream of one post."""
-    return f"blog/{blog_id}/post/{post_id}"
-
-
-def blog_prefix(blog_id: str) -> str:
-    """The prefix every stream of one blog starts with (for per-blog replay)."""
-    return f"blog/{blog_id}/"
-
-
-def blog_of(stream_id: str) -> str | None:
-    """The blog a stream belongs to (None for streams of no blog, e.g. tokens)."""
-    if not stream_id.startswith("blog/"):
-        return None
-    return stream_id.split("/", 2)[1]
-
-
-def token_stream(token_id: str) -> str:
-    """The stream of one API token."""
-    return f"token/{token_id}"
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from events import Connection
 
 from .domain import commands as cmd
+from .domain.events import ROLES
 from .service import Actor, Service
-
-ROLES = ("editor", "auditor", "legal")
 
 
 @dataclass(frozen=True)

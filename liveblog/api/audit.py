@@ -15,9 +15,10 @@ from .. import checkpoints, queries
 from ..audit import post_history
 from ..codec import REGISTRY
 from ..db import get_db
-from ..service import blog_prefix
+from ..domain.events import AUDIT_ROLES
+from ..streams import blog_prefix
 from . import Blueprint, errors, json_response
-from .auth import AUDIT_ROLES, require_role
+from .auth import require_role
 
 blp = Blueprint("audit", __name__, url_prefix="/api",
                 description="For auditors: the log, history, verification (auditor tokens).")

@@ -13,6 +13,7 @@ from flask import Response, current_app, g, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from ..db import get_db
+from ..domain.events import AUDIT_ROLES
 from ..service import Actor
 from ..tokens import authenticate
 
@@ -103,9 +104,6 @@ def authenticate_request() -> Response | None:
     return None
 
 
-#: the roles that read everything an auditor reads: the log, history, as-of, verification
-#: (``legal`` reads what an auditor reads, and redacts)
-AUDIT_ROLES = ("auditor", "legal")
 
 
 def require_role(*roles: str) -> Callable[[F], F]:

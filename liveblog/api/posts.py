@@ -21,6 +21,7 @@ from ..audit import feed_as_of, resolve_as_of
 from ..db import get_db
 from ..domain import commands as cmd
 from ..domain.errors import InvalidCommandError
+from ..domain.events import AUDIT_ROLES
 from ..queries import BlogHead
 from ..service import new_id
 from . import (
@@ -35,7 +36,7 @@ from . import (
     reader_get,
     reader_headers,
 )
-from .auth import AUDIT_ROLES, is_editor, require_role
+from .auth import is_editor, require_role
 from .cursors import decode_cursor, encode_cursor
 from .freshness import (
     HEAD_KEY,

@@ -19,6 +19,8 @@ import nh3
 
 from events import format_time
 
+from ..domain.events import CORRECTION_REASONS
+
 f = ma.fields
 v = ma.validate
 
@@ -302,7 +304,6 @@ class BylineOutSchema(ma.Schema):
     location = f.String(allow_none=True)
 
 
-CORRECTION_REASONS = ["factual", "spelling", "attribution", "update", "other"]
 
 
 class CorrectionCreateSchema(StrictSchema):

@@ -10,7 +10,8 @@ from .. import queries
 from ..db import get_db
 from ..domain import commands as cmd
 from ..projections import BlogsProjection, FeedProjection
-from ..service import Outcome, Service, blog_stream, post_stream
+from ..service import Outcome, Service
+from ..streams import blog_stream, post_stream
 from .auth import current_actor
 from .cursors import encode_cursor
 from .preconditions import blog_etag

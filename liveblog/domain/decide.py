@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from events import format_time
-
 from . import commands as cmd
 from . import events as ev
 from .errors import (
@@ -50,10 +48,10 @@ def decide_blog(blog: Blog | None, command: cmd.BlogCommand, now: datetime) -> l
     raise TypeError(f"not a blog command: {command!r}")
 
 
-def _future(moment: datetime, now: datetime) -> str:
+def _future(moment: datetime, now: datetime) -> datetime:
     if moment <= now:
         raise InvalidCommandError("publish_at", "publish_at must be in the future")
-    return format_time(moment)
+    return moment
 
 
 def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
@@ -96,7 +94,7 @@ def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
             # Two schedulers firing at once: the second finds it published and does nothing.
             if post.status != "scheduled" or post.publish_at is None:
                 return []
-            if post.publish_at > format_time(now):
+            if post.publish_at > now:
                 return []
             if blog.status == "closed":
                 return []  # a closed blog publishes nothing: it waits for the blog to reopen

@@ -1,4 +1,6 @@
-"""Domain events: frozen dataclasses with past-tense names. Payloads hold JSON values only.
+"""Domain events: frozen dataclasses with past-tense names. Payloads hold JSON values, and
+instants as aware ``datetime``s (the storage edge, ``codec.py``, writes them in the log's one
+time format).
 
 Post events carry the post's ``revision`` (its public ``version``): one command is one revision,
 even when it records several events (a post published already pinned).
@@ -7,6 +9,7 @@ even when it records several events (a post published already pinned).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 Content = dict[str, Any]  # headline, byline, body, display_time
@@ -71,7 +74,7 @@ class PostScheduled:
     blog_id: str
     post_id: str
     revision: int
-    publish_at: str
+    publish_at: datetime
     content: Content | None = None
 
 
@@ -126,6 +129,15 @@ class PostRedacted:
     post_id: str
     revision: int
     reason: str
+
+
+#: the roles a token may have: editors write; auditors read everything; legal reads what an
+#: auditor reads and redacts
+ROLES = ("editor", "auditor", "legal")
+#: the roles that read everything an auditor reads: the log, history, as-of, verification
+AUDIT_ROLES = ("auditor", "legal")
+#: why a published post was corrected in public
+CORRECTION_REASONS = ("factual", "spelling", "attribution", "update", "other")
 
 
 #: what an erased post event keeps of each content field: its shape, nothing said

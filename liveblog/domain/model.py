@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, TypeVar
 
 from . import events as ev
@@ -35,7 +36,7 @@ class Post:
     status: str
     content: dict[str, Any]
     version: int
-    publish_at: str | None = None
+    publish_at: datetime | None = None
     pinned: bool = False
     key_event: bool = False
 

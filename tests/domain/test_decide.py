@@ -30,8 +30,8 @@ def blog(*more):
 def post(*more, status="published"):
     first = {"published": ev.PostPublished("b", "p", 1, CONTENT),
              "draft": ev.PostDrafted("b", "p", 1, CONTENT),
-             "scheduled": ev.PostScheduled("b", "p", 1, "2022-01-21T14:00:00.000000Z",
-                                           CONTENT)}[status]
+             "scheduled": ev.PostScheduled("b", "p", 1,
+                                           datetime(2022, 1, 21, 14, 0, tzinfo=UTC), CONTENT)}[status]
     return fold_post([first, *more])
 
 
@@ -60,7 +60,8 @@ def test_schedule_needs_a_future_time():
         decide_post(blog(), None, cmd.CreatePost("b", "p", CONTENT, publish_at=NOW), NOW)
     [event] = decide_post(blog(), None, cmd.CreatePost(
         "b", "p", CONTENT, publish_at=NOW + timedelta(hours=1)), NOW)
-    assert event == ev.PostScheduled("b", "p", 1, "2022-01-21T14:31:00.000000Z", CONTENT)
+    assert event == ev.PostScheduled("b", "p", 1, datetime(2022, 1, 21, 14, 31, tzinfo=UTC),
+                                     CONTENT)
 
 
 def test_edit_records_only_changed_fields_and_bumps_the_revision():

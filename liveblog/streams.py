@@ -1,0 +1,31 @@
+"""Stream names: where each aggregate's events live in the log, in one place (the service
+writes them, the audit side and the projections read them)."""
+
+from __future__ import annotations
+
+
+def blog_stream(blog_id: str) -> str:
+    """The stream of a blog's own fields."""
+    return f"blog/{blog_id}/about"
+
+
+def post_stream(blog_id: str, post_id: str) -> str:
+    """The stream of one post."""
+    return f"blog/{blog_id}/post/{post_id}"
+
+
+def blog_prefix(blog_id: str) -> str:
+    """The prefix every stream of one blog starts with (for per-blog replay)."""
+    return f"blog/{blog_id}/"
+
+
+def blog_of(stream_id: str) -> str | None:
+    """The blog a stream belongs to (None for streams of no blog, e.g. tokens)."""
+    if not stream_id.startswith("blog/"):
+        return None
+    return stream_id.split("/", 2)[1]
+
+
+def token_stream(token_id: str) -> str:
+    """The stream of one API token."""
+    return f"token/{token_id}"
