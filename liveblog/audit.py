@@ -25,7 +25,7 @@ from events import (
 )
 
 from . import queries
-from .api.cursors import MalformedCursorError, decode_cursor, encode_cursor
+from .cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .domain.errors import BlogNotFoundError, InvalidCommandError, PostNotFoundError
 from .projections import BlogsProjection, FeedProjection
 from .service import Service

@@ -13,7 +13,7 @@ import click
 
 from events import DATABASE_ERRORS, EventStoreError
 
-from .api.cursors import MalformedCursorError
+from .cursors import MalformedCursorError
 from .domain.errors import DomainError
 from .domain.events import ROLES
 from .service import Actor

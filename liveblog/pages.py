@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 from events import format_time
 
 from . import media, queries
-from .api.cursors import MalformedCursorError, decode_cursor, encode_cursor
+from .cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .db import get_db
 from .domain.errors import NotFoundError
 from .queries import BlogHead

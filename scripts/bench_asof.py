@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from liveblog import create_app  # noqa: E402
-from liveblog.api.cursors import encode_cursor  # noqa: E402
 from liveblog.api.views import service  # noqa: E402
+from liveblog.cursors import encode_cursor  # noqa: E402
 from liveblog.domain import commands as cmd  # noqa: E402
 from liveblog.service import Actor, new_id  # noqa: E402
 from liveblog.tokens import create_token  # noqa: E402

@@ -9,6 +9,7 @@ from flask import current_app, url_for
 from flask.views import MethodView
 
 from .. import queries
+from ..cursors import encode_cursor
 from ..db import get_db
 from ..domain import commands as cmd
 from ..domain.errors import SlugTakenError
@@ -26,7 +27,6 @@ from . import (
     reader_headers,
 )
 from .auth import require_role
-from .cursors import encode_cursor
 from .preconditions import blog_etag, if_match_version, none_match
 from .schemas import BlogCreateSchema, BlogListSchema, BlogPatchSchema, BlogSchema, slugify
 from .views import blog_after, run

@@ -30,11 +30,11 @@ from werkzeug.exceptions import HTTPException
 from events import DATABASE_ERRORS
 
 from .. import queries
+from ..cursors import MalformedCursorError, decode_cursor
 from ..domain.errors import BlogNotFoundError
 from ..lru import LRU
 from ..queries import BlogHead
 from . import reader_answer_headers
-from .cursors import MalformedCursorError, decode_cursor
 from .preconditions import tag_listed
 from .schemas import MAX_LONG_POLL_WAIT
 

@@ -18,6 +18,7 @@ from events import format_time, read_snapshot
 
 from .. import media, queries
 from ..audit import feed_as_of, resolve_as_of
+from ..cursors import decode_cursor, encode_cursor
 from ..db import get_db
 from ..domain import commands as cmd
 from ..domain.errors import InvalidCommandError
@@ -37,7 +38,6 @@ from . import (
     reader_headers,
 )
 from .auth import is_editor, require_role
-from .cursors import decode_cursor, encode_cursor
 from .freshness import (
     HEAD_KEY,
     NOT_THE_LIVE_ANSWER,

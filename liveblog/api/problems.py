@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from events import EventStoreError, IdempotencyConflictError, unavailable
 
+from ..cursors import MalformedCursorError
 from ..db import PoolExhaustedError
 from ..domain.errors import (
     ConflictError,
@@ -19,7 +20,6 @@ from ..domain.errors import (
     NotFoundError,
     StaleVersionError,
 )
-from .cursors import MalformedCursorError
 from .preconditions import MalformedPreconditionError
 
 log = logging.getLogger(__name__)

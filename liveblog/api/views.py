@@ -7,13 +7,13 @@ from typing import Any
 from flask import request
 
 from .. import queries
+from ..cursors import encode_cursor
 from ..db import get_db
 from ..domain import commands as cmd
 from ..projections import BlogsProjection, FeedProjection
 from ..service import Outcome, Service
 from ..streams import blog_stream, post_stream
 from .auth import current_actor
-from .cursors import encode_cursor
 from .preconditions import blog_etag
 
 

@@ -162,7 +162,7 @@ def test_bad_as_of_values(client, editor, auditor, as_of, status):
 
 
 def test_as_of_cursors_with_any_letters_are_cursors(app, client, editor, auditor):
-    from liveblog.api.cursors import encode_cursor
+    from liveblog.cursors import encode_cursor
 
     blog = create_blog(client, editor)
     for position in (1, 5, 1100, 99999):  # base64 of these holds T, digits and more

@@ -30,8 +30,8 @@ def blog(*more):
 def post(*more, status="published"):
     first = {"published": ev.PostPublished("b", "p", 1, CONTENT),
              "draft": ev.PostDrafted("b", "p", 1, CONTENT),
-             "scheduled": ev.PostScheduled("b", "p", 1,
-                                           datetime(2022, 1, 21, 14, 0, tzinfo=UTC), CONTENT)}[status]
+             "scheduled": ev.PostScheduled("b", "p", 1, datetime(2022, 1, 21, 14, 0, tzinfo=UTC),
+                                           CONTENT)}[status]
     return fold_post([first, *more])
 
 
