@@ -16,6 +16,7 @@ from .api import register_api
 from .api.auth import FailedAuthentications, authenticate_request
 from .api.freshness import Freshness, LongPolls
 from .config import DEFAULTS
+from .http import caching
 from .lru import LRU
 
 
@@ -30,6 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    caching.init_app(app)
     db.init_app(app, clock=app.config.get("CLOCK") or utc_now)
     app.extensions["liveblog.answers"] = LRU(int(app.config["FEED_CACHE_SIZE"]))
     app.extensions["liveblog.long_polls"] = LongPolls(app.extensions["liveblog.db"],

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, Response, abort, current_app, send_from_directory
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+from .http.caching import policies
 
 bp = Blueprint("assets", __name__)
 
@@ -47,7 +47,7 @@ def asset(digest: str, filename: str) -> Response:
         abort(404)
     response = send_from_directory(assets.folder, filename, max_age=31536000,
                                    conditional=True, etag=f"{digest}")
-    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Cache-Control"] = policies().immutable
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 

@@ -21,6 +21,7 @@ from . import media, queries
 from .cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .db import get_db
 from .domain.errors import NotFoundError
+from .http.caching import conditional, content_etag, head_etag, policies, reader_headers
 from .queries import BlogHead
 
 bp = Blueprint("pages", __name__)
@@ -41,44 +42,13 @@ def absolute(url: str) -> str:
 def _page_headers(head: BlogHead, status: str, what: str) -> dict[str, str] | Response:
     """Validators of a reader page or feed (the blog's state, the query, this deployment's
     assets and templates): a 304 when the reader's copy is current, else the headers to send."""
-    from .api import http_date
-    from .api.freshness import etag_for
-
     query = request.query_string + b"|" + current_app.extensions["liveblog.assets"].build
-    etag = etag_for(head, what, query)
-    cache = current_app.extensions["liveblog.page_cache_control"]
-    if what == "live":
-        # the poll: readers ask every max-age; a shared cache keeps it half that and never
-        # serves it stale while revalidating, so news waits at most about 1.5 max-age for
-        # any reader, and the origin still answers one request a URL per half max-age
-        max_age = int(current_app.config["CACHE_MAX_AGE"])
-        cache = f"public, max-age={max_age}, s-maxage={max(1, max_age // 2)}"
-    if status == "closed":
-        cache = current_app.extensions["liveblog.closed_cache_control"]
-    headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Authorization",
-               "Last-Modified": http_date(head.updated_at),
-               "Access-Control-Allow-Origin": "*"}
-    unchanged = _not_modified(headers, head.updated_at)
-    return unchanged if unchanged is not None else headers
+    named = policies()
+    # the poll is kept half as long by a shared cache, so news waits at most 1.5 max-age
+    cache = named.closed if status == "closed" else named.poll if what == "live" else None
+    headers = reader_headers(head_etag(head, what, query), head.updated_at, cache)
+    return conditional(headers, head.updated_at) or headers
 
-
-def _not_modified(headers: dict[str, str], updated_at: str | None) -> Response | None:
-    """A 304 when the reader's copy is current, else None: If-None-Match decides when it is
-    sent, If-Modified-Since only without it (RFC 9110, 13.2.2)."""
-    from .api.preconditions import none_match
-
-    if "If-None-Match" in request.headers:
-        current = none_match(headers["ETag"])
-    else:
-        since = request.if_modified_since
-        # HTTP dates have whole seconds: the page is unchanged when its last change was before
-        # the next second after the one the reader holds
-        current = (since is not None and updated_at is not None
-                   and datetime.fromisoformat(updated_at).replace(microsecond=0) <= since)
-    if not current:
-        return None
-    return Response(status=304, headers={k: v for k, v in headers.items()
-                                         if k != "Last-Modified"})
 
 _ZONES = {"EST": "ET", "EDT": "ET", "CST": "CT", "CDT": "CT", "MST": "MT", "MDT": "MT",
           "PST": "PT", "PDT": "PT"}
@@ -204,19 +174,11 @@ def _after(order: str) -> int | None:
 @bp.route("/")
 def index() -> Response:
     """Every blog, live ones first (validated by its bytes, cached like every reader page)."""
-    from .api import content_etag, http_date
-
     rows = queries.list_blog_rows(get_db().store().conn)
     body = render_template("index.html", blogs=[queries.blog_json(r, "") for r in rows]).encode()
-    headers = {"ETag": content_etag(body), "Vary": "Authorization",
-               "Cache-Control": current_app.extensions["liveblog.page_cache_control"],
-               "Access-Control-Allow-Origin": "*"}
     latest = max((r.updated_at for r in rows), default=None)
-    if latest:
-        headers["Last-Modified"] = http_date(latest)
-    unchanged = _not_modified(headers, latest)
-    return unchanged if unchanged is not None else Response(body, mimetype="text/html",
-                                                            headers=headers)
+    headers = reader_headers(content_etag(body), latest)
+    return conditional(headers, latest) or Response(body, mimetype="text/html", headers=headers)
 
 
 @bp.route("/blogs/<slug>")
@@ -343,17 +305,13 @@ def zone(zone: str) -> Response:
     label for a time everywhere, decided here (``zone_label``)."""
     from zoneinfo import available_timezones
 
-    from .api import content_etag
     from .api.problems import problem
 
     if zone not in available_timezones():
         return problem(404, f"no time zone {zone!r}", slug="not-found", title="Not Found")
     body = json.dumps({"zone": zone, "labels": zone_labels(zone)}).encode()
-    headers = {"ETag": content_etag(body), "Access-Control-Allow-Origin": "*",
-               "Cache-Control": current_app.extensions["liveblog.page_cache_control"]}
-    unchanged = _not_modified(headers, None)
-    return unchanged if unchanged is not None else Response(body, mimetype="application/json",
-                                                            headers=headers)
+    headers = reader_headers(content_etag(body))
+    return conditional(headers) or Response(body, mimetype="application/json", headers=headers)
 
 
 @bp.route("/docs")
@@ -530,16 +488,8 @@ def document(app: Flask, spec: Any) -> None:
 def init_app(app: Flask) -> None:
     """Register the pages, their assets and template filters."""
     from . import assets
-    from .api import public_cache_control
 
     assets.init_app(app)
-    app.extensions["liveblog.page_cache_control"] = public_cache_control(app.config)
-    closed = int(app.config["CLOSED_CACHE_MAX_AGE"])
-    # a closed blog still changes (a redaction, a correction, a reopen): its page keeps a slow
-    # poll, and a shared cache keeps every copy half as long, so a change waits at most about
-    # 1.5 max-age for any reader, however the cache's and the reader's clocks fall
-    app.extensions["liveblog.closed_cache_control"] = (
-        f"public, max-age={closed}, s-maxage={max(1, closed // 2)}")
     app.register_blueprint(bp)
     app.add_template_filter(display_time, "display_time")
     app.add_template_filter(short_time, "short_time")

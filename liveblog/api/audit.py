@@ -16,15 +16,16 @@ from ..audit import post_history
 from ..codec import REGISTRY
 from ..db import get_db
 from ..domain.events import AUDIT_ROLES
+from ..http.caching import policies
 from ..streams import blog_prefix
-from . import Blueprint, errors, json_response
 from .auth import require_role
+from .docs import Blueprint, errors
+from .edge import json_response
 
 blp = Blueprint("audit", __name__, url_prefix="/api",
                 description="For auditors: the log, history, verification (auditor tokens).")
 
 _AUDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
-_PRIVATE = {"Cache-Control": "private, no-store"}
 f = ma.fields
 
 
@@ -154,7 +155,7 @@ class Events(MethodView):
             "events": [_event_json(StoredRow._make(row)) for row in rows],
             "next": rows[-1][0] if more else None,
             "head": {"position": head.position, "hash": head.hash},
-        }, headers=_PRIVATE)
+        }, headers={"Cache-Control": policies().secret})
 
 
 def _event_json(row: StoredRow) -> dict[str, Any]:
@@ -180,7 +181,7 @@ class History(MethodView):
         store = get_db().store()
         head = queries.get_blog_head(store.conn, blog)
         return json_response({"revisions": post_history(store, head.id, post)},
-                             headers=_PRIVATE)
+                             headers={"Cache-Control": policies().secret})
 
 
 @blp.route("/audit/verify")
@@ -207,7 +208,7 @@ class Verify(MethodView):
             "head": {"position": result.head.position, "hash": result.head.hash},
             "first_bad_position": bad, "detail": detail, "checkpoints_checked": held,
             "redacted_events": result.redacted_events,
-        }, headers=_PRIVATE)
+        }, headers={"Cache-Control": policies().secret})
 
 
 def _keys() -> dict[str, Any]:
@@ -238,7 +239,7 @@ class Checkpoints(MethodView):
             "checkpoints": [c.json() for c in found],
             "key": checkpoints.public_key_json(current_app.extensions["liveblog.signer"].public),
             "next": found[-1].position if more else None,
-        }, headers=_PRIVATE)
+        }, headers={"Cache-Control": policies().secret})
 
 
 well_known = Blueprint("well_known", __name__, url_prefix="/.well-known",
@@ -252,4 +253,4 @@ class AuditKey(MethodView):
     def get(self) -> Any:
         """The Ed25519 public key that signs the audit checkpoints (anyone may fetch it)."""
         key = checkpoints.public_key_json(current_app.extensions["liveblog.signer"].public)
-        return json_response(key, headers={"Cache-Control": "public, max-age=3600"})
+        return json_response(key, headers={"Cache-Control": policies().key})

@@ -13,21 +13,12 @@ from ..cursors import encode_cursor
 from ..db import get_db
 from ..domain import commands as cmd
 from ..domain.errors import SlugTakenError
+from ..http.caching import blog_etag, conditional, content_etag, reader_headers
 from ..service import new_id
-from . import (
-    Blueprint,
-    content_etag,
-    dumps,
-    errors,
-    idempotent_post,
-    if_match,
-    json_response,
-    not_modified,
-    reader_get,
-    reader_headers,
-)
 from .auth import require_role
-from .preconditions import blog_etag, if_match_version, none_match
+from .docs import Blueprint, errors, idempotent_post, if_match, reader_get
+from .edge import dumps, json_response
+from .preconditions import if_match_version
 from .schemas import BlogCreateSchema, BlogListSchema, BlogPatchSchema, BlogSchema, slugify
 from .views import blog_after, run
 
@@ -55,9 +46,7 @@ class Blogs(MethodView):
                                 for r in rows]})
         latest = max((r.updated_at for r in rows), default=None)  # the newest change among them
         headers = reader_headers(content_etag(body), latest)
-        if none_match(headers["ETag"]):
-            return not_modified(headers)
-        return json_response(None, raw=body, headers=headers)
+        return conditional(headers) or json_response(None, raw=body, headers=headers)
 
     @require_role("editor")
     @blp.arguments(BlogCreateSchema)
@@ -97,8 +86,9 @@ class Blog(MethodView):
         conn = get_db().store().conn
         head = queries.get_blog_head(conn, blog)
         headers = reader_headers(blog_etag(head.version, head.feed_version), head.updated_at)
-        if none_match(headers["ETag"]):
-            return not_modified(headers)
+        unchanged = conditional(headers)
+        if unchanged is not None:
+            return unchanged
         row = queries.get_blog_row(conn, head.id)
         return json_response(queries.blog_json(row, encode_cursor("c", row.visible_position)),
                              headers=headers)

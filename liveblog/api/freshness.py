@@ -17,25 +17,34 @@ with the same :func:`decide` for editors and auditors, who send a token and get 
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import wraps
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from flask import Flask
+from flask import Flask, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from events import DATABASE_ERRORS
 
 from .. import queries
 from ..cursors import MalformedCursorError, decode_cursor
+from ..db import get_db
 from ..domain.errors import BlogNotFoundError
+from ..http.caching import (
+    answer_headers,
+    head_etag,
+    listed,
+    not_modified,
+    reader_headers,
+    shared,
+)
+from ..http.caching import start_not_modified as start_304
 from ..lru import LRU
 from ..queries import BlogHead
-from . import reader_answer_headers
-from .preconditions import tag_listed
 from .schemas import MAX_LONG_POLL_WAIT
 
 if TYPE_CHECKING:
@@ -43,20 +52,38 @@ if TYPE_CHECKING:
 
     from ..db import Database
 
-#: the reader resources answered from their blog's head, by Flask endpoint
-RESOURCES = {"posts.Posts": "feed", "posts.Changes": "changes"}
 #: query words that ask for something other than the live reader answer (auditors, editors)
 NOT_THE_LIVE_ANSWER = ("as_of", "status")
-#: where the head read in front of Flask is left for the view (so it is read once)
-HEAD_KEY = "liveblog.blog_head"
+#: where the decision taken in front of Flask is left for the view (so it is taken once)
+READER_KEY = "liveblog.reader_request"
+#: the attribute :func:`reader_answer` marks a view with: the middleware finds its routes so
+_MARK = "liveblog_reader_answer"
 
 Waiter = Callable[[BlogHead, int, int], BlogHead]
 
 
-def etag_for(head: BlogHead, what: str, query: bytes) -> str:
-    """A strong ETag naming the blog, its feed version, the resource and the raw query."""
-    digest = "." + hashlib.sha256(query).hexdigest()[:16] if query else ""
-    return f'"{what[0]}{head.feed_version}.{head.id}{digest}"'
+@dataclass(frozen=True)
+class ReaderRequest:
+    """A live reader answer's request, decided once: the head to answer from, its ETag,
+    whether the reader holds it already, and the query's ``since`` and ``wait`` as parsed."""
+
+    what: str
+    head: BlogHead
+    etag: str
+    current: bool
+    #: the /changes cursor's position (None: absent, or malformed and the view answers 400)
+    since: int | None
+    wait: int
+
+
+def reader_request(what: str, head: BlogHead, query: bytes, args: Mapping[str, str],
+                   if_none_match: str | None, waiter: Waiter) -> ReaderRequest:
+    """Parse the query's ``since`` and ``wait`` once, then :func:`decide`."""
+    changes = what == "changes"
+    wait = long_poll_wait(args.get("wait")) if changes else 0
+    since = since_position(args.get("since")) if changes else None
+    head, etag, current = decide(head, what, query, if_none_match, wait, since, waiter)
+    return ReaderRequest(what, head, etag, current, since, wait)
 
 
 def long_poll_wait(value: str | None) -> int:
@@ -83,14 +110,50 @@ def decide(head: BlogHead, what: str, query: bytes, if_none_match: str | None, w
     first waits for a change. ``*`` does not count here: it may only match once the query is
     known to be valid (RFC 9110, 13.2.1), whereas a named tag was issued for this very query.
     """
-    etag = etag_for(head, what, query)
-    current = tag_listed(if_none_match, etag, any_tag=False)
+    etag = head_etag(head, what, query)
+    current = listed(if_none_match, etag, any_tag=False)
     up_to_date = current or (since is not None and since >= head.visible_position)
     if up_to_date and wait and what == "changes":
         head = waiter(head, head.visible_position, wait)
-        etag = etag_for(head, what, query)
-        current = tag_listed(if_none_match, etag, any_tag=False)
+        etag = head_etag(head, what, query)
+        current = listed(if_none_match, etag, any_tag=False)
     return head, etag, current
+
+
+def reader_answer(what: str) -> Callable[[Any], Any]:
+    """Mark a view as the live reader answer ``what`` (a feed, or /changes) of its blog: the
+    middleware answers anonymous readers of its route before Flask when it can, and leaves its
+    :class:`ReaderRequest` for the view (``g.reader``); requests with a token are decided here
+    the same way, with a private answer.
+    """
+
+    def decorator(view: Any) -> Any:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            environ = request.environ  # a token was checked before any view (authenticate_request)
+            decided: ReaderRequest | None = environ.get(READER_KEY)
+            if decided is None:
+                head = queries.get_blog_head(get_db().store().conn, kwargs["blog"])
+                live = not any(word in request.args for word in NOT_THE_LIVE_ANSWER)
+                decided = reader_request(
+                    what, head, request.query_string, request.args if live else {},
+                    environ.get("HTTP_IF_NONE_MATCH") if live else None,
+                    current_app.extensions["liveblog.long_polls"])
+                if live and decided.current:
+                    return not_modified(reader_headers(decided.etag, decided.head.updated_at))
+            g.reader = decided
+            return view(*args, **kwargs)
+
+        setattr(wrapped, _MARK, what)
+        return wrapped
+
+    return decorator
+
+
+def _reader_answer_of(view: Any) -> str | None:
+    """What live reader answer a Flask view function serves (its GET's mark), if any."""
+    handler = getattr(getattr(view, "view_class", None), "get", view)
+    return getattr(handler, _MARK, None)
 
 
 class LongPolls:
@@ -169,8 +232,11 @@ class Freshness:
         self.database: Database = app.extensions["liveblog.db"]
         self.answers: Answers = app.extensions["liveblog.answers"]
         self.long_polls: LongPolls = app.extensions["liveblog.long_polls"]
-        self.cache_control: str = app.extensions["liveblog.cache_control"]
+        self.cache_control: str = app.extensions["liveblog.caching"].reader
         self.urls = app.url_map.bind("localhost")
+        #: the live reader answers, by Flask endpoint, as their views are marked
+        self.answering = {endpoint: what for endpoint, view in app.view_functions.items()
+                          if (what := _reader_answer_of(view)) is not None}
         self.wsgi_app = wsgi_app
         self._routes: dict[str, tuple[str, str] | None] = {}
         #: the answers being rendered now, by ETag: others asking for one wait for it
@@ -188,7 +254,7 @@ class Freshness:
         except HTTPException:
             route = None
         else:
-            what = RESOURCES.get(str(endpoint))
+            what = self.answering.get(str(endpoint))
             route = (what, values["blog"]) if what is not None else None
         if len(self._routes) > 10_000:
             self._routes.clear()
@@ -206,9 +272,9 @@ class Freshness:
         args = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
         if any(word in args for word in NOT_THE_LIVE_ANSWER):
             return self.wsgi_app(environ, start_response)
-        wait = long_poll_wait(args.get("wait")) if what == "changes" else 0
+        waiting = what == "changes" and long_poll_wait(args.get("wait")) > 0
         try:
-            if wait:
+            if waiting:
                 head = self.long_polls.head(blog)
             else:
                 with self.database.leased() as store:
@@ -218,20 +284,17 @@ class Freshness:
         if head is None:
             return self.wsgi_app(environ, start_response)
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        since = since_position(args.get("since")) if wait else None
-        head, etag, current = decide(head, what, query.encode("latin-1"), if_none_match, wait,
-                                     since, self.long_polls)
-        kept = None if current else self._kept(etag)
+        decided = reader_request(what, head, query.encode("latin-1"), args, if_none_match,
+                                 self.long_polls)
+        etag = decided.etag
+        kept = None if decided.current else self._kept(etag)
         # an answer kept was rendered for this very query, so a valid one: "*" matches it too
-        if current or (kept is not None and tag_listed(if_none_match, etag)):
-            # a 304 carries no Last-Modified (werkzeug drops it from Flask's too)
-            start_response("304 Not Modified",
-                           reader_answer_headers(etag, self.cache_control, None))
-            return []
+        if decided.current or (kept is not None and listed(if_none_match, etag)):
+            return start_304(start_response, answer_headers(etag, self.cache_control, None))
         if kept is not None:
             start_response("200 OK", kept[0])
             return [kept[1]]
-        environ[HEAD_KEY] = head
+        environ[READER_KEY] = decided
         try:
             return self._render(environ, start_response)
         finally:
@@ -274,7 +337,7 @@ class Freshness:
         result = self.wsgi_app(environ, capture)
         headers = dict(seen.get("headers") or [])
         if (not str(seen.get("status", "")).startswith("200") or "ETag" not in headers
-                or not headers.get("Cache-Control", "").startswith("public")):
+                or not shared(headers.get("Cache-Control", ""))):
             return result
         try:
             body = b"".join(result)

@@ -11,8 +11,10 @@ from werkzeug.exceptions import Unauthorized
 from events import DATABASE_ERRORS
 
 from ..db import get_db
-from . import Blueprint, errors, json_response
+from ..http.caching import policies
 from .auth import current_actor
+from .docs import Blueprint, errors
+from .edge import json_response
 from .problems import problem
 
 blp = Blueprint("health", __name__, description="Service health, and who a token is.")
@@ -37,15 +39,15 @@ class Health(MethodView):
             db.store().conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
         except DATABASE_ERRORS as e:
             return problem(503, f"the database does not answer: {e}", slug="unavailable",
-                           headers={"Retry-After": "5", "Cache-Control": "no-store"})
+                           headers={"Retry-After": "5", "Cache-Control": policies().uncached})
         # a write is tried only once one has failed, to see whether storage has recovered:
         # a health check that wrote every time would cost every check a sync to disk
         if db.health.failing and not db.probe_writes():
             return json_response({"status": "degraded", "writes": "failing",
                                   "detail": db.health.detail or "storage refuses writes"}, 503,
-                                 headers={"Cache-Control": "no-store", "Retry-After": "5"})
+                                 headers={"Cache-Control": policies().uncached, "Retry-After": "5"})
         return json_response({"status": "ok", "writes": "ok"},
-                             headers={"Cache-Control": "no-store"})
+                             headers={"Cache-Control": policies().uncached})
 
 
 class MeSchema(ma.Schema):
@@ -65,4 +67,4 @@ class Me(MethodView):
         if actor is None:
             raise Unauthorized("this endpoint needs 'Authorization: Bearer <token>'")
         return json_response({"token_id": actor.token_id, "name": actor.name,
-                              "role": actor.role}, headers={"Cache-Control": "no-store"})
+                              "role": actor.role}, headers={"Cache-Control": policies().uncached})

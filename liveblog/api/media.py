@@ -10,11 +10,12 @@ from flask.views import MethodView
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 
 from .. import media
-from ..assets import IMMUTABLE
 from ..db import get_db
 from ..domain.errors import InvalidCommandError
-from . import Blueprint, errors, json_response, not_modified
+from ..http.caching import conditional, policies
 from .auth import require_role
+from .docs import Blueprint, errors
+from .edge import json_response
 
 blp = Blueprint("media", __name__, url_prefix="",
                 description="Images: uploaded by editors, stored by their SHA-256, served"
@@ -72,7 +73,7 @@ class Upload(MethodView):
         except media.NotAnImageError as e:
             raise InvalidCommandError("body", str(e)) from None
         return json_response(stored.json(), 201 if new else 200,
-                             {"Location": stored.path, "Cache-Control": "private, no-store"})
+                             {"Location": stored.path, "Cache-Control": policies().secret})
 
 
 @blp.route("/media/<name>")
@@ -100,10 +101,8 @@ class Served(MethodView):
         if found is None or found[0].content_type != content_type:
             raise NotFound("no such image")
         record, data = found
-        headers = {"ETag": f'"{stem}"', "Cache-Control": IMMUTABLE,
+        headers = {"ETag": f'"{stem}"', "Cache-Control": policies().immutable,
                    "Access-Control-Allow-Origin": "*"}
-        if request.if_none_match.contains(stem) or request.if_none_match.star_tag:
-            return not_modified(headers)
-        if request.if_modified_since is not None and not request.if_none_match:
-            return not_modified(headers)  # the bytes never change
-        return Response(data, 200, headers, mimetype=content_type)
+        # the bytes never change: any If-Modified-Since holds a current copy
+        return conditional(headers, unchanging=True) or Response(data, 200, headers,
+                                                                 mimetype=content_type)

@@ -7,8 +7,6 @@ was already rendered, is decided once per request from one lookup of the blog's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from flask import current_app, g, request, url_for
@@ -23,30 +21,21 @@ from ..db import get_db
 from ..domain import commands as cmd
 from ..domain.errors import InvalidCommandError
 from ..domain.events import AUDIT_ROLES
-from ..queries import BlogHead
-from ..service import new_id
-from . import (
-    Blueprint,
+from ..http.caching import (
+    conditional,
     content_etag,
-    dumps,
-    errors,
-    idempotent_post,
-    if_match,
-    json_response,
-    not_modified,
-    reader_get,
+    head_etag,
+    policies,
+    post_etag,
     reader_headers,
 )
+from ..queries import BlogHead
+from ..service import new_id
 from .auth import is_editor, require_role
-from .freshness import (
-    HEAD_KEY,
-    NOT_THE_LIVE_ANSWER,
-    decide,
-    etag_for,
-    long_poll_wait,
-    since_position,
-)
-from .preconditions import if_match_version, none_match, post_etag
+from .docs import Blueprint, errors, idempotent_post, if_match, reader_get
+from .edge import dumps, json_response
+from .freshness import ReaderRequest, reader_answer
+from .preconditions import if_match_version
 from .schemas import (
     ChangesQuerySchema,
     ChangesSchema,
@@ -70,36 +59,6 @@ _EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
 _CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
 
 
-def reader_answer(what: str) -> Callable[[Any], Any]:
-    """The live reader answer of a feed or /changes, after the freshness decision.
-
-    Anonymous readers were decided in front of Flask (:class:`.freshness.Freshness` leaves the
-    head it read); requests with a token are decided here, with the same :func:`decide`.
-    """
-
-    def decorator(view: Any) -> Any:
-        @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            environ = request.environ  # a token was checked before any view (authenticate_request)
-            head = environ.get(HEAD_KEY) or queries.get_blog_head(get_db().store().conn,
-                                                                   kwargs["blog"])
-            if HEAD_KEY not in environ and not any(w in request.args
-                                                   for w in NOT_THE_LIVE_ANSWER):
-                wait = long_poll_wait(request.args.get("wait")) if what == "changes" else 0
-                since = since_position(request.args.get("since")) if wait else None
-                head, etag, current = decide(
-                    head, what, request.query_string, environ.get("HTTP_IF_NONE_MATCH"), wait,
-                    since, current_app.extensions["liveblog.long_polls"])
-                if current:
-                    return not_modified(reader_headers(etag, head.updated_at))
-            g.blog_head = head
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 @require_role("editor", *AUDIT_ROLES)
 def _posts_by_status(head: BlogHead, statuses: list[str]) -> Any:
     conn = get_db().store().conn
@@ -110,7 +69,7 @@ def _posts_by_status(head: BlogHead, statuses: list[str]) -> Any:
         "blog": queries.blog_json(row, encode_cursor("c", row.visible_position)), "pinned": [],
         "posts": [queries.post_json(r, private=True) for r in rows], "total": len(rows),
         "next_cursor": None, "cursor": encode_cursor("c", row.visible_position),
-    }, headers={"Cache-Control": "private, no-cache"})
+    }, headers={"Cache-Control": policies().private})
 
 
 @require_role(*AUDIT_ROLES)
@@ -121,17 +80,15 @@ def _feed_as_of(head: BlogHead, as_of: str, order: str, limit: int, after: int |
                       after=after, snapshot_every=current_app.config["AS_OF_SNAPSHOT_EVERY"])
     body = dumps(page)
     return json_response(None, raw=body, headers={"ETag": content_etag(body),
-                                                  "Cache-Control": "private, no-cache"})
+                                                  "Cache-Control": policies().private})
 
 
 def _send(body: bytes, head: BlogHead, what: str) -> Any:
     """Send a rendered body with validators of the snapshot it was read from (an anonymous one
     is kept in front of Flask for the next reader)."""
-    etag = etag_for(head, what, request.query_string)
-    headers = reader_headers(etag, head.updated_at)
-    if none_match(etag):  # If-None-Match: * on a valid query
-        return not_modified(headers)
-    return json_response(None, raw=body, headers=headers)
+    headers = reader_headers(head_etag(head, what, request.query_string), head.updated_at)
+    unchanged = conditional(headers)  # If-None-Match: * on a valid query
+    return unchanged or json_response(None, raw=body, headers=headers)
 
 
 def _content(data: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +119,7 @@ class Posts(MethodView):
 
         Auditors may add ``as_of`` (a time or a cursor) for the feed as readers saw it then.
         """
-        head: BlogHead = g.blog_head
+        head: BlogHead = g.reader.head
         after = decode_cursor(order[0], cursor) if cursor is not None else None
         if as_of is not None:
             return _feed_as_of(head, as_of, order, limit, after)
@@ -208,9 +165,8 @@ class Post(MethodView):
         editor = is_editor()
         row = queries.get_post_row(conn, head.id, post, unpublished=editor)
         headers = reader_headers(post_etag(row.version), row.updated_at)
-        if none_match(headers["ETag"]):
-            return not_modified(headers)
-        return json_response(queries.post_json(row, private=editor), headers=headers)
+        return conditional(headers) or json_response(queries.post_json(row, private=editor),
+                                                     headers=headers)
 
     @require_role("editor")
     @blp.arguments(PostPatchSchema)
@@ -260,9 +216,12 @@ class Changes(MethodView):
         With ``wait`` > 0 and nothing new, holds the request up to that many seconds (the
         freshness decision holds it, before this runs).
         """
-        position = decode_cursor("c", since, field="since")
+        reader: ReaderRequest = g.reader
+        # decoded once, in front of the view; a malformed one is decoded here for its 400
+        position = (reader.since if reader.since is not None
+                    else decode_cursor("c", since, field="since"))
         conn = get_db().store().conn
-        head: BlogHead = g.blog_head
+        head = reader.head
         with read_snapshot(conn):
             row = queries.get_blog_row(conn, head.id)
             rows, more = queries.changes_since(conn, head.id, position, limit)
@@ -323,7 +282,7 @@ class Redact(MethodView):
             "version": event.data["revision"], "reason": event.data["reason"],
             "recorded_at": format_time(event.recorded_at),
             "actor": event.metadata.get("actor"), "erased_events": event.version - 1,
-        }, headers={"Cache-Control": "private, no-store"})
+        }, headers={"Cache-Control": policies().secret})
 
 
 @blp.route("/<blog>/corrections")
@@ -337,7 +296,6 @@ class BlogCorrections(MethodView):
         with read_snapshot(conn):
             head = queries.get_blog_head(conn, blog)
             corrections = queries.blog_corrections(conn, head.id)
-        headers = reader_headers(etag_for(head, "corrections", b""), head.updated_at)
-        if none_match(headers["ETag"]):
-            return not_modified(headers)
-        return json_response({"corrections": corrections}, headers=headers)
+        headers = reader_headers(head_etag(head, "corrections", b""), head.updated_at)
+        return conditional(headers) or json_response({"corrections": corrections},
+                                                     headers=headers)

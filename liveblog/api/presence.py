@@ -10,14 +10,15 @@ from flask.views import MethodView
 
 from .. import presence, queries
 from ..db import get_db
-from . import Blueprint, errors, json_response
+from ..http.caching import policies
 from .auth import current_actor, require_role
+from .docs import Blueprint, errors
+from .edge import json_response
 
 blp = Blueprint("presence", __name__, url_prefix="/api/blogs",
                 description="Which editors have a post open now (editor tokens).")
 
 _EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
-_PRIVATE = {"Cache-Control": "private, no-store"}
 f = ma.fields
 
 
@@ -48,7 +49,8 @@ def _token() -> tuple[str, str]:
 
 
 def _answer(entries: list[presence.Presence]) -> Any:
-    return json_response({"editors": [e.json() for e in entries]}, headers=_PRIVATE)
+    return json_response({"editors": [e.json() for e in entries]},
+                         headers={"Cache-Control": policies().secret})
 
 
 @blp.route("/<blog>/posts/<post>/presence")

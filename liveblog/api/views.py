@@ -10,11 +10,12 @@ from .. import queries
 from ..cursors import encode_cursor
 from ..db import get_db
 from ..domain import commands as cmd
+from ..http.caching import blog_etag
 from ..projections import BlogsProjection, FeedProjection
 from ..service import Outcome, Service
 from ..streams import blog_stream, post_stream
 from .auth import current_actor
-from .preconditions import blog_etag
+from .edge import fingerprint
 
 
 def service() -> Service:
@@ -25,8 +26,6 @@ def service() -> Service:
 def run(command: cmd.Command, *, expected_version: int | None = None,
         idempotent: bool = False) -> Outcome:
     """Handle ``command`` as the request's actor, with its Idempotency-Key when ``idempotent``."""
-    from . import fingerprint
-
     actor = current_actor()
     assert actor is not None  # views that write are behind require_role
     key = request.headers.get("Idempotency-Key") if idempotent else None

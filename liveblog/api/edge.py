@@ -1,0 +1,117 @@
+"""The API's edge: problem+json for every HTTP error, JSON in and out, and the checks every
+request body passes before a view sees it."""
+
+from __future__ import annotations
+
+import hashlib
+import http
+import json
+from typing import Any
+
+import flask_smorest
+from flask import Response, request
+from flask_smorest.utils import prepare_response
+from werkzeug.exceptions import BadRequest, HTTPException, RequestTimeout, UnsupportedMediaType
+
+from events import canonical
+
+from .problems import PROBLEM_TYPE, http_problem
+from .schemas import ProblemSchema
+
+JSON_TYPE = "application/json"
+
+
+class Api(flask_smorest.Api):  # type: ignore[misc]
+    """flask-smorest's Api with every HTTP error rendered as problem details."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return http_problem(error)
+
+    def _register_responses(self) -> None:
+        # flask-smorest's own, with error responses documented as problem+json: the "default"
+        # response of every operation covers errors no view lists (414, 431 ...)
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec,
+                             PROBLEM_TYPE if status >= 400 else self.DEFAULT_RESPONSE_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Any other error, as problem details",
+                    "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
+                  *, raw: bytes | None = None) -> Response:
+    """A JSON response (UTF-8, compact)."""
+    data = raw if raw is not None else dumps(body)
+    response = Response(data, status=status, mimetype=JSON_TYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def dumps(body: Any) -> bytes:
+    """Compact UTF-8 JSON."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def fingerprint() -> str:
+    """What makes two requests 'the same' for an Idempotency-Key: method, path, JSON body."""
+    body = request.get_json(silent=True)
+    return hashlib.sha256(
+        f"{request.method} {request.path}\n{canonical({'b': body})}".encode()).hexdigest()
+
+
+def require_json_bodies() -> None:
+    # 415 comes before parsing: a body in any other media type is refused as a whole.
+    if (request.method in ("POST", "PATCH", "PUT") and request.path.startswith("/api/")
+            and request.path != "/api/media"):  # images: their own types (api/media.py)
+        has_body = bool(request.content_length) or "chunked" in request.headers.get(
+            "Transfer-Encoding", "").lower()
+        if has_body and not request.is_json:
+            raise UnsupportedMediaType("request bodies must be application/json")
+        if has_body:
+            try:
+                raw = request.get_data(cache=True)
+            except TimeoutError:
+                raise RequestTimeout("the request body did not arrive in time") from None
+            _require_readable_json(raw)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not 1 <= len(key) <= 255:
+            raise BadRequest("Idempotency-Key must be 1 to 255 characters")
+
+
+#: how deep a request body's arrays and objects may nest (a post's body needs 3)
+MAX_JSON_DEPTH = 32
+
+
+def _require_readable_json(raw: bytes) -> None:
+    """Refuse, as 400, a body the rest of the stack could not handle although it is JSON:
+    nested past MAX_JSON_DEPTH (Python's parser and encoders recurse), a number past Python's
+    4,300 digits, or an unpaired UTF-16 surrogate ("\\ud800": not text, cannot be stored)."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise BadRequest(f"the request body nests deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as e:
+        if "integer string conversion" in str(e):
+            raise BadRequest("the request body holds a number too long to read") from None
+        return  # not JSON: the parser says so with its own 400
+    depth, level = 0, [value]
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            raise BadRequest(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
+        level = [child for item in level if isinstance(item, dict | list)
+                 for child in (item.values() if isinstance(item, dict) else item)]
+    if b"\\u" in raw:
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise BadRequest("the request body holds an unpaired surrogate (\\ud800-\\udfff):"
+                             " not valid Unicode text") from e

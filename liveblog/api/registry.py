@@ -1,0 +1,35 @@
+"""The API put together: the Api, its blueprints, its document and its request checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from . import audit, blogs, health, media, posts, presence
+from .docs import API_DESCRIPTION, OperationIds
+from .edge import Api, require_json_bodies
+from .problems import register_handlers
+
+
+def register_api(app: Flask) -> Api:
+    """Create the Api on ``app`` with every blueprint and the problem handlers."""
+    app.config.setdefault("API_TITLE", "liveblog")
+    app.config.setdefault("API_VERSION", "1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    spec_kwargs: dict[str, Any] = {"info": {"description": API_DESCRIPTION}}
+    if app.config.get("PUBLIC_URL"):
+        spec_kwargs["servers"] = [{"url": str(app.config["PUBLIC_URL"]).rstrip("/")}]
+    api = Api(app, spec_kwargs=spec_kwargs)
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    operation_ids = OperationIds()
+    operation_ids.init_spec(api.spec)
+    api.spec.plugins.append(operation_ids)
+    for module in (blogs, posts, presence, media, audit, health):
+        api.register_blueprint(module.blp)
+    api.register_blueprint(audit.well_known)
+    app.before_request(require_json_bodies)
+    register_handlers(app)
+    return api

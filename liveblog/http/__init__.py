@@ -1,0 +1,1 @@
+"""HTTP for people and programs: caching (ETags, conditional requests, 304s, policies)."""
