@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from events import utc_now
 
-from . import db
+from . import bootstrap
 from .api import register_api
 from .api.auth import FailedAuthentications, authenticate_request
 from .api.freshness import Freshness, LongPolls
@@ -32,7 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     caching.init_app(app)
-    db.init_app(app, clock=app.config.get("CLOCK") or utc_now)
+    bootstrap.init_app(app, clock=app.config.get("CLOCK") or utc_now)
     app.extensions["liveblog.answers"] = LRU(int(app.config["FEED_CACHE_SIZE"]))
     app.extensions["liveblog.long_polls"] = LongPolls(app.extensions["liveblog.db"],
                                                       int(app.config["LONG_POLL_MAX_WAITERS"]))

@@ -275,14 +275,14 @@ def demo(db_path: str, host: str, port: int, workers: int) -> None:
 
 
 def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any:
-    """The service on ``db_path``, from the same composition root the app uses (``Database``).
+    """The service on ``db_path``, through the composition root the app uses (``bootstrap``).
 
     Only a command whose job is to make a database (``demo``, ``import``, ``copy``'s target)
     passes ``create``; every other one refuses a missing file, so a command run in the wrong
     folder says so instead of quietly making an empty database beside it."""
     from events import is_postgres
 
-    from .db import Database
+    from .bootstrap import bootstrap
 
     if not is_postgres(db_path):
         if os.path.isdir(db_path):
@@ -291,7 +291,7 @@ def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any
             raise click.ClickException(
                 f"no database at {os.path.abspath(db_path)} (give --db or set LIVEBLOG_DB; "
                 "`liveblog serve` or `liveblog demo` creates one)")
-    database = Database(db_path)
+    database = bootstrap(db_path)
     service = database.service()
     context = click.get_current_context(silent=True)
     if context is not None:  # the command's connection goes when the command ends

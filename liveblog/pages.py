@@ -18,8 +18,8 @@ from markupsafe import Markup, escape
 from events import format_time
 
 from . import media, queries
+from .bootstrap import get_db
 from .cursors import MalformedCursorError, decode_cursor, encode_cursor
-from .db import get_db
 from .domain.errors import NotFoundError
 from .http.caching import conditional, content_etag, head_etag, policies, reader_headers
 from .queries import BlogHead

@@ -35,8 +35,8 @@ from flask import Flask
 from events import format_time, write_transaction
 
 from . import checkpoints
+from .bootstrap import get_db
 from .checkpoints import Checkpoint
-from .db import get_db
 from .domain import commands as cmd
 from .domain.errors import DomainError
 from .service import SYSTEM, Service

@@ -145,15 +145,13 @@ class SteppingClock:
 
 def mixed_log(path, n):
     """A newsroom's log of about ``n`` events (tests/workload.py), made through the service."""
-    from liveblog.db import Database
+    from liveblog.bootstrap import bootstrap
     from tests.workload import mixed_log as make
 
     clock = SteppingClock()
-    database = Database(str(path), synchronous="OFF", clock=clock)
-    from liveblog.db import migrate
+    database = bootstrap(str(path), synchronous="OFF", clock=clock)
 
     service = database.service()
-    migrate(service.store.conn)
     service.runner.start()
     made = make(service, clock, events=n, blogs=10)
     database.close()
@@ -162,9 +160,9 @@ def mixed_log(path, n):
 
 def real_rebuild(database):
     """Every projection of the application, rebuilt as `liveblog rebuild` does it."""
-    from liveblog.db import Database
+    from liveblog.bootstrap import bootstrap
 
-    service = Database(database).service()
+    service = bootstrap(database).service()
     start = time.perf_counter()
     count = service.runner.rebuild()
     elapsed = time.perf_counter() - start
@@ -177,9 +175,9 @@ def write_floor(database):
     models' final rows (executemany of ready tuples) and build their indexes. Seconds."""
     from events import Tables, write_transaction
     from events.backends import relaxed_durability
-    from liveblog.db import Database
+    from liveblog.bootstrap import bootstrap
 
-    service = Database(database).service()
+    service = bootstrap(database).service()
     conn = service.store.conn
     rows = {}
     for p in service.runner.projections:
@@ -208,11 +206,11 @@ def write_floor(database):
 
 def _editor(database, blog, ready, stop, waits):
     """An editor publishing a post every 20 ms through the service, each write's wait noted."""
-    from liveblog.db import Database
+    from liveblog.bootstrap import bootstrap
     from liveblog.domain import commands as cmd
     from liveblog.service import Actor, new_id
 
-    service = Database(database).service()
+    service = bootstrap(database).service()
     actor = Actor("cli", "editor")
     content = {"headline": "During the rebuild", "body": [{"type": "paragraph", "text": "News."}]}
     ready.set()
@@ -229,9 +227,9 @@ def rebuild_while_writing(database):
     longest an editor's write waited meanwhile (the swap holds the write lock)."""
     import multiprocessing
 
-    from liveblog.db import Database
+    from liveblog.bootstrap import bootstrap
 
-    service = Database(database).service()
+    service = bootstrap(database).service()
     blog = service.store.conn.execute("SELECT id FROM blogs LIMIT 1").fetchone()[0]
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
@@ -256,12 +254,11 @@ def per_command(database, n=1000):
     edit and pin posts of a blog with history; SQLite without fsync, so it is the work done."""
     import statistics
 
-    from liveblog.db import Database, migrate
+    from liveblog.bootstrap import bootstrap
     from liveblog.domain import commands as cmd
     from liveblog.service import Actor, new_id
 
-    service = Database(database, synchronous="OFF").service()
-    migrate(service.store.conn)
+    service = bootstrap(database, synchronous="OFF").service()
     service.runner.start()
     actor = Actor("cli", "bench")
     blog = new_id()

@@ -137,6 +137,6 @@ def auditor(tokens):
 def log_head(app):
     """The log's head position: tests assert that failed requests appended nothing."""
     with app.app_context():
-        from liveblog.db import get_db
+        from liveblog.bootstrap import get_db
 
         return get_db().store().head().position

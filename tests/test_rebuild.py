@@ -3,7 +3,7 @@ one representation, before and after."""
 
 from __future__ import annotations
 
-from liveblog.db import get_db
+from liveblog.bootstrap import get_db
 from liveblog.projections import all_projections
 
 from .workload import mixed_log

@@ -13,8 +13,8 @@ from events import StoredRow, verify
 
 from .. import checkpoints, queries
 from ..audit import post_history
+from ..bootstrap import get_db
 from ..codec import REGISTRY
-from ..db import get_db
 from ..domain.events import AUDIT_ROLES
 from ..http.caching import policies
 from ..streams import blog_prefix

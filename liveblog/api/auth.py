@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from flask import Response, current_app, g, request
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from ..db import get_db
+from ..bootstrap import get_db
 from ..domain.events import AUDIT_ROLES
 from ..service import Actor
 from ..tokens import authenticate

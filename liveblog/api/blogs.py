@@ -9,8 +9,8 @@ from flask import current_app, url_for
 from flask.views import MethodView
 
 from .. import queries
+from ..bootstrap import get_db
 from ..cursors import encode_cursor
-from ..db import get_db
 from ..domain import commands as cmd
 from ..domain.errors import SlugTakenError
 from ..http.caching import blog_etag, conditional, content_etag, reader_headers

@@ -31,8 +31,8 @@ from werkzeug.exceptions import HTTPException
 from events import DATABASE_ERRORS
 
 from .. import queries
+from ..bootstrap import get_db
 from ..cursors import MalformedCursorError, decode_cursor
-from ..db import get_db
 from ..domain.errors import BlogNotFoundError
 from ..http.caching import (
     answer_headers,
@@ -50,7 +50,7 @@ from .schemas import MAX_LONG_POLL_WAIT
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from ..db import Database
+    from ..bootstrap import Liveblog
 
 #: query words that ask for something other than the live reader answer (auditors, editors)
 NOT_THE_LIVE_ANSWER = ("as_of", "status")
@@ -161,7 +161,7 @@ class LongPolls:
     others answer at once). A held poll costs no thread under `liveblog serve` (a greenlet) and
     holds no database connection: one watcher a process wakes them all when the log grows."""
 
-    def __init__(self, database: Database, limit: int) -> None:
+    def __init__(self, database: Liveblog, limit: int) -> None:
         self.database = database
         self._slots = threading.BoundedSemaphore(limit) if limit > 0 else None
         #: each blog's head as last read, by the watcher's generation it was read in: the
@@ -229,7 +229,7 @@ class Freshness:
     Flask with the head already read. Everything else passes through untouched."""
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
-        self.database: Database = app.extensions["liveblog.db"]
+        self.database: Liveblog = app.extensions["liveblog.db"]
         self.answers: Answers = app.extensions["liveblog.answers"]
         self.long_polls: LongPolls = app.extensions["liveblog.long_polls"]
         self.cache_control: str = app.extensions["liveblog.caching"].reader

@@ -10,7 +10,7 @@ from werkzeug.exceptions import Unauthorized
 
 from events import DATABASE_ERRORS
 
-from ..db import get_db
+from ..bootstrap import get_db
 from ..http.caching import policies
 from .auth import current_actor
 from .docs import Blueprint, errors

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 
 from .. import media
-from ..db import get_db
+from ..bootstrap import get_db
 from ..domain.errors import InvalidCommandError
 from ..http.caching import conditional, policies
 from .auth import require_role

@@ -16,8 +16,8 @@ from events import format_time, read_snapshot
 
 from .. import media, queries
 from ..audit import feed_as_of, resolve_as_of
+from ..bootstrap import get_db
 from ..cursors import decode_cursor, encode_cursor
-from ..db import get_db
 from ..domain import commands as cmd
 from ..domain.errors import InvalidCommandError
 from ..domain.events import AUDIT_ROLES

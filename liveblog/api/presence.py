@@ -9,7 +9,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from .. import presence, queries
-from ..db import get_db
+from ..bootstrap import get_db
 from ..http.caching import policies
 from .auth import current_actor, require_role
 from .docs import Blueprint, errors

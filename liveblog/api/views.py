@@ -7,8 +7,8 @@ from typing import Any
 from flask import request
 
 from .. import queries
+from ..bootstrap import get_db
 from ..cursors import encode_cursor
-from ..db import get_db
 from ..domain import commands as cmd
 from ..http.caching import blog_etag
 from ..projections import BlogsProjection, FeedProjection

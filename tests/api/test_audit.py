@@ -187,7 +187,7 @@ def test_verify_reports_ok_then_the_tampered_position(app, client, editor, audit
     assert report["ok"] and report["first_bad_position"] is None
     assert report["head"]["position"] == report["events_checked"]
     with app.app_context():
-        from liveblog.db import get_db
+        from liveblog.bootstrap import get_db
 
         store = get_db().store()
         target = store.conn.execute("SELECT position FROM events WHERE type = 'PostPublished'"
@@ -203,7 +203,7 @@ def test_verify_reports_ok_then_the_tampered_position(app, client, editor, audit
 def test_as_of_snapshots_are_extended_as_a_blog_grows(database, clock):
     """No scheduler here: the commands themselves extend the snapshots every N events."""
     from liveblog import create_app
-    from liveblog.db import get_db
+    from liveblog.bootstrap import get_db
 
     from ..conftest import Tokens
 

@@ -68,7 +68,7 @@ def test_every_event_records_its_actor(app, client, tokens):
     client.patch(f"/api/blogs/{blog['id']}/posts/{post['id']}", json={"headline": "x"},
                  headers={**jane, "If-Match": '"1"', "X-Request-Id": "req-42"})
     with app.app_context():
-        from liveblog.db import get_db
+        from liveblog.bootstrap import get_db
 
         events = list(get_db().store().read_all(types=["BlogCreated", "PostPublished",
                                                        "PostEdited"]))

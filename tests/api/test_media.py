@@ -11,7 +11,7 @@ import os
 from PIL import Image
 
 from events import StoredRow
-from liveblog.db import get_db
+from liveblog.bootstrap import get_db
 
 from .helpers import assert_problem, create_blog, create_post
 

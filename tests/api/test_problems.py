@@ -347,7 +347,7 @@ def _refuse_writes(conn, refuse=True):
 def test_a_full_disk_is_a_503_and_nothing_is_recorded(db_path, clock):
     """SQLite held at its size (max_page_count) answers writes as a full disk does."""
     from liveblog import create_app
-    from liveblog.db import get_db
+    from liveblog.bootstrap import get_db
 
     from ..conftest import Tokens
     from .helpers import create_blog
@@ -374,7 +374,7 @@ def test_a_full_disk_is_a_503_and_nothing_is_recorded(db_path, clock):
 
 def test_storage_refusing_writes_is_a_503_reads_go_on_and_health_says_degraded(
         app, client, editor, blog):
-    from liveblog.db import get_db
+    from liveblog.bootstrap import get_db
 
     big = {"headline": "big", "body": [{"type": "paragraph", "text": "x" * 19_000}] * 8}
     assert client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor).status_code \

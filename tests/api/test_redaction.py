@@ -9,7 +9,7 @@ import json
 
 from events import EventStore, export_jsonl, import_jsonl, verify
 from liveblog.audit import feed_as_of
-from liveblog.db import get_db
+from liveblog.bootstrap import get_db
 
 from ..conftest import fresh_postgres
 from ..test_rebuild import tables

@@ -24,7 +24,7 @@ def test_text_fields_keep_only_the_inline_subset(app, client, editor):
     assert post["byline"]["contributors"] == ["Jane"]
     assert blog["title"] == "Title"
     with app.app_context():
-        from liveblog.db import get_db
+        from liveblog.bootstrap import get_db
 
         raw = get_db().store().conn.execute("SELECT data FROM events").fetchall()
         raw = " ".join(row[0] for row in raw)

@@ -25,7 +25,7 @@ def feed_headlines(client, blog):
 
 def published_events(app):
     with app.app_context():
-        from liveblog.db import get_db
+        from liveblog.bootstrap import get_db
 
         return [(e.data["post_id"], e.metadata["actor"]) for e in
                 get_db().store().read_all(types=["PostPublished"])]
@@ -189,7 +189,7 @@ def test_warm_audit_snapshots_extend_each_blog_to_the_head(app, client, editor):
         create_post(client, editor, blog["id"], headline=f"p{i}")
     assert warm_audit_snapshots(app) == 1
     with app.app_context():
-        from liveblog.db import get_db
+        from liveblog.bootstrap import get_db
 
         conn = get_db().store().conn
         taken = conn.execute("SELECT count(*) FROM projection_snapshots").fetchone()[0]
@@ -218,7 +218,7 @@ def test_an_idle_blog_is_archived_by_the_scheduler(app, client, editor, clock):
     assert client.get("/api/blogs/quiet").get_json()["status"] == "closed"
     assert client.get("/api/blogs/forever").get_json()["status"] == "live"
     with app.app_context():
-        from liveblog.db import get_db
+        from liveblog.bootstrap import get_db
 
         [closing] = list(get_db().store().read_all(types=["BlogClosed"]))
     assert closing.data["blog_id"] == quiet["id"]

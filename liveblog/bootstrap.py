@@ -1,0 +1,193 @@
+"""The composition root: the store, its projections, the service and its hooks are put together
+here and nowhere else. The app factory (:func:`init_app`), the command line, the scheduler and
+the tests all run on what :func:`bootstrap` returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import Flask, current_app, g
+
+from events import (
+    DATABASE_ERRORS,
+    EventStore,
+    ProjectionRunner,
+    RecordedEvent,
+    Watcher,
+    unavailable,
+    utc_now,
+    watcher,
+    write_transaction,
+)
+
+from . import checkpoints
+from .audit import SnapshotKeeper
+from .codec import UPCASTERS
+from .db import Pool
+from .health import WriteHealth
+from .projections import all_projections
+from .service import Service, StreamStates
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Liveblog:
+    """One process's liveblog on one database: the pool of stores, the projection runner and
+    the service on each, the watcher that wakes long polls when the log grows (on any node),
+    and whether storage takes writes."""
+
+    url: str
+    pool: Pool
+    clock: object = utc_now
+    poll_interval: float = 0.25
+    #: extend a blog's as-of snapshots every this many of its events (None: only on demand)
+    snapshot_every: int | None = None
+    health: WriteHealth = field(default_factory=WriteHealth)
+    _states: StreamStates = field(default_factory=StreamStates)
+    _keeper: SnapshotKeeper | None = None
+    _watcher: Watcher | None = None
+    _watcher_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.snapshot_every:
+            self._keeper = SnapshotKeeper(self.snapshot_every)
+
+    # -- the pool's leases -----------------------------------------------------------------------
+
+    def store(self) -> EventStore:
+        """The store this thread holds (leased on first use; see :class:`~liveblog.db.Pool`)."""
+        return self.pool.store()
+
+    def holds(self) -> bool:
+        """Whether this thread holds a store now."""
+        return self.pool.holds()
+
+    def release(self, *, close: bool = False) -> None:
+        """Give this thread's store back (or close it)."""
+        self.pool.release(close=close)
+
+    @contextmanager
+    def leased(self) -> Iterator[EventStore]:
+        """The store, given back on exit unless this thread held one already."""
+        with self.pool.leased() as store:
+            yield store
+
+    # -- what is built on a store ----------------------------------------------------------------
+
+    def runner(self) -> ProjectionRunner:
+        """The projection runner on this thread's store (big batches: a rebuild commits, and the
+        WAL checkpoints, once a batch)."""
+        runner: ProjectionRunner = self.pool.attached(
+            "runner", lambda store: ProjectionRunner(store, all_projections(), batch_size=10_000))
+        return runner
+
+    def service(self) -> Service:
+        """The command handler on this thread's store, projections applied inline."""
+        return Service(self.store(), self.runner(), self._states, self._recorded, self.health)
+
+    def _recorded(self, service: Service, stream: str, events: list[RecordedEvent]) -> None:
+        """After each command that recorded something: extend the as-of snapshots, and wake
+        this process's long polls at once (other processes' watches see it shortly)."""
+        if self._keeper is not None:
+            self._keeper.recorded(service, stream, events)
+        if self._watcher is not None:
+            self._watcher.appended()
+
+    def probe_writes(self) -> bool:
+        """Try one small write (a row of ``health_probe``); True when storage took it."""
+        conn = self.store().conn
+        try:
+            with write_transaction(conn):
+                conn.execute("INSERT INTO health_probe (id, at) VALUES (1, ?) ON CONFLICT (id)"
+                             " DO UPDATE SET at = excluded.at", (time.time(),))
+        except DATABASE_ERRORS as e:
+            if not unavailable(e):
+                raise
+            self.health.failed(e)
+            return False
+        self.health.succeeded()
+        return True
+
+    def watcher(self) -> Watcher:
+        """This process's watcher of the log (started on first use, never before a fork)."""
+        if self._watcher is None:
+            with self._watcher_lock:
+                if self._watcher is None:
+                    self._watcher = watcher(self.url, interval=self.poll_interval)
+        return self._watcher
+
+    def close(self) -> None:
+        """Close this thread's connection (not given back: the next use opens another)."""
+        self.pool.release(close=True)
+
+    def shutdown(self) -> None:
+        """Close this thread's connection and the idle ones, and stop the watcher."""
+        self.close()
+        self.pool.close_idle()
+        if self._watcher is not None:
+            self._watcher.close()
+            self._watcher = None
+
+    def now(self) -> datetime:
+        """The current time from the injected clock."""
+        return self.clock()  # type: ignore[operator,no-any-return]
+
+
+def bootstrap(url: str, *, synchronous: str = "FULL", clock: object = utc_now,
+              poll_interval: float = 0.25, snapshot_every: int | None = None) -> Liveblog:
+    """A liveblog on the database at ``url`` (a SQLite path or a ``postgresql://`` URL); its
+    stores are opened, and migrated, as they are first leased."""
+
+    def open_store() -> EventStore:
+        # leased to one thread at a time, but not always the thread that opened it
+        return EventStore.open(url, synchronous=synchronous, clock=clock,  # type: ignore[arg-type]
+                               upcasters=UPCASTERS, check_same_thread=False)
+
+    return Liveblog(url, Pool(url, open_store), clock, poll_interval, snapshot_every)
+
+
+def init_app(app: Flask, clock: object = utc_now) -> None:
+    """Bootstrap ``app``'s liveblog from its config and bring every projection up to date."""
+    liveblog = bootstrap(str(app.config["DATABASE"]), synchronous=app.config["SYNCHRONOUS"],
+                         clock=clock, poll_interval=float(app.config["LONG_POLL_INTERVAL"]),
+                         snapshot_every=int(app.config["AS_OF_SNAPSHOT_EVERY"]) or None)
+    app.extensions["liveblog.db"] = liveblog
+    _give_back_after_requests(app, liveblog)
+    with liveblog.leased() as store:
+        if store.read_only is not None:
+            # storage that can only be read: serve what is stored, refuse writes (503), say so
+            liveblog.health.failed(RuntimeError("the database can only be read (read-only"
+                                                f" storage: {store.read_only})"))
+            app.config["READ_ONLY"] = True
+            log.warning("serving %s read-only: its storage cannot be written", liveblog.url)
+            return
+        app.extensions["liveblog.signer"] = checkpoints.load_signer(
+            store.conn, app.config.get("AUDIT_SIGNING_KEY") or None)
+        liveblog.runner().start()
+
+
+def _give_back_after_requests(app: Flask, liveblog: Liveblog) -> None:
+    """A request gives back the store it leased when it ends, before its body is sent (a
+    thread that held one before the request, as a test or a CLI command may, keeps it)."""
+
+    @app.before_request
+    def note_held() -> None:
+        g.liveblog_store_held = liveblog.holds()
+
+    @app.teardown_request
+    def give_back(error: BaseException | None) -> None:
+        if not g.get("liveblog_store_held", True):
+            liveblog.release()
+
+
+def get_db() -> Liveblog:
+    """The current app's liveblog."""
+    return current_app.extensions["liveblog.db"]  # type: ignore[no-any-return]
