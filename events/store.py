@@ -70,6 +70,36 @@ def _metadata_texts(events: Sequence[NewEvent], idempotency_key: str | None,
     return out
 
 
+def _heads(conn: Connection, stream_id: str) -> tuple[int, int, str, str]:
+    """The stream's version and the log's head (position, hash, recorded time), in one
+    statement (one round trip to a database server); an empty log has neither."""
+    head = conn.execute(
+        "SELECT (SELECT max(version) FROM events WHERE stream_id = ?), position, hash,"
+        " recorded_at FROM events ORDER BY position DESC LIMIT 1", (stream_id,)).fetchone()
+    if head is None:
+        return 0, 0, GENESIS_HASH, ""
+    current, position, prev_hash, head_time = head
+    if not is_hex_digest(prev_hash):
+        raise EventStoreError(f"the log's head (position {position}) has a malformed"
+                              " hash: run verify()")
+    return current or 0, position, prev_hash, head_time
+
+
+def _items(events: Sequence[NewEvent],
+           metadata_texts: list[tuple[JSONDict, str]]) -> list[tuple[str, int, str, str]]:
+    """Each event's ``(type, schema_version, data_text, metadata_text)``, checked: no integer
+    past 64 bits (which JSON readers would turn into floats)."""
+    items = []
+    checked: Any = None
+    for event, (metadata, meta_text) in zip(events, metadata_texts, strict=True):
+        check_integers(event.data)
+        if metadata is not checked:  # a batch shares one metadata mapping
+            check_integers(metadata)
+            checked = metadata
+        items.append((event.type, event.schema_version, canonical(event.data), meta_text))
+    return items
+
+
 def utc_now() -> datetime:
     """The default clock: the current aware UTC time."""
     return datetime.now(UTC)
@@ -161,39 +191,13 @@ class EventStore:
                 first = self.recall(idempotency_key, fingerprint)
                 if first is not None:
                     return first
-            # the stream's version and the log's head in one statement (one round trip to a
-            # database server); an empty log has neither
-            head = conn.execute(
-                "SELECT (SELECT max(version) FROM events WHERE stream_id = ?), position, hash,"
-                " recorded_at FROM events ORDER BY position DESC LIMIT 1", (stream_id,)).fetchone()
-            if head is None:
-                current, position, prev_hash, head_time = 0, 0, GENESIS_HASH, ""
-            else:
-                current, position, prev_hash, head_time = head
-                current = current or 0
+            current, position, prev_hash, head_time = _heads(conn, stream_id)
             if expected_version is not None and expected_version != current:
                 raise ConcurrencyError(stream_id, expected_version, current)
-            recorded_at = self.clock()
-            recorded_text = format_time(recorded_at)
-            if recorded_text < head_time:
-                # Recorded times never go backwards along the log (a clock stepped back keeps
-                # the head's time), so position_at() can bisect.
-                recorded_text = head_time
-                recorded_at = datetime.fromisoformat(head_time)
-            if not is_hex_digest(prev_hash):
-                raise EventStoreError(f"the log's head (position {position}) has a malformed"
-                                      " hash: run verify()")
+            recorded_at, recorded_text = self._recorded_time(head_time)
             metadata_texts = _metadata_texts(events, idempotency_key, fingerprint)
-            items = []
-            checked: Any = None
-            for event, (metadata, meta_text) in zip(events, metadata_texts, strict=True):
-                check_integers(event.data)
-                if metadata is not checked:  # a batch shares one metadata mapping
-                    check_integers(metadata)
-                    checked = metadata
-                items.append((event.type, event.schema_version, canonical(event.data),
-                              meta_text))
-            rows = seal(stream_id, recorded_text, position, current, prev_hash, items)
+            rows = seal(stream_id, recorded_text, position, current, prev_hash,
+                        _items(events, metadata_texts))
             try:
                 conn.executemany(
                     f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
@@ -223,6 +227,16 @@ class EventStore:
                     raise
             conn.notify(rows[-1][0])
         return recorded
+
+    def _recorded_time(self, head_time: str) -> tuple[datetime, str]:
+        """The time an append records now, and its text. Recorded times never go backwards
+        along the log (a clock stepped back keeps the head's time), so position_at() can
+        bisect."""
+        recorded_at = self.clock()
+        recorded_text = format_time(recorded_at)
+        if recorded_text < head_time:
+            return datetime.fromisoformat(head_time), head_time
+        return recorded_at, recorded_text
 
     def recall(self, idempotency_key: str,
                fingerprint: str | None = None) -> list[RecordedEvent] | None:
