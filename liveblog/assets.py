@@ -1,8 +1,10 @@
 """Static files under content-hashed URLs: ``/assets/<digest>/<file>``, cached for a year.
 
 A file's URL names its bytes, so a shared cache may keep it forever (``immutable``): a new
-release has new URLs. ``build`` names the release's assets and templates together, for the
-validators of the pages that refer to them.
+release has new URLs. The ES modules of a folder (the console's) import each other by relative
+URLs, so they share one digest, of the whole folder: any change to one is a new URL for all.
+``build`` names the release's assets and templates together, for the validators of the pages
+that refer to them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from flask import Blueprint, Flask, Response, abort, current_app, send_from_dire
 from .http.caching import policies
 
 bp = Blueprint("assets", __name__)
+
+#: folders of ES modules served under one digest (they import each other by relative URLs)
+MODULE_FOLDERS = ("console",)
 
 
 class Assets:
@@ -29,6 +34,11 @@ class Assets:
             name = path.relative_to(static).as_posix()
             self.digests[name] = digest
             whole.update(f"{name}:{digest}\n".encode())
+        for folder in MODULE_FOLDERS:
+            members = sorted(n for n in self.digests if n.startswith(folder + "/"))
+            shared = hashlib.sha256("".join(self.digests[n] for n in members).encode())
+            for name in members:
+                self.digests[name] = shared.hexdigest()[:16]
         for path in sorted(p for p in templates.rglob("*") if p.is_file()):
             whole.update(path.read_bytes())
         #: names this release's assets and templates (changes with any of them)

@@ -1,0 +1,140 @@
+/* The blogs: the list with a form for a new one, and one blog's posts, following the log. */
+
+import {api} from "./api.js";
+import {byId, errorSlot, h, showErrors, text} from "./dom.js";
+import {REFRESH_EVERY, isLegal, leaving, reload, screen, session, takeFlash} from "./state.js";
+import {when, withZone} from "./times.js";
+
+// -- blogs -----------------------------------------------------------------------------------
+
+export function blogsView() {
+  var view = screen();
+  api("GET", "/api/blogs").then(function (r) {
+    var list = h("ul", {"class": "blogs", id: "blog-list"}, r.data.blogs.map(function (b) {
+      return h("li", {}, [h("a", {href: "#/blogs/" + b.id, text: text(b.title)}), " ",
+        h("span", {"class": "status " + b.status, text: b.status}), " ",
+        h("span", {"class": "hint", text: b.post_count + " published"})]);
+    }));
+    var form = h("form", {id: "new-blog"}, [
+      h("h2", {text: "New blog"}),
+      h("label", {"for": "blog-title", text: "Title"}), h("input", {id: "blog-title", type: "text", required: true}), errorSlot("title"),
+      h("label", {"for": "blog-slug", text: "Slug (optional)"}), h("input", {id: "blog-slug", type: "text"}), errorSlot("slug"),
+      h("label", {"for": "blog-authors", text: "Authors (comma-separated)"}), h("input", {id: "blog-authors", type: "text"}), errorSlot("authors"),
+      h("label", {"for": "blog-timezone", text: "Time zone"}), zoneSelect(), errorSlot("timezone"),
+      h("div", {"class": "actions"}, [h("button", {type: "submit", "class": "button primary", text: "Create blog"})]),
+      errorSlot("_action")
+    ]);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = {title: form.querySelector("#blog-title").value,
+                  timezone: form.querySelector("#blog-timezone").value || "UTC"};
+      var slug = form.querySelector("#blog-slug").value.trim();
+      if (slug) body.slug = slug;
+      var authors = form.querySelector("#blog-authors").value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
+      if (authors.length) body.authors = authors;
+      api("POST", "/api/blogs", body).then(function (res) {
+        if (res.status === 201) { session.flash = "Blog created."; location.hash = "#/blogs/" + res.data.id; }
+        else showErrors(form, res);
+      });
+    });
+    view.append(h("h1", {text: "Blogs"}), takeFlash() || "", list, form);
+  });
+}
+
+// The blog's time zone from the IANA list (the browser's own first), never free text.
+function zoneSelect() {
+  var zones = (Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : []).slice();
+  if (zones.indexOf("UTC") < 0) zones.unshift("UTC");
+  var mine = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  return h("select", {id: "blog-timezone"}, zones.map(function (zone) {
+    var option = h("option", {value: zone, text: zone.replace(/_/g, " ")});
+    option.selected = zone === mine;
+    return option;
+  }));
+}
+
+
+// -- one blog --------------------------------------------------------------------------------
+
+export function blogView(blogId) {
+  var view = screen();
+  Promise.all([api("GET", "/api/blogs/" + blogId),
+               api("GET", "/api/blogs/" + blogId + "/posts?status=draft,scheduled,published,deleted")])
+  .then(withZone).then(function (rs) {
+    var blog = rs[0].data, posts = rs[1].data.posts;
+    if (rs[0].status !== 200) { view.append(h("p", {"class": "error", text: blog.detail})); return; }
+    var actionError = errorSlot("_action");
+    var toggle = h("button", {type: "button", "class": "button", id: "blog-status",
+      text: blog.status === "live" ? "Close blog" : "Reopen blog",
+      onclick: function () {
+        api("POST", "/api/blogs/" + blogId + (blog.status === "live" ? "/close" : "/reopen"))
+          .then(function (res) { if (res.status === 200) reload(); else showErrors(view, res, actionError); });
+      }});
+    var tbody = h("tbody", {}, posts.map(function (p) { return postRow(blogId, p, actionError, [], blog.timezone); }));
+    view.append(
+      h("h1", {text: text(blog.title)}),
+      h("p", {}, [h("span", {"class": "status " + blog.status, text: blog.status}), " ",
+        h("a", {href: "/blogs/" + blog.slug, text: "Reader page"})].concat(isLegal() ? [] : [" · ",
+        h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ", toggle])),
+      takeFlash() || "", actionError,
+      h("table", {id: "posts-table"}, [
+        h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", "Actions"].map(function (t) { return h("th", {text: t}); }))]),
+        tbody]));
+    if (!posts.length) view.append(h("p", {"class": "hint", id: "no-posts", text: "No posts yet."}));
+    // Live: the table follows the log (a scheduled post going live, others' edits) and shows
+    // who is editing what; a row whose delete is being confirmed is left alone meanwhile.
+    var shown = JSON.stringify(posts), shownEditing = "[]";
+    function refresh() {
+      Promise.all([api("GET", "/api/blogs/" + blogId + "/posts?status=draft,scheduled,published,deleted"),
+                   api("GET", "/api/blogs/" + blogId + "/presence")]).then(function (rs) {
+        if (!document.body.contains(tbody) || rs[0].status !== 200 || rs[1].status !== 200) return;
+        if (tbody.querySelector("input:not([hidden])")) return;
+        var fresh = rs[0].data.posts, editing = rs[1].data.editors.filter(function (e) {
+          return !session.me || e.name !== session.me.name; });
+        if (JSON.stringify(fresh) === shown && JSON.stringify(editing) === shownEditing) return;
+        shown = JSON.stringify(fresh); shownEditing = JSON.stringify(editing);
+        tbody.textContent = "";
+        fresh.forEach(function (p) {
+          tbody.append(postRow(blogId, p, actionError, editing.filter(function (e) {
+            return e.post === p.id; }).map(function (e) { return e.name; }), blog.timezone));
+        });
+        var empty = byId("no-posts"); if (empty && fresh.length) empty.remove();
+      });
+    }
+    refresh();
+    var timer = setInterval(refresh, REFRESH_EVERY);
+    leaving.push(function () { clearInterval(timer); });
+  });
+}
+
+function postRow(blogId, p, actionError, editing, zone) {
+  var url = "/api/blogs/" + blogId + "/posts/" + p.id;
+  var reason = h("input", {type: "text", "aria-label": "Reason for deleting", placeholder: "Reason", hidden: true});
+  var confirm = h("button", {type: "button", "class": "button danger", hidden: true, text: "Confirm delete",
+    onclick: function () {
+      api("DELETE", url + "?reason=" + encodeURIComponent(reason.value), undefined, {"If-Match": '"' + p.version + '"'})
+        .then(function (res) { if (res.status === 204) { session.flash = "Post deleted."; reload(); } else showErrors(screen(), res, actionError); });
+    }});
+  var live = p.status !== "deleted";
+  return h("tr", {"data-post-id": p.id}, [
+    h("td", {}, [live || isLegal() ? h("a", {href: "#/blogs/" + blogId + "/posts/" + p.id, text: text(p.headline) || "(redacted)"}) : h("span", {text: text(p.headline)}),
+      editing.length ? h("span", {"class": "presence", text: " · " + editing.join(", ") + (editing.length === 1 ? " is" : " are") + " editing"}) : null]),
+    h("td", {}, [h("span", {"class": "status " + p.status, text: p.status})]),
+    h("td", {"data-label": "Version", text: String(p.version)}),
+    h("td", {text: p.status === "scheduled" ? "goes live " + when(p.publish_at, zone) : when(p.display_time || p.updated_at, zone)}),
+    h("td", {}, live && !isLegal() ? [
+      h("button", {type: "button", "class": "button", text: p.pinned ? "Unpin" : "Pin",
+        "aria-label": (p.pinned ? "Unpin " : "Pin ") + "“" + text(p.headline) + "”",
+        onclick: function () {
+          api("PATCH", url, {pinned: !p.pinned}, {"If-Match": '"' + p.version + '"'}).then(function (res) {
+            if (res.status === 200) reload();
+            else if (res.status === 412) { session.flash = "Someone changed that post meanwhile; here it is now."; reload(); }
+            else showErrors(screen(), res, actionError);
+          });
+        }}), " ",
+      h("button", {type: "button", "class": "button danger", text: "Delete",
+        "aria-label": "Delete “" + text(p.headline) + "”",
+        onclick: function () { reason.hidden = false; confirm.hidden = false; reason.focus(); }}),
+      reason, confirm] : [])
+  ]);
+}

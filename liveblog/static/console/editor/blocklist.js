@@ -1,0 +1,58 @@
+/* The body's blocks in the editor: each with its fields (rich text where a block has text),
+ * moved up or down, removed; focus stays with a block that moves, goes or comes. */
+
+import {BLOCK_FIELDS, richText} from "../blocks.js";
+import {errorSlot, h} from "../dom.js";
+import {uploader} from "./uploads.js";
+
+export function renderBlocks(ed, changed) {
+  var blocks = ed.blocks, list = ed.blockList;
+  list.textContent = "";
+  blocks.forEach(function (block, i) {
+    var fields = (BLOCK_FIELDS[block.type] || []).map(function (f) {
+      var id = "block-" + i + "-" + f[0];
+      if (f[2] === "rich") {
+        return h("div", {}, [richText(id, f[1], block[f[0]] || "", function (html) {
+          block[f[0]] = html; ed.persist();
+        }), errorSlot("body." + i + "." + f[0])]);
+      }
+      if (block.type === "image" && f[0] === "url" && block.media_id) return null;
+      var input = h(f[2] === "textarea" ? "textarea" : "input", {type: f[2] === "textarea" ? undefined : "text",
+        id: id, value: block[f[0]] || "",
+        oninput: function (e) { block[f[0]] = e.target.value; }});
+      return h("div", {}, [h("label", {"for": id, text: f[1]}), input, errorSlot("body." + i + "." + f[0])]);
+    });
+    if (block.type === "image") fields.unshift(uploader(ed, block, i));
+    list.append(h("div", {"class": "block", "data-index": String(i)}, [
+      h("div", {"class": "block-head"}, [h("strong", {text: block.type}),
+        h("button", {type: "button", "class": "button", text: "↑", "aria-label": "Move block " + (i + 1) + " up", disabled: i === 0,
+          onclick: function () { blocks.splice(i - 1, 0, blocks.splice(i, 1)[0]); renderBlocks(ed, true); focusBlock(ed, i - 1, "up"); }}),
+        h("button", {type: "button", "class": "button", text: "↓", "aria-label": "Move block " + (i + 1) + " down", disabled: i === blocks.length - 1,
+          onclick: function () { blocks.splice(i + 1, 0, blocks.splice(i, 1)[0]); renderBlocks(ed, true); focusBlock(ed, i + 1, "down"); }}),
+        h("button", {type: "button", "class": "button danger", text: "Remove", "aria-label": "Remove block " + (i + 1),
+          onclick: function () { blocks.splice(i, 1); renderBlocks(ed, true); focusBlock(ed, Math.min(i, blocks.length - 1), "field"); }})]),
+      errorSlot("body." + i), errorSlot("body." + i + ".type")].concat(fields)));
+  });
+  if (changed) ed.persist();
+}
+
+// After a block moves, goes or comes, focus stays with it (the same button, or the block's
+// first field; the headline when no block is left), never on <body>.
+export function focusBlock(ed, index, what) {
+  var block = ed.blockList.querySelector('[data-index="' + index + '"]');
+  if (!block) { ed.headline.focus(); return; }
+  var up = block.querySelector("[aria-label^='Move block'][aria-label$='up']");
+  var down = block.querySelector("[aria-label^='Move block'][aria-label$='down']");
+  // the same button again, else the other one (at the top, "up" is disabled)
+  var target = what === "up" ? (up.disabled ? down : up) : what === "down" ? (down.disabled ? up : down) : null;
+  if (!target || target.disabled) target = block.querySelector("input[type=text], textarea, [contenteditable=true]") || block.querySelector("button");
+  target.focus();
+}
+
+// One "+ type" button a block type.
+export function addButtons(ed) {
+  return Object.keys(BLOCK_FIELDS).map(function (type) {
+    return h("button", {type: "button", "class": "button", text: "+ " + type, "data-add": type,
+      onclick: function () { ed.blocks.push({type: type}); renderBlocks(ed, true); focusBlock(ed, ed.blocks.length - 1, "field"); }});
+  });
+}
