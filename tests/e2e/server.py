@@ -38,10 +38,19 @@ def create_database(db: Path | str) -> None:
 
 
 def editor_token(db: Path, name: str = "Jane Roe", role: str = "editor") -> str:
-    if not str(db).startswith("postgresql") and not Path(db).exists():
-        create_database(db)
-    out = cli(db, "token", "create", "--role", role, "--name", name)
-    return out.strip().splitlines()[-1]
+    """A new token's secret, made as ``liveblog token create`` makes it (the same service,
+    through the composition root), in this process: the CLI itself is tested in tests/cli."""
+    from liveblog.bootstrap import bootstrap
+    from liveblog.cli import cli_actor
+    from liveblog.tokens import create_token
+
+    liveblog = bootstrap(str(db))
+    try:
+        liveblog.runner().start()  # projections current, as the CLI has them
+        _, secret = create_token(liveblog.service(), role, name, cli_actor())
+    finally:
+        liveblog.shutdown()
+    return str(secret)
 
 
 @dataclass
