@@ -141,3 +141,30 @@ def test_pages_and_api_send_security_headers(client, editor):
     unchanged = client.get("/api/blogs/storm/posts", headers={"If-None-Match": api.headers["ETag"]})
     assert unchanged.status_code == 304  # the poll's hot path stays lean: validators only
     assert "Content-Security-Policy" not in unchanged.headers
+
+
+def test_the_demos_images_say_their_size_so_the_page_does_not_jump(app, client):
+    from liveblog.api.views import service
+    from liveblog.demo import SLUG, ensure_demo
+
+    with app.app_context():
+        ensure_demo(service(), "https://live.example.com")
+    page = client.get(f"/blogs/{SLUG}").get_data(as_text=True)
+    images = re.findall(r"<img [^>]*>", page)
+    assert len(images) >= 3
+    for image in images:
+        assert re.search(r'width="\d+"', image) and re.search(r'height="\d+"', image), image
+
+
+def test_an_image_from_elsewhere_may_give_its_size_both_numbers_or_neither(client, editor):
+    blog = create_blog(client, editor, slug="sized")
+    posts = f"/api/blogs/{blog['id']}/posts"
+    image = {"type": "image", "url": "https://example.com/a.png", "width": 800, "height": 450}
+    made = client.post(posts, json={"headline": "Sized", "body": [image]}, headers=editor)
+    assert made.status_code == 201, made.get_json()
+    assert '<img src="https://example.com/a.png" alt="" width="800" height="450"' in \
+        client.get("/blogs/sized").get_data(as_text=True)
+    lone = client.post(posts, json={"headline": "Half", "body": [
+        {"type": "image", "url": "https://example.com/a.png", "width": 800}]}, headers=editor)
+    assert lone.status_code == 422
+    assert "body.0.height" in json.dumps(lone.get_json()["errors"])
