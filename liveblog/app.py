@@ -17,6 +17,7 @@ from .api.auth import FailedAuthentications, authenticate_request
 from .api.freshness import Freshness, LongPolls
 from .config import DEFAULTS
 from .http import caching
+from .http.requests import RequestLog
 from .lru import LRU
 
 
@@ -49,6 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
         app.wsgi_app, [trusted] if isinstance(trusted, str) else list(trusted))
     app.wsgi_app = Freshness(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = RequestLog(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
 
 

@@ -157,7 +157,8 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
                 "bind": f"{host}:{port}", "workers": workers,
                 "worker_class": "liveblog.server.Worker", "worker_connections": connections,
                 "graceful_timeout": 10, "timeout": 60,
-                "keepalive": 5, "accesslog": access_log, "errorlog": "-", "loglevel": "warning",
+                # the access log is the app's own (liveblog/http/requests.py), not gunicorn's
+                "keepalive": 5, "errorlog": "-", "loglevel": "warning",
                 "when_ready": when_ready, "on_exit": on_exit,
                 # gunicorn's maximum: a URL within it reaches the app, which answers problem+json
                 # (query values are bounded by the API's schemas to fit); a longer one gets
@@ -169,6 +170,9 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
+            from .http.requests import configure
+
+            configure(access_log)
             return make_app(db_path)
 
     Server().run()

@@ -14,6 +14,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from ..bootstrap import get_db
 from ..domain.events import AUDIT_ROLES
+from ..http.requests import ACTOR_KEY
 from ..service import Actor
 from ..tokens import authenticate
 
@@ -96,11 +97,13 @@ def authenticate_request() -> Response | None:
                             f" {wait} s", slug="too-many-requests",
                        headers={"Retry-After": str(wait)})
     try:
-        current_actor()
+        actor = current_actor()
     except Unauthorized:
         failures.failed(client)
         raise
     failures.succeeded(client)
+    if actor is not None:  # the access log names who it was: the token's id, never the token
+        request.environ[ACTOR_KEY] = actor.token_id
     return None
 
 

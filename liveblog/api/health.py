@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import Any
 
 import marshmallow as ma
 from flask.views import MethodView
 from werkzeug.exceptions import Unauthorized
 
-from events import DATABASE_ERRORS
+from events import DATABASE_ERRORS, schema_version
 
 from ..bootstrap import get_db
 from ..http.caching import policies
@@ -17,6 +18,11 @@ from .docs import Blueprint, errors
 from .edge import json_response
 from .problems import problem
 
+try:
+    VERSION = metadata.version("liveblog")
+except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    VERSION = "unknown"
+
 blp = Blueprint("health", __name__, description="Service health, and who a token is.")
 
 
@@ -24,6 +30,9 @@ class HealthSchema(ma.Schema):
     status = ma.fields.String(metadata={"example": "ok", "description": "ok or degraded"})
     writes = ma.fields.String(metadata={"example": "ok", "description": "ok or failing"})
     detail = ma.fields.String(metadata={"description": "why writes fail (when they do)"})
+    version = ma.fields.String(metadata={"example": "0.1.0", "description": "this release"})
+    schema_version = ma.fields.Integer(metadata={
+        "description": "the database's schema version (its last migration)"})
 
 
 @blp.route("/healthz")
@@ -36,7 +45,9 @@ class Health(MethodView):
         are still served), or a problem when it does not answer at all."""
         db = get_db()
         try:
-            db.store().conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
+            conn = db.store().conn
+            conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
+            about = {"version": VERSION, "schema_version": schema_version(conn)}
         except DATABASE_ERRORS as e:
             return problem(503, f"the database does not answer: {e}", slug="unavailable",
                            headers={"Retry-After": "5", "Cache-Control": policies().uncached})
@@ -44,9 +55,10 @@ class Health(MethodView):
         # a health check that wrote every time would cost every check a sync to disk
         if db.health.failing and not db.probe_writes():
             return json_response({"status": "degraded", "writes": "failing",
-                                  "detail": db.health.detail or "storage refuses writes"}, 503,
+                                  "detail": db.health.detail or "storage refuses writes",
+                                  **about}, 503,
                                  headers={"Cache-Control": policies().uncached, "Retry-After": "5"})
-        return json_response({"status": "ok", "writes": "ok"},
+        return json_response({"status": "ok", "writes": "ok", **about},
                              headers={"Cache-Control": policies().uncached})
 
 

@@ -48,7 +48,13 @@ def test_docs_page_renders_every_path(client):
 
 
 def test_healthz(client):
-    assert client.get("/healthz").get_json() == {"status": "ok", "writes": "ok"}
+    from importlib.metadata import version
+
+    from events import SCHEMA_VERSION
+
+    assert client.get("/healthz").get_json() == {"status": "ok", "writes": "ok",
+                                                 "version": version("liveblog"),
+                                                 "schema_version": SCHEMA_VERSION}
 
 
 def test_documented_headers_are_the_ones_sent(client, editor):
