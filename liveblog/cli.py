@@ -414,6 +414,49 @@ def import_log(db_path: str, file: str, with_tokens: bool) -> None:
     click.echo(f"imported {head.position} events (head {head.position} {head.hash})")
 
 
+@main.command()
+@db_option
+@click.argument("destination", type=click.Path(dir_okay=False))
+@one_line_errors
+def backup(db_path: str, destination: str) -> None:
+    """Copy the whole database to a new file, consistently, while the service runs.
+
+    SQLite: the online backup API (one snapshot; writers go on). PostgreSQL: pg_dump of one
+    snapshot (custom format; PostgreSQL's client tools must be installed). A redaction made
+    after the backup is not in it: rotate backups as your retention policy says.
+    """
+    from .backups import BackupError
+    from .backups import backup as take
+
+    _service(db_path, project=False)  # the one-line refusal of a missing database
+    try:
+        head = take(db_path, destination)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"backed up to {destination}: {head.position} events, head {head.hash}")
+
+
+@main.command()
+@db_option
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@one_line_errors
+def restore(db_path: str, source: str) -> None:
+    """Load a backup into the empty database named by --db, then verify its hash chain."""
+    from .backups import BackupError
+    from .backups import restore as load
+
+    try:
+        result = load(source, db_path)
+    except BackupError as e:
+        raise click.ClickException(str(e)) from None
+    if not result.ok:
+        click.echo(f"restored, but the chain is broken at position {result.first_bad_position}:"
+                   f" {result.detail}", err=True)
+        sys.exit(1)
+    click.echo(f"restored {result.events_checked} events into {db_path}; the chain verifies"
+               f" (head {result.head.position} {result.head.hash})")
+
+
 @main.command("copy")
 @click.option("--from", "source", required=True, help="the database to copy from (path or URL)")
 @click.option("--to", "target", required=True, help="an empty database to copy into (path or URL)")
