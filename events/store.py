@@ -19,6 +19,7 @@ from .backends import (
     Connection,
     connect_read_only,
     is_read_only_error,
+    scrub,
     unique_violation,
     write_transaction,
 )
@@ -276,6 +277,12 @@ class EventStore:
                 conn.execute("DELETE FROM projection_snapshots WHERE position >= ?",
                              (rows[0][0],))
         return [row[0] for row in rows]
+
+    def scrub(self, tables: Sequence[str] = ()) -> bool:
+        """After a redaction has committed: no erased byte of the log, its snapshots or
+        ``tables`` (the application's read models that held the content) is left in the
+        database's files (:func:`events.backends.scrub`). Call it outside any transaction."""
+        return scrub(self.conn, ("events", "projection_snapshots", *tables))
 
     def erasures(self) -> int:
         """How many events have had their payload erased (it only ever grows: a cache built

@@ -97,6 +97,8 @@ def _narrower(data: bytes, content_type: str, width: int) -> bytes:
         return out.getvalue()
 
 
+#: the tables that hold uploaded images (a redaction erases those only its post showed)
+TABLES = ("media", "media_sizes")
 _COLUMNS = "id, content_type, width, height, bytes, created_at"
 
 

@@ -9,6 +9,7 @@ nodes), against the streams' own events, so rules hold even when two editors act
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
     from .health import WriteHealth
 
 __all__ = ["Actor", "IdempotencyConflictError", "Outcome", "Service", "new_id"]
+
+log = logging.getLogger(__name__)
 
 
 def new_id() -> str:
@@ -173,7 +176,21 @@ class Service:
             raise
         if self.health is not None and outcome.events and not outcome.replayed:
             self.health.succeeded()
+        if isinstance(command, cmd.RedactPost) and outcome.events and not outcome.replayed:
+            self._scrub()
         return outcome
+
+    def _scrub(self) -> None:
+        """A redaction has committed: its erased text leaves the database's files too (the
+        log, the read models, the images it named), before the redaction is acknowledged."""
+        if self.store.conn.in_transaction:  # a caller's transaction: theirs to finish first
+            log.warning("a redaction ran inside a transaction: its erased text stays in the"
+                        " database's files until the next redaction or vacuum")
+            return
+        tables = [t for p in self.runner.projections for t in p.tables] + list(media.TABLES)
+        if not self.store.scrub(tables):
+            log.warning("a redaction's erased text may stay in the database's files a little"
+                        " longer: a reader held SQLite's log, or PostgreSQL refused CHECKPOINT")
 
     def _handle(self, command: cmd.Command, actor: Actor, expected_version: int | None,
                 idempotency_key: str | None, fingerprint: str | None,

@@ -11,7 +11,7 @@ application write is the common subset of both dialects, with ``?`` placeholders
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .base import (
@@ -27,7 +27,7 @@ from .base import (
 __all__ = ["POSTGRES_SCHEMES", "Connection", "Cursor", "Watcher", "is_postgres",
            "read_snapshot", "write_transaction", "connect", "connect_read_only",
            "relaxed_durability", "settle", "DATABASE_ERRORS", "unique_violation",
-           "is_read_only_error", "unavailable", "watcher"]
+           "is_read_only_error", "unavailable", "watcher", "scrub"]
 
 
 def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000,
@@ -84,6 +84,20 @@ def settle(conn: Connection) -> None:
     PostgreSQL needs nothing."""
     if conn.dialect == "sqlite":
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def scrub(conn: Connection, tables: Sequence[str]) -> bool:
+    """After an erasure has committed: leave no erased byte of ``tables`` in the database's
+    files (SQLite: the write-ahead log emptied, the pages zeroed by ``secure_delete``;
+    PostgreSQL: the tables rewritten and checkpointed). False when it could not be done fully
+    now (a reader held SQLite's log; PostgreSQL's checkpoint was not allowed)."""
+    if conn.dialect == "postgresql":
+        from . import postgresql
+
+        return postgresql.scrub(conn, tables)  # type: ignore[arg-type]
+    from . import sqlite
+
+    return sqlite.scrub(conn)  # type: ignore[arg-type]
 
 
 def _driver_errors() -> tuple[type[Exception], ...]:

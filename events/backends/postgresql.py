@@ -145,6 +145,22 @@ def connect(url: str) -> PostgresConnection:
     return PostgresConnection(url)
 
 
+def scrub(conn: PostgresConnection, tables: Sequence[str]) -> bool:
+    """Rewrite ``tables`` (``VACUUM FULL``: their files are written anew, without the old row
+    versions a plain vacuum leaves in free space, and the old files are removed), then ask for
+    a checkpoint so the new pages are on disk. Each table is locked while it is rewritten.
+    True when the checkpoint ran (it needs the ``pg_checkpoint`` role; else the server's next
+    one writes them)."""
+    raw = conn.raw
+    for table in tables:
+        raw.execute(f'VACUUM (FULL) "{table}"')
+    try:
+        raw.execute("CHECKPOINT")
+    except pg_errors.InsufficientPrivilege:
+        return False
+    return True
+
+
 def unique_violation(error: BaseException) -> str | None:
     """``"table.column"`` of a unique violation, else None."""
     if isinstance(error, pg_errors.UniqueViolation):

@@ -58,6 +58,9 @@ def connect(
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {level}")
         conn.execute("PRAGMA foreign_keys = ON")
+        # what a delete or an update frees is overwritten with zeros, so erased text (a legal
+        # redaction) does not linger in the file's free space
+        conn.execute("PRAGMA secure_delete = ON")
     except BaseException:
         conn.close()  # e.g. a read-only file system refusing WAL: leave nothing open
         raise
@@ -79,6 +82,21 @@ def read_only(error: BaseException) -> bool:
     text = str(error).lower()
     return isinstance(error, sqlite3.OperationalError) and (
         "readonly database" in text or "read-only" in text or "unable to open" in text)
+
+
+def scrub(conn: sqlite3.Connection, *, attempts: int = 50) -> bool:
+    """Copy the write-ahead log into the file and truncate it to nothing, so no page image
+    from before an erasure is left in it (``secure_delete`` zeroed what the erasure freed in
+    the pages themselves). A reader in the middle of a transaction holds the log: try again
+    a little later, ``attempts`` times. True once the log is empty."""
+    import time
+
+    for _ in range(attempts):
+        busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if not busy:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def unique_violation(error: BaseException) -> str | None:

@@ -1,0 +1,78 @@
+"""Erasure reaches the disk, on both backends: once a legal redaction is acknowledged, the
+erased text is in none of the database's files (SQLite: the main file and its write-ahead log;
+PostgreSQL: every file of the tables, their TOAST and their indexes), although it was there
+before."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import psycopg
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from .helpers import create_blog, create_post
+
+SECRET = "Quintilla Marrowbone"
+
+
+def database_files(database: str) -> list[Path]:
+    """Every file that holds the database's rows."""
+    if not database.startswith("postgresql"):
+        return [p for p in (Path(database), Path(database + "-wal")) if p.exists()]
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")  # what is in the server's memory is on disk, as it is now
+        data = Path(conn.execute("SHOW data_directory").fetchone()[0])
+        rows = conn.execute(
+            "SELECT pg_relation_filepath(c.oid) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE (n.nspname = current_schema() OR c.oid IN (SELECT reltoastrelid FROM"
+            "  pg_class k JOIN pg_namespace m ON m.oid = k.relnamespace"
+            "  WHERE m.nspname = current_schema()))"
+            " AND c.relkind IN ('r', 't', 'i') AND pg_relation_filepath(c.oid) IS NOT NULL"
+        ).fetchall()
+    files = []
+    for (relative,) in rows:
+        base = data / relative
+        files += [base] + sorted(base.parent.glob(base.name + ".[0-9]*"))
+    return [f for f in files if f.exists()]
+
+
+def holding(database: str, text: str) -> list[str]:
+    needle = text.encode()
+    return [str(f) for f in database_files(database) if needle in f.read_bytes()]
+
+
+def test_a_redaction_leaves_no_erased_byte_in_the_database_files(app, client, editor, tokens,
+                                                                   database):
+    legal = tokens.headers("legal", "Legal Desk")
+    blog = create_blog(client, editor, slug="erasure")
+    # a photo whose own metadata names the person: the image goes with the post
+    photo = io.BytesIO()
+    info = PngInfo()
+    info.add_text("Comment", f"{SECRET} outside court")
+    Image.new("RGB", (40, 30), "navy").save(photo, "PNG", pnginfo=info)
+    uploaded = client.post("/api/media", data=photo.getvalue(),
+                           headers={**editor, "Content-Type": "image/png"})
+    assert uploaded.status_code == 201
+    post = create_post(client, editor, blog["id"], headline=f"{SECRET} testifies",
+                       byline={"contributors": [SECRET]},
+                       body=[{"type": "paragraph", "text": f"{SECRET} said: no comment"},
+                             {"type": "image", "media_id": uploaded.get_json()["id"]}])
+    path = f"/api/blogs/{blog['id']}/posts/{post['id']}"
+    edited = client.patch(path, json={"headline": f"{SECRET} testifies again"},
+                          headers={**editor, "If-Match": '"1"'})
+    assert edited.status_code == 200
+    corrected = client.post(f"{path}/corrections",
+                            json={"text": f"{SECRET} is 41", "reason": "factual"},
+                            headers={**editor, "If-Match": '"2"'})
+    assert corrected.status_code == 201
+    create_post(client, editor, blog["id"], headline="Court adjourns")
+    assert holding(database, SECRET), "the test would prove nothing: the text is not on disk"
+
+    done = client.post(f"{path}/redact", json={"reason": "court order"}, headers=legal)
+    assert done.status_code == 200
+
+    assert holding(database, SECRET) == []
+    assert holding(database, "Court adjourns")  # the rest is all still there
