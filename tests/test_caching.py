@@ -144,3 +144,14 @@ def test_the_page_poll_carries_each_changed_posts_html_the_same_for_every_reader
     caught_up = client.get(f"/blogs/poll/live?since={body['cursor']}").get_json()
     assert caught_up["changes"] == []
     assert client.get("/blogs/poll/live?since=nonsense").status_code == 400
+
+
+def test_an_answer_kept_for_the_next_reader_carries_each_readers_own_request_id(client, editor):
+    blog = create_blog(client, editor, slug="ids")
+    create_post(client, editor, blog["id"], headline="one")
+    answers = [client.get("/api/blogs/ids/posts") for _ in range(4)]
+    assert all(a.status_code == 200 for a in answers)
+    ids = [a.headers.getlist("X-Request-Id") for a in answers]
+    assert all(len(one) == 1 for one in ids), ids  # one header each, never piled up
+    assert len({one[0] for one in ids}) == 4
+    assert len({len(a.headers) for a in answers}) == 1  # the kept answer's headers do not grow

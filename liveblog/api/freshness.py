@@ -292,7 +292,7 @@ class Freshness:
         if decided.current or (kept is not None and listed(if_none_match, etag)):
             return start_304(start_response, answer_headers(etag, self.cache_control, None))
         if kept is not None:
-            start_response("200 OK", kept[0])
+            start_response("200 OK", list(kept[0]))  # a copy: what is kept stays as it was
             return [kept[1]]
         environ[READER_KEY] = decided
         try:
@@ -331,7 +331,7 @@ class Freshness:
         seen: dict[str, Any] = {}
 
         def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            seen["status"], seen["headers"] = status, headers
+            seen["status"], seen["headers"] = status, list(headers)  # kept as Flask sent it
             return start_response(status, headers, exc_info)
 
         result = self.wsgi_app(environ, capture)

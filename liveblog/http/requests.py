@@ -70,8 +70,8 @@ class RequestLog:
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             seen["status"] = status.split(" ", 1)[0]
-            headers.append(("X-Request-Id", request_id))
-            return start_response(status, headers, exc_info)
+            # a new list: the one given may be an answer kept for the next reader
+            return start_response(status, [*headers, ("X-Request-Id", request_id)], exc_info)
 
         try:
             body = self.wsgi_app(environ, start)
