@@ -94,8 +94,15 @@ class Liveblog:
         return Service(self.store(), self.runner(), self._states, self._recorded, self.health)
 
     def _recorded(self, service: Service, stream: str, events: list[RecordedEvent]) -> None:
-        """After each command that recorded something: extend the as-of snapshots, and wake
-        this process's long polls at once (other processes' watches see it shortly)."""
+        """After each command that recorded something: count it, extend the as-of snapshots,
+        and wake this process's long polls at once (other processes' watches see it
+        shortly)."""
+        from .http import metrics
+
+        for event in events:
+            metrics.EVENTS_APPENDED.labels(event.type).inc()
+        if events:
+            metrics.LOG_HEAD.set(events[-1].position)
         if self._keeper is not None:
             self._keeper.recorded(service, stream, events)
         if self._watcher is not None:
@@ -146,12 +153,15 @@ def bootstrap(url: str, *, synchronous: str = "FULL", clock: object = utc_now,
     """A liveblog on the database at ``url`` (a SQLite path or a ``postgresql://`` URL); its
     stores are opened, and migrated, as they are first leased."""
 
+    from .http import metrics
+
     def open_store() -> EventStore:
         # leased to one thread at a time, but not always the thread that opened it
         return EventStore.open(url, synchronous=synchronous, clock=clock,  # type: ignore[arg-type]
                                upcasters=UPCASTERS, check_same_thread=False)
 
-    return Liveblog(url, Pool(url, open_store), clock, poll_interval, snapshot_every)
+    pool = Pool(url, open_store, leases=metrics.DB_CONNECTIONS.inc)
+    return Liveblog(url, pool, clock, poll_interval, snapshot_every)
 
 
 def init_app(app: Flask, clock: object = utc_now) -> None:

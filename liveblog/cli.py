@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import getpass
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -125,6 +127,8 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
 
     # absolute URLs never come from a request's Host: without PUBLIC_URL, the address served
     os.environ.setdefault("LIVEBLOG_PUBLIC_URL", f"http://{host}:{port}")
+    metrics_dir = _metrics_directory()  # before anything imports prometheus_client
+    _raise_open_files(connections)
     # Migrations and projection start-up run once here, not racing in every worker.
     app = make_app(db_path)
     app.extensions["liveblog.db"].close()
@@ -148,6 +152,13 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+    def child_exit(server: Any, worker: Any) -> None:
+        from .http.metrics import process_died
+
+        process_died(worker.pid)  # a worker that is gone no longer counts in live gauges
 
     _problem_errors_from_gunicorn()
 
@@ -159,7 +170,7 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
                 "graceful_timeout": 10, "timeout": 60,
                 # the access log is the app's own (liveblog/http/requests.py), not gunicorn's
                 "keepalive": 5, "errorlog": "-", "loglevel": "warning",
-                "when_ready": when_ready, "on_exit": on_exit,
+                "when_ready": when_ready, "on_exit": on_exit, "child_exit": child_exit,
                 # gunicorn's maximum: a URL within it reaches the app, which answers problem+json
                 # (query values are bounded by the API's schemas to fit); a longer one gets
                 # gunicorn's own plain 414
@@ -176,6 +187,39 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
             return make_app(db_path)
 
     Server().run()
+
+
+def _metrics_directory() -> str | None:
+    """Where every process of this deployment writes its metrics (prometheus_client's
+    multiprocess mode): the operator's PROMETHEUS_MULTIPROC_DIR, emptied, else a new temporary
+    folder, removed when the server stops (returned, to remove)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for name in os.listdir(given):  # samples of an earlier run would be added up too
+            if name.endswith(".db"):
+                os.remove(os.path.join(given, name))
+        return None
+    made = tempfile.mkdtemp(prefix="liveblog-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made  # the workers and the scheduler inherit it
+    return made
+
+
+def _raise_open_files(connections: int) -> None:
+    """Each worker holds up to ``connections`` sockets (plus its files and the database's): the
+    soft limit of open files goes as far up as the hard limit allows, and says so when that is
+    not far enough (systemd's default soft limit, 1,024, would refuse readers long before)."""
+    import resource
+
+    wanted = connections + 256
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    reachable = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < reachable:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (reachable, hard))
+    if reachable < wanted:
+        click.echo(f"open files: at most {reachable} a process (the hard limit), but"
+                   f" --connections {connections} needs {wanted}: raise the hard limit"
+                   " (systemd LimitNOFILE=, or ulimit -Hn) or lower --connections", err=True)
 
 
 @main.command("scheduler")

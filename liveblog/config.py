@@ -53,6 +53,9 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "AUTH_FAILURE_LIMIT": (10, "failed authentications from one client address within "
                                "AUTH_FAILURE_WINDOW before its token requests are answered 429"),
     "AUTH_FAILURE_WINDOW": (60.0, "the window (s) failed authentications are counted in"),
+    "METRICS_ALLOWED_NETWORKS": (["127.0.0.0/8", "::1/128"],
+                                 "networks (CIDR) whose clients may read GET /metrics without a"
+                                 " token (an auditor token may, from anywhere)"),
     "LOG_FORMAT": ("text", "the access log's lines (`serve --access-log`): text, as a web server"
                            " writes them, or json (time, request_id, method, route, status,"
                            " duration_ms, bytes, actor, client)"),

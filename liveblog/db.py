@@ -34,6 +34,8 @@ class Pool:
     open: Callable[[], EventStore]
     #: connections this process holds at most at once (more requests wait for one)
     max_connections: int = 32
+    #: told +1 when a store is leased, -1 when it is given back (a metric)
+    leases: Callable[[int], object] = lambda change: None
     _local: threading.local = field(default_factory=threading.local)
     _idle: list[tuple[EventStore, dict[str, Any]]] = field(default_factory=list)
 
@@ -55,6 +57,7 @@ class Pool:
                 self._slots.release()
                 raise
             self._local.store, self._local.attached = store, attached
+            self.leases(1)
         return store
 
     def attached(self, key: str, make: Callable[[EventStore], Any]) -> Any:
@@ -85,6 +88,7 @@ class Pool:
             close = True  # a broken connection is not handed on either
         finally:
             self._slots.release()
+            self.leases(-1)
         if close:
             store.close()
         else:

@@ -51,9 +51,17 @@ def _service() -> Service:
 def publish_due_post(app: Flask, blog_id: str, post_id: str) -> bool:
     """Publish one scheduled post if it is due; True when this call published it."""
     with app.app_context():
+        due = get_db().store().conn.execute(
+            "SELECT publish_at FROM schedules WHERE blog_id = ? AND post_id = ?",
+            (blog_id, post_id)).fetchone()
         outcome = _service().handle(cmd.PublishDuePost(blog_id, post_id), SYSTEM)
         if outcome.events:
             log.info("published scheduled post %s of blog %s", post_id, blog_id)
+            if due is not None:  # how late it went live: liveblog_scheduler_lag_seconds
+                from .http.metrics import SCHEDULER_LAG
+
+                late = outcome.events[0].recorded_at - datetime.fromisoformat(due[0])
+                SCHEDULER_LAG.set(max(0.0, late.total_seconds()))
         return bool(outcome.events)
 
 

@@ -172,6 +172,9 @@ class LongPolls:
         """Wait until the blog changes after ``position`` or ``wait`` seconds pass."""
         if self._slots is None or not self._slots.acquire(blocking=False):
             return head
+        from ..http.metrics import LONG_POLLS
+
+        LONG_POLLS.inc()
         try:
             self.database.release()  # waiting holds no connection
             watcher = self.database.watcher()
@@ -189,6 +192,7 @@ class LongPolls:
                 head = self._head(head.id, seen)
             return head
         finally:
+            LONG_POLLS.dec()
             self._slots.release()
 
     def head(self, blog: str) -> BlogHead | None:

@@ -6,12 +6,14 @@ from importlib import metadata
 from typing import Any
 
 import marshmallow as ma
+from flask import Response
 from flask.views import MethodView
-from werkzeug.exceptions import Unauthorized
+from werkzeug.exceptions import Forbidden, Unauthorized
 
 from events import DATABASE_ERRORS, schema_version
 
 from ..bootstrap import get_db
+from ..domain.events import AUDIT_ROLES
 from ..http.caching import policies
 from .auth import current_actor
 from .docs import Blueprint, errors
@@ -60,6 +62,30 @@ class Health(MethodView):
                                  headers={"Cache-Control": policies().uncached, "Retry-After": "5"})
         return json_response({"status": "ok", "writes": "ok", **about},
                              headers={"Cache-Control": policies().uncached})
+
+
+@blp.route("/metrics")
+class Metrics(MethodView):
+    @blp.response(200, content_type="text/plain", description="Prometheus text format, every"
+                  " process of the deployment together")
+    @blp.doc(security=[{}, {"bearer": []}])
+    @errors(blp, 401, 403)
+    def get(self) -> Any:
+        """Prometheus metrics, for the operator's network (METRICS_ALLOWED_NETWORKS, loopback
+        by default) or an auditor token."""
+        from flask import current_app, request
+
+        from ..http import metrics
+
+        actor = current_actor()
+        permitted = (actor.role in AUDIT_ROLES if actor is not None else
+                     metrics.allowed(request.remote_addr,
+                                     current_app.config["METRICS_ALLOWED_NETWORKS"]))
+        if not permitted:
+            raise Forbidden("metrics are for the operator's network or an auditor token")
+        body, content_type = metrics.exposition()
+        return Response(body, 200, {"Content-Type": content_type,
+                                    "Cache-Control": policies().uncached})
 
 
 class MeSchema(ma.Schema):

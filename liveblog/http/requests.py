@@ -49,6 +49,9 @@ class RequestLog:
     """WSGI middleware, outermost: the request's id, and its access line once it is answered."""
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        from . import metrics  # imported once the app is made (multiprocess mode: metrics.py)
+
+        self.observe = metrics.observe_request
         self.wsgi_app = wsgi_app
         self.json = str(app.config["LOG_FORMAT"]).lower() == "json"
         trusted = app.config["TRUSTED_PROXIES"]
@@ -107,15 +110,19 @@ class RequestLog:
 
     def _write(self, environ: WSGIEnvironment, seen: dict[str, Any], began: float,
                sent: int) -> None:
+        seconds = time.perf_counter() - began
+        route, method, status = self._route(environ), environ.get("REQUEST_METHOD", ""), \
+            int(seen["status"])
+        self.observe(route, method, status, seconds)
         if not access.isEnabledFor(logging.INFO):
             return
         fields = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "request_id": environ["liveblog.request_id"],
-            "method": environ.get("REQUEST_METHOD", ""),
-            "route": self._route(environ),
-            "status": int(seen["status"]),
-            "duration_ms": round((time.perf_counter() - began) * 1000, 1),
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
             "bytes": sent,
             "actor": environ.get(ACTOR_KEY),
             "client": environ.get("REMOTE_ADDR"),
