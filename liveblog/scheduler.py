@@ -200,6 +200,9 @@ class Jobs:
         self.scheduler.add_job(self._guarded(record_audit_checkpoint), "interval",
                                seconds=float(config["AUDIT_CHECKPOINT_SECONDS"]),
                                id="record_audit_checkpoint", next_run_time=datetime.now(UTC))
+        from .http.metrics import SCHEDULER_LAG
+
+        SCHEDULER_LAG.set(0.0)  # running, and nothing late yet: the series is there from now
         self.scheduler.start()
 
     def shutdown(self) -> None:

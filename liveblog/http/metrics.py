@@ -47,6 +47,8 @@ SCHEDULER_LAG = Gauge("liveblog_scheduler_lag_seconds", "How late the scheduler 
                       multiprocess_mode="mostrecent")
 WEBHOOK_DELIVERIES = Counter("liveblog_webhook_deliveries_total", "Webhook deliveries, by"
                              " outcome (none yet: webhooks are not built)", ["outcome"])
+for _outcome in ("delivered", "failed", "disabled"):  # every series there from the start, at 0
+    WEBHOOK_DELIVERIES.labels(_outcome)
 WEBHOOK_BACKLOG = Gauge("liveblog_webhook_backlog_events", "Events not yet delivered to"
                         " webhooks (none: webhooks are not built)", multiprocess_mode="max")
 DB_CONNECTIONS = Gauge("liveblog_db_connections_in_use", "Database connections leased now",
