@@ -27,6 +27,7 @@ import hashlib
 import itertools
 import json
 import operator
+import sys
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -88,6 +89,9 @@ class Rows:
     #: rows a rebuild holds before it lets go of the ones held longest (memory stays bounded;
     #: a row let go is written, and fetched again if a later event touches it)
     max_rows = 50_000
+    #: and the bytes they may take (estimated from a sample of them: a log of long posts holds
+    #: fewer rows in the same memory)
+    max_bytes = 64 * 1024 * 1024
 
     def __init__(self, projection: Projection, conn: Connection, t: Tables, *,
                  complete: bool = False, keep: bool = False) -> None:
@@ -174,7 +178,8 @@ class Rows:
 
         From then on a row not held may be in the table: misses are fetched (not ``complete``).
 
-        :returns: True while more than half of :attr:`max_rows` rows are still held.
+        :returns: True while more than half of :attr:`max_rows` rows, or of
+            :attr:`max_bytes`, are still held.
         """
         self.complete = False
         budget = most
@@ -187,7 +192,21 @@ class Rows:
             self._write_keys(table, [key for key in oldest if key in dirty])
             for key in oldest:
                 del rows[key]
-        return len(self) > self.max_rows // 2
+        return len(self) > self.max_rows // 2 or self.estimated_bytes() > self.max_bytes // 2
+
+    def over(self) -> bool:
+        """Whether more is held than :attr:`max_rows` or :attr:`max_bytes` allow."""
+        return len(self) > self.max_rows or self.estimated_bytes() > self.max_bytes
+
+    def estimated_bytes(self, sample: int = 64) -> int:
+        """What the held rows take in memory, estimated from up to ``sample`` of them."""
+        held = len(self)
+        if not held:
+            return 0
+        each = max(1, sample // len(self._rows))
+        sizes = [_row_bytes(row) for rows in self._rows.values()
+                 for row in itertools.islice(rows.values(), each) if row is not None]
+        return held * (sum(sizes) // len(sizes)) if sizes else held * 64
 
     def _write_keys(self, table: str, keys: list[Any]) -> None:
         """Write the rows of these changed keys (upserts, deletes); they are clean after."""
@@ -223,6 +242,11 @@ class Rows:
 
     def __len__(self) -> int:
         return sum(map(len, self._rows.values()))
+
+
+def _row_bytes(row: Row) -> int:
+    """A held row's size in memory: the dict, its key slots and its values."""
+    return sys.getsizeof(row) + sum(map(sys.getsizeof, row.values()))
 
 
 class Projection:
@@ -512,9 +536,9 @@ class ProjectionRunner:
                 more = rows.flush(most=_WRITE_CHUNK)
 
     def _bound(self, rows: Rows) -> None:
-        """Past :attr:`Rows.max_rows`, let go of the rows a rebuild held longest, down to half
-        of it, :data:`_WRITE_CHUNK` rows a transaction."""
-        more = len(rows) > rows.max_rows
+        """Past :attr:`Rows.max_rows` or :attr:`Rows.max_bytes`, let go of the rows a rebuild
+        held longest, down to half of it, :data:`_WRITE_CHUNK` rows a transaction."""
+        more = rows.over()
         while more:
             with write_transaction(self.store.conn):
                 more = rows.evict(_WRITE_CHUNK)

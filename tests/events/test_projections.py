@@ -80,6 +80,32 @@ def test_rebuild_swaps_in_fresh_tables_and_keeps_reporting_progress(store):
     assert not any("__" in name for name in _tables(store.conn))  # nothing fresh or retired
 
 
+def test_a_rebuild_is_bounded_in_bytes_too(store, monkeypatch):
+    # rows small in number but over a small byte bound: let go of, written, the same tables
+    monkeypatch.setattr(projections, "_WRITE_CHUNK", 3)
+    monkeypatch.setattr(projections.Rows, "max_bytes", 4_000)
+    runner = ProjectionRunner(store, [Counting()], batch_size=4)
+    runner.start()
+    for i in range(40):
+        store.append(f"s{i % 17}", [added(i), NewEvent("Removed", {"amount": 1})],
+                     then=runner.apply_inline)
+    before = snapshot(store.conn)
+    assert runner.rebuild() == 80
+    assert snapshot(store.conn) == before
+    # and what counts is bytes: a few rows of long text are over the bound, as many short not
+    rows = projections.Rows(Counting(), store.conn, projections.Tables(Counting.tables, 0,
+                                                                       live=True))
+    table, key = Counting.tables[0], Counting.columns[Counting.tables[0]][0]
+    for i in range(5):
+        rows.put(table, {column: i if column == key else "x" for column in
+                         Counting.columns[table]})
+    assert not rows.over()
+    for i in range(5):
+        rows.put(table, {column: i if column == key else "x" * 2_000 for column in
+                         Counting.columns[table]})
+    assert rows.over() and len(rows) == 5
+
+
 def test_a_rebuild_holding_more_rows_than_it_keeps_writes_them_in_short_transactions(
         store, monkeypatch):
     # a few rows a transaction and a small memory bound: the same tables come out
