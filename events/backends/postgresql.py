@@ -145,20 +145,35 @@ def connect(url: str) -> PostgresConnection:
     return PostgresConnection(url)
 
 
-def scrub(conn: PostgresConnection, tables: Sequence[str]) -> bool:
+def scrub(conn: PostgresConnection, tables: Sequence[str], *, wait: float = 10.0) -> bool:
     """Rewrite ``tables`` (``VACUUM FULL``: their files are written anew, without the old row
     versions a plain vacuum leaves in free space, and the old files are removed), then ask for
     a checkpoint so the new pages are on disk. Each table is locked while it is rewritten.
-    True when the checkpoint ran (it needs the ``pg_checkpoint`` role; else the server's next
-    one writes them)."""
+
+    A transaction that began before the erasure committed may still read the old versions, so
+    no vacuum may remove them yet: the rewrite first waits, up to ``wait`` seconds, for every
+    such transaction of the database to end. True when nothing held it back and the checkpoint
+    ran (it needs the ``pg_checkpoint`` role; else the server's next one writes the pages)."""
+    import time
+
     raw = conn.raw
+    since = raw.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
+    deadline = time.monotonic() + wait
+    while True:
+        older = raw.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < %s",
+            (since,)).fetchone()[0]  # type: ignore[index]
+        if not older or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     for table in tables:
         raw.execute(f'VACUUM (FULL) "{table}"')
     try:
         raw.execute("CHECKPOINT")
     except pg_errors.InsufficientPrivilege:
         return False
-    return True
+    return not older
 
 
 def unique_violation(error: BaseException) -> str | None:

@@ -76,3 +76,38 @@ def test_a_redaction_leaves_no_erased_byte_in_the_database_files(app, client, ed
 
     assert holding(database, SECRET) == []
     assert holding(database, "Court adjourns")  # the rest is all still there
+
+
+def test_a_reader_that_began_before_the_redaction_is_waited_for(app, client, editor, tokens,
+                                                                 database):
+    """PostgreSQL keeps old row versions while a transaction that began before may still read
+    them: the rewrite waits for it to end (here, one second), then leaves nothing behind."""
+    import threading
+    import time
+
+    if not database.startswith("postgresql"):
+        return  # SQLite: a reader holds the write-ahead log instead (retried the same way)
+    legal = tokens.headers("legal", "Legal Desk")
+    blog = create_blog(client, editor, slug="held")
+    post = create_post(client, editor, blog["id"], headline=f"{SECRET} again")
+    reading = threading.Event()
+
+    def old_reader():
+        with psycopg.connect(database) as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            # its snapshot is taken, on a table the redaction does not rewrite (no lock to wait on)
+            conn.execute("SELECT count(*) FROM scheduler_lease").fetchone()
+            reading.set()
+            time.sleep(1.0)
+            conn.rollback()
+
+    reader = threading.Thread(target=old_reader)
+    reader.start()
+    reading.wait(5)
+    began = time.monotonic()
+    done = client.post(f"/api/blogs/{blog['id']}/posts/{post['id']}/redact",
+                       json={"reason": "court order"}, headers=legal)
+    reader.join()
+    assert done.status_code == 200
+    assert time.monotonic() - began >= 0.5  # it waited for the older reader
+    assert holding(database, SECRET) == []
