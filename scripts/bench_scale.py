@@ -6,6 +6,7 @@ publishing during it, as-of's first call on the largest blog, verify, export and
 is woken after a publish, and memory per waiting poll.
 
     scripts/bench scale [--events 2000000] [--polls 10000] [--skip-log | --skip-polls]
+                        [--skip-import]
 """
 
 from __future__ import annotations
@@ -214,6 +215,8 @@ def year(args: argparse.Namespace, folder: Path) -> None:
     seconds, peak = timed([PYTHON, "-m", "liveblog", "export", exported, "--db", database])
     print(f"export:   {seconds:6.1f} s, peak memory {peak:,.0f} MB"
           f" ({os.path.getsize(exported) / 2**20:,.0f} MB of JSON Lines)")
+    if args.skip_import:
+        return
     seconds, peak = timed([PYTHON, "-m", "liveblog", "import", exported, "--with-tokens",
                            "--db", str(folder / "imported.db")])
     print(f"import:   {seconds:6.1f} s, peak memory {peak:,.0f} MB (every event checked,"
@@ -319,6 +322,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-log", action="store_true")
     parser.add_argument("--skip-polls", action="store_true")
+    parser.add_argument("--skip-import", action="store_true",
+                        help="the log is not imported again (the slowest step)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_log:
