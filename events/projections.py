@@ -46,8 +46,6 @@ _CHUNK = 500
 _WRITE_CHUNK = 2000
 #: the suffix of a live table a rebuild replaced, until it is dropped just after the swap
 _RETIRED = "__retired"
-#: rows of a retired table deleted a transaction before it is dropped (SQLite)
-_DROP_CHUNK = 5_000
 
 
 class Tables:
@@ -526,36 +524,9 @@ class ProjectionRunner:
             conn.execute("DELETE FROM projection_snapshots")
         for projection in chosen:
             for logical in projection.tables:
-                self._drop_retired(f"{logical}{_RETIRED}")
-        return total
-
-    def _drop_retired(self, table: str) -> None:
-        """Drop a table a swap set aside. On SQLite, freeing a big table's pages under one
-        write lock would keep editors waiting for seconds (a year's log: past the busy
-        timeout), so it is emptied :data:`_DROP_CHUNK` rows a transaction first; its pages are
-        not zeroed as they are freed (``secure_delete = FAST``): a retired table holds what the
-        live one held, never erased text, which a redaction zeroed where it stood."""
-        conn = self.store.conn
-        if conn.dialect == "sqlite":
-            exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                  (table,)).fetchone()
-            if exists is None:
-                return
-            conn.execute("PRAGMA secure_delete = FAST")
-            try:
-                deleted = 1
-                while deleted:
-                    with write_transaction(conn):
-                        deleted = conn.execute(
-                            f'DELETE FROM "{table}" WHERE rowid IN'
-                            f' (SELECT rowid FROM "{table}" LIMIT {_DROP_CHUNK})').rowcount
                 with write_transaction(conn):
-                    conn.execute(f'DROP TABLE IF EXISTS "{table}"')
-            finally:
-                conn.execute("PRAGMA secure_delete = ON")
-            return
-        with write_transaction(conn):
-            conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+                    conn.execute(f'DROP TABLE IF EXISTS "{logical}{_RETIRED}"')
+        return total
 
     def _write(self, rows: Rows) -> None:
         """Write a rebuild's changed rows, :data:`_WRITE_CHUNK` rows a transaction."""
