@@ -9,23 +9,39 @@ import io
 from pathlib import Path
 
 import psycopg
+import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+
+from tests.postgres import own_database
 
 from .helpers import create_blog, create_post
 
 SECRET = "Quintilla Marrowbone"
 
 
-def database_files(database: str) -> list[Path]:
-    """Every file that holds the database's rows."""
+@pytest.fixture
+def database(backend, tmp_path, request):
+    """A database of this test's own: on PostgreSQL a whole database, not a schema of the
+    run's shared one, so no other test's transaction holds back what a vacuum may remove (as
+    in a deployment, which has its database to itself)."""
+    if backend == "sqlite":
+        yield str(tmp_path / "erasure.db")
+        return
+    server = request.getfixturevalue("postgres_server").rsplit("/", 1)[0] + "/postgres"
+    with own_database(server, "liveblog_erasure") as url:
+        yield url
+
+
+def database_files(database: str) -> list[tuple[Path, str]]:
+    """Every file that holds the database's rows, with the relation it belongs to."""
     if not database.startswith("postgresql"):
-        return [p for p in (Path(database), Path(database + "-wal")) if p.exists()]
+        return [(p, p.name) for p in (Path(database), Path(database + "-wal")) if p.exists()]
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("CHECKPOINT")  # what is in the server's memory is on disk, as it is now
         data = Path(conn.execute("SHOW data_directory").fetchone()[0])
         rows = conn.execute(
-            "SELECT pg_relation_filepath(c.oid) FROM pg_class c"
+            "SELECT pg_relation_filepath(c.oid), c.relname FROM pg_class c"
             " JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE (n.nspname = current_schema() OR c.oid IN (SELECT reltoastrelid FROM"
             "  pg_class k JOIN pg_namespace m ON m.oid = k.relnamespace"
@@ -33,15 +49,16 @@ def database_files(database: str) -> list[Path]:
             " AND c.relkind IN ('r', 't', 'i') AND pg_relation_filepath(c.oid) IS NOT NULL"
         ).fetchall()
     files = []
-    for (relative,) in rows:
+    for relative, name in rows:
         base = data / relative
-        files += [base] + sorted(base.parent.glob(base.name + ".[0-9]*"))
-    return [f for f in files if f.exists()]
+        segments = sorted(base.parent.glob(base.name + ".[0-9]*"))
+        files += [(base, name)] + [(f, name) for f in segments]
+    return [(f, name) for f, name in files if f.exists()]
 
 
 def holding(database: str, text: str) -> list[str]:
     needle = text.encode()
-    return [str(f) for f in database_files(database) if needle in f.read_bytes()]
+    return [f"{name} ({f})" for f, name in database_files(database) if needle in f.read_bytes()]
 
 
 def test_a_redaction_leaves_no_erased_byte_in_the_database_files(app, client, editor, tokens,
