@@ -80,16 +80,22 @@ def test_rebuild_swaps_in_fresh_tables_and_keeps_reporting_progress(store):
     assert not any("__" in name for name in _tables(store.conn))  # nothing fresh or retired
 
 
-def test_a_rebuild_is_bounded_in_bytes_too(store, monkeypatch):
-    # rows small in number but over a small byte bound: let go of, written, the same tables
+def _logged_under_a_small_bound(store, monkeypatch, bound: str, value: int):
+    """A runner over 80 events of 17 streams, with a small memory bound and 3 rows written a
+    transaction; returns it and the tables as they stand."""
     monkeypatch.setattr(projections, "_WRITE_CHUNK", 3)
-    monkeypatch.setattr(projections.Rows, "max_bytes", 4_000)
+    monkeypatch.setattr(projections.Rows, bound, value)
     runner = ProjectionRunner(store, [Counting()], batch_size=4)
     runner.start()
     for i in range(40):
         store.append(f"s{i % 17}", [added(i), NewEvent("Removed", {"amount": 1})],
                      then=runner.apply_inline)
-    before = snapshot(store.conn)
+    return runner, snapshot(store.conn)
+
+
+def test_a_rebuild_is_bounded_in_bytes_too(store, monkeypatch):
+    # rows small in number but over a small byte bound: let go of, written, the same tables
+    runner, before = _logged_under_a_small_bound(store, monkeypatch, "max_bytes", 4_000)
     assert runner.rebuild() == 80
     assert snapshot(store.conn) == before
     # and what counts is bytes: a few rows of long text are over the bound, as many short not
@@ -109,14 +115,7 @@ def test_a_rebuild_is_bounded_in_bytes_too(store, monkeypatch):
 def test_a_rebuild_holding_more_rows_than_it_keeps_writes_them_in_short_transactions(
         store, monkeypatch):
     # a few rows a transaction and a small memory bound: the same tables come out
-    monkeypatch.setattr(projections, "_WRITE_CHUNK", 3)
-    monkeypatch.setattr(projections.Rows, "max_rows", 5)
-    runner = ProjectionRunner(store, [Counting()], batch_size=4)
-    runner.start()
-    for i in range(40):
-        store.append(f"s{i % 17}", [added(i), NewEvent("Removed", {"amount": 1})],
-                     then=runner.apply_inline)
-    before = snapshot(store.conn)
+    runner, before = _logged_under_a_small_bound(store, monkeypatch, "max_rows", 5)
     statements: list[str] = []
     sqlite = store.conn.dialect == "sqlite"
     if sqlite:
