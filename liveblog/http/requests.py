@@ -11,6 +11,7 @@ held. Nothing secret is logged: the actor is a token's id, never the token.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
 import re
@@ -57,12 +58,18 @@ class RequestLog:
         trusted = app.config["TRUSTED_PROXIES"]
         self.trusted = {trusted} if isinstance(trusted, str) else set(trusted)
         self.urls = app.url_map.bind("localhost")
+        #: route templates by (method, path): matching costs more than the rest of a poll's
+        #: bookkeeping, and readers ask for the same few paths
+        self._routes: dict[tuple[str, str], str] = {}
+        self._prefix = secrets.token_hex(4)
+        self._count = itertools.count(1)
 
     def _request_id(self, environ: WSGIEnvironment) -> str:
         given = environ.get("HTTP_X_REQUEST_ID", "")
         if given and environ.get("REMOTE_ADDR") in self.trusted and _SANE_ID.fullmatch(given):
             return str(given)
-        return secrets.token_hex(8)
+        # unique, not secret: this process's random prefix and a count (no system call each)
+        return f"{self._prefix}{next(self._count):x}"
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         began = time.perf_counter()
@@ -101,12 +108,20 @@ class RequestLog:
     def _route(self, environ: WSGIEnvironment) -> str:
         """The route the path matched, as a template (``/api/blogs/{blog}``): what metrics and
         logs group by, never the raw path."""
+        key = (environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
+        known = self._routes.get(key)
+        if known is not None:
+            return known
         try:
-            rule, _ = self.urls.match(environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD"),
-                                      return_rule=True)
+            rule, _ = self.urls.match(key[1], key[0], return_rule=True)
         except HTTPException:
-            return "(unmatched)"
-        return re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", str(rule.rule))
+            route = "(unmatched)"
+        else:
+            route = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", str(rule.rule))
+        if len(self._routes) > 10_000:
+            self._routes.clear()
+        self._routes[key] = route
+        return route
 
     def _write(self, environ: WSGIEnvironment, seen: dict[str, Any], began: float,
                sent: int) -> None:
