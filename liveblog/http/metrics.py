@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -55,10 +56,19 @@ DB_CONNECTIONS = Gauge("liveblog_db_connections_in_use", "Database connections l
                        multiprocess_mode="livesum")
 
 
+#: each (route, method, status)'s two series, found once (labels() costs a lock a call)
+_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
 def observe_request(route: str, method: str, status: int, seconds: float) -> None:
     """One answered request."""
-    HTTP_REQUESTS.labels(route, method, str(status)).inc()
-    HTTP_DURATION.labels(route).observe(seconds)
+    key = (route, method, status)
+    series = _series.get(key)
+    if series is None:
+        series = _series[key] = (HTTP_REQUESTS.labels(route, method, str(status)),
+                                 HTTP_DURATION.labels(route))
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def exposition() -> tuple[bytes, str]:
