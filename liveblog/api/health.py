@@ -6,7 +6,7 @@ from importlib import metadata
 from typing import Any
 
 import marshmallow as ma
-from flask import Response
+from flask import Response, current_app, request
 from flask.views import MethodView
 from werkzeug.exceptions import Forbidden, Unauthorized
 
@@ -73,9 +73,7 @@ class Metrics(MethodView):
     def get(self) -> Any:
         """Prometheus metrics, for the operator's network (METRICS_ALLOWED_NETWORKS, loopback
         by default) or an auditor token."""
-        from flask import current_app, request
-
-        from ..http import metrics
+        from ..http import metrics  # once the app is made (metrics.py: multiprocess mode)
 
         actor = current_actor()
         permitted = (actor.role in AUDIT_ROLES if actor is not None else

@@ -134,13 +134,12 @@ def listed(header: str | None, etag: str, *, any_tag: bool = True) -> bool:
     return tags.contains_weak(etag.strip('"'))
 
 
-def is_current(etag: str, updated_at: str | None = None, *, any_tag: bool = True,
-               unchanging: bool = False) -> bool:
+def is_current(etag: str, updated_at: str | None = None, *, unchanging: bool = False) -> bool:
     """Whether the request's copy is current: If-None-Match decides when it is sent,
     If-Modified-Since only without it (RFC 9110, 13.2.2)."""
     header = request.environ.get("HTTP_IF_NONE_MATCH")
     if header is not None:
-        return listed(header, etag, any_tag=any_tag)
+        return listed(header, etag)
     since = parse_date(request.environ.get("HTTP_IF_MODIFIED_SINCE"))
     if unchanging:
         return since is not None
