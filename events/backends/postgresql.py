@@ -167,13 +167,24 @@ def scrub(conn: PostgresConnection, tables: Sequence[str], *, wait: float = 10.0
         if not older or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    for table in tables:
-        raw.execute(f'VACUUM (FULL) "{table}"')
+    # a session that holds a lock on a table and waits on nothing (idle in a transaction) would
+    # keep the rewrite, and every request queued behind its lock, waiting for ever: give up on
+    # that table after ``wait`` seconds instead (a plain vacuum later frees what it held)
+    raw.execute(f"SET lock_timeout = '{max(int(wait * 1000), 1)}ms'")
+    rewritten = True
+    try:
+        for table in tables:
+            try:
+                raw.execute(f'VACUUM (FULL) "{table}"')
+            except pg_errors.LockNotAvailable:
+                rewritten = False
+    finally:
+        raw.execute("RESET lock_timeout")
     try:
         raw.execute("CHECKPOINT")
     except pg_errors.InsufficientPrivilege:
         return False
-    return not older
+    return rewritten and not older
 
 
 def unique_violation(error: BaseException) -> str | None:

@@ -128,3 +128,30 @@ def test_a_reader_that_began_before_the_redaction_is_waited_for(app, client, edi
     assert done.status_code == 200
     assert time.monotonic() - began >= 0.5  # it waited for the older reader
     assert holding(database, SECRET) == []
+
+
+def test_a_session_idle_in_a_transaction_does_not_hold_the_rewrite_for_ever(app, database):
+    """A connection that took a lock on a table and then waits on nothing (idle in a
+    transaction) would keep ``VACUUM FULL`` waiting, and every request queued behind it: the
+    rewrite gives up on that table after its wait, says so, and the rest is rewritten."""
+    import time
+
+    from events import EventStore
+    from events.backends import postgresql
+
+    if not database.startswith("postgresql"):
+        return  # SQLite zeroes pages as it writes: there is no rewrite to wait for
+    store = EventStore.open(database)
+    holder = psycopg.connect(database)
+    try:
+        holder.execute("SELECT count(*) FROM projection_snapshots").fetchone()  # and stays idle
+        began = time.monotonic()
+        done = postgresql.scrub(store.conn, ["events", "projection_snapshots"], wait=0.5)  # type: ignore[arg-type]
+        took = time.monotonic() - began
+        assert done is False  # the held table was not rewritten, and it says so
+        assert took < 5, took
+        # the session is usable afterwards, with no lock timeout left behind
+        assert store.conn.raw.execute("SHOW lock_timeout").fetchone()[0] == "0"
+    finally:
+        holder.close()
+        store.close()

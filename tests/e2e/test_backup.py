@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -55,7 +56,9 @@ def test_a_backup_under_publishes_restores_and_holds_every_acknowledged_post(
     writer = threading.Thread(target=publish)
     writer.start()
     try:
-        while len(acknowledged) < 20:
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < 20:  # the writer's failure ends the wait, never a hang
+            assert writer.is_alive() and time.monotonic() < deadline, "the editor stopped"
             threading.Event().wait(0.05)
         before = list(acknowledged)
         copy = tmp_path / "backup.bin"
