@@ -137,18 +137,23 @@ class Rows:
                     if key not in self._rows[table]:
                         wanted.setdefault(table, set()).add(key)
         for table, keys in wanted.items():
-            columns = self.projection.columns[table]
+            name, columns, current = self._source(table)
             rows = self._rows[table]
             ordered = sorted(keys, key=str)
             for start in range(0, len(ordered), _CHUNK):
                 chunk = ordered[start:start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
                 for found in self.conn.execute(
-                        f"SELECT {', '.join(columns)} FROM {self.t[table]}"
-                        f" WHERE {columns[0]} IN ({marks})", chunk):
+                        f"SELECT {', '.join(columns)} FROM {name}"
+                        f" WHERE {columns[0]} IN ({marks}){current}", chunk):
                     rows[found[0]] = dict(zip(columns, found, strict=True))
             for key in ordered:
                 rows.setdefault(key, None)
+
+    def _source(self, table: str) -> tuple[str, tuple[str, ...], str]:
+        """Where :meth:`fetch` reads ``table``'s rows: the physical table, its columns and a
+        condition to add (a subclass may keep rows elsewhere)."""
+        return self.t[table], self.projection.columns[table], ""
 
     def flush(self, *, most: int | None = None) -> bool:
         """Write changed rows back, then let go of what is held unless ``keep``.
@@ -266,6 +271,9 @@ class Projection:
     tables: ClassVar[tuple[str, ...]]
     #: each table's columns in order, its primary key first
     columns: ClassVar[Mapping[str, tuple[str, ...]]]
+    #: what holds the rows a batch works on (:class:`events.history.VersionedRows` keeps
+    #: every version)
+    rows_class: ClassVar[type[Rows]] = Rows
 
     def create(self, conn: Connection, t: Tables) -> None:
         """Create this projection's tables (and their primary keys) under the names ``t``
@@ -287,7 +295,7 @@ class Projection:
     def apply(self, conn: Connection, t: Tables, events: Iterable[RecordedEvent]) -> None:
         """Apply ``events`` in order with the registered handlers, writing the rows they change."""
         batch = events if isinstance(events, list) else list(events)
-        rows = Rows(self, conn, t)
+        rows = self.rows_class(self, conn, t)
         self.apply_rows(rows, batch)
         rows.flush()
 
@@ -346,17 +354,23 @@ class ProjectionRunner:
     def start(self, progress: Progress | None = None) -> None:
         """Create missing projections, rebuild those whose version changed, catch up the rest."""
         conn = self.store.conn
+        outdated = []
         for projection in self.projections:
             with write_transaction(conn):
                 checkpoint = self._checkpoint(conn, projection)
-                if checkpoint is None:
+                if checkpoint is None and self.store.is_empty():
                     projection.create(conn, self._live(projection, 0))
                     projection.create_indexes(conn, self._live(projection, 0))
                     conn.execute(
                         "INSERT INTO projection_checkpoints (name, version, position, generation)"
                         " VALUES (?, ?, 0, 0)", (projection.name, projection.version))
-            if checkpoint is not None and checkpoint[0] != projection.version:
-                self.rebuild(projection.name, progress=progress)
+            # a new projection of a log that has events (an imported or restored log, a new
+            # read model) is built in bulk, like a rebuild, not caught up event by event
+            if checkpoint is None and not self.store.is_empty() or (
+                    checkpoint is not None and checkpoint[0] != projection.version):
+                outdated.append(projection)
+        if outdated:
+            self._rebuild_all(outdated, progress)
         self.catch_up()
 
     # -- inline and catch-up -------------------------------------------------------------------
@@ -444,17 +458,19 @@ class ProjectionRunner:
         # A rebuild allocates a dict or two per event and keeps many rows, but makes no
         # reference cycles: the cyclic collector would only walk that heap again and again
         # (a quarter of the time, measured). It is off for the rebuild, back on after.
+        return self._rebuild_all(self._select(name), progress)
+
+    def _rebuild_all(self, chosen: list[Projection], progress: Progress | None) -> int:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._rebuild(name, progress)
+            return self._rebuild(chosen, progress)
         finally:
             if collecting:
                 gc.enable()
 
-    def _rebuild(self, name: str | None, progress: Progress | None) -> int:
+    def _rebuild(self, chosen: list[Projection], progress: Progress | None) -> int:
         conn = self.store.conn
-        chosen = self._select(name)
         fresh: dict[str, Tables] = {}
         generations: dict[str, int] = {}
         replaced: dict[str, bool] = {}
@@ -472,7 +488,7 @@ class ProjectionRunner:
         # The fresh tables are ours alone: rows held in memory are the whole truth about them,
         # folding needs no lock, and rows are written in short transactions, so editors'
         # writes go on meanwhile and never wait long for the write lock.
-        rows = {p.name: Rows(p, conn, fresh[p.name], complete=True, keep=True)
+        rows = {p.name: p.rows_class(p, conn, fresh[p.name], complete=True, keep=True)
                 for p in chosen}
         target = self.store.head().position
         events = self.store.read_all(0, until=target, page_size=self.batch_size)

@@ -1,21 +1,19 @@
 """For auditors: the feed as readers saw it at a past moment, and every revision of a post.
 
-Both replay the log through the same projections the live feed uses, into a scratch database:
-never from the current state. A feed as of a moment replays only that blog's streams (its
-``blog/<id>/`` prefix) up to the position of that moment.
+A feed as of a moment is the live feed's queries over the feed's history (every version of its
+rows, with the positions each held between: :class:`FeedHistoryProjection`), built from the log
+by the same handlers as the live feed. A post's revisions replay its own stream.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
 from events import (
-    Connection,
     EventStore,
     ProjectionRunner,
     RecordedEvent,
@@ -23,15 +21,17 @@ from events import (
     connect,
     format_time,
 )
+from events.history import AsOf
 
 from . import queries
 from .cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .domain.errors import BlogNotFoundError, InvalidCommandError, PostNotFoundError
-from .projections import BlogsProjection, FeedProjection
-from .service import Service
-from .streams import blog_of, blog_prefix, post_stream
+from .projections import FeedHistoryProjection, FeedProjection
+from .streams import post_stream
 
 log = logging.getLogger(__name__)
+
+FEED_HISTORY = FeedHistoryProjection()
 
 #: compared field by field in a revision's ``changes`` (body block by block)
 DIFF_FIELDS = ("status", "headline", "byline", "display_time", "published_at", "publish_at",
@@ -60,63 +60,25 @@ def resolve_as_of(store: EventStore, value: str) -> int:
     return store.position_at(moment)
 
 
-def replay_blog(runner: ProjectionRunner, blog_id: str, position: int, *,
-                snapshot_every: int | None = 1000) -> Connection:
-    """A scratch database with the blog's projections as they were at ``position``."""
-    scratch, _ = runner.as_of([BlogsProjection(), FeedProjection()], position=position,
-                              stream_prefix=blog_prefix(blog_id),
-                              snapshot_every=snapshot_every)
-    return scratch
-
-
-class SnapshotKeeper:
-    """Extends each blog's as-of snapshots as its log grows, so an auditor's first question
-    about any moment replays at most about ``every`` of that blog's events, scheduler or not.
-
-    Counts the events this process records per blog; when a blog has gained ``every``, the
-    command that crossed the mark extends the blog's snapshots to its own position, after its
-    commit (a publish in a thousand pays for it). Other processes extend theirs the same way,
-    and the scheduler's warm-up fills in at start.
-    """
-
-    def __init__(self, every: int) -> None:
-        self.every = every
-        self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def recorded(self, service: Service, stream_id: str, events: list[RecordedEvent]) -> None:
-        """A service's ``recorded`` hook."""
-        blog_id = blog_of(stream_id)
-        if blog_id is None or not events:
-            return
-        with self._lock:
-            count = self._counts.get(blog_id, 0) + len(events)
-            due = count >= self.every
-            self._counts[blog_id] = 0 if due else count
-        if due:
-            try:
-                replay_blog(service.runner, blog_id, events[-1].position,
-                            snapshot_every=self.every).close()
-            except Exception:  # a cache: the command itself has succeeded
-                log.warning("could not extend the as-of snapshots of blog %s", blog_id,
-                            exc_info=True)
-
-
 def feed_as_of(runner: ProjectionRunner, blog_id: str, position: int, *, order: str = "newest",
-               limit: int = 20, after: int | None = None,
-               snapshot_every: int | None = 1000) -> dict[str, Any]:
-    """The feed page readers got at ``position``, in the live feed's shape.
+               limit: int = 20, after: int | None = None) -> dict[str, Any]:
+    """The feed page readers got at ``position``, in the live feed's shape: the live feed's
+    own queries, over the feed's history as it stood then (:class:`FeedHistoryProjection`).
 
     :raises BlogNotFoundError: the blog did not exist yet.
     """
-    scratch = replay_blog(runner, blog_id, position, snapshot_every=snapshot_every)
-    try:
-        if queries.find_blog_head(scratch, blog_id) is None:
-            raise BlogNotFoundError(f"blog {blog_id} did not exist at position {position}")
-        page, _ = queries.feed_page(scratch, blog_id, order, limit, after, encode_cursor)
-        return page
-    finally:
-        scratch.close()
+    at = int(position)
+    blog = "'" + blog_id.replace("'", "''") + "'"
+    then = AsOf(runner.store.conn, FEED_HISTORY, at,
+                single={"blogs": blog_id, "blog_activity": blog_id},
+                # what the feed page reads of the posts: a blog's published ones, which were
+                # published and last changed by then (so an index ranges from that moment)
+                where={"feed_posts": f"blog_id = {blog} AND status = 'published'"
+                                     f" AND publish_position <= {at} AND change_position <= {at}"})
+    if queries.find_blog_head(then, blog_id) is None:
+        raise BlogNotFoundError(f"blog {blog_id} did not exist at position {position}")
+    page, _ = queries.feed_page(then, blog_id, order, limit, after, encode_cursor)
+    return page
 
 
 def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, dict[str, Any]]:

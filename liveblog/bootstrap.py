@@ -28,7 +28,6 @@ from events import (
 )
 
 from . import checkpoints
-from .audit import SnapshotKeeper
 from .codec import UPCASTERS
 from .db import Pool
 from .health import WriteHealth
@@ -48,17 +47,10 @@ class Liveblog:
     pool: Pool
     clock: object = utc_now
     poll_interval: float = 0.25
-    #: extend a blog's as-of snapshots every this many of its events (None: only on demand)
-    snapshot_every: int | None = None
     health: WriteHealth = field(default_factory=WriteHealth)
     _states: StreamStates = field(default_factory=StreamStates)
-    _keeper: SnapshotKeeper | None = None
     _watcher: Watcher | None = None
     _watcher_lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        if self.snapshot_every:
-            self._keeper = SnapshotKeeper(self.snapshot_every)
 
     # -- the pool's leases -----------------------------------------------------------------------
 
@@ -94,17 +86,14 @@ class Liveblog:
         return Service(self.store(), self.runner(), self._states, self._recorded, self.health)
 
     def _recorded(self, service: Service, stream: str, events: list[RecordedEvent]) -> None:
-        """After each command that recorded something: count it, extend the as-of snapshots,
-        and wake this process's long polls at once (other processes' watches see it
-        shortly)."""
+        """After each command that recorded something: count it, and wake this process's long
+        polls at once (other processes' watches see it shortly)."""
         from .http import metrics
 
         for event in events:
             metrics.EVENTS_APPENDED.labels(event.type).inc()
         if events:
             metrics.LOG_HEAD.set(events[-1].position)
-        if self._keeper is not None:
-            self._keeper.recorded(service, stream, events)
         if self._watcher is not None:
             self._watcher.appended()
 
@@ -149,7 +138,7 @@ class Liveblog:
 
 
 def bootstrap(url: str, *, synchronous: str = "FULL", clock: object = utc_now,
-              poll_interval: float = 0.25, snapshot_every: int | None = None) -> Liveblog:
+              poll_interval: float = 0.25) -> Liveblog:
     """A liveblog on the database at ``url`` (a SQLite path or a ``postgresql://`` URL); its
     stores are opened, and migrated, as they are first leased."""
 
@@ -161,14 +150,13 @@ def bootstrap(url: str, *, synchronous: str = "FULL", clock: object = utc_now,
                                upcasters=UPCASTERS, check_same_thread=False)
 
     pool = Pool(url, open_store, leases=metrics.DB_CONNECTIONS.inc)
-    return Liveblog(url, pool, clock, poll_interval, snapshot_every)
+    return Liveblog(url, pool, clock, poll_interval)
 
 
 def init_app(app: Flask, clock: object = utc_now) -> None:
     """Bootstrap ``app``'s liveblog from its config and bring every projection up to date."""
     liveblog = bootstrap(str(app.config["DATABASE"]), synchronous=app.config["SYNCHRONOUS"],
-                         clock=clock, poll_interval=float(app.config["LONG_POLL_INTERVAL"]),
-                         snapshot_every=int(app.config["AS_OF_SNAPSHOT_EVERY"]) or None)
+                         clock=clock, poll_interval=float(app.config["LONG_POLL_INTERVAL"]))
     app.extensions["liveblog.db"] = liveblog
     _give_back_after_requests(app, liveblog)
     with liveblog.leased() as store:

@@ -399,7 +399,7 @@ def rebuild(db_path: str) -> None:
     swapped in."""
     import time
 
-    service = _service(db_path)
+    service = _service(db_path, project=False)  # what start() would build, it builds anew
     runner = service.runner
     total = service.store.head().position
     started = time.perf_counter()

@@ -32,8 +32,6 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "LONG_POLL_MAX_WAITERS": (10_000, "long polls (/changes?wait=) held at once per process; "
                                       "more answer at once (under `serve` a held poll costs a "
                                       "greenlet and a socket, no thread)"),
-    "AS_OF_SNAPSHOT_EVERY": (1000, "auditors' as-of replay stores a snapshot of a blog's feed "
-                                   "every this many events, so none replays more than that"),
     "SCHEDULER_SYNC_SECONDS": (1.0, "how often the scheduler publishes what is due and arms "
                                     "jobs for newly scheduled posts"),
     "SCHEDULER_LEASE_SECONDS": (10.0, "how long one process's claim to run the jobs lasts "

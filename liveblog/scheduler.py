@@ -10,8 +10,6 @@
 * ``catch_up_projections``: applies events another process appended without projecting them.
 * ``archive_idle_blogs`` (every minute): closes a blog with no visible change for its
   ``archive_after_days`` (``BlogClosed`` with the actor ``scheduler``).
-* ``warm_audit_snapshots``: extends each blog's as-of snapshots to the head (auditors' first
-  question about any moment is then answered from a recent snapshot).
 * ``record_audit_checkpoint``: signs the chain's head (position, hash, time) with the audit key
   and keeps it in the database (``liveblog.checkpoints``); a saved copy later proves the log
   was not rewritten or truncated below it.
@@ -113,22 +111,6 @@ def catch_up_projections(app: Flask) -> int:
         return get_db().runner().catch_up()
 
 
-def warm_audit_snapshots(app: Flask) -> int:
-    """Extend every blog's as-of snapshots to the head, so an auditor's first question about any
-    moment replays at most AS_OF_SNAPSHOT_EVERY events. Incremental: each run replays only what
-    came after a blog's latest snapshot. Returns the number of blogs visited."""
-    from .audit import replay_blog
-
-    with app.app_context():
-        db = get_db()
-        every = int(app.config["AS_OF_SNAPSHOT_EVERY"])
-        head = db.store().head().position
-        blogs = [r[0] for r in db.store().conn.execute("SELECT id FROM blogs")]
-        for blog_id in blogs:
-            replay_blog(db.runner(), blog_id, head, snapshot_every=every).close()
-        return len(blogs)
-
-
 def record_audit_checkpoint(app: Flask) -> Checkpoint | None:
     """Sign the chain's head and keep it in the database, when it moved since the last one."""
     with app.app_context():
@@ -195,8 +177,6 @@ class Jobs:
                                seconds=5, id="catch_up_projections")
         self.scheduler.add_job(self._guarded(archive_idle_blogs), "interval", seconds=60,
                                id="archive_idle_blogs", next_run_time=datetime.now(UTC))
-        self.scheduler.add_job(self._guarded(warm_audit_snapshots), "interval", seconds=60,
-                               id="warm_audit_snapshots", next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._guarded(record_audit_checkpoint), "interval",
                                seconds=float(config["AUDIT_CHECKPOINT_SECONDS"]),
                                id="record_audit_checkpoint", next_run_time=datetime.now(UTC))

@@ -86,6 +86,10 @@ def make_log(path: str, events: int, seed: int = 2026) -> tuple[int, str, int]:
     return appended, largest, largest_events
 
 
+#: the pinned post of the story being written (its id)
+_PINNED: set[str] = set()
+
+
 def _command(store, rng, blog_id, posts, meta, encode, ev, new_id, post_stream) -> int:
     """One editor's command on the blog, its events appended; returns how many."""
     if not posts or rng.random() < 0.45:
@@ -106,8 +110,20 @@ def _command(store, rng, blog_id, posts, meta, encode, ev, new_id, post_stream) 
     if roll < 0.6:
         event = ev.PostEdited(blog_id, post_id, revision,
                               {"headline": f"Update, revised {revision}"})
-    elif roll < 0.75:
+    elif roll < 0.63:
+        # a story keeps one post pinned at its top: pinning another unpins it
+        pinned = [i for i, (p, _) in enumerate(posts) if p in _PINNED]
+        for i in pinned:
+            other, other_revision = posts[i]
+            posts[i] = (other, other_revision + 1)
+            _PINNED.discard(other)
+            store.append(post_stream(blog_id, other), [encode(ev.PostUnpinned(
+                blog_id, other, other_revision + 1), meta)])
+        _PINNED.add(post_id)
         event = ev.PostPinned(blog_id, post_id, revision)
+    elif roll < 0.75:
+        event = ev.PostEdited(blog_id, post_id, revision,
+                              {"headline": f"Update, revised again {revision}"})
     elif roll < 0.85:
         event = ev.PostMarkedKeyEvent(blog_id, post_id, revision)
     elif roll < 0.95:
@@ -116,6 +132,7 @@ def _command(store, rng, blog_id, posts, meta, encode, ev, new_id, post_stream) 
     else:
         event = ev.PostDeleted(blog_id, post_id, revision, None)
         posts.pop(index)
+        _PINNED.discard(post_id)
         store.append(post_stream(blog_id, post_id), [encode(event, meta)])
         return 1
     posts[index] = (post_id, revision)
@@ -141,7 +158,7 @@ def timed(command: list[str]) -> tuple[float, float]:
         time.sleep(0.1)
     elapsed = time.perf_counter() - began
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {proc.stderr.read().decode()[-2000:]}")
+        raise SystemExit(f"{' '.join(command)} failed: {proc.stderr.read().decode()[-6000:]}")
     return elapsed, peak / 1024
 
 
@@ -168,16 +185,14 @@ def editor_during(database: str, blog: str, stop: threading.Event, waits: list[f
 
 
 def as_of_first_call(database: str, blog: str) -> float:
-    """ms of the first as-of call at the middle of the largest blog, after the scheduler's
-    snapshot warm-up (what a deployment has)."""
+    """ms of the first as-of call at the middle of the largest blog (a fresh process: nothing
+    of the blog is in its memory)."""
     from liveblog import create_app
     from liveblog.cursors import encode_cursor
-    from liveblog.scheduler import warm_audit_snapshots
     from liveblog.service import Actor
     from liveblog.tokens import create_token
 
     app = create_app({"DATABASE": database})
-    warm_audit_snapshots(app)
     with app.app_context():
         from liveblog.bootstrap import get_db
 
@@ -204,6 +219,10 @@ def year(args: argparse.Namespace, folder: Path) -> None:
     size = os.path.getsize(database) / 2**20
     print(f"log: {count:,} events in {made:.0f} s ({size:,.0f} MB); largest blog "
           f"{largest_events:,} events")
+    # the log was appended raw: build the read models once, as `liveblog import` would have,
+    # so the rebuild below is an operator's rebuild of a running deployment
+    seconds, peak = timed([PYTHON, "-m", "liveblog", "rebuild", "--db", database])
+    print(f"first build: {seconds:6.1f} s, peak memory {peak:,.0f} MB (no editor)")
     stop, waits, failures = threading.Event(), [], []
     editor = threading.Thread(target=editor_during,
                               args=(database, largest, stop, waits, failures))

@@ -14,8 +14,9 @@ def tables(conn):
     out = {}
     for projection in all_projections():
         for table, columns in projection.columns.items():
+            # key order (a history's versions of one key: by every column after it)
             out[table] = conn.execute(f"SELECT {', '.join(columns)} FROM {table}"
-                                      f" ORDER BY {columns[0]}").fetchall()
+                                      f" ORDER BY {', '.join(columns)}").fetchall()
     return out
 
 

@@ -77,7 +77,7 @@ def _feed_as_of(head: BlogHead, as_of: str, order: str, limit: int, after: int |
     store = get_db().store()
     position = resolve_as_of(store, as_of)
     page = feed_as_of(get_db().runner(), head.id, position, order=order, limit=limit,
-                      after=after, snapshot_every=current_app.config["AS_OF_SNAPSHOT_EVERY"])
+                      after=after)
     body = dumps(page)
     return json_response(None, raw=body, headers={"ETag": content_etag(body),
                                                   "Cache-Control": policies().private})

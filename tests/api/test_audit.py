@@ -200,35 +200,77 @@ def test_verify_reports_ok_then_the_tampered_position(app, client, editor, audit
     assert "bad hash" in report["detail"]
 
 
-def test_as_of_snapshots_are_extended_as_a_blog_grows(database, clock):
-    """No scheduler here: the commands themselves extend the snapshots every N events."""
-    from liveblog import create_app
+def test_the_feed_as_of_every_position_is_the_replay_of_the_log_up_to_it(app, client, editor,
+                                                                        tokens, clock):
+    """The feed's history answers for every past moment exactly what replaying the log up to it
+    gives: published, edited, pinned, unpinned, deleted, corrected and redacted posts,
+    a renamed and closed blog, another blog's events between, every order and page."""
+    from events.projections import ProjectionRunner
+    from liveblog import queries
+    from liveblog.audit import feed_as_of
     from liveblog.bootstrap import get_db
+    from liveblog.cursors import decode_cursor, encode_cursor
+    from liveblog.projections import BlogsProjection, FeedProjection
 
-    from ..conftest import Tokens
-
-    app = create_app({"TESTING": True, "DATABASE": database, "CLOCK": clock,
-                      "AS_OF_SNAPSHOT_EVERY": 10})
-    client = app.test_client()
-    editor = Tokens(app).headers("editor")
-    auditor = Tokens(app).headers("auditor")
-    blog = create_blog(client, editor, slug="growing")
-    with app.app_context():
-        conn = get_db().store().conn
-        assert conn.execute("SELECT count(*) FROM projection_snapshots").fetchone()[0] == 0
-    for i in range(34):
+    legal = tokens.headers("legal", "Legal Desk")
+    blog = create_blog(client, editor, slug="replayed")
+    other = create_blog(client, editor, slug="other")
+    base = f"/api/blogs/{blog['id']}"
+    posts = []
+    for i in range(9):
         clock.advance(seconds=1)
-        create_post(client, editor, blog["id"], headline=f"p{i}")
+        posts.append(create_post(client, editor, blog["id"], headline=f"p{i}"))
+        create_post(client, editor, other["id"], headline=f"o{i}")
+
+    def act(method, path, body, version=None):
+        headers = {**editor, **({"If-Match": f'"{version}"'} if version else {})}
+        answer = client.open(f"{base}{path}", method=method, json=body, headers=headers)
+        assert answer.status_code < 300, answer.get_json()
+
+    act("PATCH", f"/posts/{posts[1]['id']}", {"headline": "p1 edited"}, 1)
+    act("PATCH", f"/posts/{posts[2]['id']}", {"pinned": True}, 1)
+    act("DELETE", f"/posts/{posts[3]['id']}", None, 1)
+    act("POST", f"/posts/{posts[4]['id']}/corrections", {"text": "It was 5", "reason": "factual"},
+        1)
+    act("PATCH", f"/posts/{posts[2]['id']}", {"pinned": False, "headline": "p2 again"}, 2)
+    act("PATCH", "", {"title": "Renamed"}, 1)
+    redacted = client.post(f"{base}/posts/{posts[5]['id']}/redact", json={"reason": "court"},
+                           headers=legal)
+    assert redacted.status_code == 200
+    act("PATCH", f"/posts/{posts[6]['id']}", {"headline": "p6 after"}, 1)
+    act("POST", "/close", None, 2)
     with app.app_context():
-        conn = get_db().store().conn
-        head = get_db().store().head().position
-        count, latest = conn.execute(
-            "SELECT count(*), max(position) FROM projection_snapshots").fetchone()
-    assert count >= 3  # about one every 10 of the blog's events
-    assert head - latest < 10
-    # and the answer from them is the one a full replay gives
-    cursor = client.get("/api/blogs/growing/posts").get_json()["cursor"]
-    page = client.get(f"/api/blogs/growing/posts?as_of={cursor}", headers=auditor).get_json()
-    assert [p["headline"] for p in page["posts"]][:3] == ["p33", "p32", "p31"]
-    assert page["total"] == 34
-    app.extensions["liveblog.db"].shutdown()
+        store = get_db().store()
+        head = store.head().position
+        runner = get_db().runner()
+        for position in range(1, head + 1):
+            replayed = None
+            scratch, _ = ProjectionRunner(store, []).as_of(
+                [BlogsProjection(), FeedProjection()], position=position)
+            try:
+                if queries.find_blog_head(scratch, blog["id"]) is not None:
+                    replayed = {}
+                    for order in ("newest", "oldest", "updated"):
+                        page = queries.feed_page(scratch, blog["id"], order, 4, None,
+                                                 encode_cursor)[0]
+                        after = (decode_cursor(order[0], page["next_cursor"], field="cursor")
+                                 if page["next_cursor"] else None)
+                        second = queries.feed_page(scratch, blog["id"], order, 4, after,
+                                                   encode_cursor)[0] if after else None
+                        replayed[order] = (page, after, second)
+            finally:
+                scratch.close()
+            if replayed is None:
+                try:
+                    feed_as_of(runner, blog["id"], position)
+                except Exception as e:  # noqa: BLE001
+                    assert type(e).__name__ == "BlogNotFoundError"
+                else:
+                    raise AssertionError(f"the blog did not exist at {position}")
+                continue
+            for order, (page, after, second) in replayed.items():
+                assert feed_as_of(runner, blog["id"], position, order=order, limit=4) == page, \
+                    (position, order)
+                if after is not None:
+                    assert feed_as_of(runner, blog["id"], position, order=order, limit=4,
+                                      after=after) == second, (position, order, "page 2")

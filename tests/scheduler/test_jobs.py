@@ -180,25 +180,6 @@ def test_a_real_scheduler_publishes_on_time(db_path):
     app.extensions["liveblog.db"].close()
 
 
-def test_warm_audit_snapshots_extend_each_blog_to_the_head(app, client, editor):
-    from liveblog.scheduler import warm_audit_snapshots
-
-    app.config["AS_OF_SNAPSHOT_EVERY"] = 5
-    blog = create_blog(client, editor)
-    for i in range(12):
-        create_post(client, editor, blog["id"], headline=f"p{i}")
-    assert warm_audit_snapshots(app) == 1
-    with app.app_context():
-        from liveblog.bootstrap import get_db
-
-        conn = get_db().store().conn
-        taken = conn.execute("SELECT count(*) FROM projection_snapshots").fetchone()[0]
-    assert taken >= 2
-    auditor = Tokens(app).headers("auditor", "A")
-    live = client.get(f"/api/blogs/{blog['id']}/posts").get_json()
-    past = client.get(f"/api/blogs/{blog['id']}/posts?as_of={live['cursor']}", headers=auditor)
-    assert past.get_json() == live
-
 
 def test_an_idle_blog_is_archived_by_the_scheduler(app, client, editor, clock):
     from liveblog.scheduler import archive_idle_blogs

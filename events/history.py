@@ -1,0 +1,251 @@
+"""A projection's history: every version its rows have had, each with the log positions it held
+between, so a past moment is a query (an index range), not a replay.
+
+:class:`History` wraps other projections: their handlers run unchanged, on rows read from and
+written to ``<table>_versions`` tables, which hold each row's columns and ``valid_from`` (the
+position of the event that made this version) and ``valid_to`` (the position of the event that
+replaced or removed it; NULL while it is current). The row ``key`` had at position ``p`` is the
+version with ``valid_from <= p < valid_to``. :func:`as_of` gives those rows back under the
+wrapped tables' own names, so the queries written for the live tables answer for the past.
+
+Storage grows with the changes (one version a row change), never with the number of moments
+asked about, and asking about any moment costs the same.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from .backends import Connection
+from .projections import Handler, Projection, Row, Rows, Tables
+from .records import RecordedEvent
+
+#: the suffix of a wrapped table's versions table
+VERSIONS = "_versions"
+
+
+class VersionedRows(Rows):
+    """:class:`Rows` that keep every version put, with the position of the event that put it.
+
+    Handlers see the wrapped projections' table names and current rows, as with :class:`Rows`;
+    what :meth:`flush` writes is the versions, in the order they were made.
+    """
+
+    def __init__(self, projection: Projection, conn: Connection, t: Tables, *,
+                 complete: bool = False, keep: bool = False) -> None:
+        super().__init__(projection, conn, t, complete=complete, keep=keep)
+        assert isinstance(projection, History)
+        self.history = projection
+        names = projection.wrapped_columns
+        self._rows = {name: {} for name in names}
+        self._dirty = {name: {} for name in names}
+        self._values = {name: operator.itemgetter(*columns) for name, columns in names.items()}
+        #: the position of the event being applied (set by :meth:`History.apply_rows`)
+        self.position = 0
+        # (table, key, position, values or None for removed) in the order made; an erasure is
+        # (table, key, -1, {column: value}) and rewrites every earlier version of the key
+        self._versions: list[tuple[str, Any, int, Any]] = []
+
+    def _source(self, table: str) -> tuple[str, tuple[str, ...], str]:
+        return (self.t[table + VERSIONS], self.history.wrapped_columns[table],
+                " AND valid_to IS NULL")
+
+    def put(self, table: str, row: Row) -> None:
+        key = row[self.history.wrapped_columns[table][0]]
+        self._rows[table][key] = row
+        self._dirty[table][key] = None
+        self._versions.append((table, key, self.position, self._values[table](row)))
+
+    def delete(self, table: str, key: Any) -> None:
+        if self._rows[table].get(key) is not None:
+            self._versions.append((table, key, self.position, None))
+        super().delete(table, key)
+
+    def erase(self, table: str, key: Any, values: Mapping[str, Any]) -> None:
+        """Set ``values`` in every version of ``key`` made so far, stored or not (an erasure:
+        the text leaves the past versions too, not just the current one)."""
+        self._versions.append((table, key, -1, dict(values)))
+
+    def over(self) -> bool:
+        return super().over() or len(self._versions) > self.max_rows
+
+    def flush(self, *, most: int | None = None) -> bool:
+        budget = most if most is not None else len(self._versions)
+        self._write_versions(max(budget, 1))
+        if self._versions:
+            return True
+        for dirty in self._dirty.values():
+            dirty.clear()
+        if not self.keep:
+            for rows in self._rows.values():
+                rows.clear()
+        return False
+
+    def evict(self, most: int) -> bool:
+        if self._versions:
+            self._write_versions(most)
+            return True
+        return super().evict(most)
+
+    def _write_keys(self, table: str, keys: list[Any]) -> None:
+        # the current rows are written as versions when they are made: nothing more to write
+        dirty = self._dirty[table]
+        for k in keys:
+            dirty.pop(k, None)
+
+    def _write_versions(self, most: int) -> None:
+        """Write up to ``most`` versions, in order: each closes the key's version before it.
+        Tables are independent, so between erasures each table's versions go together."""
+        chunk, self._versions = self._versions[:most], self._versions[most:]
+        runs: dict[str, list[tuple[str, Any, int, Any]]] = {}
+        for version in chunk:
+            table = version[0]
+            if version[2] == -1:  # an erasure: what came before it is written first
+                self._write_runs(runs)
+                name = self.t[table + VERSIONS]
+                values = version[3]
+                sets = ", ".join(f"{c} = ?" for c in values)
+                key = self.history.wrapped_columns[table][0]
+                self.conn.execute(f"UPDATE {name} SET {sets} WHERE {key} = ?",
+                                  (*values.values(), version[1]))
+            else:
+                runs.setdefault(table, []).append(version)
+        self._write_runs(runs)
+
+    def _write_runs(self, runs: dict[str, list[tuple[str, Any, int, Any]]]) -> None:
+        for table, versions in runs.items():
+            self._write_run(self.t[table + VERSIONS], self.history.wrapped_columns[table],
+                            versions)
+        runs.clear()
+
+    def _write_run(self, name: str, columns: tuple[str, ...],
+                   versions: list[tuple[str, Any, int, Any]]) -> None:
+        if not versions:
+            return
+        key = columns[0]
+        # the last version of a key at a position is the one it had after that event
+        latest: dict[tuple[Any, int], Any] = {}
+        for _, k, position, values in versions:
+            latest.pop((k, position), None)
+            latest[(k, position)] = values
+        ends: dict[Any, int | None] = {}
+        rows: list[tuple[Any, ...]] = []
+        closes: dict[Any, int] = {}
+        for (k, position), values in reversed(latest.items()):
+            end = ends.get(k)
+            ends[k] = position
+            closes[k] = position
+            if values is not None:
+                rows.append((*values, position, end))
+        rows.reverse()
+        # each key's first version here ends the one stored before it
+        self.conn.executemany(f"UPDATE {name} SET valid_to = ? WHERE {key} = ?"
+                              f" AND valid_to IS NULL", [(p, k) for k, p in closes.items()])
+        self.conn.executemany(
+            f"INSERT INTO {name} ({', '.join(columns)}, valid_from, valid_to)"
+            f" VALUES ({','.join('?' * (len(columns) + 2))})", rows)
+
+
+class History(Projection):
+    """The history of the ``wrapped`` projections' tables (see the module's text).
+
+    A subclass names itself, gives ``wrapped``, and creates the versions tables in
+    :meth:`create`: each wrapped table's columns, then ``valid_from INTEGER NOT NULL`` and
+    ``valid_to INTEGER``, with a primary key on (key, ``valid_from``) and a unique index on the
+    key ``WHERE valid_to IS NULL`` created there too (closing a version looks its key's current
+    one up while the tables fill: without it, a key with many versions is a scan each time).
+    """
+
+    rows_class = VersionedRows
+    wrapped: ClassVar[Sequence[Projection]]
+
+    @property
+    def wrapped_columns(self) -> dict[str, tuple[str, ...]]:
+        return {table: p.columns[table] for p in self.wrapped for table in p.tables}
+
+    @property
+    def tables(self) -> tuple[str, ...]:  # type: ignore[override]
+        return tuple(table + VERSIONS for table in self.wrapped_columns)
+
+    @property
+    def columns(self) -> Mapping[str, tuple[str, ...]]:  # type: ignore[override]
+        return {table + VERSIONS: (*columns, "valid_from", "valid_to")
+                for table, columns in self.wrapped_columns.items()}
+
+    def handlers(self) -> Mapping[str, Handler]:
+        chains: dict[str, list[Handler]] = {}
+        for projection in self.wrapped:
+            for name, handler in projection.handlers().items():
+                chains.setdefault(name, []).append(handler)
+
+        def run(chain: list[Handler]) -> Handler:
+            def handle(rows: Rows, event: RecordedEvent) -> None:
+                for handler in chain:
+                    handler(rows, event)
+            return handle
+
+        return {name: run(chain) for name, chain in chains.items()}
+
+    def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
+        for projection in self.wrapped:
+            if event.type in projection._handlers():
+                yield from projection.touches(event)
+
+    def apply_rows(self, rows: Rows, events: Sequence[RecordedEvent]) -> None:
+        assert isinstance(rows, VersionedRows)
+        rows.fetch(events)
+        handlers = self._handlers()
+        for event in events:
+            handler = handlers.get(event.type)
+            if handler is not None:
+                rows.position = event.position
+                handler(rows, event)
+
+
+class AsOf:
+    """A connection whose reads see the wrapped tables as they were at ``position``: every
+    ``SELECT`` is preceded by common table expressions named like the live tables, each the
+    versions valid then. Everything else goes to the connection itself.
+
+    :param where: ``{table: condition}`` narrowing a table's versions (say, to one blog's), in
+        SQL over its columns: pass conditions that the queries' own answers imply, so an index
+        can range over them.
+    :param single: ``{table: key}`` for a table read for one key only: its version then is the
+        latest made by that position (one index probe, however many versions the key has).
+    """
+
+    def __init__(self, conn: Connection, history: History, position: int, *,
+                 where: Mapping[str, str] | None = None,
+                 single: Mapping[str, str] | None = None) -> None:
+        self.conn = conn
+        at = int(position)
+        parts = []
+        for table, columns in history.wrapped_columns.items():
+            names = ", ".join(columns)
+            versions = table + VERSIONS
+            valid = f"(valid_to IS NULL OR valid_to > {at})"
+            if single and table in single:
+                latest = (f"SELECT {names}, valid_to FROM {versions} WHERE {columns[0]} ="
+                          f" {_quoted(single[table])} AND valid_from <= {at}"
+                          " ORDER BY valid_from DESC LIMIT 1")
+                parts.append(f"{table} AS (SELECT {names} FROM ({latest}) v WHERE {valid})")
+                continue
+            extra = f" AND {where[table]}" if where and table in where else ""
+            parts.append(f"{table} AS (SELECT {names} FROM {versions}"
+                         f" WHERE valid_from <= {at} AND {valid}{extra})")
+        self._with = "WITH " + ", ".join(parts) + " "
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if sql.lstrip().upper().startswith("SELECT"):
+            sql = self._with + sql
+        return self.conn.execute(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.conn, name)
+
+
+def _quoted(value: str) -> str:
+    """An SQL string literal of ``value``."""
+    return "'" + str(value).replace("'", "''") + "'"

@@ -1,0 +1,75 @@
+"""The feed's history: every version of every blog, post and blog-activity row, with the log
+positions it held between, so an auditor's "the feed as readers saw it at 14:03" is an index
+range on these tables, as fast for a year-old moment of the largest blog as for the last
+minute (see :mod:`events.history`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from events import Connection, RecordedEvent, Rows, Tables
+from events.history import History, VersionedRows
+from events.projections import Handler
+
+from .blogs import BlogsProjection
+from .feed import _REDACTED, FeedProjection
+
+
+class FeedHistoryProjection(History):
+    """Versions of the ``blogs``, ``feed_posts`` and ``blog_activity`` rows."""
+
+    name = "feed_history"
+    version = 1
+    wrapped = (BlogsProjection(), FeedProjection())
+
+    def create(self, conn: Connection, t: Tables) -> None:
+        window = "valid_from INTEGER NOT NULL, valid_to INTEGER"
+        conn.execute(
+            f"CREATE TABLE {t['blogs_versions']} (id TEXT NOT NULL, slug TEXT NOT NULL,"
+            " title TEXT NOT NULL, description TEXT NOT NULL, authors TEXT NOT NULL,"
+            " organization TEXT, timezone TEXT NOT NULL, status TEXT NOT NULL,"
+            " created_at TEXT NOT NULL, version INTEGER NOT NULL, archive_after_days INTEGER,"
+            f" {window}, PRIMARY KEY (id, valid_from))")
+        conn.execute(
+            f"CREATE TABLE {t['feed_posts_versions']} (id TEXT NOT NULL, blog_id TEXT NOT NULL,"
+            " status TEXT NOT NULL, headline TEXT NOT NULL, byline TEXT NOT NULL,"
+            " body TEXT NOT NULL, display_time TEXT, published_at TEXT,"
+            " publish_position INTEGER, updated_at TEXT NOT NULL, publish_at TEXT,"
+            " pinned INTEGER NOT NULL, key_event INTEGER NOT NULL, version INTEGER NOT NULL,"
+            " created_at TEXT NOT NULL, edited_at TEXT, change_position INTEGER,"
+            " stream_version INTEGER NOT NULL, corrections TEXT NOT NULL,"
+            f" redacted INTEGER NOT NULL, updated_by TEXT, {window}, PRIMARY KEY (id, valid_from))")
+        conn.execute(
+            f"CREATE TABLE {t['blog_activity_versions']} (blog_id TEXT NOT NULL,"
+            " updated_at TEXT NOT NULL, post_count INTEGER NOT NULL,"
+            " feed_version INTEGER NOT NULL, visible_position INTEGER NOT NULL,"
+            f" {window}, PRIMARY KEY (blog_id, valid_from))")
+        # each key's current version, found at once however many versions came before it
+        # (every change closes it): made here, not with the other indexes, as the tables fill
+        for table, key in (("blogs_versions", "id"), ("feed_posts_versions", "id"),
+                           ("blog_activity_versions", "blog_id")):
+            conn.execute(f"CREATE UNIQUE INDEX {t.index(table, 'current')} ON {t[table]} ({key})"
+                         " WHERE valid_to IS NULL")
+
+    def create_indexes(self, conn: Connection, t: Tables) -> None:
+        posts = t["feed_posts_versions"]
+        # the feed's orders, as on the live table, and its pinned posts (few: found at once)
+        conn.execute(f"CREATE INDEX {t.index('feed_posts_versions', 'published')} ON {posts}"
+                     " (blog_id, status, publish_position)")
+        conn.execute(f"CREATE INDEX {t.index('feed_posts_versions', 'changes')} ON {posts}"
+                     " (blog_id, change_position)")
+        conn.execute(f"CREATE INDEX {t.index('feed_posts_versions', 'pinned')} ON {posts}"
+                     " (blog_id, pinned, status, publish_position)")
+
+    def handlers(self) -> Mapping[str, Handler]:
+        handlers = dict(super().handlers())
+        post = handlers["PostRedacted"]
+
+        def redacted(rows: Rows, e: RecordedEvent) -> None:
+            post(rows, e)
+            # the erased text leaves the post's past versions too
+            assert isinstance(rows, VersionedRows)
+            rows.erase("feed_posts", e.data["post_id"], _REDACTED)
+
+        handlers["PostRedacted"] = redacted
+        return handlers
