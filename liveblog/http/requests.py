@@ -35,6 +35,9 @@ ACTOR_KEY = "liveblog.actor_id"
 #: an id taken from a proxy: short, and nothing a log reader could be fooled by
 _SANE_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 
+#: a werkzeug rule's ``<converter:name>`` (compiled once: a body closed as the interpreter
+#: exits still writes its line, when ``re`` can no longer compile)
+_CONVERTER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 access = logging.getLogger("liveblog.access")
 
 
@@ -117,7 +120,7 @@ class RequestLog:
         except HTTPException:
             route = "(unmatched)"
         else:
-            route = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", str(rule.rule))
+            route = _CONVERTER.sub(r"{\1}", str(rule.rule))
         if len(self._routes) > 10_000:
             self._routes.clear()
         self._routes[key] = route
