@@ -15,6 +15,7 @@ asked about, and asking about any moment costs the same.
 from __future__ import annotations
 
 import operator
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -69,7 +70,18 @@ class VersionedRows(Rows):
         self._versions.append((table, key, -1, dict(values)))
 
     def over(self) -> bool:
-        return super().over() or len(self._versions) > self.max_rows
+        # the versions waiting to be written count against the same bounds as the rows held
+        return super().over() or len(self._versions) > self.max_rows or (
+            self._versions_bytes() > self.max_bytes // 2)
+
+    def _versions_bytes(self, sample: int = 32) -> int:
+        """What the versions waiting to be written take in memory, estimated from a sample."""
+        if not self._versions:
+            return 0
+        step = max(1, len(self._versions) // sample)
+        sizes = [sys.getsizeof(v[3]) + sum(map(sys.getsizeof, v[3] or ()))
+                 for v in self._versions[::step][:sample] if isinstance(v[3], tuple)]
+        return len(self._versions) * (sum(sizes) // len(sizes)) if sizes else 0
 
     def flush(self, *, most: int | None = None) -> bool:
         budget = most if most is not None else len(self._versions)

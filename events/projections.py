@@ -33,7 +33,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from .backends import Connection, connect, relaxed_durability, settle, write_transaction
+from .backends import (
+    Connection,
+    connect,
+    drop_table,
+    relaxed_durability,
+    settle,
+    write_transaction,
+)
 from .records import RecordedEvent
 from .store import EventStore
 
@@ -540,8 +547,7 @@ class ProjectionRunner:
             conn.execute("DELETE FROM projection_snapshots")
         for projection in chosen:
             for logical in projection.tables:
-                with write_transaction(conn):
-                    conn.execute(f'DROP TABLE IF EXISTS "{logical}{_RETIRED}"')
+                drop_table(conn, f"{logical}{_RETIRED}")
         return total
 
     def _write(self, rows: Rows) -> None:

@@ -27,7 +27,7 @@ from .base import (
 __all__ = ["POSTGRES_SCHEMES", "Connection", "Cursor", "Watcher", "is_postgres",
            "read_snapshot", "write_transaction", "connect", "connect_read_only",
            "relaxed_durability", "settle", "DATABASE_ERRORS", "unique_violation",
-           "is_read_only_error", "unavailable", "watcher", "scrub"]
+           "is_read_only_error", "unavailable", "watcher", "scrub", "drop_table"]
 
 
 def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000,
@@ -88,6 +88,27 @@ def settle(conn: Connection) -> None:
     PostgreSQL needs nothing."""
     if conn.dialect == "sqlite":
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def drop_table(conn: Connection, table: str, *, step: int = 5000) -> None:
+    """Drop a table that may be large, never holding the write lock long: SQLite zeroes every
+    page it frees (``secure_delete``, so no erased text survives in free pages), so its rows go
+    ``step`` a transaction first and other writers get the lock between; PostgreSQL just
+    removes the table's files. Call it outside any transaction."""
+    if conn.dialect == "sqlite":
+        while True:
+            with write_transaction(conn):
+                if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (table,)).fetchone() is None:
+                    return
+                emptied = conn.execute(
+                    f'DELETE FROM "{table}" WHERE rowid IN (SELECT rowid FROM "{table}"'
+                    f" LIMIT {int(step)})").rowcount
+                if emptied < step:
+                    conn.execute(f'DROP TABLE "{table}"')
+                    return
+    with write_transaction(conn):
+        conn.execute(f'DROP TABLE IF EXISTS "{table}"')
 
 
 def scrub(conn: Connection, tables: Sequence[str]) -> bool:
