@@ -126,7 +126,7 @@ class Service:
         self.store = store
         self.runner = runner
         self.states = states or StreamStates()
-        #: called after a command's events are committed (e.g. to extend as-of snapshots)
+        #: called after a command's events are committed (metrics, waking long polls)
         self.recorded = recorded
         #: told whether storage took each write (``failed(error)`` / ``succeeded()``)
         self.health = health
