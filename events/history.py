@@ -14,7 +14,7 @@ asked about, and asking about any moment costs the same.
 
 from __future__ import annotations
 
-import operator
+import functools
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -37,27 +37,24 @@ class VersionedRows(Rows):
     def __init__(self, projection: Projection, conn: Connection, t: Tables, *,
                  complete: bool = False, keep: bool = False) -> None:
         super().__init__(projection, conn, t, complete=complete, keep=keep)
-        assert isinstance(projection, History)
-        self.history = projection
-        names = projection.wrapped_columns
-        self._rows = {name: {} for name in names}
-        self._dirty = {name: {} for name in names}
-        self._values = {name: operator.itemgetter(*columns) for name, columns in names.items()}
         #: the position of the event being applied (set by :meth:`History.apply_rows`)
         self.position = 0
         # (table, key, position, values or None for removed) in the order made; an erasure is
         # (table, key, -1, {column: value}) and rewrites every earlier version of the key
         self._versions: list[tuple[str, Any, int, Any]] = []
 
+    @staticmethod
+    def _held(projection: Projection) -> Mapping[str, tuple[str, ...]]:
+        assert isinstance(projection, History)
+        return projection.wrapped_columns
+
     def _source(self, table: str) -> tuple[str, tuple[str, ...], str]:
-        return (self.t[table + VERSIONS], self.history.wrapped_columns[table],
-                " AND valid_to IS NULL")
+        return self.t[table + VERSIONS], self.columns[table], " AND valid_to IS NULL"
 
     def put(self, table: str, row: Row) -> None:
-        key = row[self.history.wrapped_columns[table][0]]
-        self._rows[table][key] = row
-        self._dirty[table][key] = None
-        self._versions.append((table, key, self.position, self._values[table](row)))
+        super().put(table, row)
+        self._versions.append((table, row[self.columns[table][0]], self.position,
+                               self._values[table](row)))
 
     def delete(self, table: str, key: Any) -> None:
         if self._rows[table].get(key) is not None:
@@ -119,7 +116,7 @@ class VersionedRows(Rows):
                 name = self.t[table + VERSIONS]
                 values = version[3]
                 sets = ", ".join(f"{c} = ?" for c in values)
-                key = self.history.wrapped_columns[table][0]
+                key = self.columns[table][0]
                 self.conn.execute(f"UPDATE {name} SET {sets} WHERE {key} = ?",
                                   (*values.values(), version[1]))
             else:
@@ -128,8 +125,7 @@ class VersionedRows(Rows):
 
     def _write_runs(self, runs: dict[str, list[tuple[str, Any, int, Any]]]) -> None:
         for table, versions in runs.items():
-            self._write_run(self.t[table + VERSIONS], self.history.wrapped_columns[table],
-                            versions)
+            self._write_run(self.t[table + VERSIONS], self.columns[table], versions)
         runs.clear()
 
     def _write_run(self, name: str, columns: tuple[str, ...],
@@ -173,8 +169,9 @@ class History(Projection):
     rows_class = VersionedRows
     wrapped: ClassVar[Sequence[Projection]]
 
-    @property
+    @functools.cached_property
     def wrapped_columns(self) -> dict[str, tuple[str, ...]]:
+        """Each wrapped table's columns, its key first (worked out once)."""
         return {table: p.columns[table] for p in self.wrapped for table in p.tables}
 
     @property
@@ -240,7 +237,7 @@ class AsOf:
             valid = f"(valid_to IS NULL OR valid_to > {at})"
             if single and table in single:
                 latest = (f"SELECT {names}, valid_to FROM {versions} WHERE {columns[0]} ="
-                          f" {_quoted(single[table])} AND valid_from <= {at}"
+                          f" {sql_string(single[table])} AND valid_from <= {at}"
                           " ORDER BY valid_from DESC LIMIT 1")
                 parts.append(f"{table} AS (SELECT {names} FROM ({latest}) v WHERE {valid})")
                 continue
@@ -258,6 +255,6 @@ class AsOf:
         return getattr(self.conn, name)
 
 
-def _quoted(value: str) -> str:
-    """An SQL string literal of ``value``."""
+def sql_string(value: str) -> str:
+    """An SQL string literal of ``value`` (for the conditions :class:`AsOf` takes)."""
     return "'" + str(value).replace("'", "''") + "'"

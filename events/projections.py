@@ -107,12 +107,20 @@ class Rows:
         self.t = t
         self.complete = complete
         self.keep = keep
+        #: each table's columns, its key first, under the names handlers use
+        self.columns = self._held(projection)
         # per table, key -> row (None: known absent), in the order first held
-        self._rows: dict[str, dict[Any, Row | None]] = {name: {} for name in projection.tables}
+        self._rows: dict[str, dict[Any, Row | None]] = {name: {} for name in self.columns}
         # changed keys in the order first changed (a dict: the same writes every time)
-        self._dirty: dict[str, dict[Any, None]] = {name: {} for name in projection.tables}
+        self._dirty: dict[str, dict[Any, None]] = {name: {} for name in self.columns}
         self._values = {name: operator.itemgetter(*columns)
-                        for name, columns in projection.columns.items()}
+                        for name, columns in self.columns.items()}
+
+    @staticmethod
+    def _held(projection: Projection) -> Mapping[str, tuple[str, ...]]:
+        """The tables handlers read and change, with their columns (a subclass may hold
+        another projection's)."""
+        return projection.columns
 
     def get(self, table: str, key: Any) -> Row | None:
         """The row of ``table`` with this key (a dict you may change, then :meth:`put`)."""
@@ -120,7 +128,7 @@ class Rows:
 
     def put(self, table: str, row: Row) -> None:
         """Keep ``row`` (every column of ``table``) as that key's row."""
-        key = row[self.projection.columns[table][0]]
+        key = row[self.columns[table][0]]
         self._rows[table][key] = row
         self._dirty[table][key] = None
 
@@ -160,7 +168,7 @@ class Rows:
     def _source(self, table: str) -> tuple[str, tuple[str, ...], str]:
         """Where :meth:`fetch` reads ``table``'s rows: the physical table, its columns and a
         condition to add (a subclass may keep rows elsewhere)."""
-        return self.t[table], self.projection.columns[table], ""
+        return self.t[table], self.columns[table], ""
 
     def flush(self, *, most: int | None = None) -> bool:
         """Write changed rows back, then let go of what is held unless ``keep``.
@@ -224,7 +232,7 @@ class Rows:
         """Write the rows of these changed keys (upserts, deletes); they are clean after."""
         if not keys:
             return
-        columns = self.projection.columns[table]
+        columns = self.columns[table]
         key = columns[0]
         rows = self._rows[table]
         values = self._values[table]
@@ -361,11 +369,12 @@ class ProjectionRunner:
     def start(self, progress: Progress | None = None) -> None:
         """Create missing projections, rebuild those whose version changed, catch up the rest."""
         conn = self.store.conn
+        empty = self.store.is_empty()
         outdated = []
         for projection in self.projections:
             with write_transaction(conn):
                 checkpoint = self._checkpoint(conn, projection)
-                if checkpoint is None and self.store.is_empty():
+                if checkpoint is None and empty:
                     projection.create(conn, self._live(projection, 0))
                     projection.create_indexes(conn, self._live(projection, 0))
                     conn.execute(
@@ -373,7 +382,7 @@ class ProjectionRunner:
                         " VALUES (?, ?, 0, 0)", (projection.name, projection.version))
             # a new projection of a log that has events (an imported or restored log, a new
             # read model) is built in bulk, like a rebuild, not caught up event by event
-            if checkpoint is None and not self.store.is_empty() or (
+            if checkpoint is None and not empty or (
                     checkpoint is not None and checkpoint[0] != projection.version):
                 outdated.append(projection)
         if outdated:

@@ -21,7 +21,7 @@ from events import (
     connect,
     format_time,
 )
-from events.history import AsOf
+from events.history import AsOf, sql_string
 
 from . import queries
 from .cursors import MalformedCursorError, decode_cursor, encode_cursor
@@ -68,7 +68,7 @@ def feed_as_of(runner: ProjectionRunner, blog_id: str, position: int, *, order: 
     :raises BlogNotFoundError: the blog did not exist yet.
     """
     at = int(position)
-    blog = "'" + blog_id.replace("'", "''") + "'"
+    blog = sql_string(blog_id)
     then = AsOf(runner.store.conn, FEED_HISTORY, at,
                 single={"blogs": blog_id, "blog_activity": blog_id},
                 # what the feed page reads of the posts: a blog's published ones, which were
