@@ -71,11 +71,11 @@ def make_log(path: str, events: int, seed: int = 2026) -> tuple[int, str, int]:
                 blog_id, f"day-{day}-{blog_id[:6].lower()}", f"Day {day}", "", ["Desk"], None,
                 "Europe/London"), meta)])
         written = 1
-        posts: list[tuple[str, int]] = []
+        story = Story()
         while written < max(size, 2):
             with write_transaction(store.conn):  # a few hundred commands a transaction
                 for _ in range(300):
-                    written += _command(store, rng, blog_id, posts, meta, encode, ev, new_id,
+                    written += _command(store, rng, blog_id, story, meta, encode, ev, new_id,
                                         post_stream)
                     if written >= size:
                         break
@@ -86,12 +86,23 @@ def make_log(path: str, events: int, seed: int = 2026) -> tuple[int, str, int]:
     return appended, largest, largest_events
 
 
-#: the pinned post of the story being written (its id)
-_PINNED: set[str] = set()
+class Story:
+    """The posts of the story being written: their ids (to pick one at random), each one's
+    revision, and the one pinned at its top."""
+
+    def __init__(self) -> None:
+        self.posts: list[str] = []
+        self.revisions: dict[str, int] = {}
+        self.pinned: str | None = None
+
+    def revise(self, post_id: str) -> int:
+        self.revisions[post_id] += 1
+        return self.revisions[post_id]
 
 
-def _command(store, rng, blog_id, posts, meta, encode, ev, new_id, post_stream) -> int:
+def _command(store, rng, blog_id, story, meta, encode, ev, new_id, post_stream) -> int:
     """One editor's command on the blog, its events appended; returns how many."""
+    posts = story.posts
     if not posts or rng.random() < 0.45:
         post_id = new_id()
         body = [{"type": "paragraph", "text": f"Paragraph {len(posts)} of the story, with"
@@ -101,43 +112,47 @@ def _command(store, rng, blog_id, posts, meta, encode, ev, new_id, post_stream) 
                    "body": body}
         store.append(post_stream(blog_id, post_id), [encode(ev.PostPublished(
             blog_id, post_id, 1, content), meta)])
-        posts.append((post_id, 1))
+        posts.append(post_id)
+        story.revisions[post_id] = 1
         return 1
     index = rng.randrange(len(posts))
-    post_id, revision = posts[index]
-    revision += 1
+    post_id = posts[index]
     roll = rng.random()
+    appended = 1
     if roll < 0.6:
+        revision = story.revise(post_id)
         event = ev.PostEdited(blog_id, post_id, revision,
                               {"headline": f"Update, revised {revision}"})
     elif roll < 0.63:
         # a story keeps one post pinned at its top: pinning another unpins it
-        pinned = [i for i, (p, _) in enumerate(posts) if p in _PINNED]
-        for i in pinned:
-            other, other_revision = posts[i]
-            posts[i] = (other, other_revision + 1)
-            _PINNED.discard(other)
-            store.append(post_stream(blog_id, other), [encode(ev.PostUnpinned(
-                blog_id, other, other_revision + 1), meta)])
-        _PINNED.add(post_id)
-        event = ev.PostPinned(blog_id, post_id, revision)
+        if story.pinned == post_id:
+            story.pinned = None
+            event = ev.PostUnpinned(blog_id, post_id, story.revise(post_id))
+        else:
+            if story.pinned is not None:
+                other = story.pinned
+                store.append(post_stream(blog_id, other), [encode(ev.PostUnpinned(
+                    blog_id, other, story.revise(other)), meta)])
+                appended += 1
+            story.pinned = post_id
+            event = ev.PostPinned(blog_id, post_id, story.revise(post_id))
     elif roll < 0.75:
+        revision = story.revise(post_id)
         event = ev.PostEdited(blog_id, post_id, revision,
                               {"headline": f"Update, revised again {revision}"})
     elif roll < 0.85:
-        event = ev.PostMarkedKeyEvent(blog_id, post_id, revision)
+        event = ev.PostMarkedKeyEvent(blog_id, post_id, story.revise(post_id))
     elif roll < 0.95:
-        event = ev.PostCorrected(blog_id, post_id, revision, new_id(), "A name was misspelt.",
-                                 "spelling")
+        event = ev.PostCorrected(blog_id, post_id, story.revise(post_id), new_id(),
+                                 "A name was misspelt.", "spelling")
     else:
-        event = ev.PostDeleted(blog_id, post_id, revision, None)
+        event = ev.PostDeleted(blog_id, post_id, story.revise(post_id), None)
         posts.pop(index)
-        _PINNED.discard(post_id)
-        store.append(post_stream(blog_id, post_id), [encode(event, meta)])
-        return 1
-    posts[index] = (post_id, revision)
+        del story.revisions[post_id]
+        if story.pinned == post_id:
+            story.pinned = None
     store.append(post_stream(blog_id, post_id), [encode(event, meta)])
-    return 1
+    return appended
 
 
 def timed(command: list[str]) -> tuple[float, float]:
