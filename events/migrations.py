@@ -194,6 +194,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE TABLE IF NOT EXISTS media_sizes (media_id TEXT NOT NULL, width INTEGER NOT NULL,"
         " data BLOB NOT NULL, PRIMARY KEY (media_id, width))",
     )),
+    # people signed in through the identity provider (liveblog.people): one row a browser,
+    # by the SHA-256 of its cookie; and the key every node signs sign-in state with
+    Migration(12, "sessions", (
+        "CREATE TABLE sessions (id TEXT PRIMARY KEY, person_id TEXT NOT NULL,"
+        " name TEXT NOT NULL, role TEXT, csrf_token TEXT NOT NULL, created_at TEXT NOT NULL,"
+        " expires_at TEXT NOT NULL)",
+        "CREATE INDEX sessions_person ON sessions (person_id)",
+        "CREATE TABLE app_secret (id INTEGER PRIMARY KEY CHECK (id = 1), secret TEXT NOT NULL)",
+    )),
 )
 
 #: the schema version a database has once every migration ran

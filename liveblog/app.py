@@ -13,7 +13,7 @@ from events import utc_now
 
 from . import bootstrap
 from .api import register_api
-from .api.auth import FailedAuthentications, authenticate_request
+from .api.auth import FailedAuthentications, authenticate_request, check_session_request
 from .api.freshness import Freshness, LongPolls
 from .config import DEFAULTS
 from .http import caching
@@ -40,6 +40,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["liveblog.auth_failures"] = FailedAuthentications(
         int(app.config["AUTH_FAILURE_LIMIT"]), float(app.config["AUTH_FAILURE_WINDOW"]))
     app.before_request(authenticate_request)
+    app.before_request(check_session_request)
     api = register_api(app)
     from . import pages
 

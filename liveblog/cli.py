@@ -257,15 +257,26 @@ def token() -> None:
 @db_option
 @click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--name", required=True, help="who holds the token, e.g. 'Jane Doe'")
+@click.option("--blog", "blogs", multiple=True, metavar="SLUG",
+              help="editor or contributor of this blog only (repeatable); an editor token"
+                   " without --blog acts on every blog")
 @one_line_errors
-def token_create(db_path: str, role: str, name: str) -> None:
+def token_create(db_path: str, role: str, name: str, blogs: tuple[str, ...]) -> None:
     """Issue a token. The secret is printed once, alone on the last line."""
+    from .queries import find_blog_head
     from .tokens import create_token
 
     service = _service(db_path)
-    token_id, secret = create_token(service, role, name, cli_actor())
-    click.echo(f"created {role} token {token_id} for {name.strip()}; store it now, it is not"
-               " shown again:")
+    blog_ids = []
+    for slug in blogs:
+        head = find_blog_head(service.store.conn, slug)
+        if head is None:
+            raise click.ClickException(f"no blog {slug!r} (give its slug or id)")
+        blog_ids.append(head.id)
+    token_id, secret = create_token(service, role, name, cli_actor(), blog_ids)
+    where = f" on {', '.join(blogs)}" if blogs else ""
+    click.echo(f"created {role} token {token_id} for {name.strip()}{where}; store it now, it"
+               " is not shown again:")
     click.echo(secret)
 
 

@@ -268,3 +268,29 @@ def blog_corrections(conn: Connection, blog_id: str) -> list[dict[str, Any]]:
             " AND corrections <> '[]'", (blog_id,)):
         found += [{**c, "post_id": post_id} for c in json.loads(corrections)]
     return sorted(found, key=lambda c: (c["recorded_at"], c["id"]), reverse=True)
+
+
+def blog_slugs(conn: Connection, blog_ids: list[str]) -> dict[str, str]:
+    """Blog id -> slug, for these blogs."""
+    if not blog_ids:
+        return {}
+    marks = ",".join("?" * len(blog_ids))
+    return dict(conn.execute(f"SELECT id, slug FROM blogs WHERE id IN ({marks})",
+                             blog_ids).fetchall())
+
+
+def workflow_of(conn: Connection, post_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Post id -> its author ({id, name} or None) and review note, for these posts (what the
+    blog's members see of the approval workflow)."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(post_ids), 500):
+        chunk = post_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for post_id, author_id, name, note in conn.execute(
+                "SELECT w.post_id, w.author_id, p.name, w.review_note FROM post_workflow w"
+                " LEFT JOIN people p ON p.id = w.author_id"
+                f" WHERE w.post_id IN ({marks})", chunk):
+            author = ({"id": author_id, "name": name or author_id}
+                      if author_id is not None else None)
+            found[post_id] = {"author": author, "review_note": note}
+    return found

@@ -29,12 +29,28 @@ from events import (
 from . import media
 from .codec import decode, encode
 from .domain import commands as cmd
-from .domain.decide import decide_blog, decide_post, decide_token
+from .domain.access import Person, authorize
+from .domain.decide import (
+    decide_blog,
+    decide_members,
+    decide_person,
+    decide_post,
+    decide_token,
+)
 from .domain.errors import SlugTakenError, StaleVersionError
 from .domain.events import erase
-from .domain.model import Blog, Post, Token, evolve_blog, evolve_post, evolve_token
+from .domain.model import (
+    Blog,
+    Post,
+    Token,
+    evolve_blog,
+    evolve_members,
+    evolve_person,
+    evolve_post,
+    evolve_token,
+)
 from .lru import LRU
-from .streams import blog_stream, post_stream, token_stream
+from .streams import blog_stream, members_stream, person_stream, post_stream, token_stream
 
 if TYPE_CHECKING:
     from .health import WriteHealth
@@ -51,18 +67,31 @@ def new_id() -> str:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who causes an event: a token (id, name, role), the CLI, or the system (scheduler)."""
+    """Who causes an event: a token (id, name, role), a signed-in person, the CLI, or the
+    system (scheduler).
+
+    :param person: what the person may do (memberships included), checked against every
+        command; None for the CLI and the system, which are trusted.
+    """
 
     kind: str
     name: str
     token_id: str | None = None
     role: str | None = None
+    person: Person | None = None
+
+    @property
+    def id(self) -> str | None:
+        """The person's id (a token's is its id)."""
+        return self.person.id if self.person is not None else self.token_id
 
     def metadata(self) -> dict[str, Any]:
         """The actor as recorded in each event's metadata."""
         actor: dict[str, Any] = {"type": self.kind, "name": self.name}
         if self.token_id is not None:
             actor["token_id"] = self.token_id
+        elif self.person is not None:
+            actor["person_id"] = self.person.id
         if self.role is not None:
             actor["role"] = self.role
         return actor
@@ -202,7 +231,7 @@ class Service:
                 if first is not None:
                     return Outcome(first[0].stream_id, first, replayed=True)
             now = store.clock()
-            stream, version, events = self._decide(command, now, expected_version)
+            stream, version, events = self._decide(command, now, expected_version, actor.person)
             if not events:
                 return Outcome(stream, [])
             metadata: dict[str, Any] = {"actor": actor.metadata(),
@@ -233,18 +262,36 @@ class Service:
             self.recorded(self, stream, recorded)
         return Outcome(stream, recorded)
 
-    def _decide(self, command: cmd.Command, now: Any,
-                expected: int | None) -> tuple[str, int, list[Any]]:
+    def load_members(self, blog_id: str) -> tuple[dict[str, str], int]:
+        """A blog's members (person id -> role) and their stream's version."""
+        state, version = self.states.load(self.store, members_stream(blog_id), evolve_members)
+        return state or {}, version
+
+    def _decide(self, command: cmd.Command, now: Any, expected: int | None,
+                person: Person | None) -> tuple[str, int, list[Any]]:
         if isinstance(command, cmd.CreateBlog | cmd.UpdateBlog | cmd.CloseBlog | cmd.ReopenBlog):
             blog, version = self.load_blog(command.blog_id)
+            authorize(person, command, blog, None)
             if expected is not None and blog is not None and expected != version:
                 raise StaleVersionError(expected, version)
             return blog_stream(command.blog_id), version, decide_blog(blog, command, now)
         if isinstance(command, cmd.CreateToken | cmd.RevokeToken):
+            authorize(person, command, None, None)
             token, version = self.load_token(command.token_id)
             return token_stream(command.token_id), version, decide_token(token, command)
+        if isinstance(command, cmd.RegisterPerson):
+            authorize(person, command, None, None)
+            stream = person_stream(command.person_id)
+            state, version = self.states.load(self.store, stream, evolve_person)
+            return stream, version, decide_person(state, command)
         blog, _ = self.load_blog(command.blog_id)
+        if isinstance(command, cmd.SetMember | cmd.RemoveMember):
+            members, version = self.load_members(command.blog_id)
+            authorize(person, command, blog, None, members)
+            return (members_stream(command.blog_id), version,
+                    decide_members(blog, members, command))
         post, version = self.load_post(command.blog_id, command.post_id)
+        authorize(person, command, blog, post)
         if expected is not None and post is not None and expected != post.version:
             raise StaleVersionError(expected, post.version)
         events = decide_post(blog, post, command, now)

@@ -29,3 +29,13 @@ def blog_of(stream_id: str) -> str | None:
 def token_stream(token_id: str) -> str:
     """The stream of one API token."""
     return f"token/{token_id}"
+
+
+def members_stream(blog_id: str) -> str:
+    """The stream of a blog's memberships: who may write on it, and as what."""
+    return f"blog/{blog_id}/members"
+
+
+def person_stream(person_id: str) -> str:
+    """The stream of one person who signs in through the identity provider."""
+    return f"person/{person_id}"

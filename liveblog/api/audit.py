@@ -15,17 +15,15 @@ from .. import checkpoints, queries
 from ..audit import post_history
 from ..bootstrap import get_db
 from ..codec import REGISTRY
-from ..domain.events import AUDIT_ROLES
 from ..http.caching import policies
 from ..streams import blog_prefix
-from .auth import require_role
-from .docs import Blueprint, errors
+from .auth import require
+from .docs import SIGNED_IN, Blueprint, errors
 from .edge import json_response
 
 blp = Blueprint("audit", __name__, url_prefix="/api",
                 description="For auditors: the log, history, verification (auditor tokens).")
 
-_AUDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
 f = ma.fields
 
 
@@ -134,10 +132,10 @@ class CheckpointsSchema(ma.Schema):
 
 @blp.route("/events")
 class Events(MethodView):
-    @require_role(*AUDIT_ROLES)
+    @require("audit.read")
     @blp.arguments(EventsQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, EventsSchema)
-    @blp.doc(security=_AUDITOR)
+    @blp.doc(security=SIGNED_IN)
     @errors(blp, 401, 403, 404, 422)
     def get(self, after: int, limit: int, blog: str | None = None,
             type: str | None = None) -> Any:
@@ -172,9 +170,9 @@ def _event_json(row: StoredRow) -> dict[str, Any]:
 
 @blp.route("/blogs/<blog>/posts/<post>/history")
 class History(MethodView):
-    @require_role(*AUDIT_ROLES)
+    @require("post.history")
     @blp.response(200, HistorySchema)
-    @blp.doc(security=_AUDITOR)
+    @blp.doc(security=SIGNED_IN)
     @errors(blp, 401, 403, 404)
     def get(self, blog: str, post: str) -> Any:
         """Every revision of a post: who, when, the state after, and what changed."""
@@ -186,9 +184,9 @@ class History(MethodView):
 
 @blp.route("/audit/verify")
 class Verify(MethodView):
-    @require_role(*AUDIT_ROLES)
+    @require("audit.read")
     @blp.response(200, VerifySchema)
-    @blp.doc(security=_AUDITOR)
+    @blp.doc(security=SIGNED_IN)
     @errors(blp, 401, 403)
     def get(self) -> Any:
         """Walk the hash chain and check the signed audit checkpoints; report what is broken.
@@ -220,10 +218,10 @@ def _keys() -> dict[str, Any]:
 
 @blp.route("/audit/checkpoints")
 class Checkpoints(MethodView):
-    @require_role(*AUDIT_ROLES)
+    @require("audit.read")
     @blp.arguments(CheckpointsQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, CheckpointsSchema)
-    @blp.doc(security=_AUDITOR)
+    @blp.doc(security=SIGNED_IN)
     @errors(blp, 401, 403, 422)
     def get(self, after: int, limit: int) -> Any:
         """The signed audit checkpoints after a position, oldest first, with the public key.

@@ -1,4 +1,6 @@
-"""Bearer tokens -> the acting Actor; require_role() for editor and auditor endpoints."""
+"""Who is asking: a bearer token or a signed-in session's cookie -> the acting Actor, with the
+person and memberships access checks read; require() lets an action of
+:mod:`liveblog.domain.access` through or answers 401/403."""
 
 from __future__ import annotations
 
@@ -10,13 +12,17 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Response, current_app, g, request
-from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.exceptions import Unauthorized
 
 from ..bootstrap import get_db
-from ..domain.events import AUDIT_ROLES
+from ..domain.access import PostFacts, check, may
 from ..http.requests import ACTOR_KEY
+from ..people import SESSION_COOKIE, Session, csrf_matches, find_session, person_of
 from ..service import Actor
 from ..tokens import authenticate
+
+#: the methods that change nothing (no CSRF token needed)
+_SAFE = ("GET", "HEAD", "OPTIONS")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,8 +43,26 @@ def current_actor() -> Actor | None:
         actor = authenticate(get_db().store().conn, token.strip())
         if actor is None:
             raise Unauthorized("the bearer token is unknown or revoked")
+    else:
+        session = current_session()
+        if session is not None:
+            conn = get_db().store().conn
+            actor = Actor("person", session.name, role=session.role,
+                          person=person_of(conn, session.person_id, session.name,
+                                           session.role, False))
     g.actor = actor
     return actor
+
+
+def current_session() -> Session | None:
+    """The signed-in session the request's cookie names (None: no cookie, or a bearer token
+    speaks for the request instead)."""
+    if "session_row" not in g:
+        secret = request.cookies.get(SESSION_COOKIE)
+        db = get_db()
+        g.session_row = (find_session(db.store().conn, secret, db.store().clock())
+                         if secret and "Authorization" not in request.headers else None)
+    return g.session_row  # type: ignore[no-any-return]
 
 
 class FailedAuthentications:
@@ -107,21 +131,50 @@ def authenticate_request() -> Response | None:
     return None
 
 
+def check_session_request() -> Response | None:
+    """Before every request: a signed-in browser's write must carry its session's
+    ``X-CSRF-Token`` (a page of another site can make the browser send the cookie, never the
+    header), else 403 and nothing changes."""
+    if request.method in _SAFE or "HTTP_AUTHORIZATION" in request.environ:
+        return None
+    if SESSION_COOKIE not in request.cookies or request.endpoint == "signin.logout":
+        return None
+    session = current_session()
+    if session is None:
+        return None  # an ended session is no one: the view answers 401 where it matters
+    request.environ[ACTOR_KEY] = session.person_id
+    if not csrf_matches(session, request.headers.get("X-CSRF-Token")):
+        from .problems import problem
+
+        return problem(403, "a write from a signed-in browser needs the X-CSRF-Token header"
+                            " (GET /api/me gives it as csrf_token)", slug="csrf")
+    return None
 
 
-def require_role(*roles: str) -> Callable[[F], F]:
-    """Let only these roles through: 401 without a valid token, 403 for another role."""
+
+
+def signed_in() -> Actor:
+    """The request's actor.
+
+    :raises Unauthorized: no one is signed in and no token was given.
+    """
+    actor = current_actor()
+    if actor is None:
+        raise Unauthorized("this endpoint needs 'Authorization: Bearer <token>' or a"
+                           " signed-in session")
+    return actor
+
+
+def require(action: str | None = None) -> Callable[[F], F]:
+    """Let through a signed-in person (401 else) who may do ``action`` anywhere (403 else);
+    ``None``: any signed-in person, the view or the service checking the blog's rule."""
 
     def decorator(view: F) -> F:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            actor = current_actor()
-            if actor is None:
-                raise Unauthorized("this endpoint needs 'Authorization: Bearer <token>'")
-            if actor.role not in roles:
-                article = "an" if (actor.role or "x")[0] in "aeiou" else "a"
-                raise Forbidden(f"{article} {actor.role} token cannot do this; it needs "
-                                f"{' or '.join(roles)}")
+            signed_in()
+            if action is not None:
+                allowed(action)
             return view(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
@@ -129,7 +182,12 @@ def require_role(*roles: str) -> Callable[[F], F]:
     return decorator
 
 
-def is_editor() -> bool:
-    """True when the request carries a valid editor (or auditor or legal: read-all) token."""
+def allowed(action: str, blog_id: str | None = None, post: PostFacts | None = None) -> None:
+    """:raises Unauthorized: no one signed in. :raises ForbiddenError: not allowed."""
+    check(signed_in().person, action, blog_id, post)
+
+
+def may_here(action: str, blog_id: str | None = None, post: PostFacts | None = None) -> bool:
+    """Whether the request's person (if any) may do ``action``."""
     actor = current_actor()
-    return actor is not None and actor.role in ("editor", *AUDIT_ROLES)
+    return actor is not None and may(actor.person, action, blog_id, post)

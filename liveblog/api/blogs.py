@@ -15,8 +15,8 @@ from ..domain import commands as cmd
 from ..domain.errors import SlugTakenError
 from ..http.caching import blog_etag, conditional, content_etag, reader_headers
 from ..service import new_id
-from .auth import require_role
-from .docs import Blueprint, errors, idempotent_post, if_match, reader_get
+from .auth import require
+from .docs import SIGNED_IN, Blueprint, errors, idempotent_post, if_match, reader_get
 from .edge import dumps, json_response
 from .preconditions import if_match_version
 from .schemas import BlogCreateSchema, BlogListSchema, BlogPatchSchema, BlogSchema, slugify
@@ -24,8 +24,6 @@ from .views import blog_after, run
 
 blp = Blueprint("blogs", __name__, url_prefix="/api/blogs",
                 description="Blogs: a running story with its title, authors and status.")
-
-_EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def _blog_response(body: dict[str, Any], etag: str, status: int = 200,
@@ -48,10 +46,10 @@ class Blogs(MethodView):
         headers = reader_headers(content_etag(body), latest)
         return conditional(headers) or json_response(None, raw=body, headers=headers)
 
-    @require_role("editor")
+    @require()
     @blp.arguments(BlogCreateSchema)
     @blp.response(201, BlogSchema)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @idempotent_post(created=True)
     @errors(blp, 400, 401, 403, 409, 413, 415, 422)
     def post(self, data: dict[str, Any]) -> Any:
@@ -93,10 +91,10 @@ class Blog(MethodView):
         return json_response(queries.blog_json(row, encode_cursor("c", row.visible_position)),
                              headers=headers)
 
-    @require_role("editor")
+    @require()
     @blp.arguments(BlogPatchSchema)
     @blp.response(200, BlogSchema)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="blog")
     @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
     def patch(self, data: dict[str, Any], blog: str) -> Any:
@@ -117,9 +115,9 @@ def _status_change(command_type: type[Any], blog: str) -> Any:
 
 @blp.route("/<blog>/close")
 class CloseBlog(MethodView):
-    @require_role("editor")
+    @require()
     @blp.response(200, BlogSchema)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @idempotent_post()
     @errors(blp, 400, 401, 403, 404, 409, 415, 422)
     def post(self, blog: str) -> Any:
@@ -129,9 +127,9 @@ class CloseBlog(MethodView):
 
 @blp.route("/<blog>/reopen")
 class ReopenBlog(MethodView):
-    @require_role("editor")
+    @require()
     @blp.response(200, BlogSchema)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @idempotent_post()
     @errors(blp, 400, 401, 403, 404, 409, 415, 422)
     def post(self, blog: str) -> Any:

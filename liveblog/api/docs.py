@@ -59,6 +59,10 @@ Conventions beyond the contract's:
   `as_of` (an RFC 3339 time or a cursor) for the feed as readers saw it then.
 """
 
+#: how a write or a private read authenticates: a bearer token (scripts) or a signed-in
+#: browser's session cookie (with X-CSRF-Token on writes)
+SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+
 _HEADER = {"schema": {"type": "string"}}
 _READER_HEADERS = {name: {**_HEADER, "description": text}
                    for name, text in caching.READER_HEADER_DOCS.items()}

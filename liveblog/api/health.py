@@ -8,14 +8,13 @@ from typing import Any
 import marshmallow as ma
 from flask import Response, current_app, request
 from flask.views import MethodView
-from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.exceptions import Forbidden
 
 from events import DATABASE_ERRORS, schema_version
 
 from ..bootstrap import get_db
-from ..domain.events import AUDIT_ROLES
 from ..http.caching import policies
-from .auth import current_actor
+from .auth import current_actor, may_here
 from .docs import Blueprint, errors
 from .edge import json_response
 from .problems import problem
@@ -25,7 +24,7 @@ try:
 except metadata.PackageNotFoundError:  # run from a source tree that was never installed
     VERSION = "unknown"
 
-blp = Blueprint("health", __name__, description="Service health, and who a token is.")
+blp = Blueprint("health", __name__, description="Service health and metrics.")
 
 
 class HealthSchema(ma.Schema):
@@ -75,32 +74,11 @@ class Metrics(MethodView):
         by default) or an auditor token."""
         from ..http import metrics  # once the app is made (metrics.py: multiprocess mode)
 
-        actor = current_actor()
-        permitted = (actor.role in AUDIT_ROLES if actor is not None else
+        permitted = (may_here("metrics.read") if current_actor() is not None else
                      metrics.allowed(request.remote_addr,
                                      current_app.config["METRICS_ALLOWED_NETWORKS"]))
         if not permitted:
-            raise Forbidden("metrics are for the operator's network or an auditor token")
+            raise Forbidden("metrics are for the operator's network, an admin or an auditor")
         body, content_type = metrics.exposition()
         return Response(body, 200, {"Content-Type": content_type,
                                     "Cache-Control": policies().uncached})
-
-
-class MeSchema(ma.Schema):
-    token_id = ma.fields.String()
-    name = ma.fields.String()
-    role = ma.fields.String()
-
-
-@blp.route("/api/me")
-class Me(MethodView):
-    @blp.response(200, MeSchema)
-    @blp.doc(security=[{"bearer": []}])
-    @errors(blp, 401)
-    def get(self) -> Any:
-        """Who the bearer token belongs to (the console shows it after sign-in)."""
-        actor = current_actor()
-        if actor is None:
-            raise Unauthorized("this endpoint needs 'Authorization: Bearer <token>'")
-        return json_response({"token_id": actor.token_id, "name": actor.name,
-                              "role": actor.role}, headers={"Cache-Control": policies().uncached})

@@ -13,15 +13,14 @@ from .. import media
 from ..bootstrap import get_db
 from ..domain.errors import InvalidCommandError
 from ..http.caching import conditional, policies
-from .auth import require_role
-from .docs import Blueprint, errors
+from .auth import require
+from .docs import SIGNED_IN, Blueprint, errors
 from .edge import json_response
 
 blp = Blueprint("media", __name__, url_prefix="",
                 description="Images: uploaded by editors, stored by their SHA-256, served"
                             " immutable to anyone.")
 
-_EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
 f = ma.fields
 
 
@@ -45,8 +44,8 @@ _UPLOAD = {"required": True, "description": "the image's bytes, at most MEDIA_MA
 
 @blp.route("/api/media")
 class Upload(MethodView):
-    @require_role("editor")
-    @blp.doc(security=_EDITOR, requestBody=_UPLOAD)
+    @require("media.upload")
+    @blp.doc(security=SIGNED_IN, requestBody=_UPLOAD)
     @blp.response(201, MediaSchema, description="stored now")
     @blp.alt_response(200, schema=MediaSchema, description="the same bytes were stored before")
     @errors(blp, 401, 403, 411, 413, 415, 422)

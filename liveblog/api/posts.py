@@ -19,8 +19,8 @@ from ..audit import feed_as_of, resolve_as_of
 from ..bootstrap import get_db
 from ..cursors import decode_cursor, encode_cursor
 from ..domain import commands as cmd
-from ..domain.errors import InvalidCommandError
-from ..domain.events import AUDIT_ROLES
+from ..domain.access import PostFacts
+from ..domain.errors import InvalidCommandError, PostNotFoundError
 from ..http.caching import (
     conditional,
     content_etag,
@@ -31,12 +31,13 @@ from ..http.caching import (
 )
 from ..queries import BlogHead
 from ..service import new_id
-from .auth import is_editor, require_role
-from .docs import Blueprint, errors, idempotent_post, if_match, reader_get
+from .auth import allowed, current_actor, may_here, require, signed_in
+from .docs import SIGNED_IN, Blueprint, errors, idempotent_post, if_match, reader_get
 from .edge import dumps, json_response
 from .freshness import ReaderRequest, reader_answer
 from .preconditions import if_match_version
 from .schemas import (
+    ApproveSchema,
     ChangesQuerySchema,
     ChangesSchema,
     CorrectionCreateSchema,
@@ -49,30 +50,41 @@ from .schemas import (
     PostSchema,
     RedactionCreateSchema,
     RedactionSchema,
+    RejectSchema,
+    UnpublishSchema,
 )
-from .views import post_after, run
+from .views import post_after, private_posts, run
 
 blp = Blueprint("posts", __name__, url_prefix="/api/blogs",
                 description="Posts of a blog: the feed, changes, and editing.")
 
-_EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
 _CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
 
 
-@require_role("editor", *AUDIT_ROLES)
+@require()
 def _posts_by_status(head: BlogHead, statuses: list[str]) -> Any:
+    allowed("post.list_unpublished", head.id)
     conn = get_db().store().conn
     with read_snapshot(conn):
         row = queries.get_blog_row(conn, head.id)
         rows = queries.list_posts_by_status(conn, head.id, statuses)
+        posts = private_posts(conn, rows)
+    # a contributor sees their own; editors, auditors and legal every post of the blog
+    posts = [p for p in posts
+             if may_here("post.read_unpublished", head.id, _facts(p))]
     return json_response({
         "blog": queries.blog_json(row, encode_cursor("c", row.visible_position)), "pinned": [],
-        "posts": [queries.post_json(r, private=True) for r in rows], "total": len(rows),
+        "posts": posts, "total": len(posts),
         "next_cursor": None, "cursor": encode_cursor("c", row.visible_position),
     }, headers={"Cache-Control": policies().private})
 
 
-@require_role(*AUDIT_ROLES)
+def _facts(post: dict[str, Any]) -> PostFacts:
+    author = post.get("author")
+    return PostFacts(author["id"] if author else None, post["status"])
+
+
+@require("audit.read")
 def _feed_as_of(head: BlogHead, as_of: str, order: str, limit: int, after: int | None) -> Any:
     store = get_db().store()
     position = resolve_as_of(store, as_of)
@@ -129,22 +141,26 @@ class Posts(MethodView):
                                           encode_cursor)
         return _send(dumps(page), read_at, "feed")
 
-    @require_role("editor")
+    @require()
     @blp.arguments(PostCreateSchema)
     @blp.response(201, PostSchema)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @idempotent_post(created=True)
     @errors(blp, 400, 401, 403, 404, 409, 413, 415, 422)
     def post(self, data: dict[str, Any], blog: str) -> Any:
-        """Publish a post now (default), save a draft, or schedule it with publish_at."""
+        """Publish a post now (an editor's default), save a draft (a contributor's default),
+        submit it for approval, or schedule it with publish_at."""
         head = queries.get_blog_head(get_db().store().conn, blog)
+        actor = signed_in()
         content = _content(data)
         content.setdefault("byline", {"contributors": []})
         content.setdefault("body", [])
+        contributor = actor.person is not None and actor.person.on(head.id) == "contributor"
         command = cmd.CreatePost(
             blog_id=head.id, post_id=new_id(), content=content,
-            status=data.get("status", "published"), publish_at=data.get("publish_at"),
-            pinned=data.get("pinned", False), key_event=data.get("key_event", False))
+            status=data.get("status", "draft" if contributor else "published"),
+            publish_at=data.get("publish_at"), pinned=data.get("pinned", False),
+            key_event=data.get("key_event", False), author=actor.id)
         outcome = run(command, idempotent=True)
         post_id = outcome.events[0].data["post_id"]
         body = post_after(outcome, head.id, post_id)
@@ -159,19 +175,27 @@ class Post(MethodView):
     @reader_get()
     @errors(blp, 401, 404)
     def get(self, blog: str, post: str) -> Any:
-        """One post. Readers see published posts only; editors and auditors see any."""
+        """One post. Readers see published posts only; the blog's editors, auditors and legal
+        see any, a contributor their own."""
         conn = get_db().store().conn
         head = queries.get_blog_head(conn, blog)
-        editor = is_editor()
-        row = queries.get_post_row(conn, head.id, post, unpublished=editor)
+        if current_actor() is None:
+            row = queries.get_post_row(conn, head.id, post)
+            body = queries.post_json(row)
+        else:
+            row = queries.get_post_row(conn, head.id, post, unpublished=True)
+            body = private_posts(conn, [row])[0]
+            if not may_here("post.read_unpublished", head.id, _facts(body)):
+                if row.status != "published":
+                    raise PostNotFoundError(f"no post {post!r} in this blog")
+                body = queries.post_json(row)
         headers = reader_headers(post_etag(row.version), row.updated_at)
-        return conditional(headers) or json_response(queries.post_json(row, private=editor),
-                                                     headers=headers)
+        return conditional(headers) or json_response(body, headers=headers)
 
-    @require_role("editor")
+    @require()
     @blp.arguments(PostPatchSchema)
     @blp.response(200, PostSchema)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="post")
     @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
     def patch(self, data: dict[str, Any], blog: str, post: str) -> Any:
@@ -189,10 +213,10 @@ class Post(MethodView):
         body = post_after(outcome, head.id, post)
         return json_response(body, 200, {"ETag": post_etag(body["version"])})
 
-    @require_role("editor")
+    @require()
     @blp.arguments(DeleteQuerySchema, location="query", as_kwargs=True)
     @blp.response(204)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @if_match(required=False, what="post")
     @errors(blp, 401, 403, 404, 409, 412, 422)
     def delete(self, blog: str, post: str, reason: str | None = None) -> Any:
@@ -237,10 +261,10 @@ class Changes(MethodView):
 
 @blp.route("/<blog>/posts/<post>/corrections")
 class Corrections(MethodView):
-    @require_role("editor")
+    @require()
     @blp.arguments(CorrectionCreateSchema)
     @blp.response(201, PostSchema)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="post", status=201)
     @idempotent_post(created=False)
     @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
@@ -259,10 +283,10 @@ class Corrections(MethodView):
 
 @blp.route("/<blog>/posts/<post>/redact")
 class Redact(MethodView):
-    @require_role("legal")
+    @require("post.redact")
     @blp.arguments(RedactionCreateSchema)
     @blp.response(200, RedactionSchema)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @idempotent_post(created=False)
     @errors(blp, 400, 401, 403, 404, 409, 413, 415, 422)
     def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
@@ -283,6 +307,80 @@ class Redact(MethodView):
             "recorded_at": format_time(event.recorded_at),
             "actor": event.metadata.get("actor"), "erased_events": event.version - 1,
         }, headers={"Cache-Control": policies().secret})
+
+
+def _transition(command: cmd.Command, blog_id: str, post: str, *,
+                expected: int | None = None) -> Any:
+    outcome = run(command, expected_version=expected, idempotent=True)
+    body = post_after(outcome, blog_id, post)
+    return json_response(body, 200, {"ETag": post_etag(body["version"])})
+
+
+@blp.route("/<blog>/posts/<post>/submit")
+class Submit(MethodView):
+    @require()
+    @blp.response(200, PostSchema)
+    @blp.doc(security=SIGNED_IN)
+    @if_match(required=False, what="post")
+    @idempotent_post()
+    @errors(blp, 400, 401, 403, 404, 409, 412, 415, 422)
+    def post(self, blog: str, post: str) -> Any:
+        """Send a draft to the blog's editors for approval (its author only): ``submitted``."""
+        head = queries.get_blog_head(get_db().store().conn, blog)
+        return _transition(cmd.SubmitPost(head.id, post), head.id, post,
+                           expected=if_match_version(required=False))
+
+
+@blp.route("/<blog>/posts/<post>/approve")
+class Approve(MethodView):
+    @require()
+    @blp.arguments(ApproveSchema, required=False)
+    @blp.response(200, PostSchema)
+    @blp.doc(security=SIGNED_IN)
+    @if_match(required=True, what="post")
+    @idempotent_post()
+    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
+    def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
+        """Approve a submitted post (the blog's editors): ``published`` now, or ``scheduled``
+        for a future ``publish_at``. Needs ``If-Match: "<version>"``: the version approved."""
+        expected = if_match_version(required=True)
+        head = queries.get_blog_head(get_db().store().conn, blog)
+        return _transition(cmd.ApprovePost(head.id, post, (data or {}).get("publish_at")),
+                           head.id, post, expected=expected)
+
+
+@blp.route("/<blog>/posts/<post>/reject")
+class Reject(MethodView):
+    @require()
+    @blp.arguments(RejectSchema)
+    @blp.response(200, PostSchema)
+    @blp.doc(security=SIGNED_IN)
+    @if_match(required=False, what="post")
+    @idempotent_post()
+    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422)
+    def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
+        """Send a submitted post back to its author as a draft, with a note they see as
+        ``review_note`` (the blog's editors)."""
+        head = queries.get_blog_head(get_db().store().conn, blog)
+        return _transition(cmd.RejectPost(head.id, post, data["note"]), head.id, post,
+                           expected=if_match_version(required=False))
+
+
+@blp.route("/<blog>/posts/<post>/unpublish")
+class Unpublish(MethodView):
+    @require()
+    @blp.arguments(UnpublishSchema, required=False)
+    @blp.response(200, PostSchema)
+    @blp.doc(security=SIGNED_IN)
+    @if_match(required=False, what="post")
+    @idempotent_post()
+    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422)
+    def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
+        """Take a published post back to ``draft`` (the blog's editors): readers get a
+        ``delete`` in /changes, and it leaves the feed, Atom and the page."""
+        head = queries.get_blog_head(get_db().store().conn, blog)
+        return _transition(cmd.UnpublishPost(head.id, post, (data or {}).get("reason")),
+                           head.id, post, expected=if_match_version(required=False))
 
 
 @blp.route("/<blog>/corrections")

@@ -11,14 +11,13 @@ from flask.views import MethodView
 from .. import presence, queries
 from ..bootstrap import get_db
 from ..http.caching import policies
-from .auth import current_actor, require_role
-from .docs import Blueprint, errors
+from .auth import allowed, require, signed_in
+from .docs import SIGNED_IN, Blueprint, errors
 from .edge import json_response
 
 blp = Blueprint("presence", __name__, url_prefix="/api/blogs",
                 description="Which editors have a post open now (editor tokens).")
 
-_EDITOR: list[dict[str, list[str]]] = [{"bearer": []}]
 f = ma.fields
 
 
@@ -37,15 +36,16 @@ class PresenceSchema(ma.Schema):
 def _post(blog: str, post: str) -> tuple[str, str]:
     conn = get_db().store().conn
     head = queries.get_blog_head(conn, blog)
+    allowed("presence", head.id)
     row = queries.get_post_row(conn, head.id, post, unpublished=True)
     return head.id, row.id
 
 
 def _token() -> tuple[str, str]:
-    """The editor's token id and name (require_role has seen to it that there is one)."""
-    actor = current_actor()
-    assert actor is not None and actor.token_id is not None
-    return actor.token_id, actor.name
+    """The person's id and name (require() has seen to it that there is one)."""
+    actor = signed_in()
+    assert actor.id is not None
+    return actor.id, actor.name
 
 
 def _answer(entries: list[presence.Presence]) -> Any:
@@ -55,9 +55,9 @@ def _answer(entries: list[presence.Presence]) -> Any:
 
 @blp.route("/<blog>/posts/<post>/presence")
 class PostPresence(MethodView):
-    @require_role("editor")
+    @require()
     @blp.response(204)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @errors(blp, 401, 403, 404)
     def put(self, blog: str, post: str) -> Any:
         """A heartbeat: this editor has the post open (send one at most every 5 s)."""
@@ -67,9 +67,9 @@ class PostPresence(MethodView):
                            get_db().now())
         return current_app.response_class(status=204)
 
-    @require_role("editor")
+    @require()
     @blp.response(204)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @errors(blp, 401, 403, 404)
     def delete(self, blog: str, post: str) -> Any:
         """This editor left the post."""
@@ -77,9 +77,9 @@ class PostPresence(MethodView):
         presence.leave(get_db().store().conn, blog_id, post_id, _token()[0])
         return current_app.response_class(status=204)
 
-    @require_role("editor")
+    @require()
     @blp.response(200, PresenceSchema)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @errors(blp, 401, 403, 404)
     def get(self, blog: str, post: str) -> Any:
         """The editors who have the post open now, longest first."""
@@ -90,12 +90,13 @@ class PostPresence(MethodView):
 
 @blp.route("/<blog>/presence")
 class BlogPresence(MethodView):
-    @require_role("editor")
+    @require()
     @blp.response(200, PresenceSchema)
-    @blp.doc(security=_EDITOR)
+    @blp.doc(security=SIGNED_IN)
     @errors(blp, 401, 403, 404)
     def get(self, blog: str) -> Any:
         """Every editor with one of the blog's posts open now (for the console's post list)."""
         conn = get_db().store().conn
         head = queries.get_blog_head(conn, blog)
+        allowed("presence", head.id)
         return _answer(presence.present(conn, head.id, get_db().now()))

@@ -16,6 +16,7 @@ from ..db import PoolExhaustedError
 from ..domain.errors import (
     ConflictError,
     DomainError,
+    ForbiddenError,
     InvalidCommandError,
     NotFoundError,
     StaleVersionError,
@@ -30,6 +31,7 @@ PROBLEM_TYPE = "application/problem+json"
 STATUS_TABLE: dict[type[BaseException], tuple[int, str, str]] = {
     MalformedCursorError: (400, "malformed-cursor", "Malformed cursor"),
     NotFoundError: (404, "not-found", "Not found"),
+    ForbiddenError: (403, "forbidden", "Forbidden"),
     StaleVersionError: (412, "stale-version", "Precondition failed"),
     MalformedPreconditionError: (412, "stale-version", "Precondition failed"),
     ConflictError: (409, "conflict", "Conflict"),

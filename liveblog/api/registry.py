@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import audit, blogs, health, media, posts, presence
+from . import audit, blogs, health, media, people, posts, presence
 from .docs import API_DESCRIPTION, OperationIds
 from .edge import Api, require_json_bodies
 from .problems import register_handlers
@@ -24,10 +24,13 @@ def register_api(app: Flask) -> Api:
         spec_kwargs["servers"] = [{"url": str(app.config["PUBLIC_URL"]).rstrip("/")}]
     api = Api(app, spec_kwargs=spec_kwargs)
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.spec.components.security_scheme("session", {
+        "type": "apiKey", "in": "cookie", "name": "liveblog_session",
+        "description": "a person signed in at /login; every write also needs X-CSRF-Token"})
     operation_ids = OperationIds()
     operation_ids.init_spec(api.spec)
     api.spec.plugins.append(operation_ids)
-    for module in (blogs, posts, presence, media, audit, health):
+    for module in (blogs, posts, presence, media, audit, health, people):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.well_known)
     app.before_request(require_json_bodies)

@@ -203,7 +203,9 @@ class PostCreateSchema(_PostContent):
     """Body of POST /api/blogs/{blog}/posts."""
 
     headline = Html(required=True, min_length=1, max_length=500)
-    status = f.String(validate=v.OneOf(["published", "draft"]))
+    status = f.String(validate=v.OneOf(["published", "draft", "submitted"]), metadata={
+        "description": "published (an editor's default), draft (a contributor's default) or"
+                       " submitted (for an editor's approval)"})
 
     @ma.validates_schema
     def _one_way_to_publish(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -264,12 +266,13 @@ class FeedQuerySchema(StrictSchema):
     order = f.String(load_default="newest", validate=v.OneOf(["newest", "oldest", "updated"]))
     limit = f.Integer(load_default=20, validate=v.Range(min=1, max=100))
     cursor = f.String(validate=v.Length(max=200))
-    status = f.String(validate=v.Regexp(r"^(draft|scheduled|published|deleted)"
-                                        r"(,(draft|scheduled|published|deleted))*$",
-                                        error="Use any of draft, scheduled, published,"
-                                              " deleted, separated by commas."),
-                      metadata={"description": "editors and auditors only: every post with"
-                                               " these statuses, most recently changed first"})
+    status = f.String(validate=v.Regexp(r"^(draft|submitted|scheduled|published|deleted)"
+                                        r"(,(draft|submitted|scheduled|published|deleted))*$",
+                                        error="Use any of draft, submitted, scheduled,"
+                                              " published, deleted, separated by commas."),
+                      metadata={"description": "the blog's members, auditors and legal only:"
+                                               " every post with these statuses, most recently"
+                                               " changed first (a contributor: their own)"})
     as_of = f.String(validate=v.Length(min=1, max=200), metadata={
         "description": "auditors only: an RFC 3339 time or a cursor; the feed exactly as"
                        " readers saw it then, replayed from the log"})
@@ -285,6 +288,70 @@ class ChangesQuerySchema(StrictSchema):
     since = f.String(required=True, validate=v.Length(max=200))
     limit = f.Integer(load_default=100, validate=v.Range(min=1, max=500))
     wait = f.Integer(load_default=0, validate=v.Range(min=0, max=MAX_LONG_POLL_WAIT))
+
+
+class ApproveSchema(StrictSchema):
+    """Body of POST .../posts/{post}/approve (optional)."""
+
+    publish_at = Time(metadata={
+        "description": "a future time: the post is scheduled for it instead of published now"})
+
+
+class RejectSchema(StrictSchema):
+    """Body of POST .../posts/{post}/reject."""
+
+    note = Html(required=True, min_length=1, max_length=2000, metadata={
+        "description": "what the author should change; shown to them with the draft"})
+
+
+class UnpublishSchema(StrictSchema):
+    """Body of POST .../posts/{post}/unpublish (optional)."""
+
+    reason = Html(max_length=500)
+
+
+class MemberPutSchema(StrictSchema):
+    """Body of PUT /api/blogs/{blog}/members/{person}."""
+
+    role = f.String(required=True, validate=v.OneOf(["editor", "contributor"]))
+
+
+class MemberSchema(ma.Schema):
+    """A member of a blog."""
+
+    id = f.String(metadata={"description": "the person's id (a token's id, or a signed-in"
+                                           " person's)"})
+    name = f.String()
+    role = f.String(metadata={"enum": ["editor", "contributor"]})
+    since = f.String(metadata={"format": "date-time"})
+
+
+class MembersSchema(ma.Schema):
+    """A blog's members."""
+
+    members = f.List(f.Nested(MemberSchema))
+
+
+class MembershipSchema(ma.Schema):
+    blog = f.String(metadata={"description": "the blog's id"})
+    slug = f.String()
+    role = f.String(metadata={"enum": ["editor", "contributor"]})
+
+
+class MeSchema(ma.Schema):
+    """Who is asking."""
+
+    id = f.String()
+    token_id = f.String(allow_none=True, metadata={"description": "a token's id (v1)"})
+    name = f.String()
+    role = f.String(allow_none=True, metadata={
+        "enum": ["admin", "editor", "contributor", "auditor", "legal"],
+        "description": "the newsroom-wide role; for a person whose roles all come from"
+                       " memberships, the highest of them (null: none)"})
+    newsroom_wide = f.Boolean(metadata={"description": "whether the role holds on every blog"})
+    memberships = f.List(f.Nested(MembershipSchema))
+    csrf_token = f.String(metadata={"description": "a signed-in browser's only: send it as"
+                                                   " X-CSRF-Token with every write"})
 
 
 class DeleteQuerySchema(StrictSchema):
@@ -363,8 +430,13 @@ class PostSchema(ma.Schema):
 
     id = f.String()
     blog_id = f.String()
-    status = f.String(metadata={"enum": ["draft", "scheduled", "published", "deleted",
-                                         "redacted"]})
+    status = f.String(metadata={"enum": ["draft", "submitted", "scheduled", "published",
+                                         "deleted", "redacted"]})
+    author = f.Dict(metadata={"description": "only to the blog's members, auditors and legal:"
+                                             " {id, name} of who wrote it"})
+    review_note = f.String(allow_none=True, metadata={
+        "description": "only to the blog's members, auditors and legal: the note an editor"
+                       " sent back when rejecting it (cleared when it is submitted again)"})
     redacted = f.Boolean(metadata={
         "description": "present, true, only on a post whose content a legal redaction erased:"
                        " auditors see one in history and as-of, with no content"})

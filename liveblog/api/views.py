@@ -27,9 +27,9 @@ def run(command: cmd.Command, *, expected_version: int | None = None,
         idempotent: bool = False) -> Outcome:
     """Handle ``command`` as the request's actor, with its Idempotency-Key when ``idempotent``."""
     actor = current_actor()
-    assert actor is not None  # views that write are behind require_role
+    assert actor is not None  # views that write are behind require()
     key = request.headers.get("Idempotency-Key") if idempotent else None
-    scoped = f"{actor.token_id}:{key}" if key else None  # one token's keys never meet another's
+    scoped = f"{actor.id}:{key}" if key else None  # one person's keys never meet another's
     return service().handle(command, actor, expected_version=expected_version,
                             idempotency_key=scoped,
                             fingerprint=fingerprint() if key else None,
@@ -55,16 +55,23 @@ def blog_after(outcome: Outcome, blog_id: str) -> tuple[dict[str, Any], str]:
             blog_etag(row.version, row.feed_version))
 
 
+def private_posts(conn: Any, rows: list[queries.PostRow]) -> list[dict[str, Any]]:
+    """Posts as the blog's members see them: with their author and the review note."""
+    workflow = queries.workflow_of(conn, [r.id for r in rows])
+    empty = {"author": None, "review_note": None}
+    return [queries.post_json(r, private=True) | workflow.get(r.id, empty) for r in rows]
+
+
 def post_after(outcome: Outcome, blog_id: str, post_id: str) -> dict[str, Any]:
     """The post as it was right after ``outcome`` (the first answer, for a replayed request)."""
+    conn = get_db().store().conn
     if not outcome.replayed:
-        conn = get_db().store().conn
-        return queries.post_json(queries.get_post_row(conn, blog_id, post_id, unpublished=True),
-                                 private=True)
+        return private_posts(conn, [queries.get_post_row(conn, blog_id, post_id,
+                                                         unpublished=True)])[0]
     scratch = _as_of(outcome, post_stream(blog_id, post_id))
     row = queries.get_post_row(scratch, blog_id, post_id, unpublished=True)
     scratch.close()
-    return queries.post_json(row, private=True)
+    return private_posts(conn, [row])[0]
 
 
 def _as_of(outcome: Outcome, stream_id: str) -> Any:

@@ -56,6 +56,8 @@ class CreatePost:
     publish_at: datetime | None = None
     pinned: bool = False
     key_event: bool = False
+    #: who writes it (a person id); None for the CLI and imports
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,41 @@ class RedactPost:
 
 
 @dataclass(frozen=True)
+class SubmitPost:
+    """Send a draft to the blog's editors for approval (its author's command)."""
+
+    blog_id: str
+    post_id: str
+
+
+@dataclass(frozen=True)
+class ApprovePost:
+    """Publish a submitted post now, or schedule it for a future ``publish_at``."""
+
+    blog_id: str
+    post_id: str
+    publish_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RejectPost:
+    """Send a submitted post back to its author as a draft, with a note."""
+
+    blog_id: str
+    post_id: str
+    note: str
+
+
+@dataclass(frozen=True)
+class UnpublishPost:
+    """Take a published post back to draft: readers see it leave."""
+
+    blog_id: str
+    post_id: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class PublishDuePost:
     """Publish a scheduled post whose time has come (the scheduler's command)."""
 
@@ -117,6 +154,7 @@ class CreateToken:
     name: str
     role: str
     secret_hash: str
+    scoped: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,8 +164,38 @@ class RevokeToken:
     token_id: str
 
 
+@dataclass(frozen=True)
+class SetMember:
+    """Make a person a member of a blog with a role (or change their role there)."""
+
+    blog_id: str
+    person_id: str
+    role: str
+    source: str = "api"
+
+
+@dataclass(frozen=True)
+class RemoveMember:
+    """End a person's membership of a blog."""
+
+    blog_id: str
+    person_id: str
+
+
+@dataclass(frozen=True)
+class RegisterPerson:
+    """Record who signed in through the identity provider (nothing when nothing changed)."""
+
+    person_id: str
+    name: str
+    issuer: str
+    subject: str
+    role: str | None = None
+
+
 BlogCommand = CreateBlog | UpdateBlog | CloseBlog | ReopenBlog
 PostCommand = (CreatePost | EditPost | DeletePost | CorrectPost | RedactPost
-               | PublishDuePost)
+               | PublishDuePost | SubmitPost | ApprovePost | RejectPost | UnpublishPost)
 TokenCommand = CreateToken | RevokeToken
-Command = BlogCommand | PostCommand | TokenCommand
+MemberCommand = SetMember | RemoveMember
+Command = BlogCommand | PostCommand | TokenCommand | MemberCommand | RegisterPerson

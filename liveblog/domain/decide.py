@@ -17,10 +17,11 @@ from .errors import (
     ConflictError,
     IllegalTransitionError,
     InvalidCommandError,
+    NotFoundError,
     PostNotFoundError,
     TokenNotFoundError,
 )
-from .model import Blog, Post, Token
+from .model import Blog, Members, Person, Post, Token
 
 
 def decide_blog(blog: Blog | None, command: cmd.BlogCommand, now: datetime) -> list[Any]:
@@ -90,6 +91,23 @@ def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
                                              " published one")
             return [ev.PostCorrected(*ids, command.correction_id, command.text,
                                      command.reason)]
+        case cmd.SubmitPost():
+            if post.status != "draft":
+                raise IllegalTransitionError(f"a {post.status} post cannot be submitted: only a"
+                                             " draft")
+            return [ev.PostSubmitted(*ids)]
+        case cmd.ApprovePost():
+            return _approve(blog, post, command, now, ids)
+        case cmd.RejectPost():
+            if post.status != "submitted":
+                raise IllegalTransitionError(f"a {post.status} post cannot be rejected: only a"
+                                             " submitted one")
+            return [ev.PostRejected(*ids, note=command.note)]
+        case cmd.UnpublishPost():
+            if post.status != "published":
+                raise IllegalTransitionError(f"a {post.status} post cannot be unpublished: only"
+                                             " a published one")
+            return [ev.PostUnpublished(*ids, reason=command.reason)]
         case cmd.PublishDuePost():
             # Two schedulers firing at once: the second finds it published and does nothing.
             if post.status != "scheduled" or post.publish_at is None:
@@ -102,6 +120,18 @@ def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
     raise TypeError(f"not a post command: {command!r}")
 
 
+def _approve(blog: Blog, post: Post, command: cmd.ApprovePost, now: datetime,
+             ids: tuple[str, str, int]) -> list[Any]:
+    if post.status != "submitted":
+        raise IllegalTransitionError(f"a {post.status} post cannot be approved: only a"
+                                     " submitted one")
+    if command.publish_at is not None:
+        return [ev.PostScheduled(*ids, publish_at=_future(command.publish_at, now))]
+    if blog.status == "closed":
+        raise BlogClosedError("the blog is closed: it publishes nothing until it reopens")
+    return [ev.PostPublished(*ids)]
+
+
 def _create_post(blog: Blog, post: Post | None, command: cmd.CreatePost,
                  now: datetime) -> list[Any]:
     if post is not None:
@@ -110,14 +140,17 @@ def _create_post(blog: Blog, post: Post | None, command: cmd.CreatePost,
         raise BlogClosedError("the blog is closed: it takes no new posts")
     ids = (blog.id, command.post_id, 1)
     first: Any
+    author = command.author
     if command.publish_at is not None:
         first = ev.PostScheduled(*ids, publish_at=_future(command.publish_at, now),
-                                 content=command.content)
-    elif command.status == "draft":
-        first = ev.PostDrafted(*ids, content=command.content)
+                                 content=command.content, author=author)
+    elif command.status in ("draft", "submitted"):
+        first = ev.PostDrafted(*ids, content=command.content, author=author)
     else:
-        first = ev.PostPublished(*ids, content=command.content)
+        first = ev.PostPublished(*ids, content=command.content, author=author)
     events: list[Any] = [first]
+    if command.status == "submitted" and command.publish_at is None:
+        events.append(ev.PostSubmitted(*ids))
     if command.pinned:
         events.append(ev.PostPinned(*ids))
     if command.key_event:
@@ -160,7 +193,7 @@ def decide_token(token: Token | None, command: cmd.TokenCommand) -> list[Any]:
             if token is not None:
                 raise ConflictError(f"token {command.token_id} already exists")
             return [ev.TokenCreated(command.token_id, command.name, command.role,
-                                    command.secret_hash)]
+                                    command.secret_hash, command.scoped)]
         case cmd.RevokeToken():
             if token is None:
                 raise TokenNotFoundError(f"no token {command.token_id}")
@@ -168,3 +201,26 @@ def decide_token(token: Token | None, command: cmd.TokenCommand) -> list[Any]:
                 raise IllegalTransitionError(f"token {command.token_id} is already revoked")
             return [ev.TokenRevoked(token.id)]
     raise TypeError(f"not a token command: {command!r}")
+
+
+def decide_members(blog: Blog | None, members: Members,
+                   command: cmd.SetMember | cmd.RemoveMember) -> list[Any]:
+    """Events for a membership change of a blog (nothing when it already is so)."""
+    if blog is None:
+        raise BlogNotFoundError(f"no blog {command.blog_id}")
+    current = members.get(command.person_id)
+    if isinstance(command, cmd.SetMember):
+        if current == command.role:
+            return []
+        return [ev.MemberAdded(blog.id, command.person_id, command.role, command.source)]
+    if current is None:
+        raise NotFoundError(f"{command.person_id} is not a member of this blog")
+    return [ev.MemberRemoved(blog.id, command.person_id)]
+
+
+def decide_person(person: Person | None, command: cmd.RegisterPerson) -> list[Any]:
+    """Record a signed-in person when they are new, or their name or role changed."""
+    if person is not None and (person.name, person.role) == (command.name, command.role):
+        return []
+    return [ev.PersonRegistered(command.person_id, command.name, command.issuer,
+                                command.subject, command.role)]

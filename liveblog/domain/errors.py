@@ -23,6 +23,10 @@ class TokenNotFoundError(NotFoundError):
     """Raised when no token has that id."""
 
 
+class ForbiddenError(DomainError):
+    """Raised when the person may not do this (on this blog, to this post): see access.py."""
+
+
 class ConflictError(DomainError):
     """Raised when a command is not allowed in the current state."""
 

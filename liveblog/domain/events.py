@@ -65,6 +65,8 @@ class PostDrafted:
     post_id: str
     revision: int
     content: Content
+    #: who wrote it (a person id), when it was created by a person
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class PostScheduled:
     revision: int
     publish_at: datetime
     content: Content | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,36 @@ class PostPublished:
     post_id: str
     revision: int
     content: Content | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class PostSubmitted:
+    """A draft was sent to the blog's editors for approval."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+
+
+@dataclass(frozen=True)
+class PostRejected:
+    """An editor sent a submitted post back to its author as a draft, with a note."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+    note: str
+
+
+@dataclass(frozen=True)
+class PostUnpublished:
+    """A published post went back to being a draft: readers no longer see it."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,9 +164,13 @@ class PostRedacted:
     reason: str
 
 
-#: the roles a token may have: editors write; auditors read everything; legal reads what an
+#: the roles a person may have: admins run the newsroom (blogs, members, tokens); editors write
+#: and approve, contributors write for approval (both per blog, through membership; an editor
+#: with no blog acts on every blog, as in v1); auditors read everything; legal reads what an
 #: auditor reads and redacts
-ROLES = ("editor", "auditor", "legal")
+ROLES = ("admin", "editor", "contributor", "auditor", "legal")
+#: the roles one holds on a blog as its member
+MEMBER_ROLES = ("editor", "contributor")
 #: the roles that read everything an auditor reads: the log, history, as-of, verification
 AUDIT_ROLES = ("auditor", "legal")
 #: why a published post was corrected in public
@@ -155,8 +192,10 @@ def erase(type_: str, data: dict[str, Any]) -> dict[str, Any]:
             erased[key] = {k: _ERASED_CONTENT.get(k, v) for k, v in content.items()}
     if type_ == "PostCorrected":
         erased["text"] = ""
-    if type_ == "PostDeleted":
+    if type_ in ("PostDeleted", "PostUnpublished"):
         erased["reason"] = None
+    if type_ == "PostRejected":
+        erased["note"] = ""
     return erased
 
 
@@ -197,6 +236,8 @@ class TokenCreated:
     name: str
     role: str
     secret_hash: str
+    #: its holder acts only on the blogs it is a member of (``--blog``), not newsroom-wide
+    scoped: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,9 +247,44 @@ class TokenRevoked:
     token_id: str
 
 
+@dataclass(frozen=True)
+class MemberAdded:
+    """A person became a member of a blog with a role (or their role there changed).
+
+    ``source`` says how: ``api`` (an admin or editor), ``token`` (a scoped token was issued),
+    ``sign-in`` (the identity provider's groups, at sign-in).
+    """
+
+    blog_id: str
+    person_id: str
+    role: str
+    source: str = "api"
+
+
+@dataclass(frozen=True)
+class MemberRemoved:
+    """A person is no longer a member of a blog: their access to it ends."""
+
+    blog_id: str
+    person_id: str
+
+
+@dataclass(frozen=True)
+class PersonRegistered:
+    """Someone signed in through the identity provider for the first time (or with a new name
+    or newsroom role): the newsroom knows them by ``person_id``."""
+
+    person_id: str
+    name: str
+    issuer: str
+    subject: str
+    role: str | None = None
+
+
 BlogEvent = BlogCreated | BlogUpdated | BlogClosed | BlogReopened
 PostEvent = (PostDrafted | PostScheduled | PostPublished | PostEdited | PostDeleted | PostPinned
              | PostUnpinned | PostMarkedKeyEvent | PostUnmarkedKeyEvent | PostCorrected
-             | PostRedacted)
+             | PostRedacted | PostSubmitted | PostRejected | PostUnpublished)
 TokenEvent = TokenCreated | TokenRevoked
-DomainEvent = BlogEvent | PostEvent | TokenEvent
+MemberEvent = MemberAdded | MemberRemoved
+DomainEvent = BlogEvent | PostEvent | TokenEvent | MemberEvent | PersonRegistered

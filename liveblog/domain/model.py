@@ -39,6 +39,8 @@ class Post:
     publish_at: datetime | None = None
     pinned: bool = False
     key_event: bool = False
+    #: the person who wrote it (None: created by the CLI, an import, or before v1.2)
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,22 @@ class Token:
     role: str
     secret_hash: str
     revoked: bool = False
+    scoped: bool = False
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone who signed in through the identity provider, as their stream tells it."""
+
+    id: str
+    name: str
+    issuer: str
+    subject: str
+    role: str | None
+
+
+#: a blog's members as its members stream tells it: person id -> role
+Members = dict[str, str]
 
 
 def evolve_blog(state: Blog | None, event: ev.DomainEvent) -> Blog | None:
@@ -73,19 +91,19 @@ def evolve_post(state: Post | None, event: ev.DomainEvent) -> Post | None:
     match event:
         case ev.PostDrafted():
             return Post(event.post_id, event.blog_id, "draft", dict(event.content),
-                        event.revision)
+                        event.revision, author=event.author)
         case ev.PostScheduled():
             if state is None:
                 assert event.content is not None
                 return Post(event.post_id, event.blog_id, "scheduled", dict(event.content),
-                            event.revision, publish_at=event.publish_at)
+                            event.revision, publish_at=event.publish_at, author=event.author)
             return replace(state, status="scheduled", publish_at=event.publish_at,
                            version=event.revision)
         case ev.PostPublished():
             if state is None:
                 assert event.content is not None
                 return Post(event.post_id, event.blog_id, "published", dict(event.content),
-                            event.revision)
+                            event.revision, author=event.author)
             return replace(state, status="published", publish_at=None, version=event.revision)
     if state is None:
         return None
@@ -99,6 +117,10 @@ def evolve_post(state: Post | None, event: ev.DomainEvent) -> Post | None:
             return replace(state, status="redacted", content={}, version=event.revision)
         case ev.PostCorrected():
             return replace(state, version=event.revision)
+        case ev.PostSubmitted():
+            return replace(state, status="submitted", version=event.revision)
+        case ev.PostRejected() | ev.PostUnpublished():
+            return replace(state, status="draft", publish_at=None, version=event.revision)
         case ev.PostPinned() | ev.PostUnpinned():
             return replace(state, pinned=isinstance(event, ev.PostPinned), version=event.revision)
         case ev.PostMarkedKeyEvent() | ev.PostUnmarkedKeyEvent():
@@ -111,9 +133,28 @@ def evolve_token(state: Token | None, event: ev.DomainEvent) -> Token | None:
     """Apply one token event to a token's state."""
     match event:
         case ev.TokenCreated():
-            return Token(event.token_id, event.name, event.role, event.secret_hash)
+            return Token(event.token_id, event.name, event.role, event.secret_hash,
+                         scoped=event.scoped)
         case ev.TokenRevoked() if state is not None:
             return replace(state, revoked=True)
+    return state
+
+
+def evolve_members(state: Members | None, event: ev.DomainEvent) -> Members | None:
+    """Apply one membership event to a blog's members."""
+    members = dict(state or {})
+    match event:
+        case ev.MemberAdded():
+            members[event.person_id] = event.role
+        case ev.MemberRemoved():
+            members.pop(event.person_id, None)
+    return members
+
+
+def evolve_person(state: Person | None, event: ev.DomainEvent) -> Person | None:
+    """Apply one event to a signed-in person's state."""
+    if isinstance(event, ev.PersonRegistered):
+        return Person(event.person_id, event.name, event.issuer, event.subject, event.role)
     return state
 
 

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, Response, current_app, request
 from werkzeug.http import parse_date, parse_etags
 
+from ..people import SESSION_COOKIE
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse
 
@@ -154,10 +156,10 @@ def is_current(etag: str, updated_at: str | None = None, *, unchanging: bool = F
 def reader_headers(etag: str, updated_at: str | None = None,
                    cache_control: str | None = None) -> dict[str, str]:
     """What every reader answer carries, a 304 too: its validators, how it may be cached (the
-    reader policy unless another is named; private when the request has a token) and, public
-    ones, that any site may read it (partner sites embed live blogs)."""
-    if "HTTP_AUTHORIZATION" in request.environ:  # the header, without werkzeug's KeyError
-        cache_control = policies().private
+    reader policy unless another is named; private when the request has a token or a
+    session) and, public ones, that any site may read it (partner sites embed live blogs)."""
+    if "HTTP_AUTHORIZATION" in request.environ or SESSION_COOKIE in request.cookies:
+        cache_control = policies().private  # a token's or a signed-in person's answer
     return dict(answer_headers(etag, cache_control or policies().reader, updated_at))
 
 

@@ -7,14 +7,15 @@ from events import Projection
 from .blogs import BlogsProjection
 from .feed import FeedProjection
 from .history import FeedHistoryProjection
+from .people import PeopleProjection, WorkflowProjection
 from .schedules import SchedulesProjection
 from .tokens import TokensProjection
 
-__all__ = ["BlogsProjection", "FeedHistoryProjection", "FeedProjection", "SchedulesProjection",
-           "TokensProjection", "all_projections"]
+__all__ = ["BlogsProjection", "FeedHistoryProjection", "FeedProjection", "PeopleProjection",
+           "SchedulesProjection", "TokensProjection", "WorkflowProjection", "all_projections"]
 
 
 def all_projections() -> list[Projection]:
     """Every projection the application keeps current, in the order they are applied."""
     return [BlogsProjection(), FeedProjection(), SchedulesProjection(), TokensProjection(),
-            FeedHistoryProjection()]
+            FeedHistoryProjection(), PeopleProjection(), WorkflowProjection()]

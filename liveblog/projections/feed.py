@@ -25,7 +25,8 @@ _JSON_FIELDS = ("byline", "body")
 _CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
 POST_EVENTS = ("PostDrafted", "PostScheduled", "PostPublished", "PostEdited", "PostDeleted",
                "PostPinned", "PostUnpinned", "PostMarkedKeyEvent", "PostUnmarkedKeyEvent",
-               "PostCorrected", "PostRedacted")
+               "PostCorrected", "PostRedacted", "PostSubmitted", "PostRejected",
+               "PostUnpublished")
 #: what a redacted post's row holds in place of its content, however it got there (a live
 #: redaction, or a rebuild from erased events): one representation, byte for byte
 _REDACTED = {"headline": "", "byline": "{}", "body": "[]", "corrections": "[]", "redacted": 1}
@@ -145,6 +146,13 @@ class FeedProjection(Projection):
                     post["edited_at"] = at
             case "PostDeleted":
                 status = "deleted"
+            case "PostSubmitted":
+                status = "submitted"
+            case "PostRejected":
+                status = "draft"
+            case "PostUnpublished":
+                status = "draft"
+                post.update(published_at=None, publish_position=None)
             case "PostPinned" | "PostUnpinned":
                 post["pinned"] = int(e.type == "PostPinned")
             case "PostMarkedKeyEvent" | "PostUnmarkedKeyEvent":
