@@ -409,6 +409,6 @@ def test_a_refused_role_is_named_with_the_right_article(client, editor, auditor)
                        headers=editor).get_json()
     redact = f"/api/blogs/{blog['id']}/posts/{post['id']}/redact"
     as_editor = client.post(redact, json={"reason": "r"}, headers=editor).get_json()
-    assert as_editor["detail"] == "an editor token cannot do this; it needs legal"
+    assert as_editor["detail"] == "an editor cannot do this (post: redact)"
     as_auditor = client.post(f"/api/blogs/{blog['id']}/close", headers=auditor).get_json()
-    assert as_auditor["detail"] == "an auditor token cannot do this; it needs editor"
+    assert as_auditor["detail"] == "an auditor cannot do this (blog: change)"

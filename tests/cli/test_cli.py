@@ -60,7 +60,9 @@ def test_token_revoke_then_it_is_listed_revoked(run):
 
 
 @pytest.mark.parametrize("args,message", [
-    (("token", "create", "--role", "admin", "--name", "x"), "admin"),
+    (("token", "create", "--role", "boss", "--name", "x"), "boss"),
+    (("token", "create", "--role", "contributor", "--name", "x"), "needs --blog"),
+    (("token", "create", "--role", "auditor", "--name", "x", "--blog", "b"), "no blog 'b'"),
     (("token", "create", "--role", "editor", "--name", "  "), "needs a name"),
     (("token", "revoke", "nope"), "no token nope"),
 ])

@@ -83,7 +83,7 @@ def test_the_previous_releases_database_keeps_its_application_tables(database, t
     fresh = connect(another(database, tmp_path, request))
     try:
         migrate(conn, upto=6)
-        for migration in MIGRATIONS[6:]:
+        for migration in MIGRATIONS[6:11]:  # 7 to 11 (12 came after v1.1)
             for step in migration.steps:
                 conn.execute(step)
         conn.execute("INSERT INTO scheduler_lease (id, holder, expires_at) VALUES (1, 'a', 'b')")
