@@ -37,17 +37,24 @@ def create_database(db: Path | str) -> None:
     EventStore.open(str(db)).close()  # opening migrates
 
 
-def editor_token(db: Path, name: str = "Jane Roe", role: str = "editor") -> str:
+def editor_token(db: Path, name: str = "Jane Roe", role: str = "editor",
+                 blogs: tuple[str, ...] = ()) -> str:
     """A new token's secret, made as ``liveblog token create`` makes it (the same service,
-    through the composition root), in this process: the CLI itself is tested in tests/cli."""
+    through the composition root), in this process: the CLI itself is tested in tests/cli.
+
+    :param blogs: slugs of the blogs it is a member of (``--blog``).
+    """
     from liveblog.bootstrap import bootstrap
     from liveblog.cli import cli_actor
+    from liveblog.queries import get_blog_head
     from liveblog.tokens import create_token
 
     liveblog = bootstrap(str(db))
     try:
         liveblog.runner().start()  # projections current, as the CLI has them
-        _, secret = create_token(liveblog.service(), role, name, cli_actor())
+        conn = liveblog.store().conn
+        blog_ids = [get_blog_head(conn, slug).id for slug in blogs]
+        _, secret = create_token(liveblog.service(), role, name, cli_actor(), blog_ids)
     finally:
         liveblog.shutdown()
     return str(secret)

@@ -233,3 +233,25 @@ def test_presence_on_one_node_is_seen_on_the_other(nodes, database):
     assert [e["name"] for e in seen] == ["Ana Ruiz"]
     assert b.request("DELETE", url, headers=ana).status == 204
     assert a.request("GET", url, headers=a.auth).json()["editors"] == []
+
+
+def test_a_membership_removed_on_one_node_is_refused_on_the_other_at_the_next_request(
+        nodes, database):
+    a, b = nodes
+    admin = {"Authorization": f"Bearer {editor_token(database, 'Ada Admin', role='admin')}"}
+    assert a.request("POST", "/api/blogs", {"title": "Desk", "slug": "desk"},
+                     admin).status == 201
+    secret = editor_token(database, "Carl Contrib", role="contributor", blogs=("desk",))
+    carl = {"Authorization": f"Bearer {secret}"}
+    me = b.request("GET", "/api/me", headers=carl).json()
+    assert me["memberships"][0]["role"] == "contributor"
+    assert b.request("POST", "/api/blogs/desk/posts", {"headline": "Draft"}, carl).status == 201
+    assert a.request("DELETE", f"/api/blogs/desk/members/{me['id']}",
+                     headers=admin).status == 204
+    refused = b.request("POST", "/api/blogs/desk/posts", {"headline": "Again"}, carl)
+    assert refused.status == 403, refused.body
+    assert b.request("GET", "/api/blogs/desk/posts?status=draft", headers=carl).status == 403
+    # and given back through node B, node A lets them in at once
+    assert b.request("PUT", f"/api/blogs/desk/members/{me['id']}", {"role": "contributor"},
+                     admin).status == 200
+    assert a.request("POST", "/api/blogs/desk/posts", {"headline": "Back"}, carl).status == 201
