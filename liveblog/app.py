@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("LIVEBLOG", loads=_loads)
+    for key in [k for k in DEFAULTS if k.startswith("OIDC_")]:  # as the contract names them
+        if key in os.environ and not os.environ.get(f"LIVEBLOG_{key}"):
+            app.config[key] = os.environ[key]
     if test_config is not None:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -42,8 +46,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(authenticate_request)
     app.before_request(check_session_request)
     api = register_api(app)
-    from . import pages
+    from . import pages, signin
 
+    signin.init_app(app)
     pages.init_app(app)
     pages.document(app, api.spec)
     app.after_request(_security_headers)

@@ -54,6 +54,21 @@ SETTINGS: dict[str, tuple[Any, str]] = {
     "METRICS_ALLOWED_NETWORKS": (["127.0.0.0/8", "::1/128"],
                                  "networks (CIDR) whose clients may read GET /metrics without a"
                                  " token (an auditor token may, from anywhere)"),
+    "OIDC_ISSUER": ("", "the newsroom's OpenID Connect provider (https://; http:// only on a "
+                        "loopback address): people sign in at /login (unset: tokens only). "
+                        "Also read from OIDC_ISSUER, as are the other OIDC_ settings"),
+    "OIDC_CLIENT_ID": ("", "this service's client id at the provider"),
+    "OIDC_CLIENT_SECRET": ("", "its client secret"),
+    "OIDC_SCOPES": ("openid profile email", "the scopes asked for (add the one that carries "
+                                            "groups where the provider needs it)"),
+    "OIDC_GROUPS_CLAIM": ("groups", "the ID token claim that lists the person's groups"),
+    "OIDC_ROLE_MAP": ("", "groups -> roles: 'newsroom-admins=admin;politics-desk=editor:"
+                          "election-night;interns=contributor:election-night,contributor:"
+                          "results;standards=auditor'"),
+    "OIDC_PROVIDER_NAME": ("your newsroom", "how the console's sign-in button names the "
+                                            "provider (\"Sign in with ...\")"),
+    "SECRET_KEY": ("", "signs the short-lived sign-in state cookie (unset: one is made on first"
+                       " start and kept in the database, shared by every node)"),
     "LOG_FORMAT": ("text", "the access log's lines (`serve --access-log`): text, as a web server"
                            " writes them, or json (time, request_id, method, route, status,"
                            " duration_ms, bytes, actor, client)"),

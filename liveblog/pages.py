@@ -295,8 +295,12 @@ def atom(slug: str) -> Response:
 
 @bp.route("/console")
 def console() -> str:
-    """The newsroom console: a page that talks to the API with an editor token."""
-    return render_template("console.html")
+    """The newsroom console: a page that talks to the API with a token, or with the session of
+    someone signed in through the newsroom's identity provider."""
+    from .signin import configured
+
+    provider = current_app.config["OIDC_PROVIDER_NAME"] if configured(current_app) else None
+    return render_template("console.html", provider=provider)
 
 
 @bp.route("/console/zones/<path:zone>")
@@ -481,7 +485,9 @@ PAGE_DOCS = {
 
 def document(app: Flask, spec: Any) -> None:
     """Add the pages to the OpenAPI document (they are not flask-smorest views)."""
-    for endpoint, operations in PAGE_DOCS.items():
+    from .signin import DOCS
+
+    for endpoint, operations in {**PAGE_DOCS, **DOCS}.items():
         spec.path(rule=next(app.url_map.iter_rules(endpoint)), operations=operations)
 
 

@@ -32,6 +32,12 @@ def memberships(conn: Connection, person_id: str) -> dict[str, str]:
                              (person_id,)).fetchall())
 
 
+def memberships_from(conn: Connection, person_id: str) -> dict[str, str]:
+    """Blog id -> how the membership was given (api, token, sign-in)."""
+    return dict(conn.execute("SELECT blog_id, source FROM members WHERE person_id = ?",
+                             (person_id,)).fetchall())
+
+
 def person_of(conn: Connection, person_id: str, name: str, role: str | None,
               scoped: bool) -> Person:
     """The person, with their memberships as they are now. A scoped token (``--blog``) has

@@ -13,7 +13,6 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from PIL import Image
 
 from liveblog.domain import commands as cmd

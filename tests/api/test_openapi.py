@@ -68,7 +68,8 @@ def test_documented_headers_are_the_ones_sent(client, editor):
         if method == "get" and not path.startswith((
                 "/api/events", "/api/audit", "/healthz", "/metrics", "/api/me", "/.well-known",
                 "/console",
-                "/docs")) and "history" not in path and not path.endswith(("/presence", "/members")):
+                "/docs")) and "history" not in path and not path.endswith(
+                    ("/presence", "/members")):
             assert "If-None-Match" in params[path, method], path
             assert "304" in ops[path][method]["responses"], path
         if method == "post" and path != "/api/media":  # an upload is idempotent by its bytes

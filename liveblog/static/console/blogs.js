@@ -2,7 +2,7 @@
 
 import {api} from "./api.js";
 import {byId, errorSlot, h, showErrors, text} from "./dom.js";
-import {REFRESH_EVERY, isLegal, leaving, reload, screen, session, takeFlash} from "./state.js";
+import {REFRESH_EVERY, isAdmin, isLegal, leaving, reload, roleOn, screen, session, takeFlash} from "./state.js";
 import {when, withZone} from "./times.js";
 
 // -- blogs -----------------------------------------------------------------------------------
@@ -37,7 +37,8 @@ export function blogsView() {
         else showErrors(form, res);
       });
     });
-    view.append(h("h1", {text: "Blogs"}), takeFlash() || "", list, form);
+    var creates = isAdmin() || (session.me && session.me.newsroom_wide && session.me.role === "editor");
+    view.append(h("h1", {text: "Blogs"}), takeFlash() || "", list, creates ? form : "");
   });
 }
 
@@ -56,10 +57,13 @@ function zoneSelect() {
 
 // -- one blog --------------------------------------------------------------------------------
 
+const STATUSES = "?status=draft,submitted,scheduled,published,deleted";
+
 export function blogView(blogId) {
   var view = screen();
+  var role = roleOn(blogId);
   Promise.all([api("GET", "/api/blogs/" + blogId),
-               api("GET", "/api/blogs/" + blogId + "/posts?status=draft,scheduled,published,deleted")])
+               api("GET", "/api/blogs/" + blogId + "/posts" + STATUSES)])
   .then(withZone).then(function (rs) {
     var blog = rs[0].data, posts = rs[1].data.posts;
     if (rs[0].status !== 200) { view.append(h("p", {"class": "error", text: blog.detail})); return; }
@@ -71,12 +75,16 @@ export function blogView(blogId) {
           .then(function (res) { if (res.status === 200) reload(); else showErrors(view, res, actionError); });
       }});
     var tbody = h("tbody", {}, posts.map(function (p) { return postRow(blogId, p, actionError, [], blog.timezone); }));
+    var queue = role === "editor" ? h("section", {id: "queue", "aria-labelledby": "queue-title"}) : null;
+    if (queue) fillQueue(queue, blogId, posts, actionError);
     view.append(
       h("h1", {text: text(blog.title)}),
       h("p", {}, [h("span", {"class": "status " + blog.status, text: blog.status}), " ",
-        h("a", {href: "/blogs/" + blog.slug, text: "Reader page"})].concat(isLegal() ? [] : [" · ",
-        h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ", toggle])),
-      takeFlash() || "", actionError,
+        h("a", {href: "/blogs/" + blog.slug, text: "Reader page"})].concat(isLegal() || !role ? [] : [" · ",
+        h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ",
+        role === "editor" ? toggle : "", " ",
+        role === "editor" ? h("a", {href: "#/blogs/" + blogId + "/members", id: "members-link", text: "Members"}) : ""])),
+      takeFlash() || "", actionError, queue || "",
       h("table", {id: "posts-table"}, [
         h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", "Actions"].map(function (t) { return h("th", {text: t}); }))]),
         tbody]));
@@ -85,7 +93,7 @@ export function blogView(blogId) {
     // who is editing what; a row whose delete is being confirmed is left alone meanwhile.
     var shown = JSON.stringify(posts), shownEditing = "[]";
     function refresh() {
-      Promise.all([api("GET", "/api/blogs/" + blogId + "/posts?status=draft,scheduled,published,deleted"),
+      Promise.all([api("GET", "/api/blogs/" + blogId + "/posts" + STATUSES),
                    api("GET", "/api/blogs/" + blogId + "/presence")]).then(function (rs) {
         if (!document.body.contains(tbody) || rs[0].status !== 200 || rs[1].status !== 200) return;
         if (tbody.querySelector("input:not([hidden])")) return;
@@ -93,6 +101,7 @@ export function blogView(blogId) {
           return !session.me || e.name !== session.me.name; });
         if (JSON.stringify(fresh) === shown && JSON.stringify(editing) === shownEditing) return;
         shown = JSON.stringify(fresh); shownEditing = JSON.stringify(editing);
+        if (queue) fillQueue(queue, blogId, fresh, actionError);
         tbody.textContent = "";
         fresh.forEach(function (p) {
           tbody.append(postRow(blogId, p, actionError, editing.filter(function (e) {
@@ -107,6 +116,41 @@ export function blogView(blogId) {
   });
 }
 
+// The approval queue: every submitted post, oldest first, with its live count.
+function fillQueue(queue, blogId, posts, actionError) {
+  var waiting = posts.filter(function (p) { return p.status === "submitted"; }).reverse();
+  queue.textContent = "";
+  queue.append(h("h2", {id: "queue-title"}, ["Approval queue ", h("span", {id: "queue-count", "class": "count", text: String(waiting.length)})]));
+  if (!waiting.length) { queue.append(h("p", {"class": "hint", text: "Nothing is waiting for approval."})); return; }
+  queue.append(h("ul", {"class": "queue"}, waiting.map(function (p) {
+    var url = "/api/blogs/" + blogId + "/posts/" + p.id;
+    var note = h("input", {type: "text", "aria-label": "Note for " + (p.author ? p.author.name : "the author"), placeholder: "What should change?", hidden: true});
+    var send = h("button", {type: "button", "class": "button", hidden: true, text: "Send back",
+      onclick: function () {
+        api("POST", url + "/reject", {note: note.value}).then(function (res) {
+          if (res.status === 200) { session.flash = "Sent back to " + (p.author ? p.author.name : "its author") + "."; reload(); }
+          else showErrors(screen(), res, actionError);
+        });
+      }});
+    return h("li", {"data-post-id": p.id}, [
+      h("a", {href: "#/blogs/" + blogId + "/posts/" + p.id, text: text(p.headline)}),
+      h("span", {"class": "hint", text: " by " + (p.author ? p.author.name : "unknown") + " "}),
+      h("button", {type: "button", "class": "button primary", text: "Approve",
+        "aria-label": "Approve “" + text(p.headline) + "”",
+        onclick: function () {
+          api("POST", url + "/approve", undefined, {"If-Match": '"' + p.version + '"'}).then(function (res) {
+            if (res.status === 200) { session.flash = "Approved: it is live."; reload(); }
+            else if (res.status === 412) { session.flash = "The author changed it meanwhile; here it is now."; reload(); }
+            else showErrors(screen(), res, actionError);
+          });
+        }}), " ",
+      h("button", {type: "button", "class": "button", text: "Reject",
+        "aria-label": "Reject “" + text(p.headline) + "”",
+        onclick: function () { note.hidden = false; send.hidden = false; note.focus(); }}),
+      note, send]);
+  })));
+}
+
 function postRow(blogId, p, actionError, editing, zone) {
   var url = "/api/blogs/" + blogId + "/posts/" + p.id;
   var reason = h("input", {type: "text", "aria-label": "Reason for deleting", placeholder: "Reason", hidden: true});
@@ -116,13 +160,25 @@ function postRow(blogId, p, actionError, editing, zone) {
         .then(function (res) { if (res.status === 204) { session.flash = "Post deleted."; reload(); } else showErrors(screen(), res, actionError); });
     }});
   var live = p.status !== "deleted";
+  var role = roleOn(blogId);
+  var mine = session.me && p.author && p.author.id === session.me.id;
+  var own = role === "contributor" && mine && (p.status === "draft" || p.status === "submitted");
   return h("tr", {"data-post-id": p.id}, [
     h("td", {}, [live || isLegal() ? h("a", {href: "#/blogs/" + blogId + "/posts/" + p.id, text: text(p.headline) || "(redacted)"}) : h("span", {text: text(p.headline)}),
-      editing.length ? h("span", {"class": "presence", text: " · " + editing.join(", ") + (editing.length === 1 ? " is" : " are") + " editing"}) : null]),
+      editing.length ? h("span", {"class": "presence", text: " · " + editing.join(", ") + (editing.length === 1 ? " is" : " are") + " editing"}) : null,
+      p.review_note ? h("p", {"class": "note", text: "Sent back: " + p.review_note}) : null]),
     h("td", {}, [h("span", {"class": "status " + p.status, text: p.status})]),
     h("td", {"data-label": "Version", text: String(p.version)}),
     h("td", {text: p.status === "scheduled" ? "goes live " + when(p.publish_at, zone) : when(p.display_time || p.updated_at, zone)}),
-    h("td", {}, live && !isLegal() ? [
+    h("td", {}, own ? ownActions(url, p, actionError, reason, confirm) : live && role === "editor" ? [
+      p.status === "published" ? h("button", {type: "button", "class": "button", text: "Unpublish",
+        "aria-label": "Unpublish “" + text(p.headline) + "”",
+        onclick: function () {
+          api("POST", url + "/unpublish").then(function (res) {
+            if (res.status === 200) { session.flash = "Unpublished: back to draft."; reload(); }
+            else showErrors(screen(), res, actionError);
+          });
+        }}) : null, " ",
       h("button", {type: "button", "class": "button", text: p.pinned ? "Unpin" : "Pin",
         "aria-label": (p.pinned ? "Unpin " : "Pin ") + "“" + text(p.headline) + "”",
         onclick: function () {
@@ -137,4 +193,20 @@ function postRow(blogId, p, actionError, editing, zone) {
         onclick: function () { reason.hidden = false; confirm.hidden = false; reason.focus(); }}),
       reason, confirm] : [])
   ]);
+}
+// What a contributor may do to their own unpublished post: send a draft for approval, delete.
+function ownActions(url, p, actionError, reason, confirm) {
+  return [
+    p.status === "draft" ? h("button", {type: "button", "class": "button primary", text: "Submit",
+      "aria-label": "Submit “" + text(p.headline) + "” for approval",
+      onclick: function () {
+        api("POST", url + "/submit").then(function (res) {
+          if (res.status === 200) { session.flash = "Submitted for approval."; reload(); }
+          else showErrors(screen(), res, actionError);
+        });
+      }}) : null, " ",
+    h("button", {type: "button", "class": "button danger", text: "Delete",
+      "aria-label": "Delete “" + text(p.headline) + "”",
+      onclick: function () { reason.hidden = false; confirm.hidden = false; reason.focus(); }}),
+    reason, confirm];
 }

@@ -7,13 +7,14 @@
  * taken by the server (localStorage, until a save succeeds). Text from the API is put in the
  * page as text, never as HTML. */
 
-import {api, forgetToken, setToken, token} from "./api.js";
+import {api, forgetToken, setToken, signedIn, token, useSession} from "./api.js";
 import {blogView, blogsView} from "./blogs.js";
 import {editor} from "./editor/index.js";
 import {review} from "./review.js";
+import {members} from "./members.js";
 import {clearScreen, isLegal, leaving, newScreen, session} from "./state.js";
 
-const CONSOLE_ROLES = ["editor", "legal"];
+const CONSOLE_ROLES = ["admin", "editor", "contributor", "legal"];
 
 function withArticle(word) { return (/^[aeiou]/i.test(word) ? "an " : "a ") + word; }
 
@@ -29,12 +30,14 @@ function signOut(message) {
 }
 
 function start() {
-  if (!token()) { signOut(); return; }
+  // a token this tab was given, else a session the identity provider's sign-in left
+  var hadToken = Boolean(token());
   api("GET", "/api/me").then(function (r) {
-    if (r.status !== 200) { signOut("That token is unknown or revoked."); return; }
+    if (r.status !== 200) { signOut(hadToken ? "That token is unknown or revoked." : ""); return; }
+    if (r.data.csrf_token) useSession(r.data.csrf_token);
     if (CONSOLE_ROLES.indexOf(r.data.role) < 0) {
-      signOut("The console needs an editor token (or the legal desk's): " +
-              withArticle(r.data.role) + " token cannot sign in here.");
+      signOut("The console is for the newsroom's admins, editors, contributors and legal desk: " +
+              withArticle(r.data.role || "reader") + " cannot sign in here.");
       return;
     }
     session.me = r.data;
@@ -58,10 +61,11 @@ window.addEventListener("liveblog:signout", function (event) { signOut(event.det
 
 function route() {
   leaving.splice(0).forEach(function (fn) { fn(); });
-  if (!token()) return;
+  if (!signedIn()) return;
   var parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean);
   newScreen();
   if (parts[0] === "blogs" && parts[2] === "new") return editor(parts[1], null);
+  if (parts[0] === "blogs" && parts[2] === "members") return members(parts[1]);
   if (parts[0] === "blogs" && parts[2] === "posts" && parts[3]) {
     return isLegal() ? review(parts[1], parts[3]) : editor(parts[1], parts[3]);
   }

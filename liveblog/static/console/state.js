@@ -25,6 +25,17 @@ export function reload() { window.dispatchEvent(new Event("hashchange")); }
 
 export function isLegal() { return session.me && session.me.role === "legal"; }
 
+// The role the signed-in person writes with on a blog: "editor", "contributor" or null
+// (the server decides; this only chooses which buttons to show).
+export function roleOn(blogId) {
+  var me = session.me;
+  if (!me) return null;
+  if (me.newsroom_wide && (me.role === "admin" || me.role === "editor")) return "editor";
+  var found = (me.memberships || []).filter(function (m) { return m.blog === blogId; })[0];
+  return found ? found.role : null;
+}
+export function isAdmin() { return session.me && session.me.newsroom_wide && session.me.role === "admin"; }
+
 export function takeFlash() {
   var message = session.flash; session.flash = "";
   return message ? h("p", {"class": "hint", role: "status", id: "flash", text: message}) : null;

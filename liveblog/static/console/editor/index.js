@@ -8,7 +8,7 @@ import {blockOut} from "../blocks.js";
 import {errorSlot, h, text} from "../dom.js";
 import {watchPresence} from "../presence.js";
 import {corrections} from "../review.js";
-import {reload, screen, takeFlash} from "../state.js";
+import {reload, roleOn, screen, takeFlash} from "../state.js";
 import {wallOf, when, withZone, zonedTime} from "../times.js";
 import {addButtons, focusBlock, renderBlocks} from "./blocklist.js";
 import {draftStore} from "./drafts.js";
@@ -98,9 +98,26 @@ function field(id, label, input, path, hint) {
     hint ? h("p", {"class": "hint", text: hint}) : null, errorSlot(path)]);
 }
 
+// A contributor saves drafts and sends them for approval; an editor publishes them.
+function contributorActions(ed) {
+  var post = ed.post;
+  var submit = h("button", {type: "button", "class": "button primary", id: "submit-for-approval",
+    text: "Submit for approval", onclick: function () {
+      if (!post) { save(ed, {status: "submitted"}, "Submitted for approval"); return; }
+      var url = ed.base + "/" + post.id + "/submit";
+      save(ed, null, "Submitted for approval").then(function () { return api("POST", url); });
+    }});
+  if (post && post.status !== "draft" && post.status !== "submitted") return [];
+  var list = [h("button", {type: "submit", "class": "button", id: post ? "save" : "save-draft",
+                           text: post ? "Save changes" : "Save draft"})];
+  if (!post || post.status === "draft") list.push(submit);
+  return list;
+}
+
 // Publish, draft and schedule for a new post; save, and publish or schedule an unpublished one.
 function actions(ed) {
   var post = ed.post, zone = ed.zone;
+  if (roleOn(ed.blogId) === "contributor") return contributorActions(ed);
   var scheduleLabel = h("label", {"for": "publish-at", "class": "inline-label", text: "Publish at (" + zone + ")"});
   if (!post) {
     return [
@@ -125,6 +142,7 @@ function actions(ed) {
 
 function render(view, blogId, post, zone) {
   var ed = fields(blogId, post, zone);
+  var contributor = roleOn(blogId) === "contributor";
   var form = ed.form = h("form", {id: "post-form", novalidate: true}, [
     field("headline", "Headline", ed.headline, "headline"),
     field("contributors", "Contributors (comma-separated)", ed.contributors, "byline.contributors"),
@@ -132,7 +150,7 @@ function render(view, blogId, post, zone) {
     field("display-time", "Shown time (" + zone + ")", ed.shown, "display_time",
           "On the blog's clock (" + zone + "). Leave empty to show the publication time."),
     ed.shownChoices,
-    h("div", {"class": "inline"}, [ed.pinned, h("label", {"for": "pinned", text: "Pinned"}), ed.keyEvent,
+    contributor ? null : h("div", {"class": "inline"}, [ed.pinned, h("label", {"for": "pinned", text: "Pinned"}), ed.keyEvent,
                                    h("label", {"for": "key-event", text: "Key event"})]),
     h("h2", {text: "Body"}), ed.blockList, errorSlot("body"),
     h("div", {"class": "actions"}, addButtons(ed)),
@@ -143,7 +161,7 @@ function render(view, blogId, post, zone) {
   takeImagesOn(ed, form);
   form.addEventListener("submit", function (event) {
     event.preventDefault();
-    save(ed, {}, post ? "Saved" : "Published");
+    save(ed, {}, post ? "Saved" : contributor ? "Draft saved" : "Published");
   });
   ed.renderBlocks();
   var kept = ed.drafts.kept;
@@ -156,6 +174,8 @@ function render(view, blogId, post, zone) {
     h("h1", {text: post ? "Edit post" : "New post"}),
     takeFlash() || "",
     post ? h("p", {"class": "hint", id: "editing", text: "Editing version " + post.version + " · " + post.status}) : "",
+    post && post.review_note ? h("p", {"class": "note", id: "review-note", role: "note",
+      text: "Sent back by the editor: " + post.review_note}) : "",
     presenceLine, restored || "", form,
     post && post.status === "published" ? corrections(blogId, post) : "");
   ed.headline.focus();
