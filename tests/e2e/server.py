@@ -74,9 +74,9 @@ class Server:
     """``liveblog serve`` in a subprocess; stop() sends SIGTERM (graceful shutdown)."""
 
     def __init__(self, db: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None,
-                 extra_args: tuple[str, ...] = ()):
+                 extra_args: tuple[str, ...] = (), port: int | None = None):
         self.db = db
-        self.port = free_port()
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, **(extra_env or {})}
         self.proc = subprocess.Popen(
