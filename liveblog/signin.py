@@ -288,9 +288,11 @@ def logout() -> BaseResponse:
 
 def _doc(method: str, operation_id: str, summary: str,
          responses: dict[int, str]) -> dict[str, Any]:
+    responses = {**responses, 401: "a page: an Authorization header that is not a live token"}
     return {method: {"operationId": operation_id, "summary": summary, "tags": ["sign-in"],
-                     "responses": {str(status): {"description": text}
-                                   for status, text in responses.items()}}}
+                     "responses": {str(status): {"description": text, **(
+                         {"content": {"text/html": {"schema": {"type": "string"}}}}
+                         if status >= 400 else {})} for status, text in responses.items()}}}
 
 
 #: the sign-in routes (by endpoint), in the OpenAPI document beside the pages

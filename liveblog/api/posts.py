@@ -69,9 +69,10 @@ def _posts_by_status(head: BlogHead, statuses: list[str]) -> Any:
         row = queries.get_blog_row(conn, head.id)
         rows = queries.list_posts_by_status(conn, head.id, statuses)
         posts = private_posts(conn, rows)
-    # a contributor sees their own; editors, auditors and legal every post of the blog
-    posts = [p for p in posts
-             if may_here("post.read_unpublished", head.id, _facts(p))]
+    # published posts are everyone's; of the others, a contributor sees their own, and
+    # editors, auditors and legal every one
+    posts = [p for p in posts if p["status"] == "published"
+             or may_here("post.read_unpublished", head.id, _facts(p))]
     return json_response({
         "blog": queries.blog_json(row, encode_cursor("c", row.visible_position)), "pinned": [],
         "posts": posts, "total": len(posts),

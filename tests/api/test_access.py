@@ -153,6 +153,11 @@ CASES = [
     Case("GET", "/console/zones/{zone}", PUBLIC, setup="zone"),
     Case("GET", "/docs", PUBLIC),
     Case("GET", "/assets/{digest}/{filename}", PUBLIC, setup="asset"),
+    # sign-in through an identity provider (none is set up here: a page says so);
+    # tests/e2e/test_signin.py signs in through a real one
+    Case("GET", "/login", PUBLIC, 404),
+    Case("GET", "/login/callback", PUBLIC, 404, query="code=x&state=y"),
+    Case("POST", "/logout", PUBLIC, 303),
 ]
 
 

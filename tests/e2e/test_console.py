@@ -133,7 +133,7 @@ def test_sign_out_forgets_the_token_and_auditors_are_turned_away(site, browser):
     page.fill("#token", site.tokens["audrey"])
     page.click("#signin-form button")
     page.wait_for_selector("#signin-error:not(:empty)")
-    assert "editor token" in page.inner_text("#signin-error")
+    assert "an auditor cannot sign in here" in page.inner_text("#signin-error")
     page.fill("#token", "lb_nope_nope")
     page.click("#signin-form button")
     page.locator("#signin-error", has_text="unknown").wait_for()

@@ -117,8 +117,9 @@ def test_the_legal_desk_reads_the_history_and_redacts_after_a_confirmation(site,
 def test_a_token_of_another_role_is_told_who_the_console_is_for(site, console):
     page = console("audrey")
     page.locator("#signin-error:not(:empty)").wait_for()
-    assert page.inner_text("#signin-error") == ("The console needs an editor token (or the legal"
-                                                " desk's): an auditor token cannot sign in here.")
+    assert page.inner_text("#signin-error") == (
+        "The console is for the newsroom's admins, editors, contributors and legal desk: an"
+        " auditor cannot sign in here.")
 
 
 def test_the_rich_text_box_shows_where_the_keyboard_is(site, blog, console):
