@@ -292,7 +292,8 @@ def token_list(db_path: str) -> None:
         click.echo("no tokens")
     for row in rows:
         state = f"revoked {row.revoked_at}" if row.revoked_at else "active"
-        click.echo(f"{row.id}  {row.role:<8} {state:<40} {row.name}")
+        where = f"  (on {', '.join(row.blogs)})" if row.blogs else ""
+        click.echo(f"{row.id}  {row.role:<11} {state:<40} {row.name}{where}")
 
 
 @token.command("revoke")

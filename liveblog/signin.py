@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 from authlib.integrations.base_client.errors import OAuthError  # type: ignore[import-untyped]
 from authlib.integrations.flask_client import OAuth  # type: ignore[import-untyped]
-from authlib.jose.errors import JoseError  # type: ignore[import-untyped]
 from flask import (
     Blueprint,
     Flask,
@@ -32,6 +31,7 @@ from flask import (
     request,
     session,
 )
+from joserfc.errors import JoseError
 from requests import RequestException
 from werkzeug.wrappers import Response as BaseResponse
 

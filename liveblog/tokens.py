@@ -28,6 +28,8 @@ class TokenRow:
     role: str
     created_at: str
     revoked_at: str | None
+    #: the slugs of the blogs a scoped token is a member of (empty: newsroom-wide)
+    blogs: tuple[str, ...] = ()
 
 
 def hash_token(token: str) -> str:
@@ -66,8 +68,13 @@ def revoke_token(service: Service, token_id: str, actor: Actor) -> None:
 
 
 def list_tokens(conn: Connection) -> list[TokenRow]:
-    """Every token, oldest first."""
-    return [TokenRow(*r) for r in conn.execute(
+    """Every token, oldest first, with the blogs a scoped one is a member of."""
+    blogs: dict[str, list[str]] = {}
+    for person, slug in conn.execute(
+            "SELECT m.person_id, b.slug FROM members m JOIN blogs b ON b.id = m.blog_id"
+            " ORDER BY b.slug"):
+        blogs.setdefault(person, []).append(slug)
+    return [TokenRow(*r, blogs=tuple(blogs.get(r[0], ()))) for r in conn.execute(
         "SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY created_at, id")]
 
 
