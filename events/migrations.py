@@ -203,6 +203,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX sessions_person ON sessions (person_id)",
         "CREATE TABLE app_secret (id INTEGER PRIMARY KEY CHECK (id = 1), secret TEXT NOT NULL)",
     )),
+    # partners' webhooks (liveblog.webhooks): each with its own cursor in the log, its retry
+    # state and a lease (one node delivers it at a time), and the deliveries it was sent
+    Migration(13, "webhooks", (
+        "CREATE TABLE webhooks (id TEXT PRIMARY KEY, url TEXT NOT NULL, blogs TEXT,"
+        " events TEXT, secrets TEXT NOT NULL, active INTEGER NOT NULL,"
+        " disabled_reason TEXT, created_at TEXT NOT NULL, cursor INTEGER NOT NULL,"
+        " failing_since TEXT, next_attempt_at TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+        " lease_holder TEXT, lease_until TEXT)",
+        "CREATE TABLE webhook_deliveries (id TEXT PRIMARY KEY, webhook_id TEXT NOT NULL,"
+        " message_id TEXT NOT NULL, position INTEGER NOT NULL, type TEXT NOT NULL,"
+        " attempt INTEGER NOT NULL, attempted_at TEXT NOT NULL, status INTEGER,"
+        " outcome TEXT NOT NULL, duration_ms INTEGER NOT NULL, error TEXT)",
+        "CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries (webhook_id,"
+        " attempted_at)",
+    )),
 )
 
 #: the schema version a database has once every migration ran

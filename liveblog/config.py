@@ -69,6 +69,14 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                                             "provider (\"Sign in with ...\")"),
     "SECRET_KEY": ("", "signs the short-lived sign-in state cookie (unset: one is made on first"
                        " start and kept in the database, shared by every node)"),
+    "WEBHOOK_TIMEOUT": (10.0, "seconds a partner's endpoint has to answer a delivery"),
+    "WEBHOOK_RETRY_DELAYS": ([5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200],
+                             "seconds to wait after the 1st, 2nd, ... failure in a row (the "
+                             "last one repeats)"),
+    "WEBHOOK_GIVE_UP_SECONDS": (259200, "a webhook failing this long (3 days) is disabled"),
+    "WEBHOOK_ALLOW_PRIVATE": (False, "allow webhook URLs on private, loopback and link-local "
+                                     "addresses (a newsroom's own network; tests)"),
+    "WEBHOOK_DELIVERY_SECONDS": (1.0, "how often the scheduler looks for webhooks to deliver"),
     "LOG_FORMAT": ("text", "the access log's lines (`serve --access-log`): text, as a web server"
                            " writes them, or json (time, request_id, method, route, status,"
                            " duration_ms, bytes, actor, client)"),

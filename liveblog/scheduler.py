@@ -10,6 +10,8 @@
 * ``catch_up_projections``: applies events another process appended without projecting them.
 * ``archive_idle_blogs`` (every minute): closes a blog with no visible change for its
   ``archive_after_days`` (``BlogClosed`` with the actor ``scheduler``).
+* ``deliver_webhooks`` (every second): sends partners' webhooks what they have not
+  acknowledged yet, in log order (``liveblog.webhooks``).
 * ``record_audit_checkpoint``: signs the chain's head (position, hash, time) with the audit key
   and keeps it in the database (``liveblog.checkpoints``); a saved copy later proves the log
   was not rewritten or truncated below it.
@@ -164,6 +166,7 @@ class Jobs:
         self.lease = SchedulerLease(app, float(app.config["SCHEDULER_LEASE_SECONDS"]))
         self.leader = False
         self._lock = threading.Lock()
+        self._deliverer: Any = None
 
     def start(self) -> None:
         """Start the scheduler. The first sync runs here, before any other job, so the lease is
@@ -180,14 +183,31 @@ class Jobs:
         self.scheduler.add_job(self._guarded(record_audit_checkpoint), "interval",
                                seconds=float(config["AUDIT_CHECKPOINT_SECONDS"]),
                                id="record_audit_checkpoint", next_run_time=datetime.now(UTC))
+        self.scheduler.add_job(self._guarded(self.deliver_webhooks), "interval",
+                               seconds=float(config["WEBHOOK_DELIVERY_SECONDS"]),
+                               id="deliver_webhooks")
         from .http.metrics import SCHEDULER_LAG
 
         SCHEDULER_LAG.set(0.0)  # running, and nothing late yet: the series is there from now
         self.scheduler.start()
 
+    def deliver_webhooks(self, app: Flask) -> int:
+        """Send each due webhook what it has not acknowledged (``liveblog.webhooks``)."""
+        from .http.metrics import WEBHOOK_BACKLOG
+        from .webhooks import Deliverer, Settings
+
+        if self._deliverer is None:
+            db = app.extensions["liveblog.db"]
+            self._deliverer = Deliverer(db, Settings.from_config(app.config), db.now)
+        sent = int(self._deliverer.run())
+        WEBHOOK_BACKLOG.set(self._deliverer.backlog())
+        return sent
+
     def shutdown(self) -> None:
         """Stop the jobs and give up the lease."""
         self.scheduler.shutdown(wait=True)
+        if self._deliverer is not None:
+            self._deliverer.pool.shutdown(wait=True)
         if self.leader:
             self.lease.release()
         with self.app.app_context():

@@ -74,8 +74,10 @@ def list_tokens(conn: Connection) -> list[TokenRow]:
             "SELECT m.person_id, b.slug FROM members m JOIN blogs b ON b.id = m.blog_id"
             " ORDER BY b.slug"):
         blogs.setdefault(person, []).append(slug)
-    return [TokenRow(*r, blogs=tuple(blogs.get(r[0], ()))) for r in conn.execute(
-        "SELECT id, name, role, created_at, revoked_at FROM tokens ORDER BY created_at, id")]
+    return [TokenRow(token_id, name, role, created, revoked, tuple(blogs.get(token_id, ())))
+            for token_id, name, role, created, revoked in conn.execute(
+                "SELECT id, name, role, created_at, revoked_at FROM tokens"
+                " ORDER BY created_at, id")]
 
 
 def authenticate(conn: Connection, token: str) -> Actor | None:

@@ -124,6 +124,7 @@ RULES: dict[str, Rule] = {
     "me": _anyone,
     # operations
     "metrics.read": _role("admin", *AUDIT_ROLES),
+    "webhooks.manage": _role("admin"),
 }
 
 

@@ -46,12 +46,14 @@ LOG_HEAD = Gauge("liveblog_log_head_position", "The log's head position, as last
 SCHEDULER_LAG = Gauge("liveblog_scheduler_lag_seconds", "How late the scheduler published the"
                       " last scheduled post that fell due (0 when on time)",
                       multiprocess_mode="mostrecent")
-WEBHOOK_DELIVERIES = Counter("liveblog_webhook_deliveries_total", "Webhook deliveries, by"
-                             " outcome (none yet: webhooks are not built)", ["outcome"])
+WEBHOOK_DELIVERIES = Counter("liveblog_webhook_deliveries_total", "Webhook delivery attempts,"
+                             " by outcome (delivered, failed; disabled: webhooks turned off)",
+                             ["outcome"])
 for _outcome in ("delivered", "failed", "disabled"):  # every series there from the start, at 0
     WEBHOOK_DELIVERIES.labels(_outcome)
-WEBHOOK_BACKLOG = Gauge("liveblog_webhook_backlog_events", "Events not yet delivered to"
-                        " webhooks (none: webhooks are not built)", multiprocess_mode="max")
+WEBHOOK_BACKLOG = Gauge("liveblog_webhook_backlog_events", "Log positions between the head and"
+                        " the furthest-behind active webhook's cursor",
+                        multiprocess_mode="mostrecent")
 DB_CONNECTIONS = Gauge("liveblog_db_connections_in_use", "Database connections leased now",
                        multiprocess_mode="livesum")
 

@@ -1,0 +1,92 @@
+"""Requests the service makes to other hosts (webhook deliveries, oEmbed): the one place that
+decides where it may go.
+
+Every hop (the first request and each redirect) is checked after DNS resolution: an address in
+a private, loopback, link-local, multicast or reserved range is refused unless the caller
+allows private addresses (tests, a newsroom's own network). Each request has a timeout and a
+cap on the bytes read, and redirects are followed by hand, a few at most.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+#: the most redirects one fetch follows
+MAX_REDIRECTS = 3
+
+
+class RefusedAddressError(ValueError):
+    """Raised for a URL the service will not request (its scheme, or where its host resolves)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back: the status, the headers, and at most the capped bytes of the body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    url: str
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_url(url: str, *, allow_private: bool = False) -> None:
+    """:raises RefusedAddressError: not http(s), no host, or (unless ``allow_private``) a host
+    that resolves to an address outside the public internet."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RefusedAddressError("only http:// and https:// URLs with a host")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        raise RefusedAddressError(f"{parts.hostname} does not resolve") from e
+    for *_, sockaddr in infos:
+        if not _public(str(sockaddr[0])):
+            raise RefusedAddressError(f"{parts.hostname} resolves to {sockaddr[0]}: a private,"
+                                      " loopback or link-local address")
+
+
+def request(method: str, url: str, *, timeout: float, max_bytes: int,
+            allow_private: bool = False, data: bytes | None = None,
+            headers: dict[str, str] | None = None,
+            follow: bool = True) -> Answer:
+    """One request (with its redirects when ``follow``), every hop checked first.
+
+    :raises RefusedAddressError: a hop the service may not request.
+    :raises requests.RequestException: the connection failed or timed out.
+    """
+    deadline = time.monotonic() + timeout  # for the whole fetch, redirects included
+    for _ in range(MAX_REDIRECTS + 1):
+        check_url(url, allow_private=allow_private)
+        with requests.request(method, url, data=data, headers=headers, timeout=timeout,
+                              allow_redirects=False, stream=True) as response:
+            location = response.headers.get("Location")
+            if follow and response.is_redirect and location:
+                url = urljoin(url, location)
+                if response.status_code in (301, 302, 303):
+                    method, data = "GET", None
+                continue
+            body = b""
+            for chunk in response.iter_content(65536):
+                body += chunk
+                if time.monotonic() > deadline:
+                    raise requests.exceptions.Timeout(f"no whole answer within {timeout} s")
+                if len(body) > max_bytes:
+                    raise requests.exceptions.ContentDecodingError(
+                        f"the answer is larger than {max_bytes} bytes")
+            return Answer(response.status_code, dict(response.headers), body, url)
+    raise requests.exceptions.TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
