@@ -217,6 +217,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         " outcome TEXT NOT NULL, duration_ms INTEGER NOT NULL, error TEXT)",
         "CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries (webhook_id,"
         " attempted_at)",
+        # the first answer to a POST that records no event (a webhook's), by Idempotency-Key
+        "CREATE TABLE api_replies (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,"
+        " status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)",
     )),
 )
 

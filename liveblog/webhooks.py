@@ -115,8 +115,10 @@ def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
 
 
 def signed_headers(hook: Webhook, message_id: str, body: bytes, now: datetime) -> dict[str, str]:
-    """The headers of one delivery: a signature by each secret still valid."""
-    timestamp = int(now.timestamp())
+    """The headers of one delivery: a signature by each secret still valid at ``now`` (the
+    service's clock); the timestamp is the wall clock's, which receivers check against
+    theirs to refuse replayed deliveries."""
+    timestamp = int(time.time())
     valid = [s["secret"] for s in hook.secrets
              if s.get("until") is None or s["until"] > format_time(now)]
     return {"Content-Type": "application/json", "User-Agent": "liveblog-webhooks/1",
@@ -215,7 +217,7 @@ def deliveries(conn: Connection, hook_id: str, limit: int) -> list[dict[str, Any
             "outcome", "duration_ms", "error")
     return [dict(zip(keys, row, strict=True)) for row in conn.execute(
         f"SELECT {', '.join(keys)} FROM webhook_deliveries WHERE webhook_id = ?"
-        " ORDER BY attempted_at DESC, id DESC LIMIT ?", (hook_id, limit))]
+        " ORDER BY attempted_at DESC, position DESC LIMIT ?", (hook_id, limit))]
 
 
 # -- what is sent ----------------------------------------------------------------------------

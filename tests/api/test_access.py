@@ -143,6 +143,17 @@ CASES = [
     # the operator's network (the test client is 127.0.0.1) reads metrics without a token
     Case("GET", "/metrics", {"admin"} | AUDIT, reader=200),
     Case("GET", "/api/me", TOKENS),
+    # partners' webhooks: admins only
+    Case("GET", "/api/webhooks", {"admin"}),
+    Case("POST", "/api/webhooks", {"admin"}, 201,
+         body={"url": "https://93.184.215.14/hook", "events": ["post.published"]}),
+    Case("GET", "/api/webhooks/{hook_id}", {"admin"}, setup="webhook"),
+    Case("PATCH", "/api/webhooks/{hook_id}", {"admin"}, setup="webhook", body={"active": False}),
+    Case("DELETE", "/api/webhooks/{hook_id}", {"admin"}, 204, setup="webhook"),
+    Case("POST", "/api/webhooks/{hook_id}/rotate-secret", {"admin"}, setup="webhook"),
+    Case("GET", "/api/webhooks/{hook_id}/deliveries", {"admin"}, setup="webhook"),
+    Case("POST", "/api/webhooks/{hook_id}/replay", {"admin"}, setup="webhook",
+         body={"after": 0}),
     # pages for people
     Case("GET", "/", PUBLIC),
     Case("GET", "/blogs/{slug}", PUBLIC),
@@ -243,6 +254,14 @@ class World:
         elif case.setup == "asset":
             url = self.app.extensions["liveblog.assets"].url("liveblog.css")
             params["digest"], params["filename"] = url.split("/")[2:4]
+        elif case.setup == "webhook":
+            from liveblog import webhooks
+
+            with self.app.app_context():
+                db = self.app.extensions["liveblog.db"]
+                hook, _ = webhooks.create(db.store().conn, "https://93.184.215.14/hook", None,
+                                          None, db.now())
+            params["hook_id"] = hook.id
         elif case.setup == "stored image":
             params["name"] = self._stored_image()
         url = case.path.format(**params)
