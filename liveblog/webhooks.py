@@ -322,8 +322,8 @@ class Deliverer:
             taken = conn.execute(
                 "UPDATE webhooks SET lease_holder = ?, lease_until = ? WHERE id = ? AND"
                 " (lease_until IS NULL OR lease_until < ? OR lease_holder = ?)",
-                (self.holder, format_time(now + timedelta(seconds=self.settings.timeout * 3
-                                                          + 30)), hook_id,
+                (self.holder, format_time(now + timedelta(seconds=self.settings.timeout * 2
+                                                          + 5)), hook_id,
                  format_time(now), self.holder))
             return bool(taken.rowcount)
 

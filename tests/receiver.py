@@ -53,7 +53,8 @@ class Handler(BaseHTTPRequestHandler):
                     _behaviour.update(status=200, delay=0.0, times=None)
                     status, delay = 200, 0.0
             _received.append({"headers": {k.lower(): v for k, v in self.headers.items()},
-                              "body": body.decode(), "answered": status, "at": time.time()})
+                              "body": body.decode(), "answered": status, "delay": delay,
+                              "at": time.time()})
         if delay:
             time.sleep(delay)
         self._reply(status, b"{}")
