@@ -221,6 +221,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE TABLE api_replies (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL,"
         " status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL)",
     )),
+    # what oEmbed providers answered for each embedded URL (liveblog.embeds), so a save does
+    # not wait on a provider each time, and a provider that is down keeps its card
+    Migration(14, "oembed_cache", (
+        "CREATE TABLE oembed_cache (url TEXT PRIMARY KEY, data TEXT NOT NULL,"
+        " fetched_at TEXT NOT NULL)",
+    )),
 )
 
 #: the schema version a database has once every migration ran

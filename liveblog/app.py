@@ -7,7 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from events import utc_now
@@ -46,8 +46,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(authenticate_request)
     app.before_request(check_session_request)
     api = register_api(app)
-    from . import pages, signin
+    from . import embeds, pages, signin
 
+    app.extensions["liveblog.embeds"] = embeds.Settings.from_config(app.config)
     signin.init_app(app)
     pages.init_app(app)
     pages.document(app, api.spec)
@@ -80,6 +81,7 @@ class TrustedProxies:
 PAGE_POLICY = ("default-src 'self'; img-src 'self' https: http: data:; object-src 'none';"
                " base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+NO_FRAMES = "'none'"
 
 
 def _security_headers(response: Response) -> Response:
@@ -89,7 +91,10 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if response.mimetype == "text/html":
-        headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+        # pages frame nothing but the providers' embed players, once a reader asks
+        frames = " ".join(current_app.extensions["liveblog.embeds"].frame_origins())
+        headers.setdefault("Content-Security-Policy",
+                           f"{PAGE_POLICY}; frame-src {frames or NO_FRAMES}")
     elif not (response.mimetype or "").startswith(("text/css", "image/", "text/javascript")):
         headers.setdefault("Content-Security-Policy", API_POLICY)
     return response

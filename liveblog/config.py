@@ -69,6 +69,15 @@ SETTINGS: dict[str, tuple[Any, str]] = {
                                             "provider (\"Sign in with ...\")"),
     "SECRET_KEY": ("", "signs the short-lived sign-in state cookie (unset: one is made on first"
                        " start and kept in the database, shared by every node)"),
+    "OEMBED_PROVIDERS": ("", "a JSON file in the shape of oembed.com's providers.json: its "
+                             "entries add to, or replace by name, the built-in providers"),
+    "OEMBED_TIMEOUT": (3.0, "seconds a save waits for every embed's provider together; a "
+                            "slower one leaves a link card"),
+    "OEMBED_ALLOW_PRIVATE": (False, "let oEmbed fetches reach private, loopback and link-local"
+                                    " addresses: true, or a list of networks (CIDR)"),
+    "OEMBED_META_TOKEN": ("", "the app access token Instagram's and Facebook's oEmbed need"),
+    "OEMBED_CACHE_SECONDS": (86400, "how long a provider's answer for a URL is used before it "
+                                    "is asked again (a failing provider's stays in use)"),
     "WEBHOOK_TIMEOUT": (10.0, "seconds a partner's endpoint has to answer a delivery"),
     "WEBHOOK_RETRY_DELAYS": ([5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200],
                              "seconds to wait after the 1st, 2nd, ... failure in a row (the "

@@ -155,15 +155,19 @@ def get(conn: Connection, media_id: str) -> Media | None:
 
 
 def named_by(payloads: Iterable[dict[str, Any]]) -> set[str]:
-    """The uploaded images that post event payloads name (image blocks' ``media_id``)."""
+    """The stored images that post event payloads name (image blocks' ``media_id``, embed
+    blocks' ``thumbnail``)."""
     found: set[str] = set()
     for data in payloads:
         for key in ("content", "changes"):
             content = data.get(key)
             body = content.get("body") if isinstance(content, dict) else None
             for block in body if isinstance(body, list) else ():
-                if isinstance(block, dict) and isinstance(block.get("media_id"), str):
-                    found.add(block["media_id"])
+                if not isinstance(block, dict):
+                    continue
+                for key in ("media_id", "thumbnail"):  # an image's, an embed's copy
+                    if isinstance(block.get(key), str):
+                        found.add(block[key])
     return found
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -35,33 +36,40 @@ class Answer:
     url: str
 
 
-def _public(address: str) -> bool:
+#: which private addresses a caller allows: none (False), all (True), or these networks
+Allowed = bool | Sequence[str]
+
+
+def _public(address: str, allow: Allowed) -> bool:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if ip.is_global and not ip.is_multicast:
+        return True
+    return not isinstance(allow, bool) and any(
+        ip in ipaddress.ip_network(net, strict=False) for net in allow)
 
 
-def check_url(url: str, *, allow_private: bool = False) -> None:
-    """:raises RefusedAddressError: not http(s), no host, or (unless ``allow_private``) a host
-    that resolves to an address outside the public internet."""
+def check_url(url: str, *, allow_private: Allowed = False) -> None:
+    """:raises RefusedAddressError: not http(s), no host, or a host that resolves to an address
+    outside the public internet (unless ``allow_private`` is True, or names its network)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RefusedAddressError("only http:// and https:// URLs with a host")
-    if allow_private:
+    if allow_private is True:
         return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as e:
         raise RefusedAddressError(f"{parts.hostname} does not resolve") from e
     for *_, sockaddr in infos:
-        if not _public(str(sockaddr[0])):
+        if not _public(str(sockaddr[0]), allow_private):
             raise RefusedAddressError(f"{parts.hostname} resolves to {sockaddr[0]}: a private,"
                                       " loopback or link-local address")
 
 
 def request(method: str, url: str, *, timeout: float, max_bytes: int,
-            allow_private: bool = False, data: bytes | None = None,
+            allow_private: Allowed = False, data: bytes | None = None,
             headers: dict[str, str] | None = None,
             follow: bool = True) -> Answer:
     """One request (with its redirects when ``follow``), every hop checked first.

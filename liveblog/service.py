@@ -26,7 +26,7 @@ from events import (
     write_transaction,
 )
 
-from . import media
+from . import embeds, media
 from .codec import decode, encode
 from .domain import commands as cmd
 from .domain.access import Person, authorize
@@ -216,7 +216,8 @@ class Service:
             log.warning("a redaction ran inside a transaction: its erased text stays in the"
                         " database's files until the next redaction or vacuum")
             return
-        tables = [t for p in self.runner.projections for t in p.tables] + list(media.TABLES)
+        tables = [t for p in self.runner.projections for t in p.tables] + list(media.TABLES) + [
+            "oembed_cache"]
         if not self.store.scrub(tables):
             log.warning("a redaction's erased text may stay in the database's files a little"
                         " longer: a reader held SQLite's log, or PostgreSQL refused CHECKPOINT")
@@ -242,13 +243,16 @@ class Service:
                 # the content leaves storage, its uploaded images with it, in the same
                 # transaction that records why
                 images: set[str] = set()
+                urls: set[str] = set()
 
                 def erase_noting_images(type_: str, data: dict[str, Any]) -> dict[str, Any]:
                     images.update(media.named_by([data]))
+                    urls.update(embeds.embedded_urls([data]))
                     return erase(type_, data)
 
                 store.redact(stream, erase_noting_images)
                 media.forget(store.conn, images, command.post_id)
+                embeds.forget(store.conn, urls)
             try:
                 recorded = store.append(
                     stream, [encode(e, metadata) for e in events], expected_version=version,

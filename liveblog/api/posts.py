@@ -105,6 +105,8 @@ def _send(body: bytes, head: BlogHead, what: str) -> Any:
 
 
 def _content(data: dict[str, Any]) -> dict[str, Any]:
+    from .. import embeds
+
     content = {k: data[k] for k in _CONTENT_FIELDS if k in data}
     if content.get("display_time") is not None:
         content["display_time"] = format_time(content["display_time"])
@@ -116,6 +118,11 @@ def _content(data: dict[str, Any]) -> dict[str, Any]:
                 raise InvalidCommandError(f"body.{index}.media_id",
                                           "no uploaded image has this id (POST /api/media)")
             block.update(url=found.path, width=found.width, height=found.height)
+    if content.get("body"):  # embeds resolved through oEmbed, within OEMBED_TIMEOUT
+        db = get_db()
+        content["body"] = embeds.resolve_blocks(db.store().conn, content["body"],
+                                                current_app.extensions["liveblog.embeds"],
+                                                db.now())
     return content
 
 
