@@ -23,6 +23,7 @@ export function renderBlocks(ed, changed) {
       return h("div", {}, [h("label", {"for": id, text: f[1]}), input, errorSlot("body." + i + "." + f[0])]);
     });
     if (block.type === "image") fields.unshift(uploader(ed, block, i));
+    if (block.type === "embed") fields.push(embedPreview(block));
     list.append(h("div", {"class": "block", "data-index": String(i)}, [
       h("div", {"class": "block-head"}, [h("strong", {text: block.type}),
         h("button", {type: "button", "class": "button", text: "↑", "aria-label": "Move block " + (i + 1) + " up", disabled: i === 0,
@@ -55,4 +56,19 @@ export function addButtons(ed) {
     return h("button", {type: "button", "class": "button", text: "+ " + type, "data-add": type,
       onclick: function () { ed.blocks.push({type: type}); renderBlocks(ed, true); focusBlock(ed, ed.blocks.length - 1, "field"); }});
   });
+}
+
+// What readers will see of an embed: the card the provider's oEmbed answer made when the post
+// was saved (its thumbnail is our copy), or a note that it stays a link.
+function embedPreview(block) {
+  if (!block.title && !block.player) {
+    return h("p", {"class": "hint embed-preview", text: block.url ?
+      "Saved as a link card (no provider answered for this URL, or it has not been saved yet)." : ""});
+  }
+  return h("div", {"class": "embed-preview", role: "group", "aria-label": "Card readers see"}, [
+    block.thumbnail_url ? h("img", {src: block.thumbnail_url, alt: "", width: "160"}) : null,
+    h("p", {}, [h("strong", {text: block.provider || ""}), " ", h("span", {text: block.title || ""}),
+      block.author_name ? h("span", {"class": "hint", text: " · " + block.author_name}) : null]),
+    h("p", {"class": "hint", text: block.player ? "Readers load the player when they choose to." :
+      "Readers get a link to the original."})]);
 }
