@@ -36,7 +36,8 @@ _POST_IDS: dict[str, ma.fields.Field[Any]] = {
 _AUTHOR: dict[str, ma.fields.Field[Any]] = {"author": f.String(load_default=None)}
 #: fields added since v1, left out of a payload when they hold their default, so an event
 #: that does not use them is the same bytes as before they existed
-_OMITTED_DEFAULTS: dict[str, Any] = {"author": None, "scoped": False}
+_OMITTED_DEFAULTS: dict[str, Any] = {"author": None, "scoped": False,
+                                     "language": ev.DEFAULT_LANGUAGE}
 _CONTENT = f.Dict(keys=f.String(validate=ma.validate.OneOf(
     ["headline", "byline", "body", "display_time"])))
 
@@ -68,7 +69,8 @@ REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
         organization=f.String(allow_none=True, required=True),
         timezone=f.String(required=True),
         archive_after_days=f.Integer(allow_none=True,
-                                     load_default=ev.DEFAULT_ARCHIVE_AFTER_DAYS)), 1),
+                                     load_default=ev.DEFAULT_ARCHIVE_AFTER_DAYS),
+        language=f.String(load_default=ev.DEFAULT_LANGUAGE)), 1),
     "BlogUpdated": (ev.BlogUpdated, _schema(
         "BlogUpdated", **_BLOG_ID, changes=f.Dict(keys=f.String(), required=True)), 1),
     "BlogClosed": (ev.BlogClosed, _schema("BlogClosed", **_BLOG_ID), 1),

@@ -12,16 +12,26 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import Markup, escape
 
 from events import format_time
 
-from . import media, queries
+from . import i18n, media, queries
 from .bootstrap import get_db
 from .cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .domain.errors import NotFoundError
 from .http.caching import conditional, content_etag, head_etag, policies, reader_headers
+from .i18n import zone_label
 from .queries import BlogHead
 
 bp = Blueprint("pages", __name__)
@@ -50,31 +60,7 @@ def _page_headers(head: BlogHead, status: str, what: str) -> dict[str, str] | Re
     return conditional(headers, head.updated_at) or headers
 
 
-_ZONES = {"EST": "ET", "EDT": "ET", "CST": "CT", "CDT": "CT", "MST": "MT", "MDT": "MT",
-          "PST": "PT", "PDT": "PT"}
 PAGE_SIZE = 20
-
-
-def zone_label(moment: datetime) -> str:
-    """The zone's name at an aware ``moment`` as every view of a blog shows it: ``ET`` for US
-    zones, the tz database's abbreviation (``CET``) elsewhere, ``EDT``/``EST`` in the hour a
-    clock goes back (when ``1:30 a.m. ET`` could be either)."""
-    zone = moment.strftime("%Z")
-    wall = moment.replace(tzinfo=None)
-    ambiguous = (wall.replace(fold=0, tzinfo=moment.tzinfo).utcoffset()
-                 != wall.replace(fold=1, tzinfo=moment.tzinfo).utcoffset())
-    return zone if ambiguous else _ZONES.get(zone, zone)
-
-
-def display_time(value: str | None, timezone: str) -> str:
-    """``9:06 p.m. ET, January 21, 2022``, in the blog's time zone."""
-    if not value:
-        return ""
-    moment = datetime.fromisoformat(value).astimezone(ZoneInfo(timezone))
-    hour = moment.hour % 12 or 12
-    meridiem = "a.m." if moment.hour < 12 else "p.m."
-    return (f"{hour}:{moment.minute:02d} {meridiem} {zone_label(moment)}, {moment:%B} "
-            f"{moment.day}, {moment.year}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -118,38 +104,28 @@ def zone_labels(timezone: str, first_year: int = 1990, last_year: int = 2060) ->
     return steps
 
 
-def short_time(value: str | None, timezone: str) -> str:
-    """``9:06 p.m. ET``: a post's shown time."""
-    full = display_time(value, timezone)
-    return full.split(",")[0] if full else ""
-
-
-def byline_text(byline: dict[str, Any]) -> Markup:
-    """``From Jane Roe and John Doe in Kyiv`` (names are sanitised HTML fragments)."""
-    names = [Markup(n) for n in byline.get("contributors") or []]
-    if not names:
-        return Markup("")
-    joined = names[0] if len(names) == 1 else Markup(", ").join(names[:-1]) + Markup(
-        " and ") + names[-1]
-    text = Markup("From ") + joined
-    if byline.get("location"):
-        text += Markup(" in ") + Markup(byline["location"])
-    return text
-
-
 def plain(fragment: str | None) -> str:
     """The text of a sanitised fragment (for titles, JSON-LD and Atom titles)."""
     return Markup(fragment or "").striptags()
 
 
+def current_words() -> i18n.Words:
+    """The words of the page being made: its blog's language (the house style else)."""
+    words: i18n.Words = g.words if "words" in g else i18n.words(i18n.HOUSE)
+    return words
+
+
 def _blog(slug: str) -> tuple[Any, BlogHead, dict[str, Any]]:
-    """The connection, the blog's head and its summary (an HTML 404 when there is none)."""
+    """The connection, the blog's head and its summary (an HTML 404 when there is none); the
+    page is made in the blog's language from here on."""
     conn = get_db().store().conn
     head = queries.find_blog_head(conn, slug)
     if head is None:
         raise NotFoundError(f"no blog {slug!r}")
-    return conn, head, queries.blog_json(queries.get_blog_row(conn, head.id),
-                                         encode_cursor("c", head.visible_position))
+    summary = queries.blog_json(queries.get_blog_row(conn, head.id),
+                                encode_cursor("c", head.visible_position))
+    g.words = i18n.words(summary["language"])
+    return conn, head, summary
 
 
 #: entries an Atom document holds; older ones are on the documents its ``next`` link leads to
@@ -232,7 +208,8 @@ def live(slug: str) -> Response:
            "cursor": encode_cursor("c", queries.changes_cursor(rows, more,
                                                                 head.visible_position,
                                                                 position)),
-           "header": {"updated": display_time(summary["updated_at"], summary["timezone"]),
+           "header": {"updated": current_words().display_time(summary["updated_at"],
+                                                               summary["timezone"]),
                       "updated_at": summary["updated_at"], "count": summary["post_count"],
                       "status": summary["status"]},
            "key_events": render_template("_key_events.html", key_events=key_events,
@@ -248,7 +225,8 @@ def fragments(slug: str) -> Response:
     headers = _page_headers(head, summary["status"], "fragments")
     if isinstance(headers, Response):
         return headers
-    out: dict[str, Any] = {"updated": display_time(summary["updated_at"], summary["timezone"]),
+    out: dict[str, Any] = {"updated": current_words().display_time(summary["updated_at"],
+                                                                   summary["timezone"]),
                            "updated_at": summary["updated_at"],
                            "count": summary["post_count"], "status": summary["status"]}
     ids = [i for i in request.args.get("ids", "").split(",") if i][:100]
@@ -392,7 +370,7 @@ def _json_ld(blog: dict[str, Any], page: dict[str, Any], url: str) -> dict[str, 
         "coverageStartTime": blog["created_at"], "coverageEndTime": _coverage_end(blog),
         "datePublished": blog["created_at"], "dateModified": blog["updated_at"],
         "author": [{"@type": "Person", "name": plain(a)} for a in blog["authors"]],
-        "liveBlogUpdate": updates,
+        "inLanguage": blog["language"], "liveBlogUpdate": updates,
     }
     if images:
         data["image"] = images[:3]
@@ -497,9 +475,15 @@ def init_app(app: Flask) -> None:
 
     assets.init_app(app)
     app.register_blueprint(bp)
-    app.add_template_filter(display_time, "display_time")
-    app.add_template_filter(short_time, "short_time")
-    app.add_template_filter(byline_text, "byline")
+    # in the language of the page's blog (i18n.Words); en-US is the house style above
+    app.add_template_filter(lambda v, tz: current_words().display_time(v, tz), "display_time")
+    app.add_template_filter(lambda v, tz: current_words().short_time(v, tz), "short_time")
+    app.add_template_filter(lambda b: current_words().byline(b), "byline")
+    app.add_template_global(lambda message, **values: current_words().gettext(
+        message, **values), "_")
+    app.add_template_global(lambda singular, plural, n, **values: current_words().ngettext(
+        singular, plural, n, **values), "ngettext")
+    app.add_template_global(current_words, "words")
     app.add_template_filter(plain, "plain")
     app.add_template_filter(absolute, "absolute")
     app.add_template_filter(media.srcset, "srcset")

@@ -12,7 +12,7 @@ from .domain.errors import BlogNotFoundError, PostNotFoundError
 
 _BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organization, b.timezone,"
                  " b.status, b.created_at, b.version, a.updated_at, a.post_count,"
-                 " a.feed_version, a.visible_position, b.archive_after_days")
+                 " a.feed_version, a.visible_position, b.archive_after_days, b.language")
 
 
 class BlogRow(NamedTuple):
@@ -33,6 +33,7 @@ class BlogRow(NamedTuple):
     feed_version: int
     visible_position: int
     archive_after_days: int | None
+    language: str
 
 
 class PostRow(NamedTuple):
@@ -110,7 +111,7 @@ def blog_json(row: BlogRow, cursor: str) -> dict[str, Any]:
         "authors": json.loads(row.authors), "organization": row.organization,
         "timezone": row.timezone, "status": row.status, "created_at": row.created_at,
         "updated_at": row.updated_at, "post_count": row.post_count, "cursor": cursor,
-        "archive_after_days": row.archive_after_days,
+        "archive_after_days": row.archive_after_days, "language": row.language,
     }
 
 

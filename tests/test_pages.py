@@ -6,9 +6,11 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
-from liveblog.pages import byline_text, display_time
+from liveblog.i18n import display_time, words
 
 from .api.helpers import create_blog, create_post
+
+byline_text = words("en-US").byline
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

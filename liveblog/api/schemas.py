@@ -20,6 +20,7 @@ import nh3
 from events import format_time
 
 from ..domain.events import CORRECTION_REASONS
+from ..i18n import LANGUAGES
 
 f = ma.fields
 v = ma.validate
@@ -241,6 +242,9 @@ class _BlogFields(StrictSchema):
     archive_after_days = f.Integer(allow_none=True, validate=v.Range(min=1, max=36500), metadata={
         "description": "close the blog after this many days without a change readers can see"
                        " (null: never; default ARCHIVE_AFTER_DAYS)"})
+    language = f.String(validate=v.OneOf(list(LANGUAGES)), metadata={
+        "description": "BCP 47: the language of the reader page, Atom and JSON-LD (default"
+                       " en-US)", "enum": list(LANGUAGES)})
 
 
 class BlogCreateSchema(_BlogFields):
@@ -477,6 +481,7 @@ class BlogSchema(ma.Schema):
     cursor = f.String()
     archive_after_days = f.Integer(allow_none=True, metadata={
         "description": "closed by the scheduler after this many idle days (null: never)"})
+    language = f.String(metadata={"enum": list(LANGUAGES), "description": "BCP 47"})
 
 
 class BlogListSchema(ma.Schema):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .events import DEFAULT_ARCHIVE_AFTER_DAYS
+from .events import DEFAULT_ARCHIVE_AFTER_DAYS, DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,7 @@ class CreateBlog:
     organization: str | None = None
     timezone: str = "UTC"
     archive_after_days: int | None = DEFAULT_ARCHIVE_AFTER_DAYS
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)

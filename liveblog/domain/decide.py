@@ -31,7 +31,7 @@ def decide_blog(blog: Blog | None, command: cmd.BlogCommand, now: datetime) -> l
             raise ConflictError(f"blog {command.blog_id} already exists")
         return [ev.BlogCreated(command.blog_id, command.slug, command.title, command.description,
                                list(command.authors), command.organization, command.timezone,
-                               command.archive_after_days)]
+                               command.archive_after_days, command.language)]
     if blog is None:
         raise BlogNotFoundError(f"no blog {command.blog_id}")
     match command:

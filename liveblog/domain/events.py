@@ -17,6 +17,8 @@ Content = dict[str, Any]  # headline, byline, body, display_time
 
 #: the documented archive_after_days: what a blog created before the setting existed has
 DEFAULT_ARCHIVE_AFTER_DAYS = 30
+#: the language of a blog that names none (and of every blog created before languages)
+DEFAULT_LANGUAGE = "en-US"
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class BlogCreated:
     #: close the blog after this many days without a visible change (None: never); blogs
     #: created before the setting existed have the documented default
     archive_after_days: int | None = DEFAULT_ARCHIVE_AFTER_DAYS
+    #: BCP 47: the language of its reader page, Atom feed and JSON-LD
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)

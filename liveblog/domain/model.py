@@ -25,6 +25,7 @@ class Blog:
     timezone: str
     status: str = "live"
     archive_after_days: int | None = ev.DEFAULT_ARCHIVE_AFTER_DAYS
+    language: str = ev.DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ def evolve_blog(state: Blog | None, event: ev.DomainEvent) -> Blog | None:
         case ev.BlogCreated():
             return Blog(event.blog_id, event.slug, event.title, event.description,
                         list(event.authors), event.organization, event.timezone,
-                        archive_after_days=event.archive_after_days)
+                        archive_after_days=event.archive_after_days,
+                        language=event.language)
         case ev.BlogUpdated() if state is not None:
             return replace(state, **event.changes)
         case ev.BlogClosed() if state is not None:

@@ -12,27 +12,29 @@ from typing import Any
 from events import Connection, Projection, RecordedEvent, Rows, Tables, compact, format_time
 from events.projections import Handler
 
-from ..domain.events import DEFAULT_ARCHIVE_AFTER_DAYS
+from ..domain.events import DEFAULT_ARCHIVE_AFTER_DAYS, DEFAULT_LANGUAGE
 
 BLOG_FIELDS = ("slug", "title", "description", "authors", "organization", "timezone",
-               "archive_after_days")
+               "archive_after_days", "language")
 
 
 class BlogsProjection(Projection):
     """One row a blog: its fields, status, creation time and own stream version."""
 
     name = "blogs"
-    version = 3  # 2: authors as key-sorted JSON (a rebuild writes the same bytes); 3: archiving
+    # 2: authors as key-sorted JSON (a rebuild writes the same bytes); 3: archiving; 4: language
+    version = 4
     tables = ("blogs",)
     columns = {"blogs": ("id", "slug", "title", "description", "authors", "organization",
-                         "timezone", "status", "created_at", "version", "archive_after_days")}
+                         "timezone", "status", "created_at", "version", "archive_after_days",
+                         "language")}
 
     def create(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE TABLE {t['blogs']} (id TEXT PRIMARY KEY, slug TEXT NOT NULL,"
                      " title TEXT NOT NULL, description TEXT NOT NULL, authors TEXT NOT NULL,"
                      " organization TEXT, timezone TEXT NOT NULL, status TEXT NOT NULL,"
                      " created_at TEXT NOT NULL, version INTEGER NOT NULL,"
-                     " archive_after_days INTEGER)")
+                     " archive_after_days INTEGER, language TEXT NOT NULL DEFAULT 'en-US')")
 
     def create_indexes(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE UNIQUE INDEX {t.index('blogs', 'slug')} ON {t['blogs']} (slug)")
@@ -51,7 +53,8 @@ class BlogsProjection(Projection):
             "description": d["description"], "authors": compact(d["authors"]),
             "organization": d["organization"], "timezone": d["timezone"], "status": "live",
             "created_at": format_time(e.recorded_at), "version": e.version,
-            "archive_after_days": d.get("archive_after_days", DEFAULT_ARCHIVE_AFTER_DAYS)})
+            "archive_after_days": d.get("archive_after_days", DEFAULT_ARCHIVE_AFTER_DAYS),
+            "language": d.get("language", DEFAULT_LANGUAGE)})
 
     def _updated(self, rows: Rows, e: RecordedEvent) -> None:
         row = rows.get("blogs", e.data["blog_id"])

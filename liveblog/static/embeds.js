@@ -30,7 +30,9 @@
     var stop = document.createElement("button");
     stop.type = "button";
     stop.className = "embed-forget";
-    stop.textContent = "Stop loading " + card.dataset.provider + " automatically";
+    var root = document.getElementById("liveblog");
+    var words = (root && root.dataset.stopLabel) || "Stop loading {provider} automatically";
+    stop.textContent = words.split("{provider}").join(card.dataset.provider);
     stop.hidden = !allowed(card.dataset.provider);
     card.querySelector(".embed-consent").replaceWith(frame, stop);
   }

@@ -28,6 +28,15 @@
 
   function byId(id) { return document.getElementById(id); }
 
+  // The page's words are its blog's language: the server wrote each plural form ("{n} Posts")
+  // into the page, and Intl.PluralRules picks the one a number takes.
+  var plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(root.dataset.lang || "en-US") : null;
+  function counted(forms, n) {
+    var all = JSON.parse(forms || "{}");
+    var text = all[plurals ? plurals.select(n) : (n === 1 ? "one" : "other")] || all.other || "{n}";
+    return text.split("{n}");
+  }
+
   function parse(html) {
     var t = document.createElement("template");
     t.innerHTML = html.trim();
@@ -57,11 +66,13 @@
     var updated = byId("updated");
     updated.textContent = info.updated;
     updated.setAttribute("datetime", info.updated_at);
-    byId("count").textContent = info.count;
-    var label = byId("count").parentNode;
-    label.lastChild.textContent = info.count === 1 ? " Post" : " Posts";
+    var count = byId("count"), label = count.parentNode;
+    var parts = counted(root.dataset.countForms, info.count);
+    count.textContent = info.count;
+    label.textContent = "";
+    label.append(parts[0], count, parts.slice(1).join(String(info.count)));
     var status = byId("status");
-    status.textContent = info.status === "live" ? "Live" : "Closed";
+    status.textContent = info.status === "live" ? root.dataset.liveLabel : root.dataset.closedLabel;
     status.className = "badge " + info.status;
   }
 
@@ -133,7 +144,7 @@
     var empty = byId("empty");
     if (empty) empty.hidden = pending.length > 0;
     if (!pending.length) { button.hidden = true; return; }
-    button.textContent = pending.length === 1 ? "1 new post" : pending.length + " new posts";
+    button.textContent = counted(root.dataset.newForms, pending.length).join(String(pending.length));
     button.hidden = false;
   }
 

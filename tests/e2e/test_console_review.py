@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from liveblog.pages import short_time
+from liveblog.i18n import short_time
 
 from .server import Server, editor_token
 
