@@ -63,13 +63,15 @@ class Handler(BaseHTTPRequestHandler):
 class Receiver:
     """This file run as a process on a free port (for tests)."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int | None = None) -> None:
         import socket
         import subprocess
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        if port is None:
+            with socket.socket() as sock:
+                sock.bind(("127.0.0.1", 0))
+                port = sock.getsockname()[1]
+        self.port = port
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.proc = subprocess.Popen([sys.executable, __file__, str(self.port)],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

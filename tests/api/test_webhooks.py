@@ -152,6 +152,27 @@ def _legal(app):
     return {"Authorization": f"Bearer {secret}"}
 
 
+def test_a_receiver_that_is_down_gets_everything_in_order_once_it_is_back(
+        app, client, admin, receiver, private, clock):
+    blog = client.post("/api/blogs", json={"title": "Outage"}, headers=admin).get_json()
+    hook = _subscribe(client, admin, receiver.url)
+    receiver.stop()  # the partner's server is down: connections are refused
+    for headline in ("One", "Two", "Three"):
+        client.post(f"/api/blogs/{blog['id']}/posts", json={"headline": headline},
+                    headers=admin)
+    assert deliver(app) == 0
+    failed = client.get(f"/api/webhooks/{hook['id']}/deliveries", headers=admin).get_json()
+    assert failed["deliveries"][0]["outcome"] == "failed"
+    assert "ConnectionError" in failed["deliveries"][0]["error"]
+    back = Receiver(receiver.port)  # back, on the same address
+    try:
+        clock.advance(seconds=5)
+        assert deliver(app) == 3
+        assert [b["data"]["post"]["headline"] for b in _bodies(back)] == ["One", "Two", "Three"]
+    finally:
+        back.stop()
+
+
 def test_a_410_disables_the_webhook_and_replay_starts_it_again(
         app, client, admin, receiver, private):
     blog = client.post("/api/blogs", json={"title": "Gone"}, headers=admin).get_json()
