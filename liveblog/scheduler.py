@@ -167,6 +167,7 @@ class Jobs:
         self.leader = False
         self._lock = threading.Lock()
         self._deliverer: Any = None
+        self._stopping = False
 
     def start(self) -> None:
         """Start the scheduler. The first sync runs here, before any other job, so the lease is
@@ -205,6 +206,10 @@ class Jobs:
 
     def shutdown(self) -> None:
         """Stop the jobs and give up the lease."""
+        # No sync may be half-way first: it asks the scheduler for its jobs, which APScheduler's
+        # shutdown refuses (holding its job stores' lock) while it waits for running jobs.
+        with self._lock:
+            self._stopping = True
         self.scheduler.shutdown(wait=True)
         if self._deliverer is not None:
             self._deliverer.pool.shutdown(wait=True)
@@ -225,6 +230,8 @@ class Jobs:
     def sync_schedules(self) -> None:
         """Renew the lease; publish what is due; arm a date job for each pending post."""
         with self._lock:
+            if self._stopping:
+                return
             try:
                 self.leader = self.lease.acquire()
             except Exception as e:  # a busy or unreachable database: try again next second
