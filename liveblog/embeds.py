@@ -20,6 +20,7 @@ import fnmatch
 import json
 import logging
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -52,6 +53,24 @@ PLAYER_HOSTS = {
 _MAX_ANSWER = 256 * 1024
 _MAX_THUMBNAIL = 5 * 1024 * 1024
 _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="oembed")
+#: a URL whose provider was too slow or failed is not asked again for this long (per process):
+#: a save that names it does not wait OEMBED_TIMEOUT each time
+RETRY_AFTER = 60.0
+_failed: dict[str, float] = {}
+_failed_lock = threading.Lock()
+
+
+def _recently_failed(url: str) -> bool:
+    with _failed_lock:
+        at = _failed.get(url)
+        return at is not None and time.monotonic() - at < RETRY_AFTER
+
+
+def _note_failure(url: str) -> None:
+    with _failed_lock:
+        if len(_failed) > 10_000:
+            _failed.clear()
+        _failed[url] = time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -226,7 +245,7 @@ def resolve_blocks(conn: Connection, body: list[dict[str, Any]], settings: Setti
         url = out[i]["url"]
         provider = settings.provider_for(url)
         hit = cached.get(url)
-        if provider is None or (hit and hit[1] >= fresh_after):
+        if provider is None or (hit and hit[1] >= fresh_after) or _recently_failed(url):
             continue
         jobs[i] = _pool.submit(_fetch, settings, provider, url, deadline)
     if jobs:
@@ -239,6 +258,7 @@ def resolve_blocks(conn: Connection, body: list[dict[str, Any]], settings: Setti
             fields = _keep(conn, url, job.result(), now)
         elif job is not None:
             log.info("oEmbed for %s: %s", url, job.exception() if job.done() else "too slow")
+            _note_failure(url)
         if fields is None and url in cached:
             fields = cached[url][0]  # what the provider said before (a card, not a link)
         out[i].update(fields or {})

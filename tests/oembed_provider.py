@@ -54,7 +54,7 @@ class Handler(BaseHTTPRequestHandler):
         base = f"http://127.0.0.1:{port}"
         if parts.path == "/oembed":
             url = parse_qs(parts.query).get("url", [""])[0]
-            what = url.rstrip("/").rsplit("/", 1)[-1]
+            what = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
             if what == "slow":
                 time.sleep(10)
             if what == "fail":
