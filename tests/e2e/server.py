@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -78,7 +80,10 @@ class Server:
         self.db = db
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, **(extra_env or {})}
+        # the metrics' files in a folder of the test's own: a node a test kills cannot remove
+        # the one `serve` would make, and it would stay behind in /tmp
+        self.metrics = tempfile.mkdtemp(prefix="liveblog-test-metrics-")
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics, **(extra_env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "liveblog", "serve", "--db", str(db), "--port",
              str(self.port), "--workers", str(workers), *extra_args],
@@ -111,6 +116,7 @@ class Server:
 
     def stop(self) -> None:
         stop_process(self.proc, signal.SIGTERM, 20)
+        shutil.rmtree(self.metrics, ignore_errors=True)
 
 
 def stop_process(proc: subprocess.Popen[bytes], signum: int, timeout: float) -> None:
