@@ -92,7 +92,7 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if response.mimetype == "text/html":
         # pages frame nothing but the providers' embed players, once a reader asks
-        frames = " ".join(current_app.extensions["liveblog.embeds"].frame_origins())
+        frames = " ".join(current_app.extensions["liveblog.embeds"].frame_origins)
         headers.setdefault("Content-Security-Policy",
                            f"{PAGE_POLICY}; frame-src {frames or NO_FRAMES}")
     elif not (response.mimetype or "").startswith(("text/css", "image/", "text/javascript")):

@@ -17,6 +17,7 @@ it had, from ``oembed_cache``).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import logging
 import re
@@ -106,13 +107,10 @@ class Settings:
     def provider_for(self, url: str) -> Provider | None:
         return next((p for p in self.providers if p.matches(url)), None)
 
+    @functools.cached_property
     def frame_origins(self) -> list[str]:
         """Every origin a reader page may frame (its CSP's frame-src)."""
-        cached: list[str] | None = self.__dict__.get("_frames")
-        if cached is None:
-            cached = sorted({origin for p in self.providers for origin in p.players})
-            object.__setattr__(self, "_frames", cached)
-        return cached
+        return sorted({origin for p in self.providers for origin in p.players})
 
 
 def _origin(url: str) -> str:

@@ -160,12 +160,11 @@ class Words:
 
     def names(self, names: list[Markup]) -> Markup:
         """``Jane Roe, John Doe and Ann Lee`` (sanitised fragments, joined in the language)."""
-        if self.language == HOUSE or len(names) < 2:
-            if len(names) < 2:
-                return names[0] if names else Markup("")
+        if len(names) < 2:
+            return names[0] if names else Markup("")
+        if self.language == HOUSE:
             return Markup(", ").join(names[:-1]) + Markup(" and ") + names[-1]
-        return Markup(format_list([str(Markup.escape(n)) if not isinstance(n, Markup) else
-                                   str(n) for n in names], locale=self.locale))
+        return Markup(format_list([str(n) for n in names], locale=self.locale))
 
     def byline(self, byline: dict[str, Any]) -> Markup:
         """``From Jane Roe and John Doe in Kyiv``."""

@@ -18,7 +18,6 @@ from typing import Any
 from events import Connection, format_time, write_transaction
 
 from .domain.access import Person
-from .domain.events import MEMBER_ROLES
 
 #: the cookie a signed-in person's browser holds (the session's secret)
 SESSION_COOKIE = "liveblog_session"
@@ -73,11 +72,6 @@ def find_person(conn: Connection, person_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     return dict(zip(("id", "name", "kind", "role", "scoped", "revoked_at"), row, strict=True))
-
-
-def role_is_member(role: str) -> bool:
-    """Whether ``role`` is one held through a blog's membership."""
-    return role in MEMBER_ROLES
 
 
 # -- sessions ------------------------------------------------------------------------------

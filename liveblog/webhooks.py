@@ -32,7 +32,7 @@ from typing import Any
 
 import requests
 
-from events import Connection, RecordedEvent, format_time, write_transaction
+from events import Connection, EventStore, RecordedEvent, format_time, write_transaction
 
 from . import outbound, queries
 from .cursors import encode_cursor
@@ -129,13 +129,14 @@ def signed_headers(hook: Webhook, message_id: str, body: bytes, now: datetime) -
 # -- the subscriptions -------------------------------------------------------------------------
 
 
-def create(conn: Connection, url: str, blogs: list[str] | None, events: list[str] | None,
+def create(store: EventStore, url: str, blogs: list[str] | None, events: list[str] | None,
            now: datetime) -> tuple[Webhook, str]:
     """A new webhook, sent what happens from now on; returns it and its secret (shown once)."""
     secret = new_secret()
     hook_id = "wh_" + secrets.token_hex(8)
+    conn = store.conn
     with write_transaction(conn):
-        head = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0]
+        head = store.head().position
         conn.execute(
             f"INSERT INTO webhooks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, 1, NULL, ?, ?, NULL,"
             " NULL, 0)", (hook_id, url, json.dumps(blogs) if blogs is not None else None,

@@ -190,7 +190,7 @@ class Webhooks(MethodView):
         db = get_db()
 
         def make() -> Any:
-            hook, secret = webhooks.create(db.store().conn, data["url"], data.get("blogs"),
+            hook, secret = webhooks.create(db.store(), data["url"], data.get("blogs"),
                                            data.get("events"), db.now())
             return _answer({**hook.json(db.store().conn), "secret": secret}, 201,
                            Location=url_for("webhooks.Webhook", hook_id=hook.id))

@@ -259,7 +259,7 @@ class World:
 
             with self.app.app_context():
                 db = self.app.extensions["liveblog.db"]
-                hook, _ = webhooks.create(db.store().conn, "https://93.184.215.14/hook", None,
+                hook, _ = webhooks.create(db.store(), "https://93.184.215.14/hook", None,
                                           None, db.now())
             params["hook_id"] = hook.id
         elif case.setup == "stored image":
