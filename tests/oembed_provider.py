@@ -1,4 +1,5 @@
-"""An oEmbed provider, as a process of its own: ``python tests/oembed_provider.py PORT``.
+"""An oEmbed provider, as a process of its own: ``python tests/oembed_provider.py PORT``
+(``tests/peers.py`` starts it for tests).
 
 ``GET /oembed?url=https://clips.example/v/<what>&format=json`` answers as <what> says:
 ``ok`` (a video with a title, a thumbnail and an iframe player, and hostile markup beside it),
@@ -80,44 +81,6 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, page, "text/html")
         else:
             self._send(404)
-
-
-class Provider:
-    """This file run as a process on a free port, with the providers.json entry naming it."""
-
-    def __init__(self, folder) -> None:
-        import socket
-        import subprocess
-
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, __file__, str(self.port)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == b"ready"
-        self.providers = folder / "providers.json"
-        self.providers.write_text(json.dumps([
-            {"provider_name": "Clipper", "provider_url": f"{self.base}/",
-             "endpoints": [{"schemes": ["https://clips.example/v/*"],
-                            "url": f"{self.base}/oembed"}]},
-            # the same provider by a name that resolves to a loopback address
-            {"provider_name": "Local", "provider_url": f"http://localhost:{self.port}/",
-             "endpoints": [{"schemes": ["https://local.example/v/*"],
-                            "url": f"http://localhost:{self.port}/oembed"}]},
-        ]))
-
-    def requests(self) -> list[dict[str, str]]:
-        import urllib.request
-
-        with urllib.request.urlopen(f"{self.base}/requests", timeout=5) as r:
-            return json.loads(r.read())
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 if __name__ == "__main__":

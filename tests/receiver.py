@@ -1,4 +1,5 @@
-"""A partner's webhook receiver, as a process of its own: ``python tests/receiver.py PORT``.
+"""A partner's webhook receiver, as a process of its own: ``python tests/receiver.py PORT``
+(``tests/peers.py`` starts it for tests).
 
 ``POST /hook`` keeps each delivery (headers and body) and answers as told: ``POST /control``
 ``{"status": 200, "delay": 0, "times": null}`` sets the answer (``times``: for that many
@@ -58,47 +59,6 @@ class Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         self._reply(status, b"{}")
-
-
-class Receiver:
-    """This file run as a process on a free port (for tests)."""
-
-    def __init__(self, port: int | None = None) -> None:
-        import socket
-        import subprocess
-
-        if port is None:
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                port = sock.getsockname()[1]
-        self.port = port
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-        self.proc = subprocess.Popen([sys.executable, __file__, str(self.port)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == b"ready"
-
-    def _call(self, method: str, path: str, body: dict | None = None):
-        import urllib.request
-
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data,
-                                         method=method)
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return json.loads(response.read() or b"null")
-
-    def answer(self, status: int = 200, delay: float = 0.0, times: int | None = None) -> None:
-        """Answer the next deliveries with ``status`` (after ``delay`` s; ``times`` of them)."""
-        self._call("POST", "/control", {"status": status, "delay": delay, "times": times})
-
-    def received(self) -> list[dict]:
-        """Every delivery so far, oldest first: headers, body (text), the status answered."""
-        return self._call("GET", "/received")
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 if __name__ == "__main__":

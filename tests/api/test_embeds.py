@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.oembed_provider import Provider
+from tests.peers import Provider
 
 
 @pytest.fixture

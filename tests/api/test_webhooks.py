@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from liveblog.service import Actor
-from tests.receiver import Receiver
+from tests.peers import Receiver
 
 from .helpers import assert_problem
 

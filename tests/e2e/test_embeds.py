@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.oembed_provider import Provider
+from tests.peers import Provider
 
 from .server import Server, editor_token
 from .test_accessibility import audit

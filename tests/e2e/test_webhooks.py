@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from tests.conftest import fresh_postgres
-from tests.receiver import Receiver
+from tests.peers import Receiver
 
 from .server import Server, editor_token
 from .test_nodes import _children
