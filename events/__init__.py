@@ -9,10 +9,13 @@ from .backends import (
     DATABASE_ERRORS,
     Connection,
     Watcher,
+    check_name,
     connect,
     is_postgres,
     read_snapshot,
+    table_exists,
     unavailable,
+    upgrade_lock,
     watcher,
     write_transaction,
 )
@@ -29,7 +32,7 @@ from .errors import (
 )
 from .jsonl import export_jsonl, import_jsonl
 from .migrations import LATEST as SCHEMA_VERSION
-from .migrations import migrate, schema_version
+from .migrations import migrate, pending_migrations, schema_version
 from .projections import Projection, ProjectionRunner, Rows, Tables
 from .records import Head, NewEvent, RecordedEvent, StoredRow, VerifyResult
 from .store import EventStore, utc_now, verify
@@ -60,6 +63,7 @@ __all__ = [
     "VerifyResult",
     "Watcher",
     "canonical",
+    "check_name",
     "compact",
     "connect",
     "export_jsonl",
@@ -70,7 +74,10 @@ __all__ = [
     "read_snapshot",
     "record_hash",
     "schema_version",
+    "pending_migrations",
+    "table_exists",
     "unavailable",
+    "upgrade_lock",
     "utc_now",
     "verify",
     "watcher",

@@ -275,6 +275,16 @@ def migrate(conn: Connection, *, upto: int = LATEST) -> list[str]:
     return applied
 
 
+def pending_migrations(conn: Connection) -> list[str]:
+    """The names of the migrations this database has not had yet (every one on a new one)."""
+    from .backends import table_exists
+
+    if not table_exists(conn, "_events_migrations"):
+        return [m.name for m in MIGRATIONS]
+    names = {row[0] for row in conn.execute("SELECT name FROM _events_migrations")}
+    return [m.name for m in MIGRATIONS if m.name not in names]
+
+
 def schema_version(conn: Connection) -> int:
     """The number of the last migration this database has (0 when it has none)."""
     names = {row[0] for row in conn.execute("SELECT name FROM _events_migrations")}

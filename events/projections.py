@@ -366,6 +366,18 @@ class ProjectionRunner:
 
     # -- start-up ------------------------------------------------------------------------------
 
+    def outdated(self) -> list[str]:
+        """The projections :meth:`start` would build anew from the log (one of another version,
+        or a new one on a log that has events), by name; it changes nothing."""
+        empty = self.store.is_empty()
+        names = []
+        for projection in self.projections:
+            checkpoint = self._checkpoint(self.store.conn, projection)
+            if (checkpoint is None and not empty) or (
+                    checkpoint is not None and checkpoint[0] != projection.version):
+                names.append(projection.name)
+        return names
+
     def start(self, progress: Progress | None = None) -> None:
         """Create missing projections, rebuild those whose version changed, catch up the rest."""
         conn = self.store.conn

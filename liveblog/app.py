@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +15,7 @@ from . import bootstrap
 from .api import register_api
 from .api.auth import FailedAuthentications, authenticate_request, check_session_request
 from .api.freshness import Freshness, LongPolls
-from .config import DEFAULTS
+from .config import DEFAULTS, from_environ
 from .http import caching
 from .http.requests import RequestLog
 from .lru import LRU
@@ -29,10 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
-    app.config.from_prefixed_env("LIVEBLOG", loads=_loads)
-    for key in [k for k in DEFAULTS if k.startswith("OIDC_")]:  # as the contract names them
-        if key in os.environ and not os.environ.get(f"LIVEBLOG_{key}"):
-            app.config[key] = os.environ[key]
+    app.config.update(from_environ(os.environ)[0])  # a wrong value stops here, named
     if test_config is not None:
         app.config.update(test_config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -58,6 +54,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app, [trusted] if isinstance(trusted, str) else list(trusted))
     app.wsgi_app = Freshness(app, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = RequestLog(app, app.wsgi_app)  # type: ignore[method-assign]
+    # what start-up read went back to the pool: an idle process holds no connection
+    app.extensions["liveblog.db"].release()
     return app
 
 
@@ -98,10 +96,3 @@ def _security_headers(response: Response) -> Response:
     elif not (response.mimetype or "").startswith(("text/css", "image/", "text/javascript")):
         headers.setdefault("Content-Security-Policy", API_POLICY)
     return response
-
-
-def _loads(value: str) -> Any:
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value

@@ -10,9 +10,12 @@ restore goes into an empty database only, then the hash chain is verified.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -58,6 +61,11 @@ def backup(database: str, destination: str) -> Head:
 def restore(source: str, database: str) -> VerifyResult:
     """Load the backup file ``source`` into the empty ``database``, then verify its chain.
 
+    The target may be missing (a SQLite file is made), or hold nothing but the tables a backup
+    of ours holds, with no event in them (a schema ``serve`` or ``migrate`` made): those are
+    replaced. Anything else in it (another application's table, function or view) refuses the
+    restore and leaves the target untouched.
+
     :raises BackupError: the database is not empty, the file is not a backup of this kind of
         database, or ``pg_restore`` is not installed.
     """
@@ -67,22 +75,21 @@ def restore(source: str, database: str) -> VerifyResult:
         if not start.startswith(_PG_DUMP_MAGIC):
             raise BackupError(f"{source} is not a PostgreSQL backup (liveblog backup of a"
                               " postgresql:// database); move a SQLite log with liveblog copy")
-        _require_empty(database)
+        ours = _dump_objects(source)
+        _drop_empty_schema(database, ours)
         _pg_restore(source, database)
     else:
         if not start.startswith(_SQLITE_MAGIC):
             raise BackupError(f"{source} is not a SQLite backup (liveblog backup of a SQLite"
                               " database); move a PostgreSQL log with liveblog copy")
-        _require_empty(database)
-        backup_file = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-        try:
+        with _read_only(source) as backup_file:
+            ours = _sqlite_objects(backup_file)
+            _remove_empty_file(database, ours)
             target = sqlite3.connect(database)
             try:
                 backup_file.backup(target)
             finally:
                 target.close()
-        finally:
-            backup_file.close()
     store = EventStore.open(database)
     try:
         return verify(store.conn)
@@ -90,37 +97,91 @@ def restore(source: str, database: str) -> VerifyResult:
         store.close()
 
 
-def _require_empty(database: str) -> None:
-    if not is_postgres(database) and not Path(database).exists():
-        return
-    store = EventStore.open(database)
+@contextlib.contextmanager
+def _read_only(path: str) -> Iterator[sqlite3.Connection]:
+    conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
     try:
-        if store.head().position:
-            raise BackupError(f"{database} holds events already: restore into an empty"
-                              " database")
+        yield conn
     finally:
-        store.close()
-    if not is_postgres(database):
-        Path(database).unlink()  # the empty file opening it made: the backup replaces it
-        for suffix in ("-wal", "-shm"):
-            Path(database + suffix).unlink(missing_ok=True)
-    else:
-        _drop_empty_tables(database)
+        conn.close()
 
 
-def _drop_empty_tables(database: str) -> None:
-    """An empty PostgreSQL database that was opened has the store's empty tables: they go, so
-    the dump's own are created in their place."""
+def _sqlite_objects(conn: sqlite3.Connection) -> set[str]:
+    """The tables and views of a SQLite database (SQLite's own left out)."""
+    try:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                            " AND name NOT LIKE 'sqlite_%'").fetchall()
+    except sqlite3.DatabaseError as e:
+        raise BackupError(f"cannot read it as a SQLite database: {e}") from None
+    return {f"table {name}" for (name,) in rows}
+
+
+def _refuse_foreign(database: str, found: set[str], ours: set[str], events: int) -> None:
+    foreign = sorted(found - ours)
+    if foreign:
+        listed = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise BackupError(f"{database} holds what is not liveblog's ({listed}): restore into"
+                          " an empty database; nothing was changed")
+    if events:
+        raise BackupError(f"{database} holds events already: restore into an empty database;"
+                          " nothing was changed")
+
+
+def _remove_empty_file(database: str, ours: set[str]) -> None:
+    """A SQLite target that holds only our empty schema goes (the backup's file replaces it);
+    anything else refuses the restore, the file untouched."""
+    path = Path(database)
+    if not path.exists():
+        return
+    if path.stat().st_size:
+        try:
+            with _read_only(database) as conn:
+                found = _sqlite_objects(conn)
+                events = (conn.execute("SELECT count(*) FROM events").fetchone()[0]
+                          if "table events" in found else 0)
+        except BackupError as e:
+            raise BackupError(f"{database}: {e}; nothing was changed") from None
+        _refuse_foreign(database, found, ours, events)
+    path.unlink()
+    for suffix in ("-wal", "-shm"):
+        Path(database + suffix).unlink(missing_ok=True)
+
+
+def _dump_objects(source: str) -> set[str]:
+    """The tables, views and functions a PostgreSQL backup holds, as ``table name``."""
+    objects = set()
+    for line in _run(["pg_restore", "--list", source], "pg_restore").splitlines():
+        match = re.match(r"^\d+; \d+ \d+ (TABLE|VIEW|FUNCTION) \S+ ([^ (]+)", line)
+        if match:
+            objects.add(f"{match[1].lower()} {match[2]}")
+    return objects
+
+
+def _drop_empty_schema(database: str, ours: set[str]) -> None:
+    """A PostgreSQL target that holds only our empty schema has it dropped, so the dump's own
+    is created in its place; anything else refuses the restore, the database untouched."""
     import psycopg
 
     with psycopg.connect(_libpq_url(database), autocommit=True) as conn:
-        for (name,) in conn.execute("SELECT tablename FROM pg_tables"
-                                    " WHERE schemaname = current_schema()").fetchall():
-            conn.execute(f'DROP TABLE IF EXISTS "{name}" CASCADE')
-        for (name,) in conn.execute(
-                "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-                " WHERE n.nspname = current_schema() AND p.prokind = 'f'").fetchall():
-            conn.execute(f'DROP FUNCTION IF EXISTS "{name}" CASCADE')
+        found = {f"table {name}" for (name,) in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")}
+        found |= {f"view {name}" for (name,) in conn.execute(
+            "SELECT viewname FROM pg_views WHERE schemaname = current_schema()")}
+        found |= {f"function {name}" for (name,) in conn.execute(
+            "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = current_schema()")}
+        events = (conn.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
+                  if "table events" in found else 0)
+        _refuse_foreign(database, found, ours, events)
+        with conn.transaction():
+            for item in sorted(found):
+                kind, name = item.split(" ", 1)
+                if kind == "table":
+                    conn.execute(f'DROP TABLE IF EXISTS "{name}" CASCADE')
+            for item in sorted(found):
+                kind, name = item.split(" ", 1)
+                if kind == "function":
+                    conn.execute(f'DROP FUNCTION IF EXISTS "{name}" CASCADE')
 
 
 def _libpq_url(database: str) -> str:

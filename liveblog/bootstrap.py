@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +21,11 @@ from events import (
     ProjectionRunner,
     RecordedEvent,
     Watcher,
+    connect,
+    migrate,
+    pending_migrations,
     unavailable,
+    upgrade_lock,
     utc_now,
     watcher,
     write_transaction,
@@ -51,6 +55,10 @@ class Liveblog:
     _states: StreamStates = field(default_factory=StreamStates)
     _watcher: Watcher | None = None
     _watcher_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        #: when this process's liveblog was put together (by its clock)
+        self.started_at: datetime = self.now()
 
     # -- the pool's leases -----------------------------------------------------------------------
 
@@ -151,6 +159,62 @@ def bootstrap(url: str, *, synchronous: str = "FULL", clock: object = utc_now,
 
     pool = Pool(url, open_store, leases=metrics.DB_CONNECTIONS.inc)
     return Liveblog(url, pool, clock, poll_interval)
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """What a database lacks before this code can serve it: migrations not applied yet, and
+    projections to build anew from the log (of another version, or new)."""
+
+    migrations: list[str]
+    projections: list[str]
+
+    def __bool__(self) -> bool:
+        return bool(self.migrations or self.projections)
+
+    def describe(self, *, done: bool = False) -> str:
+        """One line: what is to be done (or, ``done``, what was done)."""
+        parts = []
+        if self.migrations:
+            parts.append(f"{len(self.migrations)} migration"
+                         f"{'' if len(self.migrations) == 1 else 's'}"
+                         f" {'applied' if done else 'to apply'} ({self.migrations[0]}"
+                         f"{', ...' if len(self.migrations) > 1 else ''})")
+        if self.projections:
+            parts.append(f"projections {'built' if done else 'to build'} from the log"
+                         f" ({', '.join(self.projections)})")
+        return " and ".join(parts) or "nothing to do"
+
+
+def pending_upgrade(url: str) -> Upgrade:
+    """What the database at ``url`` lacks (nothing is changed; a new database lacks all)."""
+    conn = connect(url)
+    try:
+        migrations = pending_migrations(conn)
+        if migrations:
+            return Upgrade(migrations, [])
+        runner = ProjectionRunner(EventStore(conn, upcasters=UPCASTERS), all_projections())
+        return Upgrade([], runner.outdated())
+    finally:
+        conn.close()
+
+
+def upgrade(url: str, *, synchronous: str = "FULL",
+            progress: Callable[[int, int], None] | None = None) -> Upgrade:
+    """Bring the database at ``url`` up to this code's schema: apply its migrations and build
+    the projections that need it, once, however many processes ask at the same time (the
+    others wait for the first, then find nothing to do). Returns what this call did."""
+    conn = connect(url, synchronous=synchronous)
+    try:
+        with upgrade_lock(conn):
+            applied = migrate(conn)
+            runner = ProjectionRunner(EventStore(conn, upcasters=UPCASTERS), all_projections(),
+                                      batch_size=10_000)
+            built = runner.outdated()
+            runner.start(progress)
+        return Upgrade(applied, built)
+    finally:
+        conn.close()
 
 
 def init_app(app: Flask, clock: object = utc_now) -> None:

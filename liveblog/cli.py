@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import getpass
 import os
@@ -15,18 +16,37 @@ import click
 
 from events import DATABASE_ERRORS, EventStoreError
 
+from .config import SettingError, from_environ
 from .cursors import MalformedCursorError
 from .domain.errors import DomainError
 from .domain.events import ROLES
 from .service import Actor
 
-DB_HELP = "a SQLite file or a postgresql:// URL (default: $LIVEBLOG_DB, else ./liveblog.db)"
+DB_HELP = ("a SQLite file or a postgresql:// URL (else $LIVEBLOG_DB or $LIVEBLOG_DATABASE, else"
+           " ./liveblog.db)")
+#: the environment's names for --db: the command line's short one and the setting's
+DB_NAMES = ("LIVEBLOG_DB", "LIVEBLOG_DATABASE")
 
 
 def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """Add --db to a command."""
-    return click.option("--db", "db_path", envvar="LIVEBLOG_DB", default="liveblog.db",
-                        show_default=True, help=DB_HELP)(command)
+    return click.option("--db", "db_path", envvar=list(DB_NAMES), default="liveblog.db",
+                        help=DB_HELP)(command)
+
+
+def check_environment(*, report: bool = True) -> None:
+    """Every LIVEBLOG_ setting checked before any command runs: a wrong value stops it with
+    one line naming it; a name that is no setting is reported as a likely typo."""
+    given = {os.environ[name] for name in DB_NAMES if os.environ.get(name)}
+    if len(given) > 1:
+        raise click.ClickException("LIVEBLOG_DB and LIVEBLOG_DATABASE name different databases:"
+                                   " set one of them")
+    try:
+        _, unknown = from_environ(os.environ)
+    except SettingError as e:
+        raise click.ClickException(str(e)) from None
+    for line in unknown if report else ():
+        click.echo(f"warning: {line}", err=True)
 
 
 #: errors a user can cause (bad input, a missing file, a database that does not answer)
@@ -41,10 +61,39 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except _USER_ERRORS as e:
-            raise click.ClickException(str(e).splitlines()[0] if str(e) else repr(e)) from e
+        except BaseException as e:
+            context = click.get_current_context(silent=True)
+            if context is not None and not isinstance(e, SystemExit | click.exceptions.Exit):
+                context.meta["liveblog.failed"] = True
+            if isinstance(e, _USER_ERRORS):
+                raise click.ClickException(
+                    str(e).splitlines()[0] if str(e) else repr(e)) from e
+            raise
 
     return wrapped
+
+
+class _Quiet:
+    """A progress bar that shows nothing (stderr is not a terminal: a log, a pipe, CI)."""
+
+    pos = 0
+
+    def __enter__(self) -> _Quiet:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def update(self, steps: int) -> None:
+        self.pos += steps
+
+
+def _progress(**options: Any) -> Any:
+    """click's progress bar on a terminal; nothing at all elsewhere (click would still print
+    its label there)."""
+    if sys.stderr.isatty():
+        return click.progressbar(**options)
+    return _Quiet()
 
 
 def cli_actor() -> Actor:
@@ -67,6 +116,7 @@ def make_app(db_path: str, **config: Any) -> Any:
 @click.version_option(package_name="liveblog")
 def main() -> None:
     """liveblog: an event-sourced live-blog backend."""
+    check_environment(report="--parent" not in sys.argv)  # serve's scheduler: serve reported
 
 
 @main.command()
@@ -81,13 +131,94 @@ def main() -> None:
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
               help="run the background jobs (scheduled posts, upkeep) in this deployment")
 @click.option("--access-log", default=None, metavar="FILE",
-              help="write an access log line per request to FILE (- for stderr)")
+              help="write a request log line per request to FILE (- for stderr)")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="log every request to stderr (or --access-log FILE) in this format; also"
+                   " on when LIVEBLOG_LOG_FORMAT is set")
+@click.option("--migrate/--no-migrate", "migrate", default=None,
+              help="upgrade an outdated schema before serving (default: yes on SQLite; no on"
+                   " PostgreSQL, where serve waits for `liveblog migrate`)")
 @one_line_errors
 def serve(db_path: str, host: str, port: int, workers: int, connections: int,
-          scheduler: bool, access_log: str | None) -> None:
+          scheduler: bool, access_log: str | None, log_format: str | None,
+          migrate: bool | None) -> None:
     """Run the production server (gunicorn, gevent workers, graceful shutdown)."""
+    prepare_schema(db_path, migrate)
     run_server(db_path, host, port, workers, connections, scheduler=scheduler,
-               access_log=access_log)
+               access_log=_request_log(access_log, log_format))
+
+
+def _request_log(access_log: str | None, log_format: str | None) -> str | None:
+    """Where the request log goes: --access-log's FILE; else stderr when a format was asked
+    for (--log-format, or LIVEBLOG_LOG_FORMAT); else nowhere."""
+    if log_format is not None:
+        os.environ["LIVEBLOG_LOG_FORMAT"] = log_format  # the workers read it as a setting
+    if access_log is None and os.environ.get("LIVEBLOG_LOG_FORMAT"):
+        return "-"
+    return access_log
+
+
+def prepare_schema(db_path: str, migrate: bool | None, *, wait: float = 2.0) -> None:
+    """Before serving: a schema older than the code is upgraded (``migrate``; by default on
+    SQLite only), or else waited for, saying so once, until `liveblog migrate` has run."""
+    import time
+
+    from events import check_name, is_postgres
+    from events.backends import is_read_only_error
+
+    from .bootstrap import pending_upgrade, upgrade
+
+    check_name(db_path)
+    try:
+        pending = pending_upgrade(db_path)
+    except DATABASE_ERRORS as e:
+        if is_read_only_error(e):
+            return  # served read-only as it is (make_app says so)
+        raise
+    if not pending:
+        return
+    if migrate is None:
+        migrate = not is_postgres(db_path)
+    if migrate:
+        click.echo(f"{_shown(db_path)}: {pending.describe()}: upgrading before serving", err=True)
+        upgrade(db_path)
+        return
+    click.echo(f"{_shown(db_path)}: {pending.describe()}: waiting for `liveblog migrate` (or"
+               " start serve with --migrate)", err=True)
+    while pending_upgrade(db_path):
+        time.sleep(wait)
+    click.echo(f"{_shown(db_path)}: migrated; serving", err=True)
+
+
+def _shown(db_path: str) -> str:
+    """A database's name as printed: a URL without its password."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(db_path)
+    if parts.password:
+        return db_path.replace(f":{parts.password}@", ":***@", 1)
+    return db_path
+
+
+@main.command("migrate")
+@db_option
+@one_line_errors
+def migrate_schema(db_path: str) -> None:
+    """Create or upgrade the database's schema, build the projections that need it, and exit.
+
+    Safe to run again (it then does nothing), and from several places at once on one
+    PostgreSQL database: one does the work, the others wait for it and find it done."""
+    from events import SCHEMA_VERSION, check_name
+
+    from .bootstrap import upgrade
+
+    check_name(db_path)
+    done = upgrade(db_path)
+    if not done:
+        click.echo(f"{_shown(db_path)}: up to date (schema version {SCHEMA_VERSION})")
+        return
+    click.echo(f"{_shown(db_path)}: {done.describe(done=True)}; schema version"
+               f" {SCHEMA_VERSION}")
 
 
 def _problem_errors_from_gunicorn() -> None:
@@ -109,7 +240,7 @@ def _problem_errors_from_gunicorn() -> None:
 
 def run_server(db_path: str, host: str, port: int, workers: int, connections: int,
                on_ready: Callable[[], None] | None = None, *, scheduler: bool = True,
-               access_log: str | None = None) -> None:
+               access_log: str | None = None, metrics_dir: str | None = None) -> None:
     """Prepare the database once, then serve it with gunicorn.
 
     The background jobs run in one `liveblog scheduler` process beside gunicorn, never in its
@@ -121,13 +252,12 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
     from .server import require_patched
 
     require_patched()
-    import subprocess
-
     from gunicorn.app.base import BaseApplication
 
     # absolute URLs never come from a request's Host: without PUBLIC_URL, the address served
     os.environ.setdefault("LIVEBLOG_PUBLIC_URL", f"http://{host}:{port}")
-    metrics_dir = _metrics_directory()  # before anything imports prometheus_client
+    if metrics_dir is None:  # (one the caller made is the caller's)
+        metrics_dir = _metrics_directory()  # before anything imports prometheus_client
     _raise_open_files(connections)
     # Migrations and projection start-up run once here, not racing in every worker.
     app = make_app(db_path)
@@ -136,22 +266,22 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
         click.echo(f"{db_path} can only be read: serving it read-only (every write is a 503,"
                    " /healthz says degraded); no scheduler", err=True)
         scheduler = False
-    jobs: list[subprocess.Popen[bytes]] = []
+    jobs = Supervised([sys.executable, "-m", "liveblog", "scheduler", "--db", db_path,
+                       "--parent", str(os.getpid())], "the scheduler")
+    waiting = workers * min(connections, int(app.config["LONG_POLL_MAX_WAITERS"]))
 
     def when_ready(server: Any) -> None:
         if scheduler:
-            jobs.append(subprocess.Popen([sys.executable, "-m", "liveblog", "scheduler",
-                                          "--db", db_path, "--parent", str(os.getpid())]))
+            jobs.start()
+        click.echo(f"liveblog serving {_shown(db_path)} on http://{host}:{port}: {workers}"
+                   f" worker{'s' if workers > 1 else ''} x {connections} connections, up to"
+                   f" {waiting:,} waiting readers; scheduler {'on' if scheduler else 'off'}")
+        sys.stdout.flush()
         if on_ready is not None:
             on_ready()
 
     def on_exit(server: Any) -> None:
-        for proc in jobs:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        jobs.stop()
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
@@ -187,6 +317,65 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
             return make_app(db_path)
 
     Server().run()
+
+
+class Supervised:
+    """A process beside gunicorn (the scheduler), started again when it dies: after 1 s, then
+    twice as long each time it dies again within a minute, up to a minute. Watched from a
+    greenlet of the master (gevent patched it), which never acts in a forked worker."""
+
+    def __init__(self, args: list[str], name: str) -> None:
+        self.args = args
+        self.name = name
+        self.proc: Any = None
+        self.stopping = False
+        self.master = os.getpid()
+        self.started = 0.0
+
+    def start(self) -> None:
+        """Start the process, and its watch (a greenlet: a forked worker's copy of it returns
+        at once, where a thread's would trip over threading's bookkeeping)."""
+        import gevent
+
+        self._spawn()
+        gevent.spawn(self._watch)
+
+    def _spawn(self) -> None:
+        import subprocess
+        import time
+
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(self.args)
+
+    def _watch(self) -> None:
+        import time
+
+        delay = 1.0
+        while not self.stopping and os.getpid() == self.master:
+            time.sleep(0.5)
+            if self.proc.poll() is None or self.stopping or os.getpid() != self.master:
+                continue
+            if time.monotonic() - self.started > 60:
+                delay = 1.0
+            click.echo(f"{self.name} exited (pid {self.proc.pid}, status"
+                       f" {self.proc.returncode}): starting it again in {delay:.0f} s", err=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 60.0)
+            if not self.stopping:
+                self._spawn()
+
+    def stop(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL after 15 s) and stop watching it."""
+        import subprocess
+
+        self.stopping = True
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 def _metrics_directory() -> str | None:
@@ -313,17 +502,25 @@ def token_revoke(db_path: str, token_id: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None,
+              help="log every request to stderr in this format")
 @one_line_errors
-def demo(db_path: str, host: str, port: int, workers: int) -> None:
-    """Create a sample blog (once), print its URL and an editor token, then serve it."""
-    from .demo import ensure_demo
-    from .tokens import create_token
+def demo(db_path: str, host: str, port: int, workers: int, log_format: str | None) -> None:
+    """Create a sample blog (once), print its URL and an editor token, then serve it.
 
+    Each run's token replaces the last run's (revoked): a demo database keeps one."""
+    from .demo import ensure_demo
+    from .tokens import create_token, list_tokens, revoke_token
+
+    made = _metrics_directory()  # before _service imports prometheus_client
     service = _service(db_path, create=True)
     base = f"http://{host}:{port}"
     slug = ensure_demo(service, base)
-    _, secret = create_token(service, "editor", "Demo editor", cli_actor())
-    service.store.close()
+    for row in list_tokens(service.store.conn):
+        if row.name == DEMO_EDITOR and row.role == "editor" and not row.revoked_at:
+            revoke_token(service, row.id, cli_actor())
+    _, secret = create_token(service, "editor", DEMO_EDITOR, cli_actor())
+    click.get_current_context().meta["liveblog.database"].shutdown()  # before gunicorn forks
 
     def ready() -> None:
         click.echo(f"reader page:  {base}/blogs/{slug}")
@@ -331,7 +528,12 @@ def demo(db_path: str, host: str, port: int, workers: int) -> None:
         click.echo(f"editor token: {secret}")
         sys.stdout.flush()
 
-    run_server(db_path, host, port, workers, 4000, on_ready=ready)
+    run_server(db_path, host, port, workers, 4000, on_ready=ready,
+               access_log=_request_log(None, log_format), metrics_dir=made)
+
+
+#: the name of the token `liveblog demo` prints
+DEMO_EDITOR = "Demo editor"
 
 
 def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any:
@@ -340,10 +542,11 @@ def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any
     Only a command whose job is to make a database (``demo``, ``import``, ``copy``'s target)
     passes ``create``; every other one refuses a missing file, so a command run in the wrong
     folder says so instead of quietly making an empty database beside it."""
-    from events import is_postgres
+    from events import check_name, is_postgres
 
     from .bootstrap import bootstrap
 
+    check_name(db_path)
     if not is_postgres(db_path):
         if os.path.isdir(db_path):
             raise click.ClickException(f"--db {db_path} is a directory, not a database file")
@@ -356,9 +559,28 @@ def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any
     context = click.get_current_context(silent=True)
     if context is not None:  # the command's connection goes when the command ends
         context.call_on_close(database.shutdown)
+        context.meta["liveblog.database"] = database
     if project:
         service.runner.start()
     return service
+
+
+def _remove_if_refused(db_path: str) -> None:
+    """A SQLite file that this command makes goes again when the command fails (an import
+    refused leaves no empty database behind). Call it before the command opens the file."""
+    from events import is_postgres
+
+    if is_postgres(db_path) or os.path.exists(db_path):
+        return
+    context = click.get_current_context()
+
+    def remove() -> None:  # runs after the command's connection closed (callbacks run LIFO)
+        if context.meta.get("liveblog.failed"):
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(db_path + suffix)
+
+    context.call_on_close(remove)
 
 
 @main.command()
@@ -389,8 +611,13 @@ def verify(db_path: str, saved: str | None, token: str | None) -> None:
         if saved.startswith(("http://", "https://")):
             signed, key = checkpoints.fetch_saved_copy(saved, token)
         else:
-            with open(saved, encoding="utf-8") as copy:
-                signed, key = checkpoints.read_saved_copy(copy.read())
+            try:
+                with open(saved, "rb") as copy:
+                    text = copy.read().decode("utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                reason = e.strerror if isinstance(e, OSError) else "not UTF-8 text"
+                raise click.ClickException(f"--checkpoints {saved}: {reason}") from None
+            signed, key = checkpoints.read_saved_copy(text)
         keys = {checkpoints.key_id(key): key}
         source = f"{saved}:"
     held, problem, _ = checkpoints.verify(store.conn, signed, keys)
@@ -400,7 +627,8 @@ def verify(db_path: str, saved: str | None, token: str | None) -> None:
     redacted = (f" ({result.redacted_events} redacted: their payload hashes stand in)"
                 if result.redacted_events else "")
     click.echo(f"ok: {result.events_checked} events{redacted}, head {result.head.position} "
-               f"{result.head.hash}; {source} {held} signed audit checkpoints hold")
+               f"{result.head.hash}; {source} {held} signed audit checkpoint"
+               f"{'' if held == 1 else 's'} {'holds' if held == 1 else 'hold'}")
 
 
 @main.command()
@@ -415,7 +643,7 @@ def rebuild(db_path: str) -> None:
     runner = service.runner
     total = service.store.head().position
     started = time.perf_counter()
-    with click.progressbar(length=max(total, 1), label="rebuild", show_pos=True,
+    with _progress(length=max(total, 1), label="rebuild", show_pos=True,
                            file=sys.stderr) as bar:
         replayed = runner.rebuild(progress=lambda done, of: bar.update(done - bar.pos))
     seconds = time.perf_counter() - started
@@ -433,7 +661,7 @@ def export_log(db_path: str, file: str) -> None:
 
     store = _service(db_path, project=False).store
     total = store.head().position
-    with click.open_file(file, "w", encoding="utf-8") as out, click.progressbar(
+    with click.open_file(file, "w", encoding="utf-8") as out, _progress(
             length=max(total, 1), label="export", file=sys.stderr) as bar:
         count = export_jsonl(store, out, progress=lambda n: bar.update(n - bar.pos))
         bar.update(total - bar.pos)
@@ -459,8 +687,9 @@ def import_log(db_path: str, file: str, with_tokens: bool) -> None:
 
     from .imports import checker
 
+    _remove_if_refused(db_path)
     service = _service(db_path, create=True)
-    with click.open_file(file, "r", encoding="utf-8") as lines, click.progressbar(
+    with click.open_file(file, "r", encoding="utf-8") as lines, _progress(
             length=1, label="import", file=sys.stderr) as bar, write_transaction(
             service.store.conn):
         head = import_jsonl(service.store, lines, progress=lambda n: bar.update(0),
@@ -497,10 +726,21 @@ def backup(db_path: str, destination: str) -> None:
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @one_line_errors
 def restore(db_path: str, source: str) -> None:
-    """Load a backup into the empty database named by --db, then verify its hash chain."""
+    """Load a backup into the empty database named by --db, then verify its hash chain.
+
+    The database must be named (--db, or LIVEBLOG_DB): a restore never picks ./liveblog.db by
+    default. It may be missing, or hold only liveblog's empty schema; anything else in it
+    refuses the restore and is left untouched."""
+    from events import check_name
+
     from .backups import BackupError
     from .backups import restore as load
 
+    source_of_db = click.get_current_context().get_parameter_source("db_path")
+    if source_of_db is click.core.ParameterSource.DEFAULT:
+        raise click.ClickException("name the database to restore into: --db PATH_OR_URL (or"
+                                   " LIVEBLOG_DB)")
+    check_name(db_path)
     try:
         result = load(source, db_path)
     except BackupError as e:
@@ -533,9 +773,10 @@ def copy_log(source: str, target: str) -> None:
     if source == target:
         raise click.ClickException("--from and --to name the same database")
     origin = _service(source, project=False).store
+    _remove_if_refused(target)
     destination = _service(target, create=True)
     total = origin.head().position
-    with click.progressbar(length=max(total, 1), label="copy", show_pos=True,
+    with _progress(length=max(total, 1), label="copy", show_pos=True,
                            file=sys.stderr) as bar, write_transaction(destination.store.conn):
         # types and schemas checked (a copy moves a deployment: its tokens too, and text as
         # its sanitiser left it), and projected in the same transaction: a refused copy

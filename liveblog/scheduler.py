@@ -219,16 +219,36 @@ class Jobs:
             get_db().close()
 
     def _guarded(self, job: Any) -> Any:
+        """``job`` run by the lease holder only, its connection given back after it."""
         def run() -> Any:
-            if self.leader:
-                return job(self.app)
-            return None
+            try:
+                return job(self.app) if self.leader else None
+            finally:
+                self._give_back()
 
         run.__name__ = job.__name__
         return run
 
+    def _give_back(self) -> None:
+        """The job thread's connection goes back to the pool between runs: an idle scheduler
+        holds none (liveblog_db_connections_in_use counts leases)."""
+        with self.app.app_context():
+            get_db().release()
+
+    def _publish_due_post(self, app: Flask, blog_id: str, post_id: str) -> bool:
+        try:
+            return publish_due_post(app, blog_id, post_id)
+        finally:
+            self._give_back()
+
     def sync_schedules(self) -> None:
         """Renew the lease; publish what is due; arm a date job for each pending post."""
+        try:
+            self._sync_schedules()
+        finally:
+            self._give_back()
+
+    def _sync_schedules(self) -> None:
         with self._lock:
             if self._stopping:
                 return
@@ -251,7 +271,7 @@ class Jobs:
                 job = self.scheduler.get_job(job_id)
                 if job is not None and job.next_run_time == when:
                     continue
-                self.scheduler.add_job(publish_due_post, "date", run_date=when,
+                self.scheduler.add_job(self._publish_due_post, "date", run_date=when,
                                        args=(self.app, blog_id, post_id), id=job_id,
                                        replace_existing=True)
 

@@ -11,6 +11,7 @@ application write is the common subset of both dialects, with ``?`` placeholders
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from .base import (
 )
 
 __all__ = ["POSTGRES_SCHEMES", "Connection", "Cursor", "Watcher", "is_postgres",
-           "read_snapshot", "write_transaction", "connect", "connect_read_only",
+           "read_snapshot", "write_transaction", "check_name", "connect", "upgrade_lock",
+           "table_exists", "connect_read_only",
            "relaxed_durability", "settle", "DATABASE_ERRORS", "unique_violation",
            "is_read_only_error", "unavailable", "watcher", "scrub", "drop_table"]
 
@@ -37,6 +39,7 @@ def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 
     :param synchronous: SQLite's durability (``FULL``: an acknowledged append survives power
         loss). PostgreSQL's is the server's ``synchronous_commit``, on by default.
     """
+    check_name(database)
     if is_postgres(database):
         from . import postgresql
 
@@ -45,6 +48,44 @@ def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 
 
     return sqlite.connect(database, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms,
                           check_same_thread=check_same_thread)
+
+
+def check_name(database: str) -> None:
+    """:raises ValueError: ``database`` is neither a ``postgresql://`` URL nor a usable SQLite
+    path: a URL of another shape (``PostgreSQL://``, ``postgresql:/x``, ``mysql://``), or a
+    file in a folder that does not exist."""
+    if is_postgres(database) or database == ":memory:":
+        return
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]+):", database)
+    if scheme is not None:
+        if scheme[1].lower() in ("postgresql", "postgres"):
+            raise ValueError(f"{database!r} is not a PostgreSQL URL as written: write it"
+                             " postgresql://USER@HOST:PORT/DATABASE (lower case, two slashes)")
+        raise ValueError(f"{database!r}: a database is a SQLite file path or a postgresql://"
+                         " URL")
+    folder = Path(database).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise ValueError(f"{database}: no folder {folder} to hold a SQLite file")
+
+
+def upgrade_lock(conn: Connection) -> contextlib.AbstractContextManager[None]:
+    """Held while a process upgrades the database (migrations, projection builds), so that
+    processes started together on one PostgreSQL database do that work once: the others wait,
+    then find it done. SQLite needs none: its one file is upgraded by the one process that
+    serves it (``serve`` before it forks), and each migration is a write transaction."""
+    if conn.dialect == "postgresql":
+        from . import postgresql
+
+        return postgresql.upgrade_lock(conn)  # type: ignore[arg-type]
+    return contextlib.nullcontext()
+
+
+def table_exists(conn: Connection, name: str) -> bool:
+    """Whether the database has table ``name`` (in the connection's schema)."""
+    if conn.dialect == "postgresql":
+        return conn.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0]  # type: ignore[no-any-return]
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (name,)).fetchone() is not None
 
 
 def connect_read_only(path: str | Path, *, check_same_thread: bool = True) -> Connection:

@@ -13,11 +13,12 @@ several deployments (or test runs) can share one server without seeing each othe
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import psycopg
@@ -185,6 +186,19 @@ def scrub(conn: PostgresConnection, tables: Sequence[str], *, wait: float = 10.0
     except pg_errors.InsufficientPrivilege:
         return False
     return rewritten and not older
+
+
+@contextlib.contextmanager
+def upgrade_lock(conn: PostgresConnection) -> Iterator[None]:
+    """One connection at a time upgrades the database (migrations, projection builds): a
+    session advisory lock of its own (not the writers' lock: appends go on meanwhile). The next
+    process to take it finds the work done."""
+    key = conn.lock_key ^ 0x5E7  # another lock of the same database and schema
+    conn.raw.execute("SELECT pg_advisory_lock(%s)", (key,))
+    try:
+        yield
+    finally:
+        conn.raw.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 def unique_violation(error: BaseException) -> str | None:

@@ -13,6 +13,7 @@ from werkzeug.exceptions import Forbidden
 from events import DATABASE_ERRORS, schema_version
 
 from ..bootstrap import get_db
+from ..health import scheduler_state
 from ..http.caching import policies
 from .auth import current_actor, may_here
 from .docs import Blueprint, errors
@@ -34,6 +35,10 @@ class HealthSchema(ma.Schema):
     version = ma.fields.String(metadata={"example": "0.1.0", "description": "this release"})
     schema_version = ma.fields.Integer(metadata={
         "description": "the database's schema version (its last migration)"})
+    scheduler = ma.fields.String(metadata={
+        "example": "ok", "description": "ok while a process runs the background jobs (holds"
+        " the scheduler's lease); starting in a node's first seconds; none when no process"
+        " does (scheduled posts, webhooks, checkpoints and archiving wait): status degraded"})
 
 
 @blp.route("/healthz")
@@ -48,19 +53,39 @@ class Health(MethodView):
         try:
             conn = db.store().conn
             conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
-            about = {"version": VERSION, "schema_version": schema_version(conn)}
+            about = {"version": VERSION, "schema_version": schema_version(conn),
+                     "scheduler": _scheduler(conn)}
         except DATABASE_ERRORS as e:
             return problem(503, f"the database does not answer: {e}", slug="unavailable",
                            headers={"Retry-After": "5", "Cache-Control": policies().uncached})
-        # a write is tried only once one has failed, to see whether storage has recovered:
-        # a health check that wrote every time would cost every check a sync to disk
-        if db.health.failing and not db.probe_writes():
+        # a write is tried once one has failed (has storage recovered?), and every few seconds
+        # otherwise (does it still take writes, on this node too?): not on every check, which
+        # would cost each a sync to disk
+        if db.health.due() and not db.probe_writes():
             return json_response({"status": "degraded", "writes": "failing",
                                   "detail": db.health.detail or "storage refuses writes",
                                   **about}, 503,
                                  headers={"Cache-Control": policies().uncached, "Retry-After": "5"})
-        return json_response({"status": "ok", "writes": "ok", **about},
+        status = "ok" if about["scheduler"] != "none" else "degraded"
+        return json_response({"status": status, "writes": "ok", **about},
                              headers={"Cache-Control": policies().uncached})
+
+
+def _read_state(metrics: Any) -> None:
+    """What the database says now, for the gauges an idle node would not update: the log's
+    head and whether a scheduler holds the lease."""
+    try:
+        conn = get_db().store().conn
+        metrics.LOG_HEAD.set(get_db().store().head().position)
+        metrics.SCHEDULER_RUNNING.set(1 if _scheduler(conn) == "ok" else 0)
+    except DATABASE_ERRORS:
+        pass  # the database does not answer: the scrape still gives what processes counted
+
+
+def _scheduler(conn: Any) -> str:
+    db = get_db()
+    return scheduler_state(conn, db.now(), db.started_at,
+                           float(current_app.config["SCHEDULER_LEASE_SECONDS"]))
 
 
 @blp.route("/metrics")
@@ -79,6 +104,7 @@ class Metrics(MethodView):
                                      current_app.config["METRICS_ALLOWED_NETWORKS"]))
         if not permitted:
             raise Forbidden("metrics are for the operator's network, an admin or an auditor")
+        _read_state(metrics)
         body, content_type = metrics.exposition()
         return Response(body, 200, {"Content-Type": content_type,
                                     "Cache-Control": policies().uncached})

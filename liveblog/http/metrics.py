@@ -54,6 +54,10 @@ for _outcome in ("delivered", "failed", "disabled"):  # every series there from 
 WEBHOOK_BACKLOG = Gauge("liveblog_webhook_backlog_events", "Log positions between the head and"
                         " the furthest-behind active webhook's cursor",
                         multiprocess_mode="mostrecent")
+SCHEDULER_RUNNING = Gauge("liveblog_scheduler_running", "1 while a process of the deployment"
+                          " holds the scheduler's lease (runs scheduled posts, webhooks,"
+                          " checkpoints, archiving), else 0; read from the database when"
+                          " scraped", multiprocess_mode="mostrecent")
 DB_CONNECTIONS = Gauge("liveblog_db_connections_in_use", "Database connections leased now",
                        multiprocess_mode="livesum")
 

@@ -124,7 +124,7 @@ def test_the_configured_key_signs_and_a_bad_one_is_one_line(database, tmp_path):
     assert checkpoint.key_id == published["key_id"]
     app.extensions["liveblog.db"].close()
     code, out = cli("verify", "--db", database, env={"LIVEBLOG_AUDIT_SIGNING_KEY": seed})
-    assert code == 0 and "1 signed audit checkpoints hold" in out, out
+    assert code == 0 and "1 signed audit checkpoint holds" in out, out
     started = subprocess.run(
         [sys.executable, "-m", "liveblog", "serve", "--db", database, "--port", "1"],
         env={**os.environ, "LIVEBLOG_AUDIT_SIGNING_KEY": "not a key"}, capture_output=True,

@@ -58,7 +58,8 @@ def test_healthz(client):
 
     assert client.get("/healthz").get_json() == {"status": "ok", "writes": "ok",
                                                  "version": version("liveblog"),
-                                                 "schema_version": SCHEMA_VERSION}
+                                                 "schema_version": SCHEMA_VERSION,
+                                                 "scheduler": "starting"}
 
 
 def test_documented_headers_are_the_ones_sent(client, editor):

@@ -165,7 +165,8 @@ def test_verify_checks_the_log_against_the_checkpoints_a_running_service_signed(
                            "--checkpoints", url, "--token", auditor],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert f"{url}: {len(listed['checkpoints'])} signed audit checkpoints hold" in done.stdout
+    count = len(listed["checkpoints"])
+    assert f"{url}: {count} signed audit checkpoint{'' if count == 1 else 's'} hold" in done.stdout
     refused = subprocess.run([sys.executable, "-m", "liveblog", "verify", "--db", str(database),
                               "--checkpoints", url], capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "401" in refused.stderr and "--token" in refused.stderr
