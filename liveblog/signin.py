@@ -250,24 +250,37 @@ def _sign_in(claims: dict[str, Any]) -> str:
     name = str(claims.get("name") or claims.get("preferred_username") or subject)[:200]
     db = get_db()
     service = db.service()
+    wanted = _blogs_named(service.store.conn, blogs, name)
+    if role is None and not wanted:
+        raise SignInError(f"Your groups give you a role only on {', '.join(sorted(blogs))},"
+                          " which is no blog here: ask the newsroom's administrator to correct"
+                          " OIDC_ROLE_MAP (the server's log names it too).", 403)
     actor = Actor("sign-in", name)  # the identity provider's word: trusted, recorded as such
     service.handle(cmd.RegisterPerson(person_id, name, issuer, subject, role), actor)
-    _sync_memberships(service, person_id, blogs, actor)
+    _sync_memberships(service, person_id, wanted, actor)
     return start_session(db.store().conn, person_id, name, role, db.store().clock())
 
 
-def _sync_memberships(service: Any, person_id: str, blogs: dict[str, str],
-                      actor: Actor) -> None:
-    """Memberships as the groups give them now: added or changed, and those an earlier
-    sign-in gave that the groups no longer give, removed (ones an admin gave stay)."""
-    conn = service.store.conn
+def _blogs_named(conn: Any, blogs: dict[str, str], name: str) -> dict[str, str]:
+    """The blogs (by id -> role) that the role map's slugs name; a slug that names no blog is
+    the administrator's to fix, and the log tells them."""
     wanted: dict[str, str] = {}
     for slug, role in blogs.items():
         head = find_blog_head(conn, slug)
         if head is None:
-            log.warning("OIDC_ROLE_MAP names a blog that does not exist: %s", slug)
+            log.error("OIDC_ROLE_MAP names a blog that does not exist: %r (signing in: %s);"
+                      " correct the map or create the blog", slug, name)
             continue
         wanted[head.id] = role
+    return wanted
+
+
+def _sync_memberships(service: Any, person_id: str, wanted: dict[str, str],
+                      actor: Actor) -> None:
+    """Memberships as the groups give them now (``wanted``: blog id -> role): added or
+    changed, and those an earlier sign-in gave that the groups no longer give, removed (ones
+    an admin gave stay)."""
+    conn = service.store.conn
     for blog_id, role in wanted.items():
         service.handle(cmd.SetMember(blog_id, person_id, role, source="sign-in"), actor)
     for blog_id, source in memberships_from(conn, person_id).items():

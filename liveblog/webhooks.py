@@ -397,6 +397,8 @@ class Deliverer:
             error = f"{type(e).__name__}: {str(e)[:300]}"
         took = int((time.monotonic() - started) * 1000)
         ok = status is not None and 200 <= status < 300
+        if status is not None and not ok:
+            error = f"HTTP {status}"  # what the receiver said, not null
         gone = status == 410
         outcome = "delivered" if ok else "gone" if gone else "failed"
         with write_transaction(conn):

@@ -139,8 +139,8 @@ def test_a_failing_receiver_is_retried_later_in_order_and_redacted_text_never_le
     assert headers[0] == headers[1] == headers[2]  # the same message, retried
     attempts = client.get(f"/api/webhooks/{hook['id']}/deliveries?limit=10",
                           headers=admin).get_json()["deliveries"]
-    assert [(d["outcome"], d["attempt"]) for d in attempts][-3:] == [
-        ("delivered", 3), ("failed", 2), ("failed", 1)]
+    assert [(d["outcome"], d["attempt"], d["error"]) for d in attempts][-3:] == [
+        ("delivered", 3, None), ("failed", 2, "HTTP 500"), ("failed", 1, "HTTP 500")]
 
 
 def _legal(app):

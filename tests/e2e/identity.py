@@ -25,9 +25,10 @@ ACCOUNTS = {
     "edna": {"name": "Edna Editor", "groups": ["politics-desk", "staff"]},
     "nogroups": {"name": "Nora Nogroups"},
     "stranger": {"name": "Sam Stranger", "groups": ["marketing"]},
+    "lost": {"name": "Lou Lost", "groups": ["sports-desk"]},  # the map names no such blog
 }
 ROLE_MAP = ("newsroom-admins=admin;politics-desk=editor:election-night;"
-            "interns=contributor:election-night")
+            "interns=contributor:election-night;sports-desk=editor:no-such-blog")
 
 
 class Provider:

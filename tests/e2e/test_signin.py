@@ -104,6 +104,7 @@ def test_an_editor_from_the_groups_sees_the_queue_and_approves(world, browser):
 @pytest.mark.parametrize("login,status,says", [
     ("nogroups", 403, "no 'groups' claim"),
     ("stranger", 403, "None of your groups"),
+    ("lost", 403, "only on no-such-blog, which is no blog here"),
 ])
 def test_a_sign_in_without_a_role_is_a_clear_page(world, browser, login, status, says):
     _, (a, _), _ = world
