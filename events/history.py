@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .backends import Connection
-from .projections import Handler, Projection, Row, Rows, Tables
+from .projections import Handler, Projection, Row, Rows, SealedColumns, Tables
 from .records import RecordedEvent
 
 #: the suffix of a wrapped table's versions table
@@ -123,6 +123,10 @@ class VersionedRows(Rows):
                 runs.setdefault(table, []).append(version)
         self._write_runs(runs)
 
+    def _logical(self, physical: str) -> str:
+        """The wrapped table whose versions ``physical`` holds."""
+        return next(table for table in self.columns if self.t[table + VERSIONS] == physical)
+
     def _write_runs(self, runs: dict[str, list[tuple[str, Any, int, Any]]]) -> None:
         for table, versions in runs.items():
             self._write_run(self.t[table + VERSIONS], self.columns[table], versions)
@@ -148,6 +152,9 @@ class VersionedRows(Rows):
             if values is not None:
                 rows.append((*values, position, end))
         rows.reverse()
+        if self.sealing is not None:
+            table = self._logical(name)
+            rows = [(*self.sealing.seal(table, row[:-2]), *row[-2:]) for row in rows]
         # each key's first version here ends the one stored before it
         self.conn.executemany(f"UPDATE {name} SET valid_to = ? WHERE {key} = ?"
                               f" AND valid_to IS NULL", [(p, k) for k, p in closes.items()])
@@ -196,6 +203,14 @@ class History(Projection):
             return handle
 
         return {name: run(chain) for name, chain in chains.items()}
+
+    @property
+    def sealed(self) -> SealedColumns:  # type: ignore[override]
+        """The wrapped projections' sealed columns: their versions are sealed alike."""
+        merged: dict[str, Any] = {}
+        for projection in self.wrapped:
+            merged.update(projection.sealed)
+        return merged
 
     def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
         for projection in self.wrapped:

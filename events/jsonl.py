@@ -11,7 +11,7 @@ from .chain import COLUMNS, GENESIS_HASH, check_rows, rechain
 from .encoding import canonical, check_integers
 from .errors import ChainError, StoreNotEmptyError
 from .records import Head, StoredRow
-from .store import EventStore
+from .store import EventStore, seal_payloads
 
 _FIELDS = ("position", "stream_id", "version", "type", "schema_version", "data", "metadata",
            "recorded_at", "prev_hash", "hash")
@@ -78,7 +78,7 @@ def import_jsonl(store: EventStore, lines: Iterable[str], *,
     with write_transaction(conn):
         if not store.is_empty():
             raise StoreNotEmptyError("import needs an empty store: this one already has events")
-        batch = _Batch(conn, check)
+        batch = _Batch(conn, check, store.sealed)
         keys: dict[str, list[Any]] = {}
         v2: bool | None = None
         for number, line in enumerate(lines, start=1):
@@ -141,8 +141,9 @@ def _parse(line: str, number: int) -> dict[str, Any]:
 class _Batch:
     """The lines of an import not written yet; each flush checks them, then writes them."""
 
-    def __init__(self, conn: Connection, check: Check | None) -> None:
-        self.conn, self.check = conn, check
+    def __init__(self, conn: Connection, check: Check | None,
+                 sealed: Callable[[str, str], bool] | None = None) -> None:
+        self.conn, self.check, self.sealed = conn, check, sealed
         self.head, self.legacy = Head(0, GENESIS_HASH), GENESIS_HASH
         self.rows: list[tuple[Any, ...]] = []
         self.records: list[dict[str, Any]] = []
@@ -188,8 +189,11 @@ class _Batch:
                     self.check(record)
                 except ValueError as e:
                     raise ChainError(str(e), line=number, position=record["position"]) from e
+        stored = rows
+        if self.sealed is not None:  # the checked rows, their payloads sealed as appends are
+            stored = seal_payloads(self.conn, rows, self.sealed)
         self.conn.executemany(
-            f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", stored)
         last = rows[-1]
         self.head, self.legacy = Head(last[0], last[9]), legacy
         self.count += len(rows)

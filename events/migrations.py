@@ -227,6 +227,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE TABLE oembed_cache (url TEXT PRIMARY KEY, data TEXT NOT NULL,"
         " fetched_at TEXT NOT NULL)",
     )),
+    # the keys content that may be erased is sealed with (events.keys): one a stream, wrapped
+    # under one of 256 group keys, so that an erasure rewrites a 256-row table, not the log
+    Migration(15, "stream_keys", (
+        "CREATE TABLE key_groups (grp INTEGER PRIMARY KEY, kek BLOB NOT NULL)",
+        "CREATE TABLE stream_keys (stream_id TEXT PRIMARY KEY, grp INTEGER NOT NULL,"
+        " wrapped BLOB NOT NULL)",
+        "CREATE INDEX stream_keys_group ON stream_keys (grp)",
+    )),
 )
 
 #: the schema version a database has once every migration ran

@@ -41,6 +41,7 @@ from .backends import (
     settle,
     write_transaction,
 )
+from .keys import Keys, is_sealed, keys_of
 from .records import RecordedEvent
 from .store import EventStore
 
@@ -80,6 +81,60 @@ class Tables:
         return self._names.items()
 
 
+#: a projection's sealed columns: table -> (the columns that hold erasable content, the stream
+#: whose key seals them, from the row)
+SealedColumns = Mapping[str, tuple[tuple[str, ...], Callable[[Row], str]]]
+
+
+class Sealing:
+    """Seals and opens the columns of a projection's rows that hold erasable content, with
+    their stream's key (:mod:`events.keys`): what the tables keep of it goes when the key does,
+    with no rewrite of the tables."""
+
+    def __init__(self, keys: Keys, sealed: SealedColumns,
+                 columns: Mapping[str, tuple[str, ...]]) -> None:
+        self.keys = keys
+        self.columns = columns
+        self.plan = {table: ([columns[table].index(c) for c in names], names, stream_of)
+                     for table, (names, stream_of) in sealed.items() if table in columns}
+
+    @classmethod
+    def of(cls, projection: Projection, conn: Connection,
+           columns: Mapping[str, tuple[str, ...]]) -> Sealing | None:
+        """The sealing of ``projection``'s rows on ``conn``'s database, or None when nothing
+        is sealed (no sealed columns, or a database without keys)."""
+        if not projection.sealed:
+            return None
+        keys = keys_of(conn)
+        return cls(keys, projection.sealed, columns) if keys is not None else None
+
+    def seal(self, table: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A row's values, in ``table``'s column order, with its sealed columns sealed."""
+        plan = self.plan.get(table)
+        if plan is None:
+            return values
+        indexes, _, stream_of = plan
+        stream = stream_of(dict(zip(self.columns[table], values, strict=True)))
+        out = list(values)
+        for i in indexes:
+            if isinstance(out[i], str):
+                out[i] = self.keys.seal(stream, out[i])
+        return tuple(out)
+
+    def open(self, table: str, row: Row) -> Row:
+        """``row`` (a dict, changed in place) with its sealed columns opened."""
+        plan = self.plan.get(table)
+        if plan is not None:
+            _, names, stream_of = plan
+            stream = None
+            for name in names:
+                value = row[name]
+                if isinstance(value, str) and is_sealed(value):
+                    stream = stream or stream_of(row)
+                    row[name] = self.keys.open(stream, value)
+        return row
+
+
 class Rows:
     """The rows of one projection's tables a batch of events works on, as dicts.
 
@@ -115,6 +170,7 @@ class Rows:
         self._dirty: dict[str, dict[Any, None]] = {name: {} for name in self.columns}
         self._values = {name: operator.itemgetter(*columns)
                         for name, columns in self.columns.items()}
+        self.sealing = Sealing.of(projection, conn, self.columns)
 
     @staticmethod
     def _held(projection: Projection) -> Mapping[str, tuple[str, ...]]:
@@ -161,7 +217,9 @@ class Rows:
                 for found in self.conn.execute(
                         f"SELECT {', '.join(columns)} FROM {name}"
                         f" WHERE {columns[0]} IN ({marks}){current}", chunk):
-                    rows[found[0]] = dict(zip(columns, found, strict=True))
+                    row = dict(zip(columns, found, strict=True))
+                    rows[found[0]] = (row if self.sealing is None
+                                      else self.sealing.open(table, row))
             for key in ordered:
                 rows.setdefault(key, None)
 
@@ -238,12 +296,15 @@ class Rows:
         values = self._values[table]
         upserts = []
         deletes = []
+        sealing = self.sealing
         for k in keys:
             row = rows[k]
             if row is None:
                 deletes.append((k,))
-            else:
+            elif sealing is None:
                 upserts.append(values(row))
+            else:
+                upserts.append(sealing.seal(table, values(row)))
         name = self.t[table]
         if deletes:
             self.conn.executemany(f"DELETE FROM {name} WHERE {key} = ?", deletes)
@@ -289,6 +350,8 @@ class Projection:
     #: what holds the rows a batch works on (:class:`events.history.VersionedRows` keeps
     #: every version)
     rows_class: ClassVar[type[Rows]] = Rows
+    #: the columns that hold content a redaction may erase, sealed with their stream's key
+    sealed: ClassVar[SealedColumns] = {}
 
     def create(self, conn: Connection, t: Tables) -> None:
         """Create this projection's tables (and their primary keys) under the names ``t``

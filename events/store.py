@@ -33,6 +33,7 @@ from .errors import (
     IdempotencyConflictError,
     UniqueViolationError,
 )
+from .keys import PREFIX, Keys, SealedContentError, is_sealed, keys_of
 from .migrations import migrate
 from .records import Head, JSONDict, NewEvent, RecordedEvent, VerifyResult
 from .upcasting import Upcasters
@@ -101,6 +102,41 @@ def _items(events: Sequence[NewEvent],
     return items
 
 
+def seal_payloads(conn: Connection, rows: list[Any],
+                  sealed: Callable[[str, str], bool]) -> list[Any]:
+    """Stored rows (:data:`events.chain.COLUMNS` order) with the payloads ``sealed`` names
+    sealed under their stream's key (the chain's hashes were taken of the payload itself)."""
+    keys = keys_of(conn)
+    if keys is None:
+        return rows
+    return [(*row[:5], keys.seal(row[1], row[5]), *row[6:]) if sealed(row[1], row[3]) else row
+            for row in rows]
+
+
+def open_rows(conn: Connection, rows: Iterable[Any], *, strict: bool = True) -> Iterator[Any]:
+    """Stored rows with sealed payloads opened (what the chain hashed).
+
+    :param strict: raise :class:`SealedContentError` for a payload that does not open; else
+        leave it sealed, so the chain check finds its hash wrong (verify reports a position).
+    """
+    keys = None
+    for row in rows:
+        if row[5].startswith(PREFIX):
+            keys = keys or keys_of(conn)
+            try:
+                row = (*row[:5], _opened(keys, row[1], row[5]), *row[6:])
+            except (SealedContentError, ValueError):
+                if strict:
+                    raise
+        yield row
+
+
+def _opened(keys: Keys | None, stream_id: str, text: str) -> str:
+    if keys is None:
+        raise SealedContentError(f"sealed content of {stream_id!r} in a database without keys")
+    return keys.open(stream_id, text)
+
+
 def utc_now() -> datetime:
     """The default clock: the current aware UTC time."""
     return datetime.now(UTC)
@@ -112,6 +148,9 @@ class EventStore:
     :param conn: a connection from :func:`events.backends.connect` (autocommit mode).
     :param clock: returns the aware time recorded on each appended event.
     :param upcasters: applied to every event read, so readers only see the newest shape.
+    :param sealed: which events hold content that may have to be erased (by stream id and
+        type): their payloads are stored sealed with the stream's key (:mod:`events.keys`),
+        which :meth:`destroy_key` destroys. The chain covers the payload itself, sealed or not.
     """
 
     def __init__(
@@ -120,18 +159,24 @@ class EventStore:
         *,
         clock: Clock = utc_now,
         upcasters: Upcasters | None = None,
+        sealed: Callable[[str, str], bool] | None = None,
     ) -> None:
         if conn.isolation_level is not None:
             raise EventStoreError("the store needs an autocommit connection (isolation_level=None)")
         self.conn = conn
         self.clock = clock
         self.upcasters = upcasters or Upcasters()
+        self.sealed = sealed
         #: why the store is read-only (its storage refused to be written), else None
         self.read_only: str | None = None
+        #: whether the last redaction erased a payload stored unsealed (recorded before
+        #: sealing): then only a rewrite of the log's table takes its bytes off the disk
+        self.erased_plain = False
 
     @classmethod
     def open(cls, database: str | Path, *, synchronous: str = "FULL", clock: Clock = utc_now,
-             upcasters: Upcasters | None = None, check_same_thread: bool = True) -> EventStore:
+             upcasters: Upcasters | None = None, check_same_thread: bool = True,
+             sealed: Callable[[str, str], bool] | None = None) -> EventStore:
         """Connect to ``database`` (a SQLite path or a ``postgresql://`` URL), apply the store's
         migrations and return the store.
 
@@ -150,10 +195,10 @@ class EventStore:
             if not (is_read_only_error(e) and Path(database).is_file()):
                 raise
             store = cls(connect_read_only(str(database), check_same_thread=check_same_thread),
-                        clock=clock, upcasters=upcasters)
+                        clock=clock, upcasters=upcasters, sealed=sealed)
             store.read_only = str(e)
             return store
-        return cls(conn, clock=clock, upcasters=upcasters)
+        return cls(conn, clock=clock, upcasters=upcasters, sealed=sealed)
 
     def close(self) -> None:
         """Close the underlying connection."""
@@ -199,6 +244,8 @@ class EventStore:
             metadata_texts = _metadata_texts(events, idempotency_key, fingerprint)
             rows = seal(stream_id, recorded_text, position, current, prev_hash,
                         _items(events, metadata_texts))
+            if self.sealed is not None:
+                rows = seal_payloads(conn, rows, self.sealed)
             try:
                 conn.executemany(
                     f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
@@ -266,23 +313,44 @@ class EventStore:
         :returns: the positions erased.
         """
         conn = self.conn
+        keys = keys_of(conn)
         with write_transaction(conn):
             rows = conn.execute(
                 "SELECT position, type, data FROM events WHERE stream_id = ? AND redacted = 0"
                 " ORDER BY version", (stream_id,)).fetchall()
+            self.erased_plain = any(not is_sealed(data) for _, _, data in rows)
+            opened = [(position, type_, keys.open(stream_id, data) if keys else data)
+                      for position, type_, data in rows]
             conn.executemany("UPDATE events SET data = ?, redacted = 1 WHERE position = ?",
                              [(canonical(erase(type_, parse(data))), position)
-                              for position, type_, data in rows])
+                              for position, type_, data in opened])
             if rows:
                 conn.execute("DELETE FROM projection_snapshots WHERE position >= ?",
                              (rows[0][0],))
         return [row[0] for row in rows]
 
+    def destroy_key(self, stream_id: str) -> bool:
+        """Destroy the key of ``stream_id``: every copy sealed with it, in the log or in a read
+        model, live or in a dead row version, is noise from now on (in the caller's write
+        transaction; after :meth:`redact`, once the read models wrote what replaces their
+        copies). True when the stream had a key."""
+        keys = keys_of(self.conn)
+        if keys is None:
+            return False
+        with write_transaction(self.conn):
+            return keys.erase(stream_id)
+
     def scrub(self, tables: Sequence[str] = ()) -> bool:
-        """After a redaction has committed: no erased byte of the log, its snapshots or
-        ``tables`` (the application's read models that held the content) is left in the
-        database's files (:func:`events.backends.scrub`). Call it outside any transaction."""
-        return scrub(self.conn, ("events", "projection_snapshots", *tables))
+        """After a redaction has committed: no erased byte of the log, its snapshots, its keys
+        or ``tables`` (the application's tables that held unsealed content) is left in the
+        database's files (:func:`events.backends.scrub`). Call it outside any transaction.
+
+        Sealed content needs no rewrite of the tables that hold it: its key is gone, and the
+        group key that wrapped it leaves with a rewrite of ``key_groups`` (256 rows). The
+        log's own table is rewritten only when the redaction erased payloads recorded before
+        they were sealed."""
+        log = ("events",) if self.erased_plain else ()
+        return scrub(self.conn, ("key_groups", "projection_snapshots", *log, *tables))
 
     def erasures(self) -> int:
         """How many events have had their payload erased (it only ever grows: a cache built
@@ -351,7 +419,8 @@ class EventStore:
     ) -> Iterator[tuple[Any, ...]]:
         """Like :meth:`read_all` but yields the raw stored rows (no parsing, no upcasting), in
         :data:`events.chain.COLUMNS` order (:class:`events.records.StoredRow` names them)."""
-        return self._select(COLUMNS, after, limit, stream_prefix, types, until, page_size)
+        return open_rows(self.conn, self._select(COLUMNS, after, limit, stream_prefix, types,
+                                                 until, page_size))
 
     def _select(self, columns: str, after: int, limit: int | None, stream_prefix: str | None,
                 types: Sequence[str] | None, until: int | None,
@@ -391,8 +460,12 @@ class EventStore:
         meta_text = time_text = None
         metadata: JSONDict = {}
         moment = datetime.min
+        keys = None
         for (position, stream_id, version, type_, sv, data, meta, recorded_at, prev, hash_,
              redacted) in rows:
+            if data.startswith(PREFIX):
+                keys = keys or keys_of(self.conn)
+                data = _opened(keys, stream_id, data)
             payload = parse(data)
             if upcast is not None:
                 sv, payload = upcast(type_, sv, payload)
@@ -445,10 +518,10 @@ def verify(conn: Connection, *, page_size: int = 5000) -> VerifyResult:
     legacy = GENESIS_HASH
     total = redacted = 0
     while True:
-        rows = conn.execute(
+        rows = list(open_rows(conn, conn.execute(
             f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             (head.position, page_size),
-        ).fetchall()
+        ).fetchall(), strict=False))
         if not rows:
             return VerifyResult(True, total, head, None, None, redacted, legacy)
         result = check_rows(rows, head, legacy)

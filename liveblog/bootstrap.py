@@ -37,6 +37,7 @@ from .db import Pool
 from .health import WriteHealth
 from .projections import all_projections
 from .service import Service, StreamStates
+from .streams import erasable
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def bootstrap(url: str, *, synchronous: str = "FULL", clock: object = utc_now,
     def open_store() -> EventStore:
         # leased to one thread at a time, but not always the thread that opened it
         return EventStore.open(url, synchronous=synchronous, clock=clock,  # type: ignore[arg-type]
-                               upcasters=UPCASTERS, check_same_thread=False)
+                               upcasters=UPCASTERS, check_same_thread=False, sealed=erasable)
 
     pool = Pool(url, open_store, leases=metrics.DB_CONNECTIONS.inc)
     return Liveblog(url, pool, clock, poll_interval)
@@ -193,7 +194,8 @@ def pending_upgrade(url: str) -> Upgrade:
         migrations = pending_migrations(conn)
         if migrations:
             return Upgrade(migrations, [])
-        runner = ProjectionRunner(EventStore(conn, upcasters=UPCASTERS), all_projections())
+        runner = ProjectionRunner(EventStore(conn, upcasters=UPCASTERS, sealed=erasable),
+                                  all_projections())
         return Upgrade([], runner.outdated())
     finally:
         conn.close()
@@ -208,7 +210,8 @@ def upgrade(url: str, *, synchronous: str = "FULL",
     try:
         with upgrade_lock(conn):
             applied = migrate(conn)
-            runner = ProjectionRunner(EventStore(conn, upcasters=UPCASTERS), all_projections(),
+            runner = ProjectionRunner(EventStore(conn, upcasters=UPCASTERS, sealed=erasable),
+                                      all_projections(),
                                       batch_size=10_000)
             built = runner.outdated()
             runner.start(progress)

@@ -177,7 +177,7 @@ def forget(conn: Connection, media_ids: set[str], post_id: str) -> list[str]:
     gone = []
     for media_id in sorted(media_ids):
         shared = conn.execute("SELECT 1 FROM feed_posts WHERE id <> ? AND status <> 'redacted'"
-                              " AND body LIKE ? LIMIT 1", (post_id, f"%{media_id}%")).fetchone()
+                              " AND media LIKE ? LIMIT 1", (post_id, f"%{media_id}%")).fetchone()
         if shared is None:
             conn.execute("DELETE FROM media WHERE id = ?", (media_id,))
             conn.execute("DELETE FROM media_sizes WHERE media_id = ?", (media_id,))

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from events import Connection
+from events.keys import is_sealed, keys_of
 
 from .domain.errors import BlogNotFoundError, PostNotFoundError
+from .streams import post_stream
 
 _BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organization, b.timezone,"
                  " b.status, b.created_at, b.version, a.updated_at, a.post_count,"
@@ -62,7 +64,20 @@ class PostRow(NamedTuple):
 
 
 _blog = BlogRow._make
-_posts = PostRow._make
+#: where the sealed columns (a post's words: events.keys) sit in a PostRow
+_SEALED = tuple(PostRow._fields.index(name) for name in ("headline", "byline", "body",
+                                                         "corrections"))
+
+
+def _posts(conn: Connection, row: Any) -> PostRow:
+    """A feed_posts row, its words opened with the post's key."""
+    if any(is_sealed(row[i]) for i in _SEALED):
+        keys = keys_of(conn)
+        if keys is not None:
+            stream = post_stream(row[1], row[0])
+            row = tuple(keys.open(stream, value) if i in _SEALED else value
+                        for i, value in enumerate(row))
+    return PostRow._make(row)
 #: the feed_posts columns a PostRow holds, in its order (the row's fields name them)
 _POST_COLUMNS = ", ".join(PostRow._fields)
 
@@ -171,21 +186,21 @@ def list_posts(conn: Connection, blog_id: str, order: str, limit: int,
     rows = conn.execute(f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE {where}"
                         f" ORDER BY {column} {direction} LIMIT ?", (*params, limit + 1)).fetchall()
     more = len(rows) > limit
-    page = [_posts(r) for r in rows[:limit]]
+    page = [_posts(conn, r) for r in rows[:limit]]
     next_key = getattr(page[-1], column) if more else None
     return page, next_key
 
 
 def pinned_posts(conn: Connection, blog_id: str) -> list[PostRow]:
     """Published pinned posts, newest first."""
-    return [_posts(r) for r in conn.execute(
+    return [_posts(conn, r) for r in conn.execute(
         f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status = 'published'"
         " AND pinned = 1 ORDER BY publish_position DESC", (blog_id,))]
 
 
 def key_event_posts(conn: Connection, blog_id: str) -> list[PostRow]:
     """Published key events, newest first (the reader page's summary list)."""
-    return [_posts(r) for r in conn.execute(
+    return [_posts(conn, r) for r in conn.execute(
         f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status = 'published'"
         " AND key_event = 1 ORDER BY publish_position DESC", (blog_id,))]
 
@@ -202,14 +217,14 @@ def get_post_row(conn: Connection, blog_id: str, post_id: str, *,
     if row is None or (row[2] == "redacted" and not redacted) or (
             not unpublished and row[2] != "published"):
         raise PostNotFoundError(f"no post {post_id!r} in this blog")
-    return _posts(row)
+    return _posts(conn, row)
 
 
 def list_posts_by_status(conn: Connection, blog_id: str,
                          statuses: list[str]) -> list[PostRow]:
     """Every post of the blog with one of ``statuses``, most recently changed first (editors)."""
     marks = ",".join("?" * len(statuses))
-    return [_posts(r) for r in conn.execute(
+    return [_posts(conn, r) for r in conn.execute(
         f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND status IN ({marks})"
         " ORDER BY updated_at DESC, id", (blog_id, *statuses))]
 
@@ -220,7 +235,7 @@ def changes_since(conn: Connection, blog_id: str, since: int,
     rows = conn.execute(
         f"SELECT {_POST_COLUMNS} FROM feed_posts WHERE blog_id = ? AND change_position > ?"
         " ORDER BY change_position LIMIT ?", (blog_id, since, limit + 1)).fetchall()
-    return [_posts(r) for r in rows[:limit]], len(rows) > limit
+    return [_posts(conn, r) for r in rows[:limit]], len(rows) > limit
 
 
 def changes_cursor(rows: list[PostRow], more: bool, visible_position: int, since: int) -> int:
@@ -264,9 +279,12 @@ def change(row: PostRow) -> dict[str, Any]:
 def blog_corrections(conn: Connection, blog_id: str) -> list[dict[str, Any]]:
     """Every correction of the blog's published posts, newest first."""
     found = []
+    keys = keys_of(conn)
     for post_id, corrections in conn.execute(
             "SELECT id, corrections FROM feed_posts WHERE blog_id = ? AND status = 'published'"
             " AND corrections <> '[]'", (blog_id,)):
+        if keys is not None:
+            corrections = keys.open(post_stream(blog_id, post_id), corrections)
         found += [{**c, "post_id": post_id} for c in json.loads(corrections)]
     return sorted(found, key=lambda c: (c["recorded_at"], c["id"]), reverse=True)
 

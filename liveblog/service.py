@@ -216,8 +216,10 @@ class Service:
             log.warning("a redaction ran inside a transaction: its erased text stays in the"
                         " database's files until the next redaction or vacuum")
             return
-        tables = [t for p in self.runner.projections for t in p.tables] + list(media.TABLES) + [
-            "oembed_cache"]
+        # the read models keep a post's words sealed with its key, gone with it (events.keys):
+        # only the tables that hold what is not sealed are rewritten (PostgreSQL), never the
+        # log or the read models, whatever their size
+        tables = [*media.TABLES, "oembed_cache"]
         if not self.store.scrub(tables):
             log.warning("a redaction's erased text may stay in the database's files a little"
                         " longer: a reader held SQLite's log, or PostgreSQL refused CHECKPOINT")
@@ -258,6 +260,10 @@ class Service:
                     stream, [encode(e, metadata) for e in events], expected_version=version,
                     idempotency_key=idempotency_key, fingerprint=fingerprint,
                     then=self.runner.apply_inline)
+                if isinstance(command, cmd.RedactPost):
+                    # the read models wrote the erased post over their sealed copies: the key
+                    # goes, and every copy sealed with it (the log's, past versions') with it
+                    store.destroy_key(stream)
             except UniqueViolationError as e:
                 if e.constraint == "blogs.slug":
                     raise SlugTakenError("another blog already has that slug") from e

@@ -14,6 +14,14 @@ def post_stream(blog_id: str, post_id: str) -> str:
     return f"blog/{blog_id}/post/{post_id}"
 
 
+def erasable(stream_id: str, event_type: str = "") -> bool:
+    """Whether an event holds content a legal redaction may erase (a post's: every event of
+    its stream but the redaction's own record, which stays readable): its payload, and what
+    the read models keep of the post, are sealed with the stream's key (events.keys)."""
+    return (stream_id.startswith("blog/") and "/post/" in stream_id
+            and event_type != "PostRedacted")
+
+
 def blog_prefix(blog_id: str) -> str:
     """The prefix every stream of one blog starts with (for per-blog replay)."""
     return f"blog/{blog_id}/"

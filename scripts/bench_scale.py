@@ -53,11 +53,12 @@ def make_log(path: str, events: int, seed: int = 2026) -> tuple[int, str, int]:
     from liveblog.codec import UPCASTERS, encode
     from liveblog.domain import events as ev
     from liveblog.service import Actor, new_id
-    from liveblog.streams import blog_stream, post_stream
+    from liveblog.streams import blog_stream, erasable, post_stream
 
     rng = random.Random(seed)
     clock = Clock(timedelta(seconds=365 * 86400 / events))
-    store = EventStore.open(path, synchronous="OFF", clock=clock, upcasters=UPCASTERS)
+    store = EventStore.open(path, synchronous="OFF", clock=clock, upcasters=UPCASTERS,
+                            sealed=erasable)
     meta = {"actor": Actor("cli", "bench").metadata()}
     appended, largest, largest_events = 0, "", 0
     day = 0

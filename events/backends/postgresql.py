@@ -153,8 +153,10 @@ def scrub(conn: PostgresConnection, tables: Sequence[str], *, wait: float = 10.0
 
     A transaction that began before the erasure committed may still read the old versions, so
     no vacuum may remove them yet: the rewrite first waits, up to ``wait`` seconds, for every
-    such transaction of the database to end. True when nothing held it back and the checkpoint
-    ran (it needs the ``pg_checkpoint`` role; else the server's next one writes the pages)."""
+    such transaction to end, of any database of the server (some, such as a CREATE DATABASE
+    elsewhere, hold back what every database may remove). True when nothing held it back and
+    the checkpoint ran (it needs the ``pg_checkpoint`` role; else the server's next one writes
+    the pages)."""
     import time
 
     raw = conn.raw
@@ -162,8 +164,8 @@ def scrub(conn: PostgresConnection, tables: Sequence[str], *, wait: float = 10.0
     deadline = time.monotonic() + wait
     while True:
         older = raw.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL AND xact_start < %s",
+            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            " AND backend_xmin IS NOT NULL AND xact_start < %s",
             (since,)).fetchone()[0]  # type: ignore[index]
         if not older or time.monotonic() > deadline:
             break

@@ -19,6 +19,8 @@ from typing import Any
 from events import Connection, Projection, RecordedEvent, Rows, Tables, compact, format_time
 from events.projections import Handler
 
+from ..streams import post_stream
+
 #: the post's content fields, each a column; byline and body are stored as compact JSON with
 #: sorted keys, so a row is the same bytes whether the event came from an append or a replay
 _JSON_FIELDS = ("byline", "body")
@@ -29,13 +31,29 @@ POST_EVENTS = ("PostDrafted", "PostScheduled", "PostPublished", "PostEdited", "P
                "PostUnpublished")
 #: what a redacted post's row holds in place of its content, however it got there (a live
 #: redaction, or a rebuild from erased events): one representation, byte for byte
-_REDACTED = {"headline": "", "byline": "{}", "body": "[]", "corrections": "[]", "redacted": 1}
+_REDACTED = {"headline": "", "byline": "{}", "body": "[]", "corrections": "[]", "redacted": 1,
+             "media": ""}
 BLOG_EVENTS = ("BlogCreated", "BlogUpdated", "BlogClosed", "BlogReopened")
 
 
 def _content_values(content: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: compact(content[key]) if key in _JSON_FIELDS else content[key]
-            for key in _CONTENT_FIELDS if key in content}
+    values = {key: compact(content[key]) if key in _JSON_FIELDS else content[key]
+              for key in _CONTENT_FIELDS if key in content}
+    if "body" in content:
+        values["media"] = ",".join(sorted(_images(content["body"])))
+    return values
+
+
+def _images(body: Any) -> set[str]:
+    """The stored images a body names (image blocks' ``media_id``, embed blocks'
+    ``thumbnail``): kept beside the sealed body, so a redaction finds who else shows one."""
+    return {block[key] for block in (body if isinstance(body, list) else ())
+            if isinstance(block, dict) for key in ("media_id", "thumbnail")
+            if isinstance(block.get(key), str)}
+
+
+def _post_stream(row: Mapping[str, Any]) -> str:
+    return post_stream(row["blog_id"], row["id"])
 
 
 class FeedProjection(Projection):
@@ -43,14 +61,18 @@ class FeedProjection(Projection):
 
     name = "feed"
     # 2: byline and body as key-sorted JSON (a rebuild writes the same bytes); 3: corrections;
-    # 4: redaction; 5: who made the latest change (editors see it)
-    version = 5
+    # 4: redaction; 5: who made the latest change (editors see it); 6: content sealed with the
+    # post's key, and the images it names
+    version = 6
     tables = ("feed_posts", "blog_activity")
+    #: a post's words are sealed with its stream's key: a redaction destroys the key, and
+    #: every copy here (and in the history's versions) with it
+    sealed = {"feed_posts": (("headline", "byline", "body", "corrections"), _post_stream)}
     columns = {
         "feed_posts": ("id", "blog_id", "status", "headline", "byline", "body", "display_time",
                        "published_at", "publish_position", "updated_at", "publish_at", "pinned",
                        "key_event", "version", "created_at", "edited_at", "change_position",
-                       "stream_version", "corrections", "redacted", "updated_by"),
+                       "stream_version", "corrections", "redacted", "updated_by", "media"),
         "blog_activity": ("blog_id", "updated_at", "post_count", "feed_version",
                           "visible_position"),
     }
@@ -66,7 +88,7 @@ class FeedProjection(Projection):
             " version INTEGER NOT NULL, created_at TEXT NOT NULL, edited_at TEXT,"
             " change_position INTEGER, stream_version INTEGER NOT NULL,"
             " corrections TEXT NOT NULL DEFAULT '[]', redacted INTEGER NOT NULL DEFAULT 0,"
-            " updated_by TEXT)")
+            " updated_by TEXT, media TEXT NOT NULL DEFAULT '')")
         conn.execute(
             f"CREATE TABLE {t['blog_activity']} (blog_id TEXT PRIMARY KEY,"
             " updated_at TEXT NOT NULL, post_count INTEGER NOT NULL,"
@@ -127,7 +149,7 @@ class FeedProjection(Projection):
                 "publish_at": None, "pinned": 0, "key_event": 0, "version": d["revision"],
                 "created_at": at, "edited_at": None, "change_position": None,
                 "stream_version": e.version, "corrections": "[]", "redacted": 0,
-                "updated_by": None}
+                "updated_by": None, "media": values.get("media", "")}
         was = post["status"]
         actor = e.metadata.get("actor")
         post.update(updated_at=at, version=d["revision"], stream_version=e.version,

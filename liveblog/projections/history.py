@@ -19,7 +19,7 @@ class FeedHistoryProjection(History):
     """Versions of the ``blogs``, ``feed_posts`` and ``blog_activity`` rows."""
 
     name = "feed_history"
-    version = 2  # 2: a blog's language
+    version = 3  # 2: a blog's language; 3: posts' content sealed, the images a post names
     wrapped = (BlogsProjection(), FeedProjection())
 
     def create(self, conn: Connection, t: Tables) -> None:
@@ -38,7 +38,8 @@ class FeedHistoryProjection(History):
             " pinned INTEGER NOT NULL, key_event INTEGER NOT NULL, version INTEGER NOT NULL,"
             " created_at TEXT NOT NULL, edited_at TEXT, change_position INTEGER,"
             " stream_version INTEGER NOT NULL, corrections TEXT NOT NULL,"
-            f" redacted INTEGER NOT NULL, updated_by TEXT, {window}, PRIMARY KEY (id, valid_from))")
+            " redacted INTEGER NOT NULL, updated_by TEXT, media TEXT NOT NULL,"
+            f" {window}, PRIMARY KEY (id, valid_from))")
         conn.execute(
             f"CREATE TABLE {t['blog_activity_versions']} (blog_id TEXT NOT NULL,"
             " updated_at TEXT NOT NULL, post_count INTEGER NOT NULL,"

@@ -192,12 +192,36 @@ def test_verify_reports_ok_then_the_tampered_position(app, client, editor, audit
         store = get_db().store()
         target = store.conn.execute("SELECT position FROM events WHERE type = 'PostPublished'"
                                     " ORDER BY position LIMIT 1 OFFSET 2").fetchone()[0]
-        tamper(store, "UPDATE events SET data = replace(data, 'p2', 'p9') WHERE position = ?",
-               (target,))
+        # whoever can write the database can read its keys too: the payload is opened,
+        # changed and sealed again with the post's own key, as such a tamperer would
+        from events.keys import keys_of
+
+        stream, sealed = store.conn.execute("SELECT stream_id, data FROM events"
+                                            " WHERE position = ?", (target,)).fetchone()
+        keys = keys_of(store.conn)
+        forged = keys.seal(stream, keys.open(stream, sealed).replace("p2", "p9"))
+        assert forged != sealed
+        tamper(store, "UPDATE events SET data = ? WHERE position = ?", (forged, target))
     report = client.get("/api/audit/verify", headers=auditor).get_json()
     assert report["ok"] is False
     assert report["first_bad_position"] == target
     assert "bad hash" in report["detail"]
+
+
+def test_verify_reports_a_sealed_payload_that_no_longer_opens(app, client, editor, auditor):
+    """A flipped byte of a sealed payload is a broken position, not a crash."""
+    blog = create_blog(client, editor)
+    create_post(client, editor, blog["id"], headline="p0")
+    with app.app_context():
+        from liveblog.bootstrap import get_db
+
+        store = get_db().store()
+        target, sealed = store.conn.execute("SELECT position, data FROM events WHERE type ="
+                                            " 'PostPublished'").fetchone()
+        flipped = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
+        tamper(store, "UPDATE events SET data = ? WHERE position = ?", (flipped, target))
+    report = client.get("/api/audit/verify", headers=auditor).get_json()
+    assert report["ok"] is False and report["first_bad_position"] == target
 
 
 def test_the_feed_as_of_every_position_is_the_replay_of_the_log_up_to_it(app, client, editor,

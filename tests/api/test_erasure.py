@@ -1,7 +1,9 @@
 """Erasure reaches the disk, on both backends: once a legal redaction is acknowledged, the
 erased text is in none of the database's files (SQLite: the main file and its write-ahead log;
 PostgreSQL: every file of the tables, their TOAST and their indexes), although it was there
-before."""
+before. A post's words are kept sealed with its stream's key (events.keys): the redaction
+destroys the key, and the group key that wrapped it leaves every file too, so what the log and
+the read models still hold of the post is noise."""
 
 from __future__ import annotations
 
@@ -56,8 +58,8 @@ def database_files(database: str) -> list[tuple[Path, str]]:
     return [(f, name) for f, name in files if f.exists()]
 
 
-def holding(database: str, text: str) -> list[str]:
-    needle = text.encode()
+def holding(database: str, text: str | bytes) -> list[str]:
+    needle = text.encode() if isinstance(text, str) else text
     return [f"{name} ({f})" for f, name in database_files(database) if needle in f.read_bytes()]
 
 
@@ -85,14 +87,62 @@ def test_a_redaction_leaves_no_erased_byte_in_the_database_files(app, client, ed
                             json={"text": f"{SECRET} is 41", "reason": "factual"},
                             headers={**editor, "If-Match": '"2"'})
     assert corrected.status_code == 201
-    create_post(client, editor, blog["id"], headline="Court adjourns")
+    other = create_post(client, editor, blog["id"], headline="Court adjourns")
     assert holding(database, SECRET), "the test would prove nothing: the text is not on disk"
+    stream = f"blog/{blog['id']}/post/{post['id']}"
+    group_key, post_key = _keys(app, stream)
+    # the sealed copies open with the post's key, and the key that wraps it is on disk
+    assert holding(database, group_key), "the test would prove nothing: no key on disk"
+    sealed = _sealed_copies(app, stream)
+    assert sealed and all(SECRET in _open(post_key, stream, text) for text in sealed[:1])
 
     done = client.post(f"{path}/redact", json={"reason": "court order"}, headers=legal)
     assert done.status_code == 200
 
     assert holding(database, SECRET) == []
-    assert holding(database, "Court adjourns")  # the rest is all still there
+    assert holding(database, group_key) == []  # the only way to the post's key is gone
+    assert _keys(app, stream) == (None, None)
+    # the rest is all still there, and opens
+    again = client.get(f"/api/blogs/{blog['id']}/posts/{other['id']}", headers=editor)
+    assert again.get_json()["headline"] == "Court adjourns"
+
+
+def _keys(app, stream: str) -> tuple[bytes | None, bytes | None]:
+    """The group key that wraps ``stream``'s key, and the key, as stored (None: none)."""
+    from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
+
+    from events.keys import group_of
+    from liveblog.bootstrap import get_db
+
+    with app.app_context():
+        conn = get_db().store().conn
+        wrapped = conn.execute("SELECT wrapped FROM stream_keys WHERE stream_id = ?",
+                               (stream,)).fetchone()
+        kek = conn.execute("SELECT kek FROM key_groups WHERE grp = ?",
+                           (group_of(stream),)).fetchone()
+    if wrapped is None:
+        return None, None
+    return bytes(kek[0]), aes_key_unwrap(bytes(kek[0]), bytes(wrapped[0]))
+
+
+def _sealed_copies(app, stream: str) -> list[str]:
+    """The stream's payloads as the events table stores them (sealed)."""
+    from liveblog.bootstrap import get_db
+
+    with app.app_context():
+        rows = get_db().store().conn.execute(
+            "SELECT data FROM events WHERE stream_id = ? ORDER BY version", (stream,)).fetchall()
+    return [row[0] for row in rows if row[0].startswith("~s1~")]
+
+
+def _open(key: bytes, stream: str, text: str) -> str:
+    """Open sealed text with a key, as anyone holding the key could (AES-256-GCM)."""
+    import base64
+
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    raw = base64.b64decode(text[len("~s1~"):])
+    return AESGCM(key).decrypt(raw[:12], raw[12:], stream.encode()).decode()
 
 
 def test_a_reader_that_began_before_the_redaction_is_waited_for(app, client, editor, tokens,

@@ -1,0 +1,165 @@
+"""Keys for content that may have to be erased (crypto-shredding): each stream that holds such
+content gets a random 256-bit key, and what the log and the read models keep of it is sealed
+with that key (AES-256-GCM, the stream's id bound in as associated data). Erasing the stream
+destroys its key: every sealed copy, live or in dead row versions the database has not reused
+yet, is noise from then on, however large the log is.
+
+Sealing is deterministic (the nonce is an HMAC of the text under the key, as in AES-GCM-SIV):
+the same content of the same stream seals to the same bytes, so a read model rebuilt from the
+log is the same bytes as the one kept up inline.
+
+A destroyed key must not survive in the database's files either, and a table rewrite to remove
+it costs in proportion to the table. So the stream keys are kept wrapped (AES key wrap) under
+one of :data:`GROUPS` group keys, chosen by the stream's id. Erasing a stream deletes its key,
+re-wraps the other keys of its group under a new group key and replaces the group's key: the
+old one, the only way to the dead wrapped copies, is a row of a 256-row table that is rewritten
+in milliseconds (``key_groups``). The cost of an erasure is one group's keys (a 256th of the
+streams), never the log.
+
+Stream keys are cached unwrapped per connection; a key erased meanwhile elsewhere can only open
+rows no query still sees (the erasing transaction replaced them), so the cache needs no
+invalidation.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from collections import OrderedDict
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+
+from .backends import Connection, table_exists
+from .errors import EventStoreError
+
+#: how many group keys wrap the stream keys (a stream's group: the first byte of its id's hash)
+GROUPS = 256
+#: how sealed text begins (no JSON text does)
+PREFIX = "~s1~"
+#: what is never sealed: empty text and empty JSON (queries compare them as they are)
+_EMPTY = frozenset({"", "[]", "{}"})
+#: stream keys each connection keeps unwrapped
+CACHE_SIZE = 4096
+
+
+class SealedContentError(EventStoreError):
+    """Raised when sealed content cannot be opened: its stream's key is gone or it was
+    altered."""
+
+
+def group_of(stream_id: str) -> int:
+    """The group key that wraps ``stream_id``'s key."""
+    return hashlib.sha256(stream_id.encode()).digest()[0] % GROUPS
+
+
+def is_sealed(text: str) -> bool:
+    """Whether ``text`` is sealed content (else it is stored as it is)."""
+    return text.startswith(PREFIX)
+
+
+class Keys:
+    """The stream keys of one database, through one connection (:func:`keys_of`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._cache: OrderedDict[str, tuple[AESGCM, bytes]] = OrderedDict()
+
+    def seal(self, stream_id: str, text: str) -> str:
+        """``text`` sealed with the stream's key (made now if it has none: call it inside a
+        write transaction). Empty text and empty JSON stay as they are."""
+        if text in _EMPTY:
+            return text
+        found = self._cipher(stream_id, create=True)
+        assert found is not None
+        cipher, key = found
+        plain = text.encode()
+        nonce = hmac.new(key, plain, hashlib.sha256).digest()[:12]
+        sealed = cipher.encrypt(nonce, plain, stream_id.encode())
+        return PREFIX + base64.b64encode(nonce + sealed).decode()
+
+    def open(self, stream_id: str, text: str) -> str:
+        """The content ``text`` holds (text that is not sealed is returned as it is).
+
+        :raises SealedContentError: the stream's key is gone, or the text was altered.
+        """
+        if not text.startswith(PREFIX):
+            return text
+        raw = base64.b64decode(text[len(PREFIX):])
+        for fresh in (False, True):
+            found = self._cipher(stream_id, create=False, fresh=fresh)
+            if found is None:
+                break
+            try:
+                return found[0].decrypt(raw[:12], raw[12:], stream_id.encode()).decode()
+            except InvalidTag:
+                continue  # a key cached from another database of the same name: read again
+        raise SealedContentError(f"the sealed content of {stream_id!r} cannot be opened: its"
+                                 " key was erased, or the text was altered")
+
+    def erase(self, stream_id: str) -> bool:
+        """Destroy the stream's key, and re-wrap the rest of its group under a new group key
+        (inside the caller's write transaction). True when it had one."""
+        self._cache.pop(stream_id, None)
+        conn = self.conn
+        group = group_of(stream_id)
+        gone = conn.execute("SELECT 1 FROM stream_keys WHERE stream_id = ?",
+                            (stream_id,)).fetchone() is not None
+        if not gone:
+            return False
+        conn.execute("DELETE FROM stream_keys WHERE stream_id = ?", (stream_id,))
+        old = self._group_key(group)
+        new = os.urandom(32)
+        rewrapped = [(aes_key_wrap(new, aes_key_unwrap(old, bytes(wrapped))), other)
+                     for other, wrapped in conn.execute(
+                         "SELECT stream_id, wrapped FROM stream_keys WHERE grp = ?", (group,))]
+        conn.executemany("UPDATE stream_keys SET wrapped = ? WHERE stream_id = ?", rewrapped)
+        conn.execute("UPDATE key_groups SET kek = ? WHERE grp = ?", (new, group))
+        return True
+
+    def _cipher(self, stream_id: str, *, create: bool,
+                fresh: bool = False) -> tuple[AESGCM, bytes] | None:
+        cached = None if fresh else self._cache.get(stream_id)
+        if cached is not None:
+            self._cache.move_to_end(stream_id)
+            return cached
+        row = self.conn.execute("SELECT grp, wrapped FROM stream_keys WHERE stream_id = ?",
+                                (stream_id,)).fetchone()
+        if row is not None:
+            key = aes_key_unwrap(self._group_key(int(row[0])), bytes(row[1]))
+        elif create:
+            key = os.urandom(32)
+            group = group_of(stream_id)
+            self.conn.execute("INSERT INTO stream_keys (stream_id, grp, wrapped) VALUES (?, ?, ?)",
+                              (stream_id, group, aes_key_wrap(self._group_key(group), key)))
+        else:
+            return None
+        found = self._cache[stream_id] = (AESGCM(key), key)
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return found
+
+    def _group_key(self, group: int) -> bytes:
+        row = self.conn.execute("SELECT kek FROM key_groups WHERE grp = ?", (group,)).fetchone()
+        if row is not None:
+            return bytes(row[0])
+        key = os.urandom(32)
+        self.conn.execute("INSERT INTO key_groups (grp, kek) VALUES (?, ?)", (group, key))
+        return key
+
+
+def keys_of(conn: Connection) -> Keys | None:
+    """The keys of ``conn``'s database (one :class:`Keys` a connection), or None when it has no
+    key tables (a scratch database that replays the log in memory: nothing there is sealed)."""
+    raw = getattr(conn, "raw_connection", conn)
+    keys: Keys | None | bool = getattr(raw, "_event_keys", False)
+    if keys is False:
+        keys = Keys(raw) if table_exists(raw, "stream_keys") else None
+        try:
+            raw._event_keys = keys  # type: ignore[union-attr]
+        except AttributeError:
+            return keys  # a connection that takes no attributes: looked up each time
+    return keys  # type: ignore[return-value]
