@@ -53,6 +53,10 @@ _PRECEDENCE = ("admin", "editor", "legal", "auditor")
 _NEWSROOM_ROLES = set(_PRECEDENCE)
 
 
+#: a cookie without a secret that tells the console a session cookie may be there
+SIGNED_IN_COOKIE = "liveblog_signed_in"
+
+
 class SignInError(Exception):
     """A sign-in that cannot go on: shown to the person as a page with ``status``."""
 
@@ -229,6 +233,10 @@ def callback() -> BaseResponse:
     response = redirect(target, 303)
     response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Lax",
                         secure=current_app.config["SESSION_COOKIE_SECURE"], path="/")
+    # a marker the console's script can see (it holds nothing): a signed-out page then never
+    # asks /api/me only to be told 401
+    response.set_cookie(SIGNED_IN_COOKIE, "1", samesite="Lax",
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], path="/")
     return response
 
 
@@ -296,6 +304,7 @@ def logout() -> BaseResponse:
         end_session(get_db().store().conn, secret)
     response = redirect("/", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(SIGNED_IN_COOKIE, path="/")
     return response
 
 

@@ -270,10 +270,11 @@ class FeedQuerySchema(StrictSchema):
     order = f.String(load_default="newest", validate=v.OneOf(["newest", "oldest", "updated"]))
     limit = f.Integer(load_default=20, validate=v.Range(min=1, max=100))
     cursor = f.String(validate=v.Length(max=200))
-    status = f.String(validate=v.Regexp(r"^(draft|submitted|scheduled|published|deleted)"
-                                        r"(,(draft|submitted|scheduled|published|deleted))*$",
-                                        error="Use any of draft, submitted, scheduled,"
-                                              " published, deleted, separated by commas."),
+    status = f.String(validate=v.Regexp(
+        r"^(draft|submitted|scheduled|published|deleted|redacted)"
+        r"(,(draft|submitted|scheduled|published|deleted|redacted))*$",
+        error="Use any of draft, submitted, scheduled, published, deleted, redacted, separated"
+              " by commas."),
                       metadata={"description": "the blog's members, auditors and legal only:"
                                                " every post with these statuses, most recently"
                                                " changed first (a contributor: their own)"})

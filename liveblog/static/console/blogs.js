@@ -2,7 +2,7 @@
 
 import {api} from "./api.js";
 import {byId, errorSlot, h, showErrors, text} from "./dom.js";
-import {REFRESH_EVERY, isAdmin, isLegal, leaving, reload, roleOn, screen, session, takeFlash} from "./state.js";
+import {REFRESH_EVERY, isAdmin, isLegal, leaving, mayOpen, readsAll, reload, roleOn, screen, session, takeFlash} from "./state.js";
 import {when, withZone} from "./times.js";
 
 // -- blogs -----------------------------------------------------------------------------------
@@ -10,11 +10,14 @@ import {when, withZone} from "./times.js";
 export function blogsView() {
   var view = screen();
   api("GET", "/api/blogs").then(function (r) {
-    var list = h("ul", {"class": "blogs", id: "blog-list"}, r.data.blogs.map(function (b) {
+    if (r.status !== 200) { view.append(h("p", {"class": "error", role: "alert", text: r.data.detail || "The blogs could not be listed."})); return; }
+    // only the blogs this person can open: a member's own, or every one for a newsroom role
+    var blogs = r.data.blogs.filter(function (b) { return mayOpen(b.id); });
+    var list = blogs.length ? h("ul", {"class": "blogs", id: "blog-list"}, blogs.map(function (b) {
       return h("li", {}, [h("a", {href: "#/blogs/" + b.id, text: text(b.title)}), " ",
         h("span", {"class": "status " + b.status, text: b.status}), " ",
         h("span", {"class": "hint", text: b.post_count + " published"})]);
-    }));
+    })) : h("p", {"class": "hint", id: "no-blogs", text: "You are not a member of any blog yet: ask one of its editors to add you."});
     var form = h("form", {id: "new-blog"}, [
       h("h2", {text: "New blog"}),
       h("label", {"for": "blog-title", text: "Title"}), h("input", {id: "blog-title", type: "text", required: true}), errorSlot("title"),
@@ -59,61 +62,113 @@ function zoneSelect() {
 
 const STATUSES = "?status=draft,submitted,scheduled,published,deleted";
 
-export function blogView(blogId) {
+export function blogView(blogRef) {
   var view = screen();
-  var role = roleOn(blogId);
-  Promise.all([api("GET", "/api/blogs/" + blogId),
-               api("GET", "/api/blogs/" + blogId + "/posts" + STATUSES)])
-  .then(withZone).then(function (rs) {
-    var blog = rs[0].data, posts = rs[1].data.posts;
-    if (rs[0].status !== 200) { view.append(h("p", {"class": "error", text: blog.detail})); return; }
-    var actionError = errorSlot("_action");
-    var toggle = h("button", {type: "button", "class": "button", id: "blog-status",
-      text: blog.status === "live" ? "Close blog" : "Reopen blog",
-      onclick: function () {
-        api("POST", "/api/blogs/" + blogId + (blog.status === "live" ? "/close" : "/reopen"))
-          .then(function (res) { if (res.status === 200) reload(); else showErrors(view, res, actionError); });
-      }});
-    var tbody = h("tbody", {}, posts.map(function (p) { return postRow(blogId, p, actionError, [], blog.timezone); }));
-    var queue = role === "editor" ? h("section", {id: "queue", "aria-labelledby": "queue-title"}) : null;
-    if (queue) fillQueue(queue, blogId, posts, actionError);
-    view.append(
-      h("h1", {text: text(blog.title)}),
-      h("p", {}, [h("span", {"class": "status " + blog.status, text: blog.status}), " ",
-        h("a", {href: "/blogs/" + blog.slug, text: "Reader page"})].concat(isLegal() || !role ? [] : [" · ",
-        h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ",
-        role === "editor" ? toggle : "", " ",
-        role === "editor" ? h("a", {href: "#/blogs/" + blogId + "/members", id: "members-link", text: "Members"}) : ""])),
-      takeFlash() || "", actionError, queue || "",
-      h("table", {id: "posts-table"}, [
-        h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", "Actions"].map(function (t) { return h("th", {text: t}); }))]),
-        tbody]));
-    if (!posts.length) view.append(h("p", {"class": "hint", id: "no-posts", text: "No posts yet."}));
-    // Live: the table follows the log (a scheduled post going live, others' edits) and shows
-    // who is editing what; a row whose delete is being confirmed is left alone meanwhile.
-    var shown = JSON.stringify(posts), shownEditing = "[]";
-    function refresh() {
-      Promise.all([api("GET", "/api/blogs/" + blogId + "/posts" + STATUSES),
-                   api("GET", "/api/blogs/" + blogId + "/presence")]).then(function (rs) {
-        if (!document.body.contains(tbody) || rs[0].status !== 200 || rs[1].status !== 200) return;
-        if (tbody.querySelector("input:not([hidden])")) return;
-        var fresh = rs[0].data.posts, editing = rs[1].data.editors.filter(function (e) {
-          return !session.me || e.name !== session.me.name; });
-        if (JSON.stringify(fresh) === shown && JSON.stringify(editing) === shownEditing) return;
-        shown = JSON.stringify(fresh); shownEditing = JSON.stringify(editing);
-        if (queue) fillQueue(queue, blogId, fresh, actionError);
-        tbody.textContent = "";
-        fresh.forEach(function (p) {
-          tbody.append(postRow(blogId, p, actionError, editing.filter(function (e) {
-            return e.post === p.id; }).map(function (e) { return e.name; }), blog.timezone));
-        });
-        var empty = byId("no-posts"); if (empty && fresh.length) empty.remove();
-      });
+  // the route may name the blog by id or by slug: the blog's own answer says which it is
+  api("GET", "/api/blogs/" + blogRef).then(function (first) {
+    if (first.status !== 200) {
+      view.append(h("p", {"class": "error", role: "alert", text: first.status === 404 ?
+        "There is no such blog." : (first.data.detail || "This blog could not be opened.")}));
+      return;
     }
-    refresh();
-    var timer = setInterval(refresh, REFRESH_EVERY);
-    leaving.push(function () { clearInterval(timer); });
+    var blogId = first.data.id;
+    if (!mayOpen(blogId)) return notMember(view, first.data);
+    // the legal desk and auditors see redacted posts too (marked so, with no content)
+    var posts = "/posts" + STATUSES + (readsAll() ? ",redacted" : "");
+    return api("GET", "/api/blogs/" + blogId + posts).then(function (second) {
+      return withZone([first, second]);
+    }).then(function (rs) { showBlog(view, blogId, rs, posts); });
   });
+}
+
+// A blog this person may not open (not, or no longer, a member): what they may see of it.
+function notMember(view, blog) {
+  view.append(h("h1", {text: text(blog.title)}),
+    h("p", {id: "not-member", role: "status", text: "You are not a member of this blog, so its drafts and tools are not yours to see. Ask one of its editors to add you."}),
+    h("p", {}, [h("a", {href: "/blogs/" + blog.slug, text: "Read it as readers do"}), " · ",
+                h("a", {href: "#/blogs", text: "Back to your blogs"})]));
+}
+
+function showBlog(view, blogId, rs, postsPath) {
+  var role = roleOn(blogId);
+  var blog = rs[0].data;
+  if (rs[1].status !== 200) return notMember(view, blog);  // removed meanwhile
+  var posts = rs[1].data.posts;
+  var actionError = errorSlot("_action");
+  var closing = blog.status === "live";
+  var toggle = confirming(h("button", {type: "button", "class": "button", id: "blog-status",
+    text: closing ? "Close blog" : "Reopen blog"}),
+    closing ? "Confirm: close this blog to readers' updates" : null, function () {
+      api("POST", "/api/blogs/" + blogId + (closing ? "/close" : "/reopen"))
+        .then(function (res) {
+          if (res.status === 200) { session.flash = closing ? "Blog closed: readers see it as finished." : "Blog reopened."; reload(); }
+          else showErrors(view, res, actionError);
+        });
+    });
+  var tbody = h("tbody", {}, posts.map(function (p) { return postRow(blogId, p, actionError, [], blog.timezone); }));
+  var queue = role === "editor" ? h("section", {id: "queue", "aria-labelledby": "queue-title"}) : null;
+  if (queue) fillQueue(queue, blogId, posts, actionError);
+  view.append(
+    h("h1", {text: text(blog.title)}),
+    h("p", {}, [h("span", {"class": "status " + blog.status, text: blog.status}), " ",
+      h("a", {href: "/blogs/" + blog.slug, text: "Reader page"})].concat(readsAll() || !role ? [] : [" · ",
+      h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ",
+      role === "editor" ? toggle : "", " ",
+      role === "editor" ? h("a", {href: "#/blogs/" + blogId + "/members", id: "members-link", text: "Members"}) : ""])),
+    takeFlash() || "", actionError, queue || "",
+    h("table", {id: "posts-table"}, [
+      h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", "Actions"].map(function (t) { return h("th", {text: t}); }))]),
+      tbody]));
+  if (!posts.length) view.append(h("p", {"class": "hint", id: "no-posts", text: "No posts yet."}));
+  // Live: the table follows the log (a scheduled post going live, others' edits) and shows
+  // who is editing what; a row whose delete is being confirmed is left alone meanwhile.
+  var shown = JSON.stringify(posts), shownEditing = "[]";
+  function refresh() {
+    // who is editing what: for the blog's members (the legal desk and auditors read no
+    // presence, so they never ask for it)
+    var presence = role ? api("GET", "/api/blogs/" + blogId + "/presence")
+                        : Promise.resolve({status: 200, data: {editors: []}});
+    Promise.all([api("GET", "/api/blogs/" + blogId + postsPath), presence]).then(function (rs) {
+      if (!document.body.contains(tbody) || rs[0].status !== 200 || rs[1].status !== 200) return;
+      if (tbody.querySelector("input:not([hidden])")) return;
+      var fresh = rs[0].data.posts, editing = rs[1].data.editors.filter(function (e) {
+        return !session.me || e.name !== session.me.name; });
+      if (JSON.stringify(fresh) === shown && JSON.stringify(editing) === shownEditing) return;
+      shown = JSON.stringify(fresh); shownEditing = JSON.stringify(editing);
+      if (queue) fillQueue(queue, blogId, fresh, actionError);
+      tbody.textContent = "";
+      fresh.forEach(function (p) {
+        tbody.append(postRow(blogId, p, actionError, editing.filter(function (e) {
+          return e.post === p.id; }).map(function (e) { return e.name; }), blog.timezone));
+      });
+      var empty = byId("no-posts"); if (empty && fresh.length) empty.remove();
+    });
+  }
+  refresh();
+  var timer = setInterval(refresh, REFRESH_EVERY);
+  leaving.push(function () { clearInterval(timer); });
+}
+
+// A button that acts on a second click only: the first turns it into "Confirm: ..." for a few
+// seconds (taking a blog or a post off air is one click too many to undo). ``question`` null:
+// it acts at once.
+export function confirming(button, question, act) {
+  var label = button.textContent, named = button.getAttribute("aria-label"), timer = null;
+  function back() {
+    clearTimeout(timer); delete button.dataset.confirming; button.textContent = label;
+    button.classList.remove("danger");
+    if (named) button.setAttribute("aria-label", named);
+  }
+  button.addEventListener("click", function () {
+    if (!question || button.dataset.confirming) { back(); act(); return; }
+    button.dataset.confirming = "1";
+    button.textContent = question;
+    if (named) button.setAttribute("aria-label", question);
+    button.classList.add("danger");
+    timer = setTimeout(back, 6000);
+  });
+  button.addEventListener("blur", function () { if (button.dataset.confirming) back(); });
+  return button;
 }
 
 // The approval queue: every submitted post, oldest first, with its live count.
@@ -164,21 +219,21 @@ function postRow(blogId, p, actionError, editing, zone) {
   var mine = session.me && p.author && p.author.id === session.me.id;
   var own = role === "contributor" && mine && (p.status === "draft" || p.status === "submitted");
   return h("tr", {"data-post-id": p.id}, [
-    h("td", {}, [live || isLegal() ? h("a", {href: "#/blogs/" + blogId + "/posts/" + p.id, text: text(p.headline) || "(redacted)"}) : h("span", {text: text(p.headline)}),
+    h("td", {}, [live || readsAll() ? h("a", {href: "#/blogs/" + blogId + "/posts/" + p.id, text: text(p.headline) || "(redacted)"}) : h("span", {text: text(p.headline)}),
       editing.length ? h("span", {"class": "presence", text: " · " + editing.join(", ") + (editing.length === 1 ? " is" : " are") + " editing"}) : null,
       p.review_note ? h("p", {"class": "note", text: "Sent back: " + p.review_note}) : null]),
     h("td", {}, [h("span", {"class": "status " + p.status, text: p.status})]),
     h("td", {"data-label": "Version", text: String(p.version)}),
     h("td", {text: p.status === "scheduled" ? "goes live " + when(p.publish_at, zone) : when(p.display_time || p.updated_at, zone)}),
     h("td", {}, own ? ownActions(url, p, actionError, reason, confirm) : live && role === "editor" ? [
-      p.status === "published" ? h("button", {type: "button", "class": "button", text: "Unpublish",
-        "aria-label": "Unpublish “" + text(p.headline) + "”",
-        onclick: function () {
+      p.status === "published" ? confirming(h("button", {type: "button", "class": "button", text: "Unpublish",
+        "aria-label": "Unpublish “" + text(p.headline) + "”"}), "Confirm: take it off air",
+        function () {
           api("POST", url + "/unpublish").then(function (res) {
             if (res.status === 200) { session.flash = "Unpublished: back to draft."; reload(); }
             else showErrors(screen(), res, actionError);
           });
-        }}) : null, " ",
+        }) : null, " ",
       h("button", {type: "button", "class": "button", text: p.pinned ? "Unpin" : "Pin",
         "aria-label": (p.pinned ? "Unpin " : "Pin ") + "“" + text(p.headline) + "”",
         onclick: function () {

@@ -12,9 +12,9 @@ import {blogView, blogsView} from "./blogs.js";
 import {editor} from "./editor/index.js";
 import {review} from "./review.js";
 import {members} from "./members.js";
-import {clearScreen, isLegal, leaving, newScreen, session} from "./state.js";
+import {clearScreen, leaving, newScreen, readsAll, session} from "./state.js";
 
-const CONSOLE_ROLES = ["admin", "editor", "contributor", "legal"];
+const CONSOLE_ROLES = ["admin", "editor", "contributor", "legal", "auditor"];
 
 function withArticle(word) { return (/^[aeiou]/i.test(word) ? "an " : "a ") + word; }
 
@@ -23,6 +23,7 @@ function withArticle(word) { return (/^[aeiou]/i.test(word) ? "an " : "a ") + wo
 function signOut(message) {
   leaving.splice(0).forEach(function (fn) { fn(); });
   forgetToken();
+  document.cookie = "liveblog_signed_in=; Max-Age=0; path=/";
   document.getElementById("app").hidden = true;
   document.getElementById("signin").hidden = false;
   document.getElementById("signin-error").textContent = message || "";
@@ -30,13 +31,18 @@ function signOut(message) {
 }
 
 function start() {
-  // a token this tab was given, else a session the identity provider's sign-in left
+  // a token this tab was given, else a session the identity provider's sign-in left (its
+  // cookie is HttpOnly: a marker cookie beside it says it may be there)
   var hadToken = Boolean(token());
+  if (!hadToken && document.cookie.split("; ").indexOf("liveblog_signed_in=1") < 0) {
+    signOut("");
+    return;
+  }
   api("GET", "/api/me").then(function (r) {
     if (r.status !== 200) { signOut(hadToken ? "That token is unknown or revoked." : ""); return; }
     if (r.data.csrf_token) useSession(r.data.csrf_token);
     if (CONSOLE_ROLES.indexOf(r.data.role) < 0) {
-      signOut("The console is for the newsroom's admins, editors, contributors and legal desk: " +
+      signOut("The console is for the newsroom's admins, editors, contributors, legal desk and auditors: " +
               withArticle(r.data.role || "reader") + " cannot sign in here.");
       return;
     }
@@ -67,7 +73,7 @@ function route() {
   if (parts[0] === "blogs" && parts[2] === "new") return editor(parts[1], null);
   if (parts[0] === "blogs" && parts[2] === "members") return members(parts[1]);
   if (parts[0] === "blogs" && parts[2] === "posts" && parts[3]) {
-    return isLegal() ? review(parts[1], parts[3]) : editor(parts[1], parts[3]);
+    return readsAll() ? review(parts[1], parts[3]) : editor(parts[1], parts[3]);
   }
   if (parts[0] === "blogs" && parts[1]) return blogView(parts[1]);
   return blogsView();

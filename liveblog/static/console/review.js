@@ -2,7 +2,7 @@
 
 import {api} from "./api.js";
 import {errorSlot, h, showErrors, text} from "./dom.js";
-import {reload, screen, session, takeFlash} from "./state.js";
+import {isLegal, reload, screen, session, takeFlash} from "./state.js";
 import {when, withZone} from "./times.js";
 
 // -- corrections (editors) -------------------------------------------------------------------
@@ -60,12 +60,23 @@ export function review(blogId, postId) {
       h("h2", {text: "History"}),
       h("ol", {id: "history"}, revisions.map(function (r) { return revisionItem(r, zone); })),
       redacted ? h("p", {"class": "hint", id: "redacted-note", text: "This post was redacted: its content is erased from storage."})
-               : redaction(path, now, revisions));
+               : isLegal() ? redaction(path, now, revisions)
+               : h("p", {"class": "hint", id: "read-only-note", text: "Auditors read every version and its record; only the legal desk may redact."}));
   });
 }
 
+// What each stored field is called in the newsroom (history shows these, not field names).
+var FIELD_WORDS = {headline: "headline", byline: "byline", body: "body", display_time: "shown time",
+  status: "status", pinned: "pinned", key_event: "key event", publish_at: "scheduled time",
+  corrections: "corrections", published_at: "publication time"};
+export function fieldWords(name) {
+  var block = /^body\.(\d+)$/.exec(name);
+  if (block) return "paragraph " + (Number(block[1]) + 1);
+  return FIELD_WORDS[name] || name.replace(/_/g, " ");
+}
+
 function revisionItem(r, zone) {
-  var fields = Object.keys(r.changes || {}).concat(r.redacted_fields || []);
+  var fields = Object.keys(r.changes || {}).concat(r.redacted_fields || []).map(fieldWords);
   return h("li", {}, [
     h("strong", {text: "Version " + r.version + " · " + r.event_type.replace(/^Post/, "")}),
     " by " + ((r.actor || {}).name || "unknown") + ", " + when(r.recorded_at, zone),
@@ -93,7 +104,7 @@ function redaction(path, now, revisions) {
     panel.append(
       h("p", {id: "redact-what", text: "Erase “" + text(now.headline) + "” for good? The headline, byline, body" +
         (corrections ? " and " + corrections + (corrections === 1 ? " correction" : " corrections") : "") +
-        " of all " + revisions.length + (revisions.length === 1 ? " version" : " versions") +
+        (revisions.length === 1 ? " of its only version" : " of all " + revisions.length + " versions") +
         " are erased from storage. This cannot be undone."}),
       h("button", {type: "button", "class": "button danger", id: "redact-confirm-button", text: "Erase for good",
         onclick: function (event) {

@@ -24,6 +24,11 @@ export const PRESENCE_EVERY = 5000, REFRESH_EVERY = 5000;
 export function reload() { window.dispatchEvent(new Event("hashchange")); }
 
 export function isLegal() { return session.me && session.me.role === "legal"; }
+export function isAuditor() { return session.me && session.me.role === "auditor"; }
+// Who reads every blog without writing on it: the legal desk and auditors.
+export function readsAll() { return isLegal() || isAuditor(); }
+// Whether the signed-in person can open a blog's view at all (the list shows only those).
+export function mayOpen(blogId) { return Boolean(readsAll() || roleOn(blogId)); }
 
 // The role the signed-in person writes with on a blog: "editor", "contributor" or null
 // (the server decides; this only chooses which buttons to show).
