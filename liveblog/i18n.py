@@ -13,13 +13,14 @@ from __future__ import annotations
 import functools
 import io
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, get_timezone_gmt, get_timezone_name
 from babel.dates import format_time as cldr_time
 from babel.lists import format_list
 from babel.messages.mofile import write_mo
@@ -51,6 +52,24 @@ def zone_label(moment: datetime) -> str:
     ambiguous = (wall.replace(fold=0, tzinfo=moment.tzinfo).utcoffset()
                  != wall.replace(fold=1, tzinfo=moment.tzinfo).utcoffset())
     return zone if ambiguous else _ZONES.get(zone, zone)
+
+
+_OFFSET = re.compile(r"^[+-]\d")
+
+
+def local_zone_label(moment: datetime, locale: Locale) -> str:
+    """The zone's name at ``moment`` in a language's own words: CLDR's short name where the
+    language has one (``MEZ`` in German, ``BRT`` in Brazilian Portuguese), else the name the
+    house style uses (``CET``, ``ET``), and where the zone has no name at all, only an
+    offset (Riyadh's ``+03``), the language's GMT format (``غرينتش+03:00``)."""
+    try:
+        name = get_timezone_name(moment, "short", locale=locale, return_zone=False)
+    except (LookupError, ValueError):
+        name = ""
+    if name and not _OFFSET.match(name):
+        return str(name)
+    label = zone_label(moment)
+    return str(get_timezone_gmt(moment, "long", locale=locale)) if _OFFSET.match(label) else label
 
 
 def display_time(value: str | None, timezone: str) -> str:
@@ -141,7 +160,7 @@ class Words:
             return display_time(value, timezone)
         moment = datetime.fromisoformat(value).astimezone(ZoneInfo(timezone))
         return self.gettext("{time} {zone}, {date}", time=self._time(moment),
-                            zone=zone_label(moment),
+                            zone=local_zone_label(moment, self.locale),
                             date=format_date(moment, "long", locale=self.locale))
 
     def short_time(self, value: str | None, timezone: str) -> str:
@@ -151,7 +170,8 @@ class Words:
         if self.language == HOUSE:
             return short_time(value, timezone)
         moment = datetime.fromisoformat(value).astimezone(ZoneInfo(timezone))
-        return self.gettext("{time} {zone}", time=self._time(moment), zone=zone_label(moment))
+        return self.gettext("{time} {zone}", time=self._time(moment),
+                            zone=local_zone_label(moment, self.locale))
 
     def _time(self, moment: datetime) -> str:
         return cldr_time(moment, "short", tzinfo=moment.tzinfo, locale=self.locale)
@@ -181,7 +201,7 @@ class Words:
         """``By Jane Roe and John Doe, Harbour Gazette``."""
         joined = self.names([Markup(a) for a in authors])
         if organization:
-            joined = joined + Markup(", ") + Markup(organization)
+            joined = joined + Markup(self.gettext(", ")) + Markup(organization)
         return Markup(self.catalog.gettext("By {authors}")).format(authors=joined)
 
 

@@ -62,15 +62,22 @@
     return document.hidden ? Math.max(interval, HIDDEN_INTERVAL) : interval;
   }
 
+  var lastHeader = null;
   function updateHeader(info) {
+    lastHeader = info;
     var updated = byId("updated");
     updated.textContent = info.updated;
     updated.setAttribute("datetime", info.updated_at);
-    var count = byId("count"), label = count.parentNode;
-    var parts = counted(root.dataset.countForms, info.count);
-    count.textContent = info.count;
+    // the count says what the page shows: posts still behind the "new posts" button are not
+    // counted until the reader brings them in
+    var shown = Math.max(0, info.count - pending.length);
+    var label = root.querySelector(".count"), count = byId("count");
+    if (!count) { count = document.createElement("span"); count.id = "count"; }
+    var parts = counted(root.dataset.countForms, shown);
+    count.textContent = shown;
+    count.hidden = parts.length < 2;  // a form that names its number (the Arabic dual)
     label.textContent = "";
-    label.append(parts[0], count, parts.slice(1).join(String(info.count)));
+    label.append(parts[0], count, parts.slice(1).join(String(shown)));
     var status = byId("status");
     status.textContent = info.status === "live" ? root.dataset.liveLabel : root.dataset.closedLabel;
     status.className = "badge " + info.status;
@@ -133,7 +140,7 @@
     if (!section) {
       section = document.createElement("section");
       section.id = "pinned"; section.className = "pinned-posts";
-      section.setAttribute("aria-label", "Pinned");
+      section.setAttribute("aria-label", root.dataset.pinnedLabel || "Pinned");  // the page's language
       posts.parentNode.insertBefore(section, posts);
     }
     section.insertBefore(el, section.firstChild);
@@ -209,6 +216,7 @@
       else first = el;
     });
     showButton();
+    if (lastHeader) updateHeader(lastHeader);  // now the count may include them
     if (first) {
       first.setAttribute("tabindex", "-1");
       first.focus({preventScroll: false});

@@ -186,3 +186,59 @@ def test_one_version_reads_as_english(site, console):
     page.click("#redact")
     assert "of its only version" in page.inner_text("#redact-what")
     assert "of all 1" not in page.inner_text("#redact-what")
+
+
+def test_an_editor_changes_a_blogs_settings_and_creates_one_in_its_language(site, console):
+    blog = new_blog(site, "Settings desk")
+    page = console(who="jane")
+    page.goto(f"{site.base}/console#/blogs/{blog['id']}")
+    page.click("#settings-link")
+    page.wait_for_selector("#blog-settings")
+    page.fill("#settings-description", "Live from the council chamber.")
+    page.select_option("#settings-language", "fr-FR")
+    page.select_option("#settings-timezone", "Europe/Paris")
+    page.click("#save-settings")
+    page.wait_for_selector("#flash:has-text('Settings saved')")
+    now = site.request("GET", f"/api/blogs/{blog['slug']}").json()
+    assert (now["description"], now["language"], now["timezone"]) == (
+        "Live from the council chamber.", "fr-FR", "Europe/Paris")
+    page.goto(f"{site.base}/console#/blogs")
+    page.wait_for_selector("#new-blog")
+    page.fill("#blog-title", "Élection municipale")
+    page.fill("#blog-description", "Les résultats, bureau par bureau.")
+    page.select_option("#blog-language", "fr-FR")
+    page.click("#new-blog button[type=submit]")
+    page.wait_for_selector("#flash:has-text('Blog created')")
+    made = [b for b in site.request("GET", "/api/blogs").json()["blogs"]
+            if b["title"] == "Élection municipale"][0]
+    assert made["language"] == "fr-FR" and made["description"].startswith("Les résultats")
+    assert page.errors == [], page.errors
+
+
+def test_a_refused_save_speaks_newsroom_words_and_puts_the_keyboard_on_the_field(site, console):
+    blog = new_blog(site, "Words desk")
+    page = console(who="jane")
+    page.goto(f"{site.base}/console#/blogs/{blog['id']}/new")
+    page.wait_for_selector("#headline")
+    page.click("#publish")  # no headline
+    slot = page.locator('[data-error-for="headline"]:not(:empty)')
+    slot.wait_for()
+    assert "Missing data" not in slot.inner_text() and "Length must be" not in slot.inner_text()
+    assert page.evaluate("document.activeElement.id") == "headline"
+    # Ctrl+Enter publishes, and the next post is written straight after
+    page.fill("#headline", "Quorum reached")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#flash:has-text('Published')")
+    assert page.evaluate("location.hash").endswith("/new")
+    assert page.evaluate("document.activeElement.id") == "headline"
+    feed = site.request("GET", f"/api/blogs/{blog['slug']}/posts").json()
+    assert [p["headline"] for p in feed["posts"]] == ["Quorum reached"]
+
+
+def test_a_closed_blogs_composer_says_so_before_anyone_writes(site, console):
+    blog = new_blog(site, "Closed desk")
+    assert site.request("POST", f"/api/blogs/{blog['slug']}/close", None, site.auth).status == 200
+    page = console(who="jane")
+    page.goto(f"{site.base}/console#/blogs/{blog['id']}/new")
+    page.wait_for_selector("#blog-closed")
+    assert "closed" in page.inner_text("#blog-closed")

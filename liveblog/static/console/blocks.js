@@ -8,7 +8,8 @@ export const BLOCK_FIELDS = {
   quote: [["text", "Quote", "rich"], ["attribution", "Attribution", "input"]],
   image: [["url", "Image URL", "input"], ["caption", "Caption", "input"],
           ["credit", "Credit", "input"], ["alt", "Alt text", "input"]],
-  embed: [["url", "URL", "input"], ["provider", "Provider", "input"]]
+  // the provider is found from the URL when the post is saved (oEmbed): nothing to type
+  embed: [["url", "Link to the post or video (YouTube, Vimeo, X, Instagram, …)", "input"]]
 };
 
 // A block as the API takes it: its fields, and for an uploaded image its media_id (the

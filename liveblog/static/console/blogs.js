@@ -3,6 +3,7 @@
 import {api} from "./api.js";
 import {byId, errorSlot, h, showErrors, text} from "./dom.js";
 import {REFRESH_EVERY, isAdmin, isLegal, leaving, mayOpen, readsAll, reload, roleOn, screen, session, takeFlash} from "./state.js";
+import {languageSelect, zoneSelect} from "./settings.js";
 import {when, withZone} from "./times.js";
 
 // -- blogs -----------------------------------------------------------------------------------
@@ -23,14 +24,19 @@ export function blogsView() {
       h("label", {"for": "blog-title", text: "Title"}), h("input", {id: "blog-title", type: "text", required: true}), errorSlot("title"),
       h("label", {"for": "blog-slug", text: "Slug (optional)"}), h("input", {id: "blog-slug", type: "text"}), errorSlot("slug"),
       h("label", {"for": "blog-authors", text: "Authors (comma-separated)"}), h("input", {id: "blog-authors", type: "text"}), errorSlot("authors"),
-      h("label", {"for": "blog-timezone", text: "Time zone"}), zoneSelect(), errorSlot("timezone"),
+      h("label", {"for": "blog-description", text: "Description (optional)"}), h("textarea", {id: "blog-description", rows: "2"}), errorSlot("description"),
+      h("label", {"for": "blog-timezone", text: "Time zone"}), zoneSelect("blog-timezone"), errorSlot("timezone"),
+      h("label", {"for": "blog-language", text: "Language of the reader page"}), languageSelect("blog-language"), errorSlot("language"),
       h("div", {"class": "actions"}, [h("button", {type: "submit", "class": "button primary", text: "Create blog"})]),
       errorSlot("_action")
     ]);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var body = {title: form.querySelector("#blog-title").value,
-                  timezone: form.querySelector("#blog-timezone").value || "UTC"};
+                  timezone: form.querySelector("#blog-timezone").value || "UTC",
+                  language: form.querySelector("#blog-language").value};
+      var description = form.querySelector("#blog-description").value.trim();
+      if (description) body.description = description;
       var slug = form.querySelector("#blog-slug").value.trim();
       if (slug) body.slug = slug;
       var authors = form.querySelector("#blog-authors").value.split(",").map(function (s) { return s.trim(); }).filter(Boolean);
@@ -44,19 +50,6 @@ export function blogsView() {
     view.append(h("h1", {text: "Blogs"}), takeFlash() || "", list, creates ? form : "");
   });
 }
-
-// The blog's time zone from the IANA list (the browser's own first), never free text.
-function zoneSelect() {
-  var zones = (Intl.supportedValuesOf ? Intl.supportedValuesOf("timeZone") : []).slice();
-  if (zones.indexOf("UTC") < 0) zones.unshift("UTC");
-  var mine = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  return h("select", {id: "blog-timezone"}, zones.map(function (zone) {
-    var option = h("option", {value: zone, text: zone.replace(/_/g, " ")});
-    option.selected = zone === mine;
-    return option;
-  }));
-}
-
 
 // -- one blog --------------------------------------------------------------------------------
 
@@ -179,7 +172,8 @@ function fillQueue(queue, blogId, posts, actionError) {
   if (!waiting.length) { queue.append(h("p", {"class": "hint", text: "Nothing is waiting for approval."})); return; }
   queue.append(h("ul", {"class": "queue"}, waiting.map(function (p) {
     var url = "/api/blogs/" + blogId + "/posts/" + p.id;
-    var note = h("input", {type: "text", "aria-label": "Note for " + (p.author ? p.author.name : "the author"), placeholder: "What should change?", hidden: true});
+    var note = h("input", {type: "text", "aria-label": "Note for " + (p.author ? p.author.name : "the author"), placeholder: "What should change?", hidden: true,
+      onkeydown: function (e) { if (e.key === "Enter") { e.preventDefault(); send.click(); } }});
     var send = h("button", {type: "button", "class": "button", hidden: true, text: "Send back",
       onclick: function () {
         api("POST", url + "/reject", {note: note.value}).then(function (res) {

@@ -12,6 +12,7 @@ import {blogView, blogsView} from "./blogs.js";
 import {editor} from "./editor/index.js";
 import {review} from "./review.js";
 import {members} from "./members.js";
+import {settings} from "./settings.js";
 import {clearScreen, leaving, newScreen, readsAll, session} from "./state.js";
 
 const CONSOLE_ROLES = ["admin", "editor", "contributor", "legal", "auditor"];
@@ -72,6 +73,7 @@ function route() {
   newScreen();
   if (parts[0] === "blogs" && parts[2] === "new") return editor(parts[1], null);
   if (parts[0] === "blogs" && parts[2] === "members") return members(parts[1]);
+  if (parts[0] === "blogs" && parts[2] === "settings") return settings(parts[1]);
   if (parts[0] === "blogs" && parts[2] === "posts" && parts[3]) {
     return readsAll() ? review(parts[1], parts[3]) : editor(parts[1], parts[3]);
   }

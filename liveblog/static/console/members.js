@@ -3,6 +3,7 @@
 
 import {api} from "./api.js";
 import {errorSlot, h, showErrors, text} from "./dom.js";
+import {confirming} from "./blogs.js";
 import {isAdmin, reload, screen, session, takeFlash} from "./state.js";
 
 export function members(blogId) {
@@ -13,17 +14,21 @@ export function members(blogId) {
     if (rs[1].status !== 200) { view.append(h("p", {"class": "error", text: list.detail})); return; }
     var actionError = errorSlot("_action");
     var rows = list.members.map(function (m) {
+      var me = session.me && m.id === session.me.id;
       return h("tr", {"data-person-id": m.id}, [
-        h("td", {text: m.name}), h("td", {text: m.role}), h("td", {"class": "hint", text: m.id}),
-        h("td", {}, [h("button", {type: "button", "class": "button danger", text: "Remove",
-          "aria-label": "Remove " + m.name,
-          onclick: function () {
+        h("td", {text: m.name + (me ? " (you)" : "")}), h("td", {text: m.role}), h("td", {"class": "hint", text: m.id}),
+        h("td", {}, [confirming(h("button", {type: "button", "class": "button danger", text: "Remove",
+          "aria-label": "Remove " + m.name}),
+          // removing oneself locks one out of the blog: asked first
+          me ? "Confirm: remove yourself from this blog" : null, function () {
             api("DELETE", base + "/" + encodeURIComponent(m.id)).then(function (res) {
               if (res.status === 204) { session.flash = m.name + " is no longer a member."; reload(); }
               else showErrors(view, res, actionError);
             });
-          }})])]);
+          })])]);
     });
+    if (!rows.length) rows = [h("tr", {id: "no-members"}, [h("td", {colspan: "4", "class": "hint",
+      text: "No members yet: newsroom-wide editors and admins write here; add contributors and editors of this blog below."})])];
     var role = h("select", {id: "member-role"}, (isAdmin() ? ["contributor", "editor"] : ["contributor"])
       .map(function (r) { return h("option", {value: r, text: r}); }));
     var form = h("form", {id: "add-member"}, [

@@ -119,3 +119,14 @@ export function withZone(rs) {
   var blog = rs[0] && rs[0].status === 200 ? rs[0].data : null;
   return loadZone(blog && blog.timezone).then(function () { return rs; });
 }
+// A time zone as the reader pages name it ("ET", "CET"), not its IANA id ("America/New_York");
+// the id where the browser has no shorter name for it.
+export function zoneName(zone) {
+  if (!zone || zone === "UTC") return "UTC";
+  try {
+    var part = new Intl.DateTimeFormat("en-US", {timeZone: zone, timeZoneName: "shortGeneric"})
+      .formatToParts(new Date()).filter(function (p) { return p.type === "timeZoneName"; })[0];
+    if (part && !/^GMT[+-]/.test(part.value)) return part.value;
+  } catch (e) { /* an engine without shortGeneric */ }
+  return zone.replace(/_/g, " ");
+}

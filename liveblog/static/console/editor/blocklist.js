@@ -61,9 +61,10 @@ export function addButtons(ed) {
 // What readers will see of an embed: the card the provider's oEmbed answer made when the post
 // was saved (its thumbnail is our copy), or a note that it stays a link.
 function embedPreview(block) {
+  if (!block.url) return null;  // a new block: nothing to show until it has a link
   if (!block.title && !block.player) {
-    return h("p", {"class": "hint embed-preview", text: block.url ?
-      "Saved as a link card (no provider answered for this URL, or it has not been saved yet)." : ""});
+    return h("p", {"class": "hint embed-preview",
+      text: "Saved as a link card (no provider answered for this URL, or it has not been saved yet)."});
   }
   return h("div", {"class": "embed-preview", role: "group", "aria-label": "Card readers see"}, [
     block.thumbnail_url ? h("img", {src: block.thumbnail_url, alt: "", width: "160"}) : null,

@@ -9,7 +9,7 @@ import {errorSlot, h, text} from "../dom.js";
 import {watchPresence} from "../presence.js";
 import {corrections} from "../review.js";
 import {reload, roleOn, screen, takeFlash} from "../state.js";
-import {wallOf, when, withZone, zonedTime} from "../times.js";
+import {wallOf, when, withZone, zoneName, zonedTime} from "../times.js";
 import {addButtons, focusBlock, renderBlocks} from "./blocklist.js";
 import {draftStore} from "./drafts.js";
 import {save} from "./save.js";
@@ -22,7 +22,7 @@ export function editor(blogId, postId) {
   .then(withZone).then(function (rs) {
     var failed = rs.filter(function (r) { return r && r.status !== 200; })[0];
     if (failed) { view.append(h("p", {"class": "error", text: failed.data.detail})); return; }
-    render(view, blogId, rs[1] ? rs[1].data : null, rs[0].data.timezone);
+    render(view, blogId, rs[1] ? rs[1].data : null, rs[0].data.timezone, rs[0].data.status);
   });
 }
 
@@ -118,7 +118,7 @@ function contributorActions(ed) {
 function actions(ed) {
   var post = ed.post, zone = ed.zone;
   if (roleOn(ed.blogId) === "contributor") return contributorActions(ed);
-  var scheduleLabel = h("label", {"for": "publish-at", "class": "inline-label", text: "Publish at (" + zone + ")"});
+  var scheduleLabel = h("label", {"for": "publish-at", "class": "inline-label", text: "Publish at (" + zoneName(zone) + ")"});
   if (!post) {
     return [
       h("button", {type: "submit", "class": "button primary", id: "publish", text: "Publish now"}),
@@ -140,15 +140,15 @@ function actions(ed) {
   return list;
 }
 
-function render(view, blogId, post, zone) {
+function render(view, blogId, post, zone, blogStatus) {
   var ed = fields(blogId, post, zone);
   var contributor = roleOn(blogId) === "contributor";
   var form = ed.form = h("form", {id: "post-form", novalidate: true}, [
     field("headline", "Headline", ed.headline, "headline"),
     field("contributors", "Contributors (comma-separated)", ed.contributors, "byline.contributors"),
     field("location", "Location", ed.place, "byline.location"),
-    field("display-time", "Shown time (" + zone + ")", ed.shown, "display_time",
-          "On the blog's clock (" + zone + "). Leave empty to show the publication time."),
+    field("display-time", "Shown time (" + zoneName(zone) + ")", ed.shown, "display_time",
+          "On the blog's clock (" + zoneName(zone) + ", " + zone.replace(/_/g, " ") + "). Leave empty to show the publication time."),
     ed.shownChoices,
     contributor ? null : h("div", {"class": "inline"}, [ed.pinned, h("label", {"for": "pinned", text: "Pinned"}), ed.keyEvent,
                                    h("label", {"for": "key-event", text: "Key event"})]),
@@ -163,6 +163,16 @@ function render(view, blogId, post, zone) {
     event.preventDefault();
     save(ed, {}, post ? "Saved" : contributor ? "Draft saved" : "Published");
   });
+  // Ctrl+Enter (Cmd+Enter on a Mac) anywhere in the form does what its main button does:
+  // publish a new post, save an edit, save a contributor's draft
+  form.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
+    event.preventDefault();
+    var main = form.querySelector("button[type=submit]");
+    if (!main || main.disabled) return;
+    ed.writeNext = !post;  // a new post: the next one is written straight after
+    form.requestSubmit(main);
+  });
   ed.renderBlocks();
   var kept = ed.drafts.kept;
   var restored = kept ? h("p", {"class": "hint", id: "draft-restored", role: "status"}, [
@@ -176,6 +186,8 @@ function render(view, blogId, post, zone) {
     post ? h("p", {"class": "hint", id: "editing", text: "Editing version " + post.version + " · " + post.status}) : "",
     post && post.review_note ? h("p", {"class": "note", id: "review-note", role: "note",
       text: "Sent back by the editor: " + post.review_note}) : "",
+    blogStatus === "closed" ? h("p", {"class": "note", id: "blog-closed", role: "note",
+      text: "This blog is closed: nothing can be published or changed on it until an editor reopens it."}) : "",
     presenceLine, restored || "", form,
     post && post.status === "published" ? corrections(blogId, post) : "");
   ed.headline.focus();

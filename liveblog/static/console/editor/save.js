@@ -6,7 +6,7 @@
 import {api} from "../api.js";
 import {blockOut} from "../blocks.js";
 import {showErrors, text} from "../dom.js";
-import {session} from "../state.js";
+import {reload, session} from "../state.js";
 import {LABELS, showConflict} from "./conflict.js";
 
 const FIELDS = ["headline", "byline", "body", "display_time", "pinned", "key_event"];
@@ -29,6 +29,11 @@ function contentOf(p) {
 function done(ed, res, message) {
   ed.drafts.forget();
   session.flash = message + " (version " + res.data.version + ").";
+  if (ed.writeNext) {  // published from the keyboard: a fresh composer, the cursor in it
+    var next = "#/blogs/" + ed.blogId + "/new";
+    if (location.hash === next) reload(); else location.hash = next;
+    return;
+  }
   location.hash = "#/blogs/" + ed.blogId;
 }
 
@@ -39,7 +44,7 @@ function busy(ed, on) {
 }
 
 function failed(ed, res, again) {
-  showErrors(ed.form, res);
+  showErrors(ed.form, res);  // the keyboard goes to the first field in error
   ed.retry.hidden = res.status !== 0;
   ed.retry.onclick = again;
   if (res.status === 0) ed.retry.focus();
