@@ -28,10 +28,11 @@ import hashlib
 import hmac
 import os
 from collections import OrderedDict
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.keywrap import aes_key_unwrap, aes_key_wrap
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from .backends import Connection, table_exists
 from .errors import EventStoreError
@@ -44,6 +45,8 @@ PREFIX = "~s1~"
 _EMPTY = frozenset({"", "[]", "{}"})
 #: stream keys each connection keeps unwrapped
 CACHE_SIZE = 4096
+#: where a connection keeps its Keys (write_transaction tells them how each transaction ended)
+KEYS_ATTRIBUTE = "_event_keys"
 
 
 class SealedContentError(EventStoreError):
@@ -67,6 +70,12 @@ class Keys:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._cache: OrderedDict[str, tuple[AESGCM, bytes]] = OrderedDict()
+        #: group keys as last read (another process may have replaced one since: a key that
+        #: does not unwrap with it is read again)
+        self._groups: dict[int, bytes] = {}
+        #: what the caches learnt inside the open write transaction: forgotten if it rolls
+        #: back (a key made there was never stored; sealing with it would lose the content)
+        self._unsettled: list[tuple[str, Any]] = []
 
     def seal(self, stream_id: str, text: str) -> str:
         """``text`` sealed with the stream's key (made now if it has none: call it inside a
@@ -111,13 +120,15 @@ class Keys:
         if not gone:
             return False
         conn.execute("DELETE FROM stream_keys WHERE stream_id = ?", (stream_id,))
-        old = self._group_key(group)
+        old = self._group_key(group, fresh=True)
         new = os.urandom(32)
         rewrapped = [(aes_key_wrap(new, aes_key_unwrap(old, bytes(wrapped))), other)
                      for other, wrapped in conn.execute(
                          "SELECT stream_id, wrapped FROM stream_keys WHERE grp = ?", (group,))]
         conn.executemany("UPDATE stream_keys SET wrapped = ? WHERE stream_id = ?", rewrapped)
         conn.execute("UPDATE key_groups SET kek = ? WHERE grp = ?", (new, group))
+        self._groups[group] = new
+        self._unsettled.append(("group", group))
         return True
 
     def _cipher(self, stream_id: str, *, create: bool,
@@ -129,37 +140,58 @@ class Keys:
         row = self.conn.execute("SELECT grp, wrapped FROM stream_keys WHERE stream_id = ?",
                                 (stream_id,)).fetchone()
         if row is not None:
-            key = aes_key_unwrap(self._group_key(int(row[0])), bytes(row[1]))
+            group, wrapped = int(row[0]), bytes(row[1])
+            try:
+                key = aes_key_unwrap(self._group_key(group), wrapped)
+            except InvalidUnwrap:  # the group key changed since it was read here
+                self._groups.pop(group, None)
+                key = aes_key_unwrap(self._group_key(group), wrapped)
         elif create:
             key = os.urandom(32)
             group = group_of(stream_id)
             self.conn.execute("INSERT INTO stream_keys (stream_id, grp, wrapped) VALUES (?, ?, ?)",
-                              (stream_id, group, aes_key_wrap(self._group_key(group), key)))
+                              (stream_id, group,
+                               aes_key_wrap(self._group_key(group, fresh=True), key)))
         else:
             return None
         found = self._cache[stream_id] = (AESGCM(key), key)
+        if self.conn.in_transaction:
+            self._unsettled.append(("stream", stream_id))
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         return found
 
-    def _group_key(self, group: int) -> bytes:
+    def _group_key(self, group: int, *, fresh: bool = False) -> bytes:
+        if not fresh and group in self._groups:
+            return self._groups[group]
         row = self.conn.execute("SELECT kek FROM key_groups WHERE grp = ?", (group,)).fetchone()
         if row is not None:
-            return bytes(row[0])
-        key = os.urandom(32)
-        self.conn.execute("INSERT INTO key_groups (grp, kek) VALUES (?, ?)", (group, key))
+            key = bytes(row[0])
+        else:
+            key = os.urandom(32)
+            self.conn.execute("INSERT INTO key_groups (grp, kek) VALUES (?, ?)", (group, key))
+        self._groups[group] = key
+        if self.conn.in_transaction:
+            self._unsettled.append(("group", group))
         return key
+
+    def settled(self, *, committed: bool) -> None:
+        """The write transaction ended (``events.backends.write_transaction`` says so): what
+        the caches learnt in it stays if it committed, and is forgotten if it did not."""
+        if not committed:
+            for kind, what in self._unsettled:
+                (self._cache if kind == "stream" else self._groups).pop(what, None)
+        self._unsettled.clear()
 
 
 def keys_of(conn: Connection) -> Keys | None:
     """The keys of ``conn``'s database (one :class:`Keys` a connection), or None when it has no
     key tables (a scratch database that replays the log in memory: nothing there is sealed)."""
-    raw = getattr(conn, "raw_connection", conn)
-    keys: Keys | None | bool = getattr(raw, "_event_keys", False)
+    keys: Keys | None | bool = getattr(conn, KEYS_ATTRIBUTE, False)
     if keys is False:
-        keys = Keys(raw) if table_exists(raw, "stream_keys") else None
+        keys = Keys(conn) if table_exists(conn, "stream_keys") else None
         try:
-            raw._event_keys = keys  # type: ignore[union-attr]
+            setattr(conn, KEYS_ATTRIBUTE, keys)
         except AttributeError:
             return keys  # a connection that takes no attributes: looked up each time
     return keys  # type: ignore[return-value]

@@ -75,17 +75,27 @@ def write_transaction(conn: Connection) -> Iterator[Connection]:
             if conn.in_transaction:
                 conn.execute("ROLLBACK TO SAVEPOINT events_write")
                 conn.execute("RELEASE SAVEPOINT events_write")
+            keys = getattr(conn, "_event_keys", None)
+            if keys is not None:  # what the savepoint learnt is not known apart: forget all
+                keys.settled(committed=False)
             raise
         conn.execute("RELEASE SAVEPOINT events_write")
         return
+    keys = getattr(conn, "_event_keys", None)  # events.keys: caches to settle at the end
+    if keys is not None:
+        keys.settled(committed=False)  # an earlier transaction ended unseen (a dropped one)
     conn.begin_write()
     try:
         yield conn
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        if keys is not None:
+            keys.settled(committed=False)
         raise
     conn.execute("COMMIT")
+    if keys is not None:
+        keys.settled(committed=True)
 
 
 @contextlib.contextmanager
