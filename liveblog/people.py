@@ -65,6 +65,23 @@ def list_members(conn: Connection, blog_id: str) -> list[Member]:
         (blog_id,))]
 
 
+def list_candidates(conn: Connection, blog_id: str, words: str = "",
+                    limit: int = 50) -> list[dict[str, Any]]:
+    """Who could be made a member of the blog: holders of a live token scoped to blogs, and
+    people who signed in without a newsroom-wide role, who are not members of it yet; by name,
+    those whose name holds ``words`` (any case)."""
+    rows = conn.execute(
+        "SELECT p.id, p.name, p.kind FROM people p WHERE p.revoked_at IS NULL"
+        " AND (p.role IS NULL OR p.role NOT IN ('admin', 'auditor', 'legal'))"
+        " AND NOT (p.kind = 'token' AND p.scoped = 0)"
+        " AND NOT EXISTS (SELECT 1 FROM members m WHERE m.blog_id = ? AND m.person_id = p.id)"
+        " ORDER BY p.name, p.id", (blog_id,)).fetchall()
+    wanted = words.strip().casefold()
+    found = [{"id": r[0], "name": r[1], "kind": "signed in" if r[2] == "person" else "token"}
+             for r in rows if wanted in r[1].casefold()]
+    return found[:limit]
+
+
 def find_person(conn: Connection, person_id: str) -> dict[str, Any] | None:
     """A known person (a token holder or someone who signed in), or None."""
     row = conn.execute("SELECT id, name, kind, role, scoped, revoked_at FROM people"

@@ -12,11 +12,18 @@ from ..bootstrap import get_db
 from ..domain import commands as cmd
 from ..domain.errors import NotFoundError
 from ..http.caching import policies
-from ..people import find_person, list_members
-from .auth import allowed, current_session, require, signed_in
+from ..people import find_person, list_candidates, list_members
+from .auth import allowed, current_session, may_here, require, signed_in
 from .docs import SIGNED_IN, Blueprint, errors
 from .edge import json_response
-from .schemas import MemberPutSchema, MemberSchema, MembersSchema, MeSchema
+from .schemas import (
+    CandidatesQuerySchema,
+    CandidatesSchema,
+    MemberPutSchema,
+    MemberSchema,
+    MembersSchema,
+    MeSchema,
+)
 from .views import run
 
 blp = Blueprint("people", __name__, description="People: who is asking, and who may write on"
@@ -67,6 +74,25 @@ class Members(MethodView):
         head = queries.get_blog_head(conn, blog)
         allowed("members.read", head.id)
         return json_response({"members": _members(conn, head.id)},
+                             headers={"Cache-Control": policies().private})
+
+
+@blp.route("/api/blogs/<blog>/candidates")
+class Candidates(MethodView):
+    @require()
+    @blp.arguments(CandidatesQuerySchema, location="query")
+    @blp.response(200, CandidatesSchema)
+    @blp.doc(security=SIGNED_IN)
+    @errors(blp, 401, 403, 404, 422)
+    def get(self, args: dict[str, Any], blog: str) -> Any:
+        """Who could be made a member of the blog, by name (for those who may add members:
+        admins, and the blog's editors): holders of scoped tokens and people who signed in,
+        not yet members."""
+        conn = get_db().store().conn
+        head = queries.get_blog_head(conn, blog)
+        if not may_here("members.manage", head.id):
+            allowed("members.manage_contributors", head.id)
+        return json_response({"candidates": list_candidates(conn, head.id, args["q"])},
                              headers={"Cache-Control": policies().private})
 
 

@@ -337,6 +337,29 @@ class MembersSchema(ma.Schema):
     members = f.List(f.Nested(MemberSchema))
 
 
+class CandidateSchema(ma.Schema):
+    """Someone who could be made a member of a blog."""
+
+    id = f.String(metadata={"description": "the person's id, for PUT .../members/{person}"})
+    name = f.String()
+    kind = f.String(metadata={"enum": ["token", "signed in"], "description": "a token's"
+                                                                           " holder, or a person"
+                                                                           " who signed in"})
+
+
+class CandidatesSchema(ma.Schema):
+    """Who could be made a member of a blog."""
+
+    candidates = f.List(f.Nested(CandidateSchema))
+
+
+class CandidatesQuerySchema(StrictSchema):
+    """Query of GET /api/blogs/{blog}/candidates."""
+
+    q = f.String(load_default="", validate=v.Length(max=200), metadata={
+        "description": "only those whose name holds these words (any case)"})
+
+
 class MembershipSchema(ma.Schema):
     blog = f.String(metadata={"description": "the blog's id"})
     slug = f.String()

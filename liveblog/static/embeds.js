@@ -34,10 +34,22 @@
     var words = (root && root.dataset.stopLabel) || "Stop loading {provider} automatically";
     stop.textContent = words.split("{provider}").join(card.dataset.provider);
     stop.hidden = !allowed(card.dataset.provider);
-    card.querySelector(".embed-consent").replaceWith(frame, stop);
+    // the player takes the thumbnail's place (one 16:9 box, not two), the consent goes
+    var thumbnail = card.querySelector(".embed-thumbnail");
+    if (thumbnail) thumbnail.replaceWith(frame); else card.insertBefore(frame, card.firstChild);
+    card.querySelector(".embed-consent").replaceWith(stop);
+    return frame;
+  }
+
+  // a thumbnail of a player is a way to load it (with a pointer; the button is the keyboard's)
+  function markThumbnails(scope) {
+    scope.querySelectorAll(".embed-card[data-player] .embed-thumbnail").forEach(function (img) {
+      img.setAttribute("data-loads", "");
+    });
   }
 
   function loadAllowed(scope) {
+    markThumbnails(scope);
     scope.querySelectorAll(".embed-card[data-player]").forEach(function (card) {
       if (allowed(card.dataset.provider)) load(card);
     });
@@ -48,10 +60,14 @@
     if (!(target instanceof Element)) return;
     var card = target.closest(".embed-card");
     if (!card) return;
-    if (target.classList.contains("embed-load")) {
+    var thumbnail = target.classList.contains("embed-thumbnail") && card.dataset.player;
+    if (target.classList.contains("embed-load") || thumbnail) {
+      // the reader asked (the button, or the thumbnail of a player): load it, and the
+      // keyboard follows to the player
       var always = card.querySelector(".embed-always");
       if (always && always.checked) remember(card.dataset.provider, true);
-      load(card);
+      var frame = load(card);
+      if (frame) frame.focus();
       if (always && always.checked) loadAllowed(document);  // every card of that provider
     } else if (target.classList.contains("embed-forget")) {
       remember(card.dataset.provider, false);

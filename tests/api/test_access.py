@@ -124,6 +124,8 @@ CASES = [
     Case("DELETE", "/api/blogs/{blog}/posts/{post}/presence", WRITERS, 204, post="draft"),
     Case("GET", "/api/blogs/{blog}/presence", WRITERS),
     Case("GET", "/api/blogs/{blog}/members", WRITERS | {"admin"} | AUDIT),
+    # who could be added, by name: for those who may add someone (admins, the blog's editors)
+    Case("GET", "/api/blogs/{blog}/candidates", EDITORS),
     Case("PUT", "/api/blogs/{blog}/members/{person}", EDITORS, setup="newcomer",
          body={"role": "contributor"}),
     Case("PUT", "/api/blogs/{blog}/members/{person}", {"admin"}, setup="newcomer",

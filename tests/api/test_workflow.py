@@ -170,3 +170,31 @@ def test_an_editor_of_the_blog_manages_contributors_but_not_editors(app, client)
                    422, fields=["role"])
     assert client.delete(f"{members}/{carl_id}", headers=edna).status_code == 204
     assert_problem(client.delete(f"{members}/{carl_id}", headers=edna), 404)
+
+
+def test_an_editor_finds_people_to_add_by_name(app, client, tokens):
+    """Candidates: holders of scoped tokens and people who signed in, not yet members,
+    never a newsroom-wide token, nor a revoked one; found by any part of the name."""
+    from liveblog.api.views import service
+    from liveblog.service import Actor
+    from liveblog.tokens import create_token, revoke_token
+
+    from .helpers import create_blog
+
+    admin = tokens.headers("admin", "Ada Admin")
+    blog = create_blog(client, admin, slug="finds")
+    other = create_blog(client, admin, slug="elsewhere")
+    cli = Actor("cli", "tests")
+    with app.app_context():
+        carl, _ = create_token(service(), "contributor", "Carl Contrib", cli, [other["id"]])
+        gone, _ = create_token(service(), "contributor", "Carla Gone", cli, [other["id"]])
+        revoke_token(service(), gone, cli)
+        create_token(service(), "editor", "Carlos Newsroom", cli)  # acts on every blog
+    found = client.get(f"/api/blogs/{blog['id']}/candidates?q=carl", headers=admin)
+    assert found.status_code == 200
+    assert [(c["id"], c["name"], c["kind"]) for c in found.get_json()["candidates"]] == [
+        (carl, "Carl Contrib", "token")]
+    assert client.put(f"/api/blogs/{blog['id']}/members/{carl}", json={"role": "contributor"},
+                      headers=admin).status_code == 200
+    again = client.get(f"/api/blogs/{blog['id']}/candidates?q=carl", headers=admin)
+    assert again.get_json()["candidates"] == []  # a member now

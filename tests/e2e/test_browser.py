@@ -368,11 +368,13 @@ def test_a_closed_blog_keeps_a_slow_poll_and_shows_a_reopen(site, page):
     run_clock(page, polls, 10)
     assert page.locator("#status").text_content() == "Live"
     assert page.locator("#show-new").inner_text() == "1 new post"
-    assert page.locator("#count").inner_text() == "1"
+    # the count says what the page shows: the post behind the button is counted once shown
+    assert page.locator("#count").inner_text() == "0"
     # the list no longer says "No updates yet" while the button offers the first post
     assert page.locator("#empty").is_hidden()
     page.click("#show-new")
     assert feed_headlines(page) == ["Back on air"]
+    assert page.locator("#count").inner_text() == "1"
 
 
 def test_the_pills_never_cover_the_first_post(site, page):
@@ -386,3 +388,12 @@ def test_the_pills_never_cover_the_first_post(site, page):
         box = page.locator(pill).bounding_box()
         assert box["y"] + box["height"] <= first_time["y"] or \
             box["y"] >= first_time["y"] + first_time["height"], (pill, box, first_time)
+
+
+def test_no_empty_band_above_the_posts_until_there_is_news(site, page):
+    publish(site, "First")
+    open_blog(page, site.base + "/blogs/night")
+    assert page.locator(".new-posts").bounding_box()["height"] == 0
+    publish(site, "Second")
+    page.locator("#show-new").wait_for(state="visible", timeout=10_000)
+    assert page.locator(".new-posts").bounding_box()["height"] > 20

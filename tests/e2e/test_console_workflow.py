@@ -104,7 +104,11 @@ def test_an_editor_adds_and_removes_a_contributor_on_the_members_page(desk, brow
     edna.click("#members-link")
     edna.wait_for_selector("#members-table")
     assert [o for o in edna.locator("#member-role option").all_inner_texts()] == ["contributor"]
-    edna.fill("#member-id", dora["id"])
+    # picked by name from those who could be added, never by an opaque id
+    edna.fill("#member-name", "Dora")
+    edna.locator("#member-candidates option[value='Dora Newcomer (token)']").wait_for(
+        state="attached")
+    edna.fill("#member-name", "Dora Newcomer (token)")
     edna.click("#add-member button[type=submit]")
     edna.wait_for_selector("#flash:has-text('Dora Newcomer is now contributor')")
     assert audit(edna) == []
@@ -112,5 +116,8 @@ def test_an_editor_adds_and_removes_a_contributor_on_the_members_page(desk, brow
         "button", name="Remove Dora Newcomer").click()
     edna.wait_for_selector("#flash:has-text('no longer a member')")
     # an editor may not remove another editor: the server's answer is shown
-    edna.locator("#members-table tr", has_text="Edna Editor").get_by_role("button").click()
+    own = edna.locator("#members-table tr", has_text="Edna Editor").get_by_role("button")
+    own.click()  # removing oneself asks first
+    assert own.inner_text() == "Confirm: remove yourself from this blog"
+    own.click()
     edna.wait_for_selector("[data-error-for=_action]:has-text('only an admin')")

@@ -56,6 +56,9 @@ def test_nothing_reaches_the_provider_before_the_reader_asks(site, browser):
     card.get_by_role("button", name="Load Clipper content").click()
     frame = page.locator("iframe.embed-frame")
     frame.wait_for()
+    # the player took the thumbnail's place (one box, not two), and the keyboard is on it
+    assert card.locator("img.embed-thumbnail").count() == 0
+    assert page.evaluate("document.activeElement.className") == "embed-frame"
     assert frame.get_attribute("sandbox") == \
         "allow-scripts allow-same-origin allow-popups allow-presentation"
     page.frame_locator("iframe.embed-frame").locator("#player").wait_for()
@@ -96,4 +99,35 @@ def test_the_console_previews_the_card(site, browser):
     preview.wait_for()
     assert "Clipper" in preview.inner_text() and "Harbour wall" in preview.inner_text()
     assert preview.locator("img").get_attribute("src").startswith("/media/")
+    context.close()
+
+
+def test_clicking_a_thumbnail_loads_the_player_in_its_place(site, browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site.base + "/blogs/harbour")
+    page.locator("img.embed-thumbnail").click()
+    page.locator("iframe.embed-frame").wait_for()
+    assert page.locator(".embed-card img.embed-thumbnail").count() == 0
+    context.close()
+
+
+def test_an_embed_no_provider_answers_is_a_link_card(site, browser):
+    url = "https://www.unknown.example/story/1"
+    reply = site.request("POST", "/api/blogs/harbour/posts", {
+        "headline": "Elsewhere", "body": [{"type": "embed", "url": url}]},
+        {"Authorization": f"Bearer {site.token}"})
+    assert reply.status == 201
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(site.base + "/blogs/harbour")
+    card = page.locator(".embed-link")
+    card.wait_for()
+    assert card.locator(".embed-provider").inner_text() == "unknown.example"
+    opener = card.get_by_role("link", name="Open")
+    assert opener.get_attribute("href") == url
+    styles = page.evaluate("""() => [...document.querySelectorAll('.embed-link, .embed-link *')]
+        .map(el => getComputedStyle(el).fontFamily)""")
+    assert len(set(styles)) == 1, styles  # one family in the card, no serif among sans
+    assert audit(page) == []
     context.close()

@@ -31,17 +31,38 @@ export function members(blogId) {
       text: "No members yet: newsroom-wide editors and admins write here; add contributors and editors of this blog below."})])];
     var role = h("select", {id: "member-role"}, (isAdmin() ? ["contributor", "editor"] : ["contributor"])
       .map(function (r) { return h("option", {value: r, text: r}); }));
+    // people are picked by name, from those who could be added (token holders and people
+    // who signed in), never by an opaque id
+    var who = h("input", {id: "member-name", type: "text", required: true, list: "member-candidates", autocomplete: "off"});
+    var choices = h("datalist", {id: "member-candidates"});
+    var known = [];
+    function label(c) { return c.name + " (" + c.kind + ")"; }
+    function lookUp() {
+      api("GET", "/api/blogs/" + blogId + "/candidates?q=" + encodeURIComponent(who.value.replace(/ \((token|signed in)\)$/, ""))).then(function (res) {
+        if (res.status !== 200) return;
+        known = res.data.candidates;
+        choices.replaceChildren.apply(choices, known.map(function (c) { return h("option", {value: label(c)}); }));
+      });
+    }
+    who.addEventListener("input", lookUp);
+    lookUp();
     var form = h("form", {id: "add-member"}, [
       h("h2", {text: "Add a member"}),
-      h("label", {"for": "member-id", text: "Person (a token's id, or the id of someone who has signed in)"}),
-      h("input", {id: "member-id", type: "text", required: true}),
+      h("label", {"for": "member-name", text: "Person (start typing a name)"}), who, choices, errorSlot("person"),
       h("label", {"for": "member-role", text: "Role"}), role, errorSlot("role"),
       h("div", {"class": "actions"}, [h("button", {type: "submit", "class": "button primary", text: "Add"})]),
       errorSlot("_action")]);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var id = form.querySelector("#member-id").value.trim();
-      api("PUT", base + "/" + encodeURIComponent(id), {role: role.value}).then(function (res) {
+      var typed = who.value.trim();
+      var matches = known.filter(function (c) { return label(c) === typed || c.name === typed || c.id === typed; });
+      if (matches.length !== 1) {
+        showErrors(form, {status: 422, data: {errors: {person: [matches.length ?
+          "Several people have that name: choose one from the list." :
+          "No one by that name can be added: pick a name from the list (a token's holder, or someone who signed in)."]}}});
+        return;
+      }
+      api("PUT", base + "/" + encodeURIComponent(matches[0].id), {role: role.value}).then(function (res) {
         if (res.status === 200) { session.flash = res.data.name + " is now " + res.data.role + "."; reload(); }
         else showErrors(form, res);
       });
