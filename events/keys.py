@@ -43,8 +43,9 @@ GROUPS = 256
 PREFIX = "~s1~"
 #: what is never sealed: empty text and empty JSON (queries compare them as they are)
 _EMPTY = frozenset({"", "[]", "{}"})
-#: stream keys each connection keeps unwrapped
-CACHE_SIZE = 4096
+#: stream keys each connection keeps unwrapped (32 bytes and a dict slot each: a rebuild's
+#: stories come back to a post long after its first event)
+CACHE_SIZE = 32768
 #: where a connection keeps its Keys (write_transaction tells them how each transaction ended)
 KEYS_ATTRIBUTE = "_event_keys"
 
@@ -69,7 +70,7 @@ class Keys:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._cache: OrderedDict[str, tuple[AESGCM, bytes]] = OrderedDict()
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
         #: group keys as last read (another process may have replaced one since: a key that
         #: does not unwrap with it is read again)
         self._groups: dict[int, bytes] = {}
@@ -82,12 +83,11 @@ class Keys:
         write transaction). Empty text and empty JSON stay as they are."""
         if text in _EMPTY:
             return text
-        found = self._cipher(stream_id, create=True)
-        assert found is not None
-        cipher, key = found
+        key = self._key(stream_id, create=True)
+        assert key is not None
         plain = text.encode()
         nonce = hmac.new(key, plain, hashlib.sha256).digest()[:12]
-        sealed = cipher.encrypt(nonce, plain, stream_id.encode())
+        sealed = AESGCM(key).encrypt(nonce, plain, stream_id.encode())
         return PREFIX + base64.b64encode(nonce + sealed).decode()
 
     def open(self, stream_id: str, text: str) -> str:
@@ -99,11 +99,11 @@ class Keys:
             return text
         raw = base64.b64decode(text[len(PREFIX):])
         for fresh in (False, True):
-            found = self._cipher(stream_id, create=False, fresh=fresh)
-            if found is None:
+            key = self._key(stream_id, create=False, fresh=fresh)
+            if key is None:
                 break
             try:
-                return found[0].decrypt(raw[:12], raw[12:], stream_id.encode()).decode()
+                return AESGCM(key).decrypt(raw[:12], raw[12:], stream_id.encode()).decode()
             except InvalidTag:
                 continue  # a key cached from another database of the same name: read again
         raise SealedContentError(f"the sealed content of {stream_id!r} cannot be opened: its"
@@ -131,8 +131,7 @@ class Keys:
         self._unsettled.append(("group", group))
         return True
 
-    def _cipher(self, stream_id: str, *, create: bool,
-                fresh: bool = False) -> tuple[AESGCM, bytes] | None:
+    def _key(self, stream_id: str, *, create: bool, fresh: bool = False) -> bytes | None:
         cached = None if fresh else self._cache.get(stream_id)
         if cached is not None:
             self._cache.move_to_end(stream_id)
@@ -154,12 +153,12 @@ class Keys:
                                aes_key_wrap(self._group_key(group, fresh=True), key)))
         else:
             return None
-        found = self._cache[stream_id] = (AESGCM(key), key)
+        self._cache[stream_id] = key
         if self.conn.in_transaction:
             self._unsettled.append(("stream", stream_id))
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
-        return found
+        return key
 
     def _group_key(self, group: int, *, fresh: bool = False) -> bytes:
         if not fresh and group in self._groups:

@@ -31,6 +31,7 @@ PYTHON = sys.executable
 
 
 def _request(base: str, method: str, path: str, token: str, body: dict | None = None) -> int:
+    """The status of one request (a refused one's problem is printed)."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method, headers={
         "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
@@ -39,6 +40,7 @@ def _request(base: str, method: str, path: str, token: str, body: dict | None = 
             answer.read()
             return int(answer.status)
     except urllib.error.HTTPError as error:
+        print(f"{method} {path}: {error.code} {error.read()[:300]!r}", file=sys.stderr)
         return int(error.code)
 
 

@@ -1,0 +1,102 @@
+"""What an operator sees: `liveblog demo` (what `scripts/run` serves) counts requests in
+/metrics, logs them as JSON with one switch and keeps one demo token; a misspelt database name
+or a garbled file is named in one line; commands print no progress labels into a log."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+from tests.e2e.server import free_port, stop_process
+
+
+def liveblog(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "liveblog", *args], capture_output=True,
+                          text=True, timeout=120, **kwargs)
+
+
+def _demo(db, port, *args):
+    err = open(db.parent / "demo.err", "a")  # noqa: SIM115 (the process holds it)
+    proc = subprocess.Popen([sys.executable, "-m", "liveblog", "demo", "--db", str(db),
+                             "--port", str(port), *args], stdout=subprocess.PIPE,
+                            stderr=err, text=True,
+                            env={k: v for k, v in os.environ.items()
+                                 if k != "PROMETHEUS_MULTIPROC_DIR"})
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if line.startswith("editor token:"):
+            proc.err = err
+            return proc, lines
+    stop_process(proc, 15, 20)
+    err.close()
+    proc.stdout.close()
+    raise AssertionError(f"demo did not start: {lines}")
+
+
+def _stop(proc):
+    stop_process(proc, 15, 20)
+    proc.err.close()
+    proc.stdout.close()
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return answer.read().decode()
+
+
+def test_the_demo_counts_logs_and_keeps_one_token(tmp_path):
+    db, port = tmp_path / "demo.db", free_port()
+    proc, lines = _demo(db, port, "--log-format", "json")
+    try:
+        assert any(line.startswith(f"liveblog serving {db} on http://127.0.0.1:{port}")
+                   and "waiting readers" in line for line in lines), lines
+        _get(f"http://127.0.0.1:{port}/blogs/storm-halvard-live")
+        metrics = _get(f"http://127.0.0.1:{port}/metrics")
+        assert ('liveblog_http_requests_total{method="GET",route="/blogs/{slug}",'
+                'status="200"} 1.0') in metrics
+    finally:
+        _stop(proc)
+    logged = [json.loads(line) for line in (db.parent / "demo.err").read_text().splitlines()
+              if line.startswith("{")]
+    assert {"route": "/blogs/{slug}", "status": 200} in [
+        {"route": r["route"], "status": r["status"]} for r in logged]
+    proc, _ = _demo(db, port)  # a second run: its token replaces the first
+    _stop(proc)
+    tokens = liveblog("token", "list", "--db", str(db)).stdout.splitlines()
+    demo = [t for t in tokens if t.endswith("Demo editor")]
+    assert len(demo) == 2 and sum(" active " in t for t in demo) == 1, tokens
+
+
+def test_a_misspelt_database_or_a_garbled_file_is_named_in_one_line(tmp_path):
+    for name, says in (("postgresql:/oops", "not a PostgreSQL URL as written"),
+                       ("PostgreSQL://db/x", "not a PostgreSQL URL as written"),
+                       ("mysql://db/x", "a SQLite file path or a postgresql:// URL"),
+                       (str(tmp_path / "nowhere" / "x.db"), "no folder")):
+        done = liveblog("token", "list", "--db", name)
+        assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+        assert says in done.stderr, done.stderr
+    made = liveblog("migrate", "--db", str(tmp_path / "ok.db"))
+    assert made.returncode == 0, made.stderr
+    garbled = tmp_path / "garbled"
+    garbled.write_bytes(b"\xff\xfe\x00garbage")
+    done = liveblog("verify", "--db", str(tmp_path / "ok.db"), "--checkpoints", str(garbled))
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert "--checkpoints" in done.stderr and "codec" not in done.stderr
+
+
+def test_commands_print_no_progress_labels_into_a_log(tmp_path):
+    db = tmp_path / "a.db"
+    assert liveblog("migrate", "--db", str(db)).returncode == 0
+    exported = tmp_path / "log.jsonl"
+    done = liveblog("export", str(exported), "--db", str(db))
+    assert done.returncode == 0 and "export" not in done.stderr.replace("exported", "")
+    imported = liveblog("import", str(exported), "--db", str(tmp_path / "b.db"))
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stderr == "", imported.stderr
