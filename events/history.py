@@ -154,6 +154,8 @@ class VersionedRows(Rows):
         rows.reverse()
         if self.sealing is not None:
             table = self._logical(name)
+            self.sealing.prepare(table, [dict(zip(columns, row[:-2], strict=True))
+                                         for row in rows], create=True)
             rows = [(*self.sealing.seal(table, row[:-2]), *row[-2:]) for row in rows]
         # each key's first version here ends the one stored before it
         self.conn.executemany(f"UPDATE {name} SET valid_to = ? WHERE {key} = ?"

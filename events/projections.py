@@ -121,6 +121,12 @@ class Sealing:
                 out[i] = self.keys.seal(stream, out[i])
         return tuple(out)
 
+    def prepare(self, table: str, rows: Iterable[Row], *, create: bool = False) -> None:
+        """The keys of these rows' streams at hand, in one query (see Keys.prepare)."""
+        plan = self.plan.get(table)
+        if plan is not None:
+            self.keys.prepare([plan[2](row) for row in rows], create=create)
+
     def open(self, table: str, row: Row) -> Row:
         """``row`` (a dict, changed in place) with its sealed columns opened."""
         plan = self.plan.get(table)
@@ -214,12 +220,14 @@ class Rows:
             for start in range(0, len(ordered), _CHUNK):
                 chunk = ordered[start:start + _CHUNK]
                 marks = ",".join("?" * len(chunk))
-                for found in self.conn.execute(
-                        f"SELECT {', '.join(columns)} FROM {name}"
-                        f" WHERE {columns[0]} IN ({marks}){current}", chunk):
-                    row = dict(zip(columns, found, strict=True))
-                    rows[found[0]] = (row if self.sealing is None
-                                      else self.sealing.open(table, row))
+                fetched = [dict(zip(columns, found, strict=True)) for found in self.conn.execute(
+                    f"SELECT {', '.join(columns)} FROM {name}"
+                    f" WHERE {columns[0]} IN ({marks}){current}", chunk)]
+                if self.sealing is not None:
+                    self.sealing.prepare(table, fetched)
+                    fetched = [self.sealing.open(table, row) for row in fetched]
+                for row in fetched:
+                    rows[row[columns[0]]] = row
             for key in ordered:
                 rows.setdefault(key, None)
 
@@ -297,6 +305,9 @@ class Rows:
         upserts = []
         deletes = []
         sealing = self.sealing
+        if sealing is not None:
+            sealing.prepare(table, [row for k in keys if (row := rows[k]) is not None],
+                            create=True)
         for k in keys:
             row = rows[k]
             if row is None:

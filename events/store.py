@@ -109,8 +109,10 @@ def seal_payloads(conn: Connection, rows: list[Any],
     keys = keys_of(conn)
     if keys is None:
         return rows
-    return [(*row[:5], keys.seal(row[1], row[5]), *row[6:]) if sealed(row[1], row[3]) else row
-            for row in rows]
+    which = [sealed(row[1], row[3]) for row in rows]
+    keys.prepare([row[1] for row, seal in zip(rows, which, strict=True) if seal], create=True)
+    return [(*row[:5], keys.seal(row[1], row[5]), *row[6:]) if seal else row
+            for row, seal in zip(rows, which, strict=True)]
 
 
 def open_rows(conn: Connection, rows: Iterable[Any], *, strict: bool = True) -> Iterator[Any]:
@@ -443,6 +445,11 @@ class EventStore:
         while remaining > 0:
             size = min(page_size, remaining)
             rows = self.conn.execute(sql, (position, *params, size)).fetchall()
+            sealed = [row[1] for row in rows if row[5].startswith(PREFIX)]
+            if sealed:  # the page's keys in one query, not one a row
+                keys = keys_of(self.conn)
+                if keys is not None:
+                    keys.prepare(sealed)
             yield from rows
             if len(rows) < size:
                 return
