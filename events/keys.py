@@ -17,8 +17,9 @@ in milliseconds (``key_groups``). The cost of an erasure is one group's keys (a 
 streams), never the log.
 
 Stream keys are cached unwrapped per connection; a key erased meanwhile elsewhere can only open
-rows no query still sees (the erasing transaction replaced them), so the cache needs no
-invalidation.
+rows no query still sees (the erasing transaction replaced them), and nothing new is sealed for
+an erased stream (a redacted post takes no more content), so the cache needs no invalidation
+across processes. What a write transaction that rolls back taught the cache is forgotten.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ _EMPTY = frozenset({"", "[]", "{}"})
 #: stream keys each connection keeps unwrapped (32 bytes and a dict slot each: a rebuild's
 #: stories come back to a post long after its first event)
 CACHE_SIZE = 32768
+#: sealed texts each connection remembers
+SEALED_MEMO = 8192
 #: streams a query asks for at once
 _CHUNK = 500
 #: where a connection keeps its Keys (write_transaction tells them how each transaction ended)
@@ -80,18 +83,28 @@ class Keys:
         #: what the caches learnt inside the open write transaction: forgotten if it rolls
         #: back (a key made there was never stored; sealing with it would lose the content)
         self._unsettled: list[tuple[str, Any]] = []
+        #: what was sealed lately, by stream and text: sealing is deterministic, and a read
+        #: model's versions of a post repeat its words (a pin, a publish change no text)
+        self._sealed: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def seal(self, stream_id: str, text: str) -> str:
         """``text`` sealed with the stream's key (made now if it has none: call it inside a
         write transaction). Empty text and empty JSON stay as they are."""
         if text in _EMPTY:
             return text
+        done = self._sealed.get((stream_id, text))
+        if done is not None:
+            return done
         key = self._key(stream_id, create=True)
         assert key is not None
         plain = text.encode()
         nonce = hmac.new(key, plain, hashlib.sha256).digest()[:12]
         sealed = AESGCM(key).encrypt(nonce, plain, stream_id.encode())
-        return PREFIX + base64.b64encode(nonce + sealed).decode()
+        result = PREFIX + base64.b64encode(nonce + sealed).decode()
+        self._sealed[(stream_id, text)] = result
+        if len(self._sealed) > SEALED_MEMO:
+            self._sealed.popitem(last=False)
+        return result
 
     def open(self, stream_id: str, text: str) -> str:
         """The content ``text`` holds (text that is not sealed is returned as it is).
@@ -116,6 +129,8 @@ class Keys:
         """Destroy the stream's key, and re-wrap the rest of its group under a new group key
         (inside the caller's write transaction). True when it had one."""
         self._cache.pop(stream_id, None)
+        for memo in [m for m in self._sealed if m[0] == stream_id]:
+            del self._sealed[memo]
         conn = self.conn
         group = group_of(stream_id)
         gone = conn.execute("SELECT 1 FROM stream_keys WHERE stream_id = ?",
@@ -208,6 +223,8 @@ class Keys:
         """The write transaction ended (``events.backends.write_transaction`` says so): what
         the caches learnt in it stays if it committed, and is forgotten if it did not."""
         if not committed:
+            if self._unsettled:
+                self._sealed.clear()  # some may be sealed with a key that was never stored
             for kind, what in self._unsettled:
                 (self._cache if kind == "stream" else self._groups).pop(what, None)
         self._unsettled.clear()

@@ -242,3 +242,17 @@ def test_a_closed_blogs_composer_says_so_before_anyone_writes(site, console):
     page.goto(f"{site.base}/console#/blogs/{blog['id']}/new")
     page.wait_for_selector("#blog-closed")
     assert "closed" in page.inner_text("#blog-closed")
+
+
+def test_an_auditor_sees_whether_the_log_verifies_and_reads_a_blogs_event_log(site, console):
+    blog = new_blog(site, "Logged desk")
+    publish(site, blog, "Logged once")
+    page = console(who="audrey")
+    page.locator("#verify-status", has_text="The log verifies").wait_for()
+    page.goto(f"{site.base}/console#/blogs/{blog['id']}")
+    page.click("#event-log-link")
+    page.wait_for_selector("#event-log tbody tr")
+    rows = page.locator("#event-log tbody tr").all_inner_texts()
+    assert "BlogCreated" in rows[0] and any("PostPublished" in r and "Jane Roe" in r
+                                            for r in rows)
+    assert page.errors == [], page.errors

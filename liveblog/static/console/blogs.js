@@ -3,6 +3,7 @@
 import {api} from "./api.js";
 import {byId, errorSlot, h, showErrors, text} from "./dom.js";
 import {REFRESH_EVERY, isAdmin, isLegal, leaving, mayOpen, readsAll, reload, roleOn, screen, session, takeFlash} from "./state.js";
+import {verifyStatus} from "./audit.js";
 import {languageSelect, zoneSelect} from "./settings.js";
 import {when, withZone} from "./times.js";
 
@@ -47,7 +48,8 @@ export function blogsView() {
       });
     });
     var creates = isAdmin() || (session.me && session.me.newsroom_wide && session.me.role === "editor");
-    view.append(h("h1", {text: "Blogs"}), takeFlash() || "", list, creates ? form : "");
+    view.append(h("h1", {text: "Blogs"}), takeFlash() || "", list, creates ? form : "",
+      readsAll() ? verifyStatus() : "");
   });
 }
 
@@ -104,10 +106,12 @@ function showBlog(view, blogId, rs, postsPath) {
   view.append(
     h("h1", {text: text(blog.title)}),
     h("p", {}, [h("span", {"class": "status " + blog.status, text: blog.status}), " ",
-      h("a", {href: "/blogs/" + blog.slug, text: "Reader page"})].concat(readsAll() || !role ? [] : [" · ",
+      h("a", {href: "/blogs/" + blog.slug, text: "Reader page"})].concat(readsAll() ? [" · ",
+      h("a", {href: "#/blogs/" + blogId + "/events", id: "event-log-link", text: "Event log"})] : []).concat(readsAll() || !role ? [] : [" · ",
       h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ",
       role === "editor" ? toggle : "", " ",
-      role === "editor" ? h("a", {href: "#/blogs/" + blogId + "/members", id: "members-link", text: "Members"}) : ""])),
+      role === "editor" ? h("a", {href: "#/blogs/" + blogId + "/members", id: "members-link", text: "Members"}) : "", " ",
+      role === "editor" ? h("a", {href: "#/blogs/" + blogId + "/settings", id: "settings-link", text: "Settings"}) : ""])),
     takeFlash() || "", actionError, queue || "",
     h("table", {id: "posts-table"}, [
       h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", "Actions"].map(function (t) { return h("th", {text: t}); }))]),

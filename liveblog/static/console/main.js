@@ -11,6 +11,7 @@ import {api, forgetToken, setToken, signedIn, token, useSession} from "./api.js"
 import {blogView, blogsView} from "./blogs.js";
 import {editor} from "./editor/index.js";
 import {review} from "./review.js";
+import {eventLog} from "./audit.js";
 import {members} from "./members.js";
 import {settings} from "./settings.js";
 import {clearScreen, leaving, newScreen, readsAll, session} from "./state.js";
@@ -74,6 +75,7 @@ function route() {
   if (parts[0] === "blogs" && parts[2] === "new") return editor(parts[1], null);
   if (parts[0] === "blogs" && parts[2] === "members") return members(parts[1]);
   if (parts[0] === "blogs" && parts[2] === "settings") return settings(parts[1]);
+  if (parts[0] === "blogs" && parts[2] === "events") return eventLog(parts[1]);
   if (parts[0] === "blogs" && parts[2] === "posts" && parts[3]) {
     return readsAll() ? review(parts[1], parts[3]) : editor(parts[1], parts[3]);
   }
