@@ -198,6 +198,8 @@ def test_an_editor_changes_a_blogs_settings_and_creates_one_in_its_language(site
     page.select_option("#settings-language", "fr-FR")
     page.select_option("#settings-timezone", "Europe/Paris")
     page.click("#save-settings")
+    page.wait_for_selector("#flash, #blog-settings .error:not(:empty)")
+    assert page.locator("#blog-settings .error:not(:empty)").all_inner_texts() == []
     page.wait_for_selector("#flash:has-text('Settings saved')")
     now = site.request("GET", f"/api/blogs/{blog['slug']}").json()
     assert (now["description"], now["language"], now["timezone"]) == (

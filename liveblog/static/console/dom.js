@@ -35,7 +35,7 @@ var WORDS = [
     return m[1] === "1" ? "Write at most " + m[2] + " characters (and not nothing)." : "Write between " + m[1] + " and " + m[2] + " characters."; }],
   [/^Longer than maximum length (\d+)\.$/, function (m) { return "Write at most " + m[1] + " characters."; }],
   [/^Shorter than minimum length (\d+)\.$/, function (m) { return "Write at least " + m[1] + " characters."; }],
-  [/^Not a valid URL\.$/, function () { return "This is not a web address (it starts with https://)."; }],
+  [/^Not a valid URL\.$/, function () { return "This is not a web address: give the full URL, starting with https://."; }],
   [/^Not a valid datetime\.$/, function () { return "This is not a date and time."; }],
   [/^Not a valid string\.$/, function () { return "Write text here."; }],
   [/^Unknown field\.$/, function () { return "The console sent something the server does not know: reload the page."; }],

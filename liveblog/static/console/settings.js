@@ -3,7 +3,7 @@
 
 import {api} from "./api.js";
 import {errorSlot, h, showErrors, text} from "./dom.js";
-import {roleOn, screen, session, takeFlash} from "./state.js";
+import {reload, roleOn, screen, session, takeFlash} from "./state.js";
 import {zoneName} from "./times.js";
 
 // The languages a reader page speaks (the service's list), by their own names.
@@ -81,8 +81,10 @@ export function settings(blogId) {
       var patch = {};
       Object.keys(now).forEach(function (k) { if (JSON.stringify(now[k]) !== JSON.stringify(was[k])) patch[k] = now[k]; });
       if (!Object.keys(patch).length) { session.flash = "Nothing changed."; location.hash = "#/blogs/" + blog.id; return; }
-      api("PATCH", "/api/blogs/" + blog.id, patch).then(function (res) {
+      // If-Match: the blog as this page read it (someone else's change meanwhile is a 412)
+      api("PATCH", "/api/blogs/" + blog.id, patch, {"If-Match": r.etag}).then(function (res) {
         if (res.status === 200) { session.flash = "Settings saved."; location.hash = "#/blogs/" + blog.id; }
+        else if (res.status === 412) { session.flash = "Someone changed these settings meanwhile: here they are now."; reload(); }
         else showErrors(form, res);
       });
     });
