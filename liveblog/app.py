@@ -35,8 +35,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     caching.init_app(app)
     bootstrap.init_app(app, clock=app.config.get("CLOCK") or utc_now)
     app.extensions["liveblog.answers"] = LRU(int(app.config["FEED_CACHE_SIZE"]))
+    # how many anonymous long polls this process holds: `serve` says, from its connections
     app.extensions["liveblog.long_polls"] = LongPolls(app.extensions["liveblog.db"],
-                                                      int(app.config["LONG_POLL_MAX_WAITERS"]))
+                                                      int(app.config.get("LONG_POLLS_HELD",
+                                                                         10_000)))
     app.extensions["liveblog.auth_failures"] = FailedAuthentications(
         int(app.config["AUTH_FAILURE_LIMIT"]), float(app.config["AUTH_FAILURE_WINDOW"]))
     app.before_request(authenticate_request)

@@ -6,9 +6,7 @@ import contextlib
 import functools
 import getpass
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +18,13 @@ from .config import SettingError, from_environ
 from .cursors import MalformedCursorError
 from .domain.errors import DomainError
 from .domain.events import ROLES
+from .server import (
+    DEFAULT_CONNECTIONS,
+    DEFAULT_WORKERS,
+    metrics_directory,
+    run_server,
+    shown,
+)
 from .service import Actor
 
 DB_HELP = ("a SQLite file or a postgresql:// URL (else $LIVEBLOG_DB or $LIVEBLOG_DATABASE, else"
@@ -123,11 +128,12 @@ def main() -> None:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
-              help="gunicorn worker processes")
-@click.option("--connections", default=4000, show_default=True,
-              type=click.IntRange(1, 100_000),
-              help="connections each worker serves at once (waiting ones cost no thread)")
+@click.option("--workers", default=DEFAULT_WORKERS, show_default=True,
+              type=click.IntRange(1, 64), help="gunicorn worker processes")
+@click.option("--connections", default=DEFAULT_CONNECTIONS, show_default=True,
+              type=click.IntRange(64, 100_000),
+              help="connections each worker serves at once (waiting ones cost no thread); an"
+                   " eighth is kept for requests other than anonymous long polls")
 @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
               help="run the background jobs (scheduled posts, upkeep) in this deployment")
 @click.option("--access-log", default=None, metavar="FILE",
@@ -180,24 +186,14 @@ def prepare_schema(db_path: str, migrate: bool | None, *, wait: float = 2.0) -> 
     if migrate is None:
         migrate = not is_postgres(db_path)
     if migrate:
-        click.echo(f"{_shown(db_path)}: {pending.describe()}: upgrading before serving", err=True)
+        click.echo(f"{shown(db_path)}: {pending.describe()}: upgrading before serving", err=True)
         upgrade(db_path)
         return
-    click.echo(f"{_shown(db_path)}: {pending.describe()}: waiting for `liveblog migrate` (or"
+    click.echo(f"{shown(db_path)}: {pending.describe()}: waiting for `liveblog migrate` (or"
                " start serve with --migrate)", err=True)
     while pending_upgrade(db_path):
         time.sleep(wait)
-    click.echo(f"{_shown(db_path)}: migrated; serving", err=True)
-
-
-def _shown(db_path: str) -> str:
-    """A database's name as printed: a URL without its password."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(db_path)
-    if parts.password:
-        return db_path.replace(f":{parts.password}@", ":***@", 1)
-    return db_path
+    click.echo(f"{shown(db_path)}: migrated; serving", err=True)
 
 
 @main.command("migrate")
@@ -215,200 +211,10 @@ def migrate_schema(db_path: str) -> None:
     check_name(db_path)
     done = upgrade(db_path)
     if not done:
-        click.echo(f"{_shown(db_path)}: up to date (schema version {SCHEMA_VERSION})")
+        click.echo(f"{shown(db_path)}: up to date (schema version {SCHEMA_VERSION})")
         return
-    click.echo(f"{_shown(db_path)}: {done.describe(done=True)}; schema version"
+    click.echo(f"{shown(db_path)}: {done.describe(done=True)}; schema version"
                f" {SCHEMA_VERSION}")
-
-
-def _problem_errors_from_gunicorn() -> None:
-    """Requests gunicorn refuses before the app sees them (a request line over its limit,
-    malformed headers) are answered problem+json too, not with its HTML page.
-
-    gunicorn writes those answers through ``gunicorn.util.write_error``; its workers are forked
-    from this process, so replacing that one function here covers them all.
-    """
-    from gunicorn import util
-
-    from .api.problems import raw_problem
-
-    def write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
-        util.write_nonblock(sock, raw_problem(status_int, reason, mesg))
-
-    util.write_error = write_error
-
-
-def run_server(db_path: str, host: str, port: int, workers: int, connections: int,
-               on_ready: Callable[[], None] | None = None, *, scheduler: bool = True,
-               access_log: str | None = None, metrics_dir: str | None = None) -> None:
-    """Prepare the database once, then serve it with gunicorn.
-
-    The background jobs run in one `liveblog scheduler` process beside gunicorn, never in its
-    workers (each would run every job) nor in its master: the master forks workers, and a fork
-    taken while another thread is inside SQLite can leave the child's SQLite locks and mutexes
-    held. A lease in the database keeps a second deployment on the same file from running the
-    jobs too.
-    """
-    from .server import require_patched
-
-    require_patched()
-    from gunicorn.app.base import BaseApplication
-
-    # absolute URLs never come from a request's Host: without PUBLIC_URL, the address served
-    os.environ.setdefault("LIVEBLOG_PUBLIC_URL", f"http://{host}:{port}")
-    if metrics_dir is None:  # (one the caller made is the caller's)
-        metrics_dir = _metrics_directory()  # before anything imports prometheus_client
-    _raise_open_files(connections)
-    # Migrations and projection start-up run once here, not racing in every worker.
-    app = make_app(db_path)
-    app.extensions["liveblog.db"].close()
-    if app.config.get("READ_ONLY"):
-        click.echo(f"{db_path} can only be read: serving it read-only (every write is a 503,"
-                   " /healthz says degraded); no scheduler", err=True)
-        scheduler = False
-    jobs = Supervised([sys.executable, "-m", "liveblog", "scheduler", "--db", db_path,
-                       "--parent", str(os.getpid())], "the scheduler")
-    waiting = workers * min(connections, int(app.config["LONG_POLL_MAX_WAITERS"]))
-
-    def when_ready(server: Any) -> None:
-        if scheduler:
-            jobs.start()
-        click.echo(f"liveblog serving {_shown(db_path)} on http://{host}:{port}: {workers}"
-                   f" worker{'s' if workers > 1 else ''} x {connections} connections, up to"
-                   f" {waiting:,} waiting readers; scheduler {'on' if scheduler else 'off'}")
-        sys.stdout.flush()
-        if on_ready is not None:
-            on_ready()
-
-    def on_exit(server: Any) -> None:
-        jobs.stop()
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
-
-    def child_exit(server: Any, worker: Any) -> None:
-        from .http.metrics import process_died
-
-        process_died(worker.pid)  # a worker that is gone no longer counts in live gauges
-
-    _problem_errors_from_gunicorn()
-
-    class Server(BaseApplication):  # type: ignore[misc]
-        def load_config(self) -> None:
-            settings = {
-                "bind": f"{host}:{port}", "workers": workers,
-                "worker_class": "liveblog.server.Worker", "worker_connections": connections,
-                "graceful_timeout": 10, "timeout": 60,
-                # the access log is the app's own (liveblog/http/requests.py), not gunicorn's
-                "keepalive": 5, "errorlog": "-", "loglevel": "warning",
-                "when_ready": when_ready, "on_exit": on_exit, "child_exit": child_exit,
-                # gunicorn's maximum: a URL within it reaches the app, which answers problem+json
-                # (query values are bounded by the API's schemas to fit); a longer one gets
-                # gunicorn's own plain 414
-                "limit_request_line": 8190,
-            }
-            for key, value in settings.items():
-                if value is not None:
-                    self.cfg.set(key, value)
-
-        def load(self) -> Any:
-            from .http.requests import configure
-
-            configure(access_log)
-            return make_app(db_path)
-
-    Server().run()
-
-
-class Supervised:
-    """A process beside gunicorn (the scheduler), started again when it dies: after 1 s, then
-    twice as long each time it dies again within a minute, up to a minute. Watched from a
-    greenlet of the master (gevent patched it), which never acts in a forked worker."""
-
-    def __init__(self, args: list[str], name: str) -> None:
-        self.args = args
-        self.name = name
-        self.proc: Any = None
-        self.stopping = False
-        self.master = os.getpid()
-        self.started = 0.0
-
-    def start(self) -> None:
-        """Start the process, and its watch (a greenlet: a forked worker's copy of it returns
-        at once, where a thread's would trip over threading's bookkeeping)."""
-        import gevent
-
-        self._spawn()
-        gevent.spawn(self._watch)
-
-    def _spawn(self) -> None:
-        import subprocess
-        import time
-
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen(self.args)
-
-    def _watch(self) -> None:
-        import time
-
-        delay = 1.0
-        while not self.stopping and os.getpid() == self.master:
-            time.sleep(0.5)
-            if self.proc.poll() is None or self.stopping or os.getpid() != self.master:
-                continue
-            if time.monotonic() - self.started > 60:
-                delay = 1.0
-            click.echo(f"{self.name} exited (pid {self.proc.pid}, status"
-                       f" {self.proc.returncode}): starting it again in {delay:.0f} s", err=True)
-            time.sleep(delay)
-            delay = min(delay * 2, 60.0)
-            if not self.stopping:
-                self._spawn()
-
-    def stop(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL after 15 s) and stop watching it."""
-        import subprocess
-
-        self.stopping = True
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
-def _metrics_directory() -> str | None:
-    """Where every process of this deployment writes its metrics (prometheus_client's
-    multiprocess mode): the operator's PROMETHEUS_MULTIPROC_DIR, emptied, else a new temporary
-    folder, removed when the server stops (returned, to remove)."""
-    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if given:
-        os.makedirs(given, exist_ok=True)
-        for name in os.listdir(given):  # samples of an earlier run would be added up too
-            if name.endswith(".db"):
-                os.remove(os.path.join(given, name))
-        return None
-    made = tempfile.mkdtemp(prefix="liveblog-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made  # the workers and the scheduler inherit it
-    return made
-
-
-def _raise_open_files(connections: int) -> None:
-    """Each worker holds up to ``connections`` sockets (plus its files and the database's): the
-    soft limit of open files goes as far up as the hard limit allows, and says so when that is
-    not far enough (systemd's default soft limit, 1,024, would refuse readers long before)."""
-    import resource
-
-    wanted = connections + 256
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    reachable = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-    if soft != resource.RLIM_INFINITY and soft < reachable:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (reachable, hard))
-    if reachable < wanted:
-        click.echo(f"open files: at most {reachable} a process (the hard limit), but"
-                   f" --connections {connections} needs {wanted}: raise the hard limit"
-                   " (systemd LimitNOFILE=, or ulimit -Hn) or lower --connections", err=True)
 
 
 @main.command("scheduler")
@@ -512,7 +318,7 @@ def demo(db_path: str, host: str, port: int, workers: int, log_format: str | Non
     from .demo import ensure_demo
     from .tokens import create_token, list_tokens, revoke_token
 
-    made = _metrics_directory()  # before _service imports prometheus_client
+    made = metrics_directory()  # before _service imports prometheus_client
     service = _service(db_path, create=True)
     base = f"http://{host}:{port}"
     slug = ensure_demo(service, base)
@@ -528,7 +334,7 @@ def demo(db_path: str, host: str, port: int, workers: int, log_format: str | Non
         click.echo(f"editor token: {secret}")
         sys.stdout.flush()
 
-    run_server(db_path, host, port, workers, 4000, on_ready=ready,
+    run_server(db_path, host, port, workers, DEFAULT_CONNECTIONS, on_ready=ready,
                access_log=_request_log(None, log_format), metrics_dir=made)
 
 

@@ -203,10 +203,6 @@ SETTINGS: dict[str, Setting] = {
     "FEED_CACHE_SIZE": Setting(512, COUNT, "rendered anonymous feed and /changes answers kept"
                                            " per process, by ETag (which names the blog's"
                                            " version)"),
-    "LONG_POLL_MAX_WAITERS": Setting(10_000, COUNT,
-                                     "long polls (/changes?wait=) held at once per process; "
-                                     "more answer at once (under `serve` a held poll costs a "
-                                     "greenlet and a socket, no thread)"),
     "SCHEDULER_SYNC_SECONDS": Setting(1.0, SECONDS,
                                       "how often the scheduler publishes what is due and arms "
                                       "jobs for newly scheduled posts"),

@@ -111,6 +111,19 @@ def find_blog_head(conn: Connection, key: str) -> BlogHead | None:
     return BlogHead(*row) if row is not None else None
 
 
+def blog_heads(conn: Connection, blog_ids: list[str]) -> dict[str, BlogHead]:
+    """The heads of these blogs (by id), in one lookup a few hundred at a time."""
+    heads: dict[str, BlogHead] = {}
+    for start in range(0, len(blog_ids), 500):
+        some = blog_ids[start:start + 500]
+        for row in conn.execute(
+                "SELECT b.id, b.version, a.feed_version, a.updated_at, a.visible_position"
+                " FROM blogs b JOIN blog_activity a ON a.blog_id = b.id"
+                f" WHERE b.id IN ({', '.join('?' * len(some))})", some):
+            heads[row[0]] = BlogHead(*row)
+    return heads
+
+
 def get_blog_head(conn: Connection, key: str) -> BlogHead:
     """Like find_blog_head, but raises BlogNotFoundError."""
     head = find_blog_head(conn, key)

@@ -2,11 +2,13 @@
 each a day's running story of posts, edits, pins, key events, corrections and deletions):
 `liveblog rebuild` time and peak memory (its own process), the longest wait of an editor
 publishing during it, as-of's first call on the largest blog, verify, export and import. Then
-10,000 concurrent long polls on one default `liveblog serve`: publish p95, how soon every poll
-is woken after a publish, and memory per waiting poll.
+the spike on one `liveblog serve` run with no flags: 10,000 long polls that come back when
+they are answered or time out, 100 slow clients, an editor publishing to another blog every
+0.5 s with readers loading the page and a health check beside; publish and reader p95, /healthz,
+how many polls each publish to the story wakes within 2 s, and memory per waiting poll.
 
     scripts/bench scale [--events 2000000] [--polls 10000] [--skip-log | --skip-polls]
-                        [--skip-import]
+                        [--skip-import] [--seconds 40] [--slow 100]
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.e2e.server import Server, editor_token  # noqa: E402
 
@@ -283,89 +287,216 @@ def worker_memory(server: Server) -> float:
     return total / 1024
 
 
-async def poller(port: int, cursor: str, woken: list[float], ready: list[int]) -> None:
-    """One reader waiting on /changes on its own connection; notes when a publish woke it."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        writer.write(f"GET /api/blogs/polled/changes?since={cursor}&wait=25 HTTP/1.1\r\n"
-                     "Host: bench\r\n\r\n".encode())
-        await writer.drain()
-        ready.append(1)
-        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 40)
-        woken.append(time.monotonic())
-    except (OSError, TimeoutError, asyncio.IncompleteReadError):
-        pass
-    finally:
+async def _poller(port: int, cursor: str, stop: float, answers: list[tuple[float, int]],
+                  tallies: dict[str, int]) -> None:
+    """A reader's app: waits on /changes from its cursor on one kept-alive connection, and polls
+    again as soon as an answer comes (from the cursor it got), or after ``Retry-After`` seconds
+    when the node turned it away. Notes when each answer with changes came."""
+    reader = writer = None
+    while time.monotonic() < stop:
+        try:
+            if writer is None:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            assert reader is not None
+            writer.write(f"GET /api/blogs/story/changes?since={cursor}&wait=25 HTTP/1.1\r\n"
+                         "Host: bench\r\n\r\n".encode())
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 40)
+            came = time.monotonic()
+            lines = head.decode("latin-1").split("\r\n")
+            fields = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+            body = await reader.readexactly(int(fields.get("content-length", "0")))
+            if lines[0].split()[1] != "200":
+                tallies["failed"] += 1
+                raise ValueError(lines[0])
+            answer = json.loads(body)
+            cursor = answer["cursor"]
+            if answer["changes"]:
+                answers.append((came, len(answer["changes"])))
+            else:
+                tallies["timed out"] += 1  # the wait ran out: polled again at once
+            if "retry-after" in fields:
+                tallies["turned away"] += 1
+                writer.close()
+                reader = writer = None
+                await asyncio.sleep(int(fields["retry-after"]))
+            elif fields.get("connection") == "close":
+                writer.close()
+                reader = writer = None
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
+            tallies["errors"] += 1
+            if writer is not None:
+                writer.close()
+            reader = writer = None
+            await asyncio.sleep(1)
+    if writer is not None:
         writer.close()
 
 
-async def publish(port: int, token: str) -> float:
-    began = time.monotonic()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    body = json.dumps({"headline": "Now"}).encode()
-    writer.write(f"POST /api/blogs/polled/posts HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n"
-                 f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                 f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
-    await writer.drain()
-    status = (await reader.readline()).split()[1]
-    writer.close()
-    assert status == b"201", status
-    return time.monotonic() - began
+def pollers(port: int, cursor: str, count: int, ramp: float, seconds: float,
+            results: Any) -> None:
+    """``count`` pollers in this process (the audience's share), arriving over ``ramp``
+    seconds; puts their answers and tallies on ``results`` when ``seconds`` have passed."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count + 1024, count + 1024))
 
-
-async def waves(server: Server, token: str, polls: int, rounds: int) -> dict:
-    """``rounds`` times: ``polls`` readers wait, an editor publishes, every reader is woken."""
-    publishes, wake, answered, per_poll = [], [], 0, []
-    for _ in range(rounds):
-        cursor = server.request("GET", "/api/blogs/polled").json()["cursor"]
-        idle = worker_memory(server)
-        woken: list[float] = []
-        ready: list[int] = []
+    async def run() -> tuple[list[tuple[float, int]], dict[str, int]]:
+        stop = time.monotonic() + seconds
+        answers: list[tuple[float, int]] = []
+        tallies = {"failed": 0, "timed out": 0, "turned away": 0, "errors": 0}
         tasks = []
-        for start in range(0, polls, 500):  # connect in steps, as an audience arrives
-            tasks += [asyncio.create_task(poller(server.port, cursor, woken, ready))
-                      for _ in range(min(500, polls - start))]
-            await asyncio.sleep(0.05)
-        while len(ready) < polls:
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(2)  # every poll held by the server now
-        per_poll.append((worker_memory(server) - idle) * 1024 / polls)
-        sent = time.monotonic()
-        publishes.append(await publish(server.port, token))
+        for start in range(0, count, 100):  # the audience arrives over the ramp
+            tasks += [asyncio.create_task(_poller(port, cursor, stop, answers, tallies))
+                      for _ in range(min(100, count - start))]
+            await asyncio.sleep(ramp * 100 / count)
         await asyncio.gather(*tasks)
-        answered += len(woken)
-        wake += [t - sent for t in woken]
-    return {"publishes": publishes, "wake": wake, "answered": answered,
-            "per_poll_kb": statistics.median(per_poll)}
+        return answers, tallies
+
+    results.put(asyncio.run(run()))
+
+
+async def _slow_client(port: int, stop: float) -> None:
+    """Sends a request line, then a header line every 5 s, never finishing; connects again
+    when the server times it out."""
+    while time.monotonic() < stop:
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(1)
+            continue
+        try:
+            writer.write(b"GET /api/blogs HTTP/1.1\r\nHost: bench\r\n")
+            n = 0
+            while time.monotonic() < stop and not reader.at_eof():
+                await asyncio.sleep(5)
+                n += 1
+                writer.write(f"X-Slow-{n}: {n}\r\n".encode())
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.close()
+
+
+async def _request(port: int, method: str, path: str, headers: dict[str, str] | None = None,
+                   body: bytes = b"", timeout: float = 30.0) -> tuple[int, float]:
+    """One request on a new connection: (status, seconds); status 0 when it failed."""
+    from bench_load import request
+
+    status, took, _ = await request(port, method, path, headers, body, timeout)
+    return status, took
+
+
+async def newsroom(port: int, token: str, seconds: float, story_every: float,
+                   slow: int) -> dict[str, Any]:
+    """The newsroom's side for ``seconds``: an editor publishing to another blog every 0.5 s,
+    three readers' page loads and a health check each time, ``slow`` slow clients, and every
+    ``story_every`` seconds a publish to the story the audience waits on (its send time
+    noted)."""
+    stop = time.monotonic() + seconds
+    slow_tasks = [asyncio.create_task(_slow_client(port, stop)) for _ in range(slow)]
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    post = json.dumps({"headline": "Elsewhere"}).encode()
+    publishes, reads, health, stories = [], [], [], []
+    next_story = time.monotonic() + story_every
+    while time.monotonic() < stop:
+        began = time.monotonic()
+        if began >= next_story:
+            stories.append(time.monotonic())
+            status, _ = await _request(port, "POST", "/api/blogs/story/posts", auth,
+                                       json.dumps({"headline": "Breaking"}).encode())
+            assert status == 201, status
+            next_story += story_every
+        status, took = await _request(port, "POST", "/api/blogs/desk/posts", auth, post)
+        publishes.append(took if status == 201 else float("inf"))
+        for _ in range(3):
+            status, took = await _request(port, "GET", "/api/blogs/story/posts")
+            reads.append(took if status == 200 else float("inf"))
+        status, took = await _request(port, "GET", "/healthz", timeout=10)
+        health.append(status == 200)
+        await asyncio.sleep(max(0.0, 0.5 - (time.monotonic() - began)))
+    for task in slow_tasks:
+        task.cancel()
+    await asyncio.gather(*slow_tasks, return_exceptions=True)
+    return {"publishes": publishes, "reads": reads, "health": health, "stories": stories}
 
 
 def long_polls(args: argparse.Namespace, folder: Path) -> None:
+    """The spike on one default `liveblog serve` (no flags): ``args.polls`` long polls that come
+    back when they end, ``args.slow`` slow clients, an editor publishing elsewhere every 0.5 s,
+    and a publish to the story every ``args.story_every`` seconds, which must wake them all."""
+    import multiprocessing
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.polls + 1024), hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
     db = folder / "polls.db"
     token = editor_token(db)
-    server = Server(db, extra_args=("--connections", str(max(4000, args.polls + 100))))
+    server = Server(db, workers=None)  # `liveblog serve` with no flags
     try:
-        server.request("POST", "/api/blogs", {"title": "Polled", "slug": "polled"},
-                       {"Authorization": f"Bearer {token}"})
-        result = asyncio.run(waves(server, token, args.polls, args.rounds))
+        auth = {"Authorization": f"Bearer {token}"}
+        story = server.request("POST", "/api/blogs", {"title": "Story", "slug": "story"},
+                               auth).json()
+        server.request("POST", "/api/blogs", {"title": "Desk", "slug": "desk"}, auth)
+        idle = worker_memory(server)
+        ramp, settle = 5.0, 4.0
+        seconds = ramp + settle + args.seconds
+        results: Any = multiprocessing.get_context("fork").Queue()
+        share = [args.polls // args.processes + (i < args.polls % args.processes)
+                 for i in range(args.processes)]
+        procs = [multiprocessing.get_context("fork").Process(
+            target=pollers, args=(server.port, story["cursor"], n, ramp, seconds, results))
+            for n in share]
+        for proc in procs:
+            proc.start()
+        time.sleep(ramp + settle)
+        held = worker_memory(server)
+        side = asyncio.run(newsroom(server.port, token, args.seconds, args.story_every,
+                                    args.slow))
+        gathered = [results.get(timeout=120) for _ in procs]
+        for proc in procs:
+            proc.join()
+        metrics = server.request("GET", "/metrics").body.decode()
     finally:
         server.stop()
-    wake = sorted(result["wake"])
-    p95 = statistics.quantiles(result["publishes"], n=20)[-1] if len(result["publishes"]) > 1 \
-        else result["publishes"][0]
-    print(f"{args.polls:,} long polls on one `liveblog serve` (2 gevent workers), {args.rounds}"
-          f" publishes: publish p95 {p95 * 1000:.0f} ms (goal < 500), polls woken"
-          f" {result['answered']:,}/{args.polls * args.rounds:,}, slowest wake"
-          f" {wake[-1]:.2f} s, p95 {wake[int(len(wake) * 0.95)]:.2f} s (goal: all within 2 s),"
-          f" memory {result['per_poll_kb']:.1f} KB per waiting poll")
+    answers = sorted(t for part, _ in gathered for t, _ in part)
+    tallies = {k: sum(t[k] for _, t in gathered) for k in gathered[0][1]}
+    woken = []
+    for sent in side["stories"]:
+        within = [t - sent for t in answers if sent <= t <= sent + 10]
+        woken.append((sum(1 for w in within if w <= 2.0), max(within, default=float("nan"))))
+    print(f"{args.polls:,} long polls (wait=25, polling again when answered or timed out) on one"
+          f" `liveblog serve` with no flags, {args.slow} slow clients, an editor publishing to"
+          f" another blog every 0.5 s for {args.seconds:.0f} s; load from {args.processes + 1}"
+          " processes on this machine")
+    print(f"publish p95 {_p95(side['publishes']):.0f} ms (goal < 500; slowest"
+          f" {max(side['publishes']) * 1000:.0f}), reader page p95 {_p95(side['reads']):.0f} ms"
+          f" (goal < 250; slowest {max(side['reads']) * 1000:.0f}), /healthz"
+          f" {sum(side['health'])}/{len(side['health'])} ok (goal: all)")
+    for i, (count, slowest) in enumerate(woken, 1):
+        print(f"publish to the story {i}: {count:,}/{args.polls:,} polls woken within 2 s"
+              f" (goal: all), the last after {slowest:.2f} s")
+    print(f"polls that timed out and came back: {tallies['timed out']:,}; turned away"
+          f" (Retry-After): {tallies['turned away']:,}; errors: {tallies['errors']:,};"
+          f" memory {(held - idle) * 1024 / args.polls:.1f} KB per waiting poll")
+    peak = [line for line in metrics.splitlines()
+            if line.startswith("liveblog_long_polls_waiting")]
+    print(f"waiting at the end ({peak[0].split()[-1] if peak else '?'} by /metrics)")
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1] * 1000 if len(values) > 1 else values[0] * 1000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--polls", type=int, default=10_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--slow", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=40,
+                        help="how long the newsroom publishes while the audience waits")
+    parser.add_argument("--story-every", type=float, default=12,
+                        help="seconds between publishes to the story the polls wait on")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="processes the audience's polls come from")
     parser.add_argument("--skip-log", action="store_true")
     parser.add_argument("--skip-polls", action="store_true")
     parser.add_argument("--skip-import", action="store_true",

@@ -22,7 +22,6 @@ CASES = {
     "ARCHIVE_AFTER_DAYS": ("null", None, "0"),
     "CLOSED_CACHE_MAX_AGE": ("8", 8, "8.5"),
     "FEED_CACHE_SIZE": ("100", 100, "[100]"),
-    "LONG_POLL_MAX_WAITERS": ("20000", 20_000, "many"),
     "SCHEDULER_SYNC_SECONDS": ("0.5", 0.5, "0"),
     "SCHEDULER_LEASE_SECONDS": ("30", 30.0, "nan"),
     "AUDIT_CHECKPOINT_SECONDS": ("60", 60.0, "-5"),

@@ -140,6 +140,11 @@ class Watcher:
         self._start()
         return self._generation
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (waits return at once)."""
+        return self._closed.is_set()
+
     def wait(self, seen: int, timeout: float) -> int:
         """Return the generation once it differs from ``seen``, or after ``timeout`` seconds."""
         self._start()

@@ -17,6 +17,8 @@ with the same :func:`decide` for editors and auditors, who send a token and get 
 
 from __future__ import annotations
 
+import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -25,7 +27,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from flask import Flask, current_app, g, request
+from flask import Flask, Response, current_app, g, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from events import DATABASE_ERRORS
@@ -44,6 +46,7 @@ from ..http.caching import (
 )
 from ..http.caching import start_not_modified as start_304
 from ..lru import LRU
+from ..people import SESSION_COOKIE
 from ..queries import BlogHead
 from .schemas import MAX_LONG_POLL_WAIT
 
@@ -59,7 +62,9 @@ READER_KEY = "liveblog.reader_request"
 #: the attribute :func:`reader_answer` marks a view with: the middleware finds its routes so
 _MARK = "liveblog_reader_answer"
 
-Waiter = Callable[[BlogHead, int, int], BlogHead]
+#: holds a long poll until its blog changes: the head then (None: not held, the node is full)
+Waiter = Callable[[BlogHead, int, int], BlogHead | None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,8 @@ class ReaderRequest:
     #: the /changes cursor's position (None: absent, or malformed and the view answers 400)
     since: int | None
     wait: int
+    #: a long poll the node was too full to hold: seconds to tell it to wait (else 0)
+    retry_after: int = 0
 
 
 def reader_request(what: str, head: BlogHead, query: bytes, args: Mapping[str, str],
@@ -82,8 +89,9 @@ def reader_request(what: str, head: BlogHead, query: bytes, args: Mapping[str, s
     changes = what == "changes"
     wait = long_poll_wait(args.get("wait")) if changes else 0
     since = since_position(args.get("since")) if changes else None
-    head, etag, current = decide(head, what, query, if_none_match, wait, since, waiter)
-    return ReaderRequest(what, head, etag, current, since, wait)
+    head, etag, current, held = decide(head, what, query, if_none_match, wait, since, waiter)
+    return ReaderRequest(what, head, etag, current, since, wait,
+                         0 if held else random.randint(*RETRY_AFTER))
 
 
 def long_poll_wait(value: str | None) -> int:
@@ -103,8 +111,9 @@ def since_position(value: str | None) -> int | None:
 
 
 def decide(head: BlogHead, what: str, query: bytes, if_none_match: str | None, wait: int,
-           since: int | None, waiter: Waiter) -> tuple[BlogHead, str, bool]:
-    """The head to answer from, its ETag, and whether the reader already holds that answer.
+           since: int | None, waiter: Waiter) -> tuple[BlogHead, str, bool, bool]:
+    """The head to answer from, its ETag, whether the reader already holds that answer, and
+    whether a long poll that would wait was held (False: the node was full).
 
     A long poll (``wait``) whose reader is up to date, by its ETag or by its ``since`` cursor,
     first waits for a change. ``*`` does not count here: it may only match once the query is
@@ -114,10 +123,13 @@ def decide(head: BlogHead, what: str, query: bytes, if_none_match: str | None, w
     current = listed(if_none_match, etag, any_tag=False)
     up_to_date = current or (since is not None and since >= head.visible_position)
     if up_to_date and wait and what == "changes":
-        head = waiter(head, head.visible_position, wait)
+        moved = waiter(head, head.visible_position, wait)
+        if moved is None:
+            return head, etag, current, False
+        head = moved
         etag = head_etag(head, what, query)
         current = listed(if_none_match, etag, any_tag=False)
-    return head, etag, current
+    return head, etag, current, True
 
 
 def reader_answer(what: str) -> Callable[[Any], Any]:
@@ -135,19 +147,29 @@ def reader_answer(what: str) -> Callable[[Any], Any]:
             if decided is None:
                 head = queries.get_blog_head(get_db().store().conn, kwargs["blog"])
                 live = not any(word in request.args for word in NOT_THE_LIVE_ANSWER)
+                long_polls: LongPolls = current_app.extensions["liveblog.long_polls"]
+                credentials = "HTTP_AUTHORIZATION" in environ or SESSION_COOKIE in request.cookies
                 decided = reader_request(
                     what, head, request.query_string, request.args if live else {},
                     environ.get("HTTP_IF_NONE_MATCH") if live else None,
-                    current_app.extensions["liveblog.long_polls"])
+                    long_polls if credentials else long_polls.hold)
                 if live and decided.current:
-                    return not_modified(reader_headers(decided.etag, decided.head.updated_at))
+                    return _retry_after(decided, not_modified(
+                        reader_headers(decided.etag, decided.head.updated_at)))
             g.reader = decided
-            return view(*args, **kwargs)
+            return _retry_after(decided, make_response(view(*args, **kwargs)))
 
         setattr(wrapped, _MARK, what)
         return wrapped
 
     return decorator
+
+
+def _retry_after(decided: ReaderRequest, response: Response) -> Response:
+    """A long poll the node was too full to hold is told when to come back."""
+    if decided.retry_after:
+        response.headers["Retry-After"] = str(decided.retry_after)
+    return response
 
 
 def _reader_answer_of(view: Any) -> str | None:
@@ -156,55 +178,106 @@ def _reader_answer_of(view: Any) -> str | None:
     return getattr(handler, _MARK, None)
 
 
+class Gate:
+    """The long polls waiting on one blog, and its head as last read: they are woken together,
+    by one :meth:`threading.Event.set`, when the head readers see moves (and only then)."""
+
+    __slots__ = ("head", "opened", "waiters")
+
+    def __init__(self, head: BlogHead) -> None:
+        self.head = head
+        self.opened = threading.Event()
+        self.waiters = 0
+
+    def moved(self, head: BlogHead) -> None:
+        """The blog's head is ``head`` now: wake the polls waiting on the old one."""
+        self.head = head
+        opened, self.opened = self.opened, threading.Event()
+        opened.set()
+
+
 class LongPolls:
-    """Holds long polls until their blog changes, at most ``limit`` at once per process (the
-    others answer at once). A held poll costs no thread under `liveblog serve` (a greenlet) and
-    holds no database connection: one watcher a process wakes them all when the log grows."""
+    """Holds long polls until their blog changes. A held poll costs no thread under `liveblog
+    serve` (a greenlet) and holds no database connection.
+
+    One dispatcher a process (a greenlet, started on first use, never before a fork) waits on
+    the log's watcher; when the log grows it reads, in one lookup, the heads of the blogs polls
+    wait on, and wakes the polls of those whose visible head moved. A publish to another blog
+    wakes nobody, and 10,000 polls of one blog are woken by one event, not 10,000 reads.
+
+    Anonymous polls are held while fewer than ``limit`` are (:meth:`hold`); past that they are
+    answered at once, and told when to come back (:data:`RETRY_AFTER`): a full node keeps its
+    connections for editors and health checks. Polls with credentials are always held.
+    """
 
     def __init__(self, database: Liveblog, limit: int) -> None:
         self.database = database
-        self._slots = threading.BoundedSemaphore(limit) if limit > 0 else None
-        #: each blog's head as last read, by the watcher's generation it was read in: the
-        #: polls a change wakes read it once between them, not once each
+        self.limit = max(0, limit)
+        #: polls held now in this process
+        self.waiting = 0
+        self._gates: dict[str, Gate] = {}
+        #: each blog's head as last read, by the watcher's generation it was read in
         self._heads: dict[str, tuple[int, BlogHead]] = {}
+        self._dispatcher: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._count_lock = threading.Lock()
+
+    def hold(self, head: BlogHead, position: int, wait: int) -> BlogHead | None:
+        """An anonymous poll: :meth:`__call__` while fewer than ``limit`` polls are held, else
+        None (the caller answers at once, with ``Retry-After``)."""
+        if self.waiting >= self.limit:
+            return None
+        return self(head, position, wait)
 
     def __call__(self, head: BlogHead, position: int, wait: int) -> BlogHead:
-        """Wait until the blog changes after ``position`` or ``wait`` seconds pass."""
-        if self._slots is None or not self._slots.acquire(blocking=False):
-            return head
+        """Wait until the blog's visible head moves past ``position`` or ``wait`` seconds pass;
+        the head then."""
         from ..http.metrics import LONG_POLLS
 
+        with self._count_lock:
+            self.waiting += 1
         LONG_POLLS.inc()
         try:
             self.database.release()  # waiting holds no connection
-            watcher = self.database.watcher()
             deadline = time.monotonic() + wait
-            seen = watcher.generation
-            head = self._head(head.id, seen)  # read after noting the generation: none missed
-            while head.visible_position <= position:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                generation = watcher.wait(seen, remaining)
-                if generation == seen:
-                    break  # the wait ran out
-                seen = generation
-                head = self._head(head.id, seen)
-            return head
+            gate = self._gate(head.id)
+            try:
+                while gate.head.visible_position <= position:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not gate.opened.wait(remaining):
+                        break
+                return gate.head
+            finally:
+                with self._count_lock:
+                    gate.waiters -= 1
+                    if gate.waiters == 0 and self._gates.get(head.id) is gate:
+                        del self._gates[head.id]
         finally:
             LONG_POLLS.dec()
-            self._slots.release()
+            with self._count_lock:
+                self.waiting -= 1
 
     def head(self, blog: str) -> BlogHead | None:
         """The head of ``blog`` (id or slug) for a long poll: as last read, unless the log has
         changed since (a change the watcher has yet to see only ends a wait later)."""
         return self._read_head(blog, self.database.watcher().generation)
 
-    def _head(self, blog_id: str, generation: int) -> BlogHead:
-        head = self._read_head(blog_id, generation)
+    def _gate(self, blog_id: str) -> Gate:
+        """The gate of ``blog_id``'s polls, counting this one, made with a head read after the
+        dispatcher was watching (so no change after that read goes unseen)."""
+        with self._count_lock:
+            gate = self._gates.get(blog_id)
+            if gate is not None:
+                gate.waiters += 1
+                return gate
+        self._start()
+        head = self._read_head(blog_id, self.database.watcher().generation)
         if head is None:
             raise BlogNotFoundError(f"no blog with id or slug {blog_id!r}")
-        return head
+        with self._count_lock:
+            gate = self._gates.setdefault(blog_id, Gate(head))
+            gate.waiters += 1
+        return gate
 
     def _read_head(self, blog: str, generation: int) -> BlogHead | None:
         """The blog's head as of ``generation`` or later."""
@@ -214,10 +287,75 @@ class LongPolls:
         with self.database.leased() as store:
             head = queries.find_blog_head(store.conn, blog)
         if head is not None:
-            if len(self._heads) > 10_000:
-                self._heads.clear()
-            self._heads[blog] = (generation, head)
+            self._remember(blog, generation, head)
         return head
+
+    def _remember(self, blog: str, generation: int, head: BlogHead) -> None:
+        if len(self._heads) > 10_000:
+            self._heads.clear()
+        self._heads[blog] = (generation, head)
+
+    def _start(self) -> None:
+        if self._dispatcher is not None and self._dispatcher.is_alive():
+            return
+        with self._start_lock:
+            if self._dispatcher is None or not self._dispatcher.is_alive():
+                self._dispatcher = threading.Thread(target=self._dispatch, daemon=True,
+                                                    name="liveblog-long-polls")
+                self._dispatcher.start()
+
+    def _dispatch(self) -> None:
+        """Whenever the log grows: read the heads of the blogs polls wait on, in one lookup,
+        and open the gates of those whose visible head moved. It never stops on an error (the
+        polls would wait out their time): it logs it and looks again."""
+        watcher = self.database.watcher()
+        seen = watcher.generation
+        while not watcher.closed:
+            generation = watcher.wait(seen, 60.0)
+            if generation == seen:
+                continue
+            seen = generation
+            gates = list(self._gates.items())
+            if not gates:
+                continue
+            try:
+                with self.database.leased() as store:
+                    heads = queries.blog_heads(store.conn, [blog for blog, _ in gates])
+            except DATABASE_ERRORS:
+                log.warning("long polls: the blogs' heads could not be read", exc_info=True)
+                time.sleep(0.5)
+                seen = -1  # look again
+                continue
+            for blog, gate in gates:
+                head = heads.get(blog)
+                if head is None:
+                    continue
+                self._remember(blog, generation, head)
+                if (head.visible_position, head.feed_version) != (gate.head.visible_position,
+                                                                  gate.head.feed_version):
+                    gate.moved(head)
+
+
+#: seconds an anonymous long poll turned away by a full node is asked to wait before polling
+#: again (a range: those turned away together come back spread out)
+RETRY_AFTER = (2, 8)
+
+
+#: where the app asks the server to close a connection once answered (liveblog.worker's Worker
+#: does; gunicorn drops a Connection header an app sends)
+CLOSE_KEY = "liveblog.close_connection"
+
+
+def _turned_away(environ: WSGIEnvironment, start_response: StartResponse,
+                 retry_after: int) -> StartResponse:
+    """A long poll the node is too full to hold: its answer says when to come back, and its
+    connection is closed, so that what it held goes to editors and health checks."""
+    environ[CLOSE_KEY] = True
+
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return start_response(status, [*headers, ("Retry-After", str(retry_after))], exc_info)
+
+    return start
 
 
 #: how long (s) a request waits for the same answer another request is rendering
@@ -288,8 +426,11 @@ class Freshness:
         if head is None:
             return self.wsgi_app(environ, start_response)
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        signed_in = f"{SESSION_COOKIE}=" in environ.get("HTTP_COOKIE", "")
         decided = reader_request(what, head, query.encode("latin-1"), args, if_none_match,
-                                 self.long_polls)
+                                 self.long_polls if signed_in else self.long_polls.hold)
+        if decided.retry_after:
+            start_response = _turned_away(environ, start_response, decided.retry_after)
         etag = decided.etag
         kept = None if decided.current else self._kept(etag)
         # an answer kept was rendered for this very query, so a valid one: "*" matches it too

@@ -109,9 +109,22 @@ def test_long_polls_over_the_cap_answer_at_once(db_path, clock):
     from ..conftest import Tokens
 
     app = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock,
-                      "LONG_POLL_MAX_WAITERS": 0})
+                      "LONG_POLLS_HELD": 0})
     client = app.test_client()
-    blog = create_blog(client, Tokens(app).headers())
+    editor = Tokens(app).headers()
+    blog = create_blog(client, editor)
+    url = f"/api/blogs/{blog['id']}/changes?since={blog['cursor']}&wait=5"
     started = time.monotonic()
-    changes(client, blog["id"], blog["cursor"], wait=5)
+    turned_away = client.get(url)
     assert time.monotonic() - started < 1
+    # its current state, and when to come back
+    assert turned_away.status_code == 200 and turned_away.get_json()["changes"] == []
+    assert 2 <= int(turned_away.headers["Retry-After"]) <= 8
+    etag = turned_away.headers["ETag"]
+    not_modified = client.get(url, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and "Retry-After" in not_modified.headers
+    # a poll with credentials is still held (an editor's console)
+    started = time.monotonic()
+    held = client.get(url.replace("wait=5", "wait=1"), headers=editor)
+    assert held.status_code == 200 and time.monotonic() - started >= 0.9
+    assert "Retry-After" not in held.headers

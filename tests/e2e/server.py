@@ -73,9 +73,12 @@ class Reply:
 
 
 class Server:
-    """``liveblog serve`` in a subprocess; stop() sends SIGTERM (graceful shutdown)."""
+    """``liveblog serve`` in a subprocess; stop() sends SIGTERM (graceful shutdown).
 
-    def __init__(self, db: Path, *, workers: int = 2, extra_env: dict[str, str] | None = None,
+    :param workers: its ``--workers`` (None: serve's own default, no flag)."""
+
+    def __init__(self, db: Path, *, workers: int | None = 2,
+                 extra_env: dict[str, str] | None = None,
                  extra_args: tuple[str, ...] = (), port: int | None = None):
         self.db = db
         self.port = port or free_port()
@@ -86,7 +89,7 @@ class Server:
         env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics, **(extra_env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "liveblog", "serve", "--db", str(db), "--port",
-             str(self.port), "--workers", str(workers), *extra_args],
+             str(self.port), *(("--workers", str(workers)) if workers else ()), *extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
