@@ -137,3 +137,89 @@ def test_held_long_polls_and_slow_clients_leave_editors_and_readers_answered(ser
     # a client that never finishes its headers is cut off (gunicorn's keepalive: 5 s)
     assert len(seen["closed_after"]) == SLOW
     assert max(seen["closed_after"]) < 10, max(seen["closed_after"])
+
+
+#: a node at its limit: one worker serving 200 connections holds 168 long polls (an eighth of
+#: its connections, at least 32, is kept for the rest), and 300 arrive
+FULL_CONNECTIONS, FULL_HELD, FULL_POLLS = 200, 168, 300
+
+
+@pytest.fixture
+def full_server(database):
+    token = editor_token(database)
+    running = Server(database, workers=1, extra_args=("--connections", str(FULL_CONNECTIONS)))
+    running.auth = {"Authorization": f"Bearer {token}"}
+    yield running
+    running.stop()
+
+
+async def _kept_alive_poll(port: int, path: str) -> tuple[int, dict, bytes, float, bool]:
+    """A long poll on a kept-alive connection: status, headers, body, seconds, and whether
+    the server closed the connection after answering."""
+    began = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 40)
+        took = time.monotonic() - began
+        lines = head.decode("latin-1").split("\r\n")
+        fields = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
+        body = await reader.readexactly(int(fields.get("content-length", "0")))
+        try:
+            closed = await asyncio.wait_for(reader.read(1), 1) == b""
+        except TimeoutError:
+            closed = False  # kept open for the next request
+        return int(lines[0].split()[1]), fields, body, took, closed
+    finally:
+        writer.close()
+
+
+async def _at_the_limit(server: Server) -> dict:
+    port = server.port
+    token_header = f"Authorization: {server.auth['Authorization']}"
+    cursor = json.loads((await _exchange(port, _get("/api/blogs/full/posts"), 10))[2])["cursor"]
+    polls = []
+    for _ in range(FULL_POLLS // 20):  # they arrive over a second and a half
+        polls += [asyncio.create_task(_kept_alive_poll(
+            port, f"/api/blogs/full/changes?since={cursor}&wait=25")) for _ in range(20)]
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(3)
+    turned_away = [p.result() for p in polls if p.done()]
+    timed = {
+        "publish": await _exchange(port, _post("/api/blogs/other/posts", {"headline": "Desk"},
+                                               token_header), 10),
+        "healthz": await _exchange(port, _get("/healthz"), 10),
+        "metrics": await _exchange(port, _get("/metrics"), 10),
+    }
+    published = await _exchange(
+        port, _post("/api/blogs/full/posts", {"headline": "Breaking"}, token_header), 10)
+    held = await asyncio.wait_for(asyncio.gather(*[p for p in polls if not p.done()]), 20)
+    return {"turned_away": turned_away, "timed": timed, "published": published, "held": held}
+
+
+def test_a_full_node_turns_new_anonymous_polls_away_and_still_answers_editors(full_server):
+    for slug in ("full", "other"):
+        assert full_server.request("POST", "/api/blogs", {"title": slug, "slug": slug},
+                                   full_server.auth).status == 201
+    with ThreadPoolExecutor(1) as runner:
+        seen = runner.submit(lambda: asyncio.run(_at_the_limit(full_server))).result()
+
+    # the polls past the limit were answered at once: their current state (nothing new), when
+    # to come back, and the connection closed so it frees its place
+    assert len(seen["turned_away"]) == FULL_POLLS - FULL_HELD
+    for status, fields, body, took, closed in seen["turned_away"]:
+        assert status == 200 and json.loads(body)["changes"] == []
+        assert 2 <= int(fields["retry-after"]) <= 8 and took < 1.0 and closed
+    # with every place for long polls taken, an editor's write, the health check and the
+    # metrics are answered within 500 ms
+    for what, (status, _, body, took) in seen["timed"].items():
+        assert status in (200, 201) and took < 0.5, (what, status, took)
+    assert f"liveblog_long_polls_waiting {FULL_HELD}.0" in seen["timed"]["metrics"][2].decode()
+    # the held ones were held, and one publish woke them all
+    assert seen["published"][0] == 201
+    post_id = json.loads(seen["published"][2])["id"]
+    assert len(seen["held"]) == FULL_HELD
+    for status, fields, body, _, closed in seen["held"]:
+        assert status == 200 and "retry-after" not in fields and not closed
+        assert [c["post"]["id"] for c in json.loads(body)["changes"]] == [post_id]
