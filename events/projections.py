@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 from .backends import (
     Connection,
     connect,
-    drop_table,
+    drop_table_unzeroed,
     relaxed_durability,
     settle,
     write_transaction,
@@ -642,7 +642,7 @@ class ProjectionRunner:
             conn.execute("DELETE FROM projection_snapshots")
         for projection in chosen:
             for logical in projection.tables:
-                drop_table(conn, f"{logical}{_RETIRED}")
+                drop_table_unzeroed(conn, f"{logical}{_RETIRED}")
         return total
 
     def _write(self, rows: Rows) -> None:

@@ -29,7 +29,7 @@ __all__ = ["POSTGRES_SCHEMES", "Connection", "Cursor", "Watcher", "is_postgres",
            "read_snapshot", "write_transaction", "check_name", "connect", "upgrade_lock",
            "table_exists", "connect_read_only",
            "relaxed_durability", "settle", "DATABASE_ERRORS", "unique_violation",
-           "is_read_only_error", "unavailable", "watcher", "scrub", "drop_table"]
+           "is_read_only_error", "unavailable", "watcher", "scrub", "drop_table_unzeroed"]
 
 
 def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000,
@@ -131,25 +131,20 @@ def settle(conn: Connection) -> None:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
-def drop_table(conn: Connection, table: str, *, step: int = 5000) -> None:
-    """Drop a table that may be large, never holding the write lock long: SQLite zeroes every
-    page it frees (``secure_delete``, so no erased text survives in free pages), so its rows go
-    ``step`` a transaction first and other writers get the lock between; PostgreSQL just
-    removes the table's files. Call it outside any transaction."""
+def drop_table_unzeroed(conn: Connection, table: str) -> None:
+    """Drop a table whose pages need not be zeroed: one that holds nothing an erasure could
+    have to remove from the disk (a projection's retired table, whose erasable words are sealed
+    with keys an erasure destroys). SQLite then only hands its pages to the free list, without
+    ``secure_delete`` writing zeros over each; PostgreSQL just removes the table's files. Call
+    it outside any transaction."""
     if conn.dialect == "sqlite":
-        while True:
-            with write_transaction(conn):
-                if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                                (table,)).fetchone() is None:
-                    return
-                emptied = conn.execute(
-                    f'DELETE FROM "{table}" WHERE rowid IN (SELECT rowid FROM "{table}"'
-                    f" LIMIT {int(step)})").rowcount
-                if emptied < step:
-                    conn.execute(f'DROP TABLE "{table}"')
-                    return
-    with write_transaction(conn):
-        conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+        conn.execute("PRAGMA secure_delete = OFF")
+    try:
+        with write_transaction(conn):
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+    finally:
+        if conn.dialect == "sqlite":
+            conn.execute("PRAGMA secure_delete = ON")
 
 
 def scrub(conn: Connection, tables: Sequence[str]) -> bool:

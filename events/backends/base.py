@@ -140,6 +140,12 @@ class Watcher:
         self._start()
         return self._generation
 
+    def version(self) -> int | None:
+        """A number that changes whenever anything commits to the database, read now and
+        exactly (unlike :attr:`generation`, which follows the watch); None when the backend
+        cannot tell cheaply (then every read must go to the database)."""
+        return None
+
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called (waits return at once)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
 from pathlib import Path
 
 from .base import Watcher
@@ -122,6 +123,32 @@ class FileWatcher(Watcher):
     def __init__(self, path: str | Path, interval: float) -> None:
         super().__init__(interval)
         self.path = path
+        #: a connection of its own that only reads PRAGMA data_version: it changes when any
+        #: other connection (this process's pool too) commits
+        self._versions: sqlite3.Connection | None = None
+        self._versions_lock = threading.Lock()
+
+    def version(self) -> int | None:
+        """``PRAGMA data_version`` of a connection that never writes: a look at the WAL's
+        shared index, no read of the file (None when the file cannot be opened)."""
+        with self._versions_lock:
+            try:
+                if self._versions is None:
+                    self._versions = sqlite3.connect(str(self.path), isolation_level=None,
+                                                     check_same_thread=False)
+                return int(self._versions.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                if self._versions is not None:
+                    self._versions.close()
+                self._versions = None
+                return None
+
+    def close(self) -> None:
+        super().close()
+        with self._versions_lock:
+            if self._versions is not None:
+                self._versions.close()
+                self._versions = None
 
     def _watch(self) -> None:
         version = head = None

@@ -178,6 +178,36 @@ def _reader_answer_of(view: Any) -> str | None:
     return getattr(handler, _MARK, None)
 
 
+class Heads:
+    """Blogs' heads as last read, kept while the database is known unchanged: a poll answered
+    304 then costs no connection and no query, one look at a version number instead
+    (:meth:`events.Watcher.version`: SQLite's ``data_version``, which any commit, from any
+    process, changes). Where the backend cannot tell (PostgreSQL), every head is read."""
+
+    def __init__(self, database: Liveblog) -> None:
+        self.database = database
+        self._version: int | None = None
+        self._heads: dict[str, BlogHead] = {}
+
+    def find(self, blog: str) -> BlogHead | None:
+        """The head of ``blog`` (id or slug), or None."""
+        version = self.database.watcher().version()
+        if version is None or version != self._version:
+            self._heads = {}
+            self._version = version
+        else:
+            head = self._heads.get(blog)
+            if head is not None:
+                return head
+        with self.database.leased() as store:  # read after the version: never older than it
+            head = queries.find_blog_head(store.conn, blog)
+        if head is not None and version is not None:
+            if len(self._heads) > 10_000:
+                self._heads = {}
+            self._heads[blog] = head
+        return head
+
+
 class Gate:
     """The long polls waiting on one blog, and its head as last read: they are woken together,
     by one :meth:`threading.Event.set`, when the head readers see moves (and only then)."""
@@ -374,6 +404,7 @@ class Freshness:
         self.database: Liveblog = app.extensions["liveblog.db"]
         self.answers: Answers = app.extensions["liveblog.answers"]
         self.long_polls: LongPolls = app.extensions["liveblog.long_polls"]
+        self.heads = Heads(self.database)
         self.cache_control: str = app.extensions["liveblog.caching"].reader
         self.urls = app.url_map.bind("localhost")
         #: the live reader answers, by Flask endpoint, as their views are marked
@@ -416,11 +447,7 @@ class Freshness:
             return self.wsgi_app(environ, start_response)
         waiting = what == "changes" and long_poll_wait(args.get("wait")) > 0
         try:
-            if waiting:
-                head = self.long_polls.head(blog)
-            else:
-                with self.database.leased() as store:
-                    head = queries.find_blog_head(store.conn, blog)
+            head = self.long_polls.head(blog) if waiting else self.heads.find(blog)
         except DATABASE_ERRORS:
             head = None  # Flask's path answers it, with a problem if it must
         if head is None:
