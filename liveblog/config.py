@@ -283,6 +283,10 @@ SETTINGS: dict[str, Setting] = {
         "seconds to wait after the 1st, 2nd, ... failure in a row (the last one repeats)"),
     "WEBHOOK_GIVE_UP_SECONDS": Setting(259200, WHOLE_SECONDS,
                                        "a webhook failing this long (3 days) is disabled"),
+    "REQUEST_METRICS": Setting(True, BOOLEAN,
+                               "count every request in /metrics' liveblog_http_requests_total"
+                               " and liveblog_http_request_duration_seconds (false: a proxy in"
+                               " front counts them already; those series stay empty)"),
     "WEBHOOK_ALLOW_PRIVATE": Setting(False, BOOLEAN,
                                      "allow webhook URLs on private, loopback and link-local "
                                      "addresses (a newsroom's own network; tests)"),

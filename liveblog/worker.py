@@ -11,8 +11,11 @@ seconds after that (a body shorter than its Content-Length, a reader that stoppe
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from gunicorn import SERVER
+from gunicorn.util import http_date, unquote_to_wsgi_str
 from gunicorn.workers.base_async import AsyncWorker
 from gunicorn.workers.ggevent import GeventWorker
 
@@ -22,9 +25,22 @@ from .api.freshness import CLOSE_KEY
 IO_TIMEOUT = 30.0
 
 
+#: request headers that mean a body, or a step before it: such a request goes the usual way
+_BODY_HEADERS = frozenset({"CONTENT-LENGTH", "TRANSFER-ENCODING", "EXPECT"})
+
+
 class Worker(GeventWorker):  # type: ignore[misc]
     """gunicorn's gevent worker, with a deadline on every socket operation, closing the
-    connections the app asks it to (:data:`CLOSE_KEY`: a long poll a full node turned away)."""
+    connections the app asks it to (:data:`CLOSE_KEY`: a long poll a full node turned away).
+
+    The audience's polls take a short way: a GET the app can answer at once (its
+    ``answer_at_once``: an anonymous reader's 304, or a feed already rendered) is answered from
+    the parsed request, with the same status line and headers gunicorn would send, without the
+    WSGI environ, response object and iterator that a request otherwise costs. Anything else,
+    and anything the app declines, goes gunicorn's way.
+    """
+
+    _date = (0, "")
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
         client.settimeout(IO_TIMEOUT)  # GeventWorker.handle would make the socket wait forever
@@ -32,7 +48,7 @@ class Worker(GeventWorker):  # type: ignore[misc]
 
     def load_wsgi(self) -> None:
         super().load_wsgi()
-        app = self.wsgi
+        app: Any = self.wsgi  # type: ignore[has-type]  # gunicorn sets it untyped
 
         def closing(environ: dict[str, Any], start_response: Any) -> Any:
             result = app(environ, start_response)
@@ -43,3 +59,44 @@ class Worker(GeventWorker):  # type: ignore[misc]
             return result
 
         self.wsgi = closing
+        self.answer_at_once = getattr(getattr(app, "wsgi_app", None), "answer_at_once", None)
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
+        if self.answer_at_once is not None and req.method == "GET":
+            environ = _short_environ(req, addr)
+            found = self.answer_at_once(environ) if environ is not None else None
+            if found is not None:
+                (status, headers, body), sent = found
+                close = not self.alive or req.should_close()
+                lines = [f"HTTP/{req.version[0]}.{req.version[1]} {status}\r\nServer: {SERVER}"
+                         f"\r\nDate: {self._http_date()}\r\nConnection:"
+                         f" {'close' if close else 'keep-alive'}\r\n"]
+                lines += [f"{name}: {value}\r\n" for name, value in headers]
+                lines.append("\r\n")
+                sock.sendall("".join(lines).encode("latin-1") + body)
+                sent()
+                if close:
+                    raise StopIteration()  # gunicorn's way to end the connection
+                return True
+        return super().handle_request(listener_name, req, sock, addr)
+
+    def _http_date(self) -> str:
+        """The Date header's value, formatted once a second."""
+        now = int(time.time())
+        if self._date[0] != now:
+            self._date = (now, http_date(now))
+        return self._date[1]
+
+
+def _short_environ(req: Any, addr: Any) -> dict[str, Any] | None:
+    """What the app's ``answer_at_once`` reads of a request (None: one with a body)."""
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": req.method, "PATH_INFO": unquote_to_wsgi_str(req.path),
+        "QUERY_STRING": req.query, "SERVER_PROTOCOL": f"HTTP/{req.version[0]}.{req.version[1]}",
+        "REMOTE_ADDR": addr[0] if isinstance(addr, tuple) else str(addr)}
+    for name, value in req.headers:
+        if name in _BODY_HEADERS:
+            return None
+        key = "HTTP_" + name.replace("-", "_")
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ

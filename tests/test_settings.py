@@ -44,6 +44,7 @@ CASES = {
     "OEMBED_PROVIDERS": ("", "", "/no/such/providers.json"),
     "OEMBED_TIMEOUT": ("1.5", 1.5, "soon"),
     "OEMBED_ALLOW_PRIVATE": ("1", True, "maybe"),
+    "REQUEST_METRICS": ("no", False, "sometimes"),
     "OEMBED_META_TOKEN": ("app|token", "app|token", "app token"),
     "OEMBED_CACHE_SECONDS": ("3600", 3600, "1h"),
     "WEBHOOK_TIMEOUT": ("2.5", 2.5, "[1,2]"),

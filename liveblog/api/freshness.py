@@ -43,8 +43,10 @@ from ..http.caching import (
     not_modified,
     reader_headers,
     shared,
+    unmodified,
 )
 from ..http.caching import start_not_modified as start_304
+from ..http.requests import Answer
 from ..lru import LRU
 from ..people import SESSION_COOKIE
 from ..queries import BlogHead
@@ -434,34 +436,61 @@ class Freshness:
         self._routes[path] = route
         return route
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+    def _decide(self, environ: WSGIEnvironment, *, wait: bool) -> ReaderRequest | None:
+        """The decision on an anonymous reader's GET of a live answer; None when the request
+        is none (or its blog cannot be read here: Flask's path answers it, with a problem if it
+        must). Without ``wait``, a long poll that would wait is none either."""
         if environ.get("REQUEST_METHOD") != "GET" or "HTTP_AUTHORIZATION" in environ:
-            return self.wsgi_app(environ, start_response)
+            return None
         route = self._route(environ.get("PATH_INFO", ""))
         if route is None:
-            return self.wsgi_app(environ, start_response)
+            return None
         what, blog = route
         query: str = environ.get("QUERY_STRING", "")
         args = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
         if any(word in args for word in NOT_THE_LIVE_ANSWER):
-            return self.wsgi_app(environ, start_response)
+            return None
         waiting = what == "changes" and long_poll_wait(args.get("wait")) > 0
+        if waiting and not wait:
+            return None
         try:
             head = self.long_polls.head(blog) if waiting else self.heads.find(blog)
         except DATABASE_ERRORS:
-            head = None  # Flask's path answers it, with a problem if it must
+            return None
         if head is None:
-            return self.wsgi_app(environ, start_response)
-        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+            return None
         signed_in = f"{SESSION_COOKIE}=" in environ.get("HTTP_COOKIE", "")
-        decided = reader_request(what, head, query.encode("latin-1"), args, if_none_match,
-                                 self.long_polls if signed_in else self.long_polls.hold)
+        return reader_request(what, head, query.encode("latin-1"), args,
+                              environ.get("HTTP_IF_NONE_MATCH"),
+                              self.long_polls if signed_in else self.long_polls.hold)
+
+    def answer_at_once(self, environ: WSGIEnvironment) -> Answer | None:
+        """The answer to an anonymous reader's GET that needs neither Flask nor a wait (its 304,
+        or the answer already rendered), for a server that can send it without WSGI's
+        machinery (liveblog.worker); None: the request goes the usual way."""
+        decided = self._decide(environ, wait=False)
+        if decided is None:
+            return None
+        kept = None if decided.current else self.answers.get(decided.etag)
+        if decided.current or (kept is not None and listed(environ.get("HTTP_IF_NONE_MATCH"),
+                                                           decided.etag)):
+            return "304 Not Modified", unmodified(
+                answer_headers(decided.etag, self.cache_control, None)), b""
+        if kept is None:
+            return None
+        return "200 OK", list(kept[0]), kept[1]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        decided = self._decide(environ, wait=True)
+        if decided is None:
+            return self.wsgi_app(environ, start_response)
         if decided.retry_after:
             start_response = _turned_away(environ, start_response, decided.retry_after)
         etag = decided.etag
         kept = None if decided.current else self._kept(etag)
         # an answer kept was rendered for this very query, so a valid one: "*" matches it too
-        if decided.current or (kept is not None and listed(if_none_match, etag)):
+        if decided.current or (kept is not None and listed(environ.get("HTTP_IF_NONE_MATCH"),
+                                                           etag)):
             return start_304(start_response, answer_headers(etag, self.cache_control, None))
         if kept is not None:
             start_response("200 OK", list(kept[0]))  # a copy: what is kept stays as it was

@@ -178,19 +178,20 @@ class _Bare(Response):
     default_mimetype = None  # a 304 carries no Content-Type
 
 
-def _unmodified(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+def unmodified(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The headers of an answer's 304: all but Last-Modified."""
     return [(k, v) for k, v in headers if k != "Last-Modified"]
 
 
 def not_modified(headers: Mapping[str, str]) -> Response:
     """The 304 of an answer with these headers: its validators and caching headers, no body."""
-    return _Bare(None, 304, _unmodified(headers.items()))
+    return _Bare(None, 304, unmodified(headers.items()))
 
 
 def start_not_modified(start_response: StartResponse,
                        headers: Iterable[tuple[str, str]]) -> list[bytes]:
     """:func:`not_modified` for WSGI middleware, in front of Flask."""
-    start_response("304 Not Modified", _unmodified(headers))
+    start_response("304 Not Modified", unmodified(headers))
     return []
 
 

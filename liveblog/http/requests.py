@@ -10,22 +10,28 @@ held. Nothing secret is logged: the actor is a token's id, never the token.
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import itertools
 import json
 import logging
 import re
 import secrets
+import sys
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+#: a whole answer: status line, headers, body
+Answer = tuple[str, list[tuple[str, str]], bytes]
 
 #: the id of the request this greenlet (or thread) is answering, for every log line it causes
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id",
@@ -38,7 +44,51 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
 #: a werkzeug rule's ``<converter:name>`` (compiled once: a body closed as the interpreter
 #: exits still writes its line, when ``re`` can no longer compile)
 _CONVERTER = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
-access = logging.getLogger("liveblog.access")
+
+
+class AccessLines:
+    """Where access lines go: a file (or stderr), written a block at a time, at most
+    :data:`FLUSH_SECONDS` after a line was made (and when the process exits), not one write
+    and flush a request through :mod:`logging`'s locks: a poll pays for its line, not for a
+    system call (a process killed outright loses its last fraction of a second of lines)."""
+
+    #: at most this long between a line and its write
+    FLUSH_SECONDS = 0.25
+    #: lines that are written at once, whatever the time
+    BLOCK = 512
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._pending: list[str] = []
+        self._lock = threading.Lock()
+        self._flusher: threading.Thread | None = None
+        atexit.register(self.flush)
+
+    def write(self, line: str) -> None:
+        self._pending.append(line)
+        if len(self._pending) >= self.BLOCK:
+            self.flush()
+        elif self._flusher is None or not self._flusher.is_alive():
+            # started on first use, in the process that writes (never before a fork)
+            self._flusher = threading.Thread(target=self._flush_soon, daemon=True,
+                                             name="liveblog-access-log")
+            self._flusher.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            lines, self._pending = self._pending, []
+            if lines:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+
+    def _flush_soon(self) -> None:
+        while True:
+            time.sleep(self.FLUSH_SECONDS)
+            self.flush()
+
+
+#: the access log of this process (None: off)
+_access: AccessLines | None = None
 
 
 class RequestIdFilter(logging.Filter):
@@ -55,8 +105,9 @@ class RequestLog:
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
         from . import metrics  # imported once the app is made (multiprocess mode: metrics.py)
 
-        self.observe = metrics.observe_request
+        self.observe = metrics.observe_request if app.config["REQUEST_METRICS"] else None
         self.wsgi_app = wsgi_app
+        self._answer_at_once = getattr(wsgi_app, "answer_at_once", None)
         self.json = str(app.config["LOG_FORMAT"]).lower() == "json"
         trusted = app.config["TRUSTED_PROXIES"]
         self.trusted = {trusted} if isinstance(trusted, str) else set(trusted)
@@ -94,6 +145,21 @@ class RequestLog:
             raise
         return self._counted(body, environ, seen, began, token)
 
+    def answer_at_once(self, environ: WSGIEnvironment) -> tuple[Answer, Callable[[], None]] | None:
+        """The app's answer that needs no WSGI machinery (the app's own ``answer_at_once``: an
+        anonymous reader's 304, or an answer already rendered), with the request's id; and
+        what writes its access line and counts it, to call once it is sent. None: the request
+        goes the usual way."""
+        began = time.perf_counter()
+        answer: Answer | None = self._answer_at_once(environ) if self._answer_at_once else None
+        if answer is None:
+            return None
+        request_id = self._request_id(environ)
+        environ["liveblog.request_id"] = request_id
+        answer[1].append(("X-Request-Id", request_id))  # its own list, made for this answer
+        seen = {"status": answer[0].split(" ", 1)[0]}
+        return answer, lambda: self._write(environ, seen, began, len(answer[2]))
+
     def _counted(self, body: Iterable[bytes], environ: WSGIEnvironment, seen: dict[str, Any],
                  began: float, token: contextvars.Token[str | None]) -> Iterator[bytes]:
         sent = 0
@@ -128,11 +194,15 @@ class RequestLog:
 
     def _write(self, environ: WSGIEnvironment, seen: dict[str, Any], began: float,
                sent: int) -> None:
+        access = _access
+        if self.observe is None and access is None:
+            return
         seconds = time.perf_counter() - began
         route, method, status = self._route(environ), environ.get("REQUEST_METHOD", ""), \
             int(seen["status"])
-        self.observe(route, method, status, seconds)
-        if not access.isEnabledFor(logging.INFO):
+        if self.observe is not None:
+            self.observe(route, method, status, seconds)
+        if access is None:
             return
         fields = {
             "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -146,30 +216,26 @@ class RequestLog:
             "client": environ.get("REMOTE_ADDR"),
         }
         if self.json:
-            access.info(json.dumps(fields, separators=(",", ":")))
+            access.write(json.dumps(fields, separators=(",", ":")))
             return
         query = environ.get("QUERY_STRING")
         target = environ.get("PATH_INFO", "") + ("?" + query if query else "")
-        access.info('%s - %s [%s] "%s %s %s" %s %s %sms %s', fields["client"],
-                    fields["actor"] or "-", fields["time"], fields["method"], target,
-                    environ.get("SERVER_PROTOCOL", "HTTP/1.1"), fields["status"], sent,
-                    fields["duration_ms"], fields["request_id"])
+        access.write(f'{fields["client"]} - {fields["actor"] or "-"} [{fields["time"]}]'
+                     f' "{method} {target} {environ.get("SERVER_PROTOCOL", "HTTP/1.1")}"'
+                     f' {status} {sent} {fields["duration_ms"]}ms {fields["request_id"]}')
 
 
 def configure(destination: str | None) -> None:
     """Send the access log to ``destination`` (a file, or ``-`` for stderr; None: nowhere) and
     put the request id on every log record of the process."""
-    for handler in list(access.handlers):
-        access.removeHandler(handler)
-    access.propagate = False
+    global _access
+    if _access is not None:
+        _access.flush()
     if destination is None:
-        access.setLevel(logging.WARNING)
+        _access = None
         return
-    out: logging.Handler = (logging.StreamHandler() if destination == "-"
-                            else logging.FileHandler(destination))
-    out.setFormatter(logging.Formatter("%(message)s"))
-    access.addHandler(out)
-    access.setLevel(logging.INFO)
+    _access = AccessLines(sys.stderr if destination == "-"
+                          else open(destination, "a", encoding="utf-8"))  # noqa: SIM115
     root = logging.getLogger()
     if not root.handlers:  # the app's own lines (warnings, errors) carry the id too
         lines = logging.StreamHandler()

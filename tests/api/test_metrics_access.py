@@ -35,3 +35,26 @@ def test_the_allowed_networks_are_a_setting(app, client):
     app.config["METRICS_ALLOWED_NETWORKS"] = ["203.0.113.0/24"]
     assert client.get("/metrics", environ_base=ELSEWHERE).status_code == 200
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 403
+
+
+def _served(client, route: str) -> float:
+    """How many answered requests of ``route`` /metrics counts (every status together)."""
+    text = client.get("/metrics").get_data(as_text=True)
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("liveblog_http_requests_total{")
+               and f'route="{route}"' in line)
+
+
+def test_requests_are_counted_unless_request_metrics_is_off(db_path, clock):
+    from liveblog import create_app
+
+    route = "/api/blogs/{blog}"
+    for counting in (True, False):
+        app = create_app({"TESTING": True, "DATABASE": str(db_path), "CLOCK": clock,
+                          "REQUEST_METRICS": counting})
+        client = app.test_client()
+        before = _served(client, route)
+        for _ in range(3):
+            client.get("/api/blogs/no-such-blog")
+        assert _served(client, route) - before == (3 if counting else 0)
+        app.extensions["liveblog.db"].shutdown()
