@@ -21,7 +21,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from flask import Flask
@@ -61,30 +60,50 @@ class AccessLines:
         self.stream = stream
         self._pending: list[str] = []
         self._lock = threading.Lock()
-        self._flusher: threading.Thread | None = None
+        self._flushing = False
         atexit.register(self.flush)
 
     def write(self, line: str) -> None:
         self._pending.append(line)
         if len(self._pending) >= self.BLOCK:
             self.flush()
-        elif self._flusher is None or not self._flusher.is_alive():
+        elif not self._flushing:
             # started on first use, in the process that writes (never before a fork)
-            self._flusher = threading.Thread(target=self._flush_soon, daemon=True,
-                                             name="liveblog-access-log")
-            self._flusher.start()
+            self._flushing = True
+            threading.Thread(target=self._flush_soon, daemon=True,
+                             name="liveblog-access-log").start()
 
     def flush(self) -> None:
         with self._lock:
             lines, self._pending = self._pending, []
-            if lines:
+            if not lines:
+                return
+            try:
                 self.stream.write("\n".join(lines) + "\n")
                 self.stream.flush()
+            except (OSError, ValueError) as e:  # a full disk, a closed stream: said, not fatal
+                print(f"liveblog: {len(lines)} access log lines lost: {e}", file=sys.stderr)
 
     def _flush_soon(self) -> None:
         while True:
             time.sleep(self.FLUSH_SECONDS)
             self.flush()
+
+
+class _Clock:
+    """The access line's time (UTC, milliseconds), its date and time formatted once a
+    second."""
+
+    second = -1
+    text = ""
+
+    @classmethod
+    def now(cls) -> str:
+        now = time.time()
+        second = int(now)
+        if second != cls.second:
+            cls.second, cls.text = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        return f"{cls.text}.{int(now * 1000) % 1000:03d}Z"
 
 
 #: the access log of this process (None: off)
@@ -204,25 +223,19 @@ class RequestLog:
             self.observe(route, method, status, seconds)
         if access is None:
             return
-        fields = {
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "request_id": environ["liveblog.request_id"],
-            "method": method,
-            "route": route,
-            "status": status,
-            "duration_ms": round(seconds * 1000, 1),
-            "bytes": sent,
-            "actor": environ.get(ACTOR_KEY),
-            "client": environ.get("REMOTE_ADDR"),
-        }
         if self.json:
-            access.write(json.dumps(fields, separators=(",", ":")))
+            access.write(json.dumps({
+                "time": _Clock.now(), "request_id": environ["liveblog.request_id"],
+                "method": method, "route": route, "status": status,
+                "duration_ms": round(seconds * 1000, 1), "bytes": sent,
+                "actor": environ.get(ACTOR_KEY), "client": environ.get("REMOTE_ADDR"),
+            }, separators=(",", ":")))
             return
         query = environ.get("QUERY_STRING")
-        target = environ.get("PATH_INFO", "") + ("?" + query if query else "")
-        access.write(f'{fields["client"]} - {fields["actor"] or "-"} [{fields["time"]}]'
-                     f' "{method} {target} {environ.get("SERVER_PROTOCOL", "HTTP/1.1")}"'
-                     f' {status} {sent} {fields["duration_ms"]}ms {fields["request_id"]}')
+        access.write(f'{environ.get("REMOTE_ADDR")} - {environ.get(ACTOR_KEY) or "-"}'
+                     f' [{_Clock.now()}] "{method} {environ.get("PATH_INFO", "")}'
+                     f'{"?" + query if query else ""} {environ.get("SERVER_PROTOCOL", "HTTP/1.1")}"'
+                     f' {status} {sent} {seconds * 1000:.1f}ms {environ["liveblog.request_id"]}')
 
 
 def configure(destination: str | None) -> None:

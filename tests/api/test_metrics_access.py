@@ -37,15 +37,22 @@ def test_the_allowed_networks_are_a_setting(app, client):
     assert client.get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 403
 
 
-def _served(client, route: str) -> float:
-    """How many answered requests of ``route`` /metrics counts (every status together)."""
+def _served(client, route: str) -> tuple[float, float, float]:
+    """What /metrics says of ``route``: requests answered (every status together), and its
+    durations' count and the count of its lowest bucket (5 ms)."""
     text = client.get("/metrics").get_data(as_text=True)
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("liveblog_http_requests_total{")
-               and f'route="{route}"' in line)
+
+    def total(prefix: str, *also: str) -> float:
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith(prefix) and f'route="{route}"' in line
+                   and all(a in line for a in also))
+
+    return (total("liveblog_http_requests_total{"),
+            total("liveblog_http_request_duration_seconds_count{"),
+            total("liveblog_http_request_duration_seconds_bucket{", 'le="30.0"'))
 
 
-def test_requests_are_counted_unless_request_metrics_is_off(db_path, clock):
+def test_requests_are_counted_exactly_unless_request_metrics_is_off(db_path, clock):
     from liveblog import create_app
 
     route = "/api/blogs/{blog}"
@@ -56,5 +63,6 @@ def test_requests_are_counted_unless_request_metrics_is_off(db_path, clock):
         before = _served(client, route)
         for _ in range(3):
             client.get("/api/blogs/no-such-blog")
-        assert _served(client, route) - before == (3 if counting else 0)
+        after = _served(client, route)
+        assert [a - b for a, b in zip(after, before, strict=True)] == [3 if counting else 0] * 3
         app.extensions["liveblog.db"].shutdown()
