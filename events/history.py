@@ -42,6 +42,9 @@ class VersionedRows(Rows):
         # (table, key, position, values or None for removed) in the order made; an erasure is
         # (table, key, -1, {column: value}) and rewrites every earlier version of the key
         self._versions: list[tuple[str, Any, int, Any]] = []
+        #: by versions table, the keys whose last version stored is open, when that is known
+        #: (tables that were empty, written by us alone: a rebuild's): only those need closing
+        self._open: dict[str, set[Any]] | None = {} if complete else None
 
     @staticmethod
     def _held(projection: Projection) -> Mapping[str, tuple[str, ...]]:
@@ -145,17 +148,28 @@ class VersionedRows(Rows):
         ends: dict[Any, int | None] = {}
         rows: list[tuple[Any, ...]] = []
         closes: dict[Any, int] = {}
+        #: whether each key's last version here is open (not a removal)
+        left_open: dict[Any, bool] = {}
         for (k, position), values in reversed(latest.items()):
             end = ends.get(k)
+            if end is None:
+                left_open[k] = values is not None
             ends[k] = position
             closes[k] = position
             if values is not None:
                 rows.append((*values, position, end))
         rows.reverse()
+        if self._open is not None:
+            stored = self._open.setdefault(name, set())
+            closes = {k: p for k, p in closes.items() if k in stored}
+            for k, is_open in left_open.items():
+                if is_open:
+                    stored.add(k)
+                else:
+                    stored.discard(k)
         if self.sealing is not None:
             table = self._logical(name)
-            self.sealing.prepare(table, [dict(zip(columns, row[:-2], strict=True))
-                                         for row in rows], create=True)
+            self.sealing.prepare_values(table, [row[:-2] for row in rows], create=True)
             rows = [(*self.sealing.seal(table, row[:-2]), *row[-2:]) for row in rows]
         # each key's first version here ends the one stored before it
         self.conn.executemany(f"UPDATE {name} SET valid_to = ? WHERE {key} = ?"

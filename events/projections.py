@@ -29,7 +29,7 @@ import json
 import operator
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -83,7 +83,26 @@ class Tables:
 
 #: a projection's sealed columns: table -> (the columns that hold erasable content, the stream
 #: whose key seals them, from the row)
-SealedColumns = Mapping[str, tuple[tuple[str, ...], Callable[[Row], str]]]
+SealedColumns = Mapping[str, tuple[tuple[str, ...], Callable[[Mapping[str, Any]], str]]]
+
+
+class _Named(Mapping[str, Any]):
+    """A row's values read by column name (what a stream_of reads), made without a dict."""
+
+    __slots__ = ("_positions", "_row")
+
+    def __init__(self, positions: Mapping[str, int], row: Sequence[Any]) -> None:
+        self._positions = positions
+        self._row = row
+
+    def __getitem__(self, name: str) -> Any:
+        return self._row[self._positions[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
 
 
 class Sealing:
@@ -97,6 +116,9 @@ class Sealing:
         self.columns = columns
         self.plan = {table: ([columns[table].index(c) for c in names], names, stream_of)
                      for table, (names, stream_of) in sealed.items() if table in columns}
+        #: each table's column positions, to read a row of values by name without a dict
+        self._positions = {table: {c: i for i, c in enumerate(columns[table])}
+                           for table in self.plan}
 
     @classmethod
     def of(cls, projection: Projection, conn: Connection,
@@ -114,12 +136,20 @@ class Sealing:
         if plan is None:
             return values
         indexes, _, stream_of = plan
-        stream = stream_of(dict(zip(self.columns[table], values, strict=True)))
+        stream = stream_of(_Named(self._positions[table], values))
         out = list(values)
         for i in indexes:
             if isinstance(out[i], str):
                 out[i] = self.keys.seal(stream, out[i])
         return tuple(out)
+
+    def prepare_values(self, table: str, rows: Iterable[Sequence[Any]], *,
+                       create: bool = False) -> None:
+        """:meth:`prepare` for rows given as values in ``table``'s column order."""
+        plan = self.plan.get(table)
+        if plan is not None:
+            positions = self._positions[table]
+            self.keys.prepare([plan[2](_Named(positions, row)) for row in rows], create=create)
 
     def prepare(self, table: str, rows: Iterable[Row], *, create: bool = False) -> None:
         """The keys of these rows' streams at hand, in one query (see Keys.prepare)."""

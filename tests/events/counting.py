@@ -22,7 +22,8 @@ class Counting(Projection):
                      " events INTEGER NOT NULL)")
 
     def handlers(self):
-        return {"Added": self._counted, "Removed": self._counted, "Noted": self._noted}
+        return {"Added": self._counted, "Removed": self._counted, "Noted": self._noted,
+                "Cleared": self._cleared}
 
     def touches(self, event):
         yield "stream_counts", event.stream_id
@@ -35,6 +36,11 @@ class Counting(Projection):
         row.update(events=row["events"] + 1, last_version=event.version,
                    total=row["total"] + amount)
         rows.put("stream_counts", row)
+        self._noted(rows, event)
+
+    def _cleared(self, rows, event):
+        """The stream's count is removed (and starts again at its next event)."""
+        rows.delete("stream_counts", event.stream_id)
         self._noted(rows, event)
 
     def _noted(self, rows, event):

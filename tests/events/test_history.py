@@ -47,6 +47,8 @@ def test_inline_catch_up_and_a_bounded_rebuild_keep_the_same_versions(store, mon
                      then=runner.apply_inline)
         if i % 5 == 0:
             store.append("notes", [NewEvent("Noted", {})], then=runner.apply_inline)
+        if i % 9 == 4:  # a row removed, then made again by the stream's next event
+            store.append(f"s{i % 7}", [NewEvent("Cleared", {})], then=runner.apply_inline)
     inline = versions(store.conn)
     assert len(inline[0]) == 80  # a version an Added or Removed of a stream
 
