@@ -280,8 +280,8 @@ def main() -> None:
                                           script=post_script)
             rows = [("feed poll answered 304", "304", 1.5), ("feed page answered 200", "200", 1.2),
                     ("publish (POST, fsync each)", "publish", None)]
-            print(f"gunicorn, liveblog.worker.Worker (gevent), {args.workers} workers (both); wrk -t1 "
-                  f"-c{c} -d{s}s, best of {args.rounds} alternating rounds; feed page "
+            print(f"gunicorn, liveblog.worker.Worker (gevent), {args.workers} workers (both);"
+                  f" wrk -t1 -c{c} -d{s}s, best of {args.rounds} alternating rounds; feed page "
                   f"{len(body):,} bytes ({args.posts} posts, limit 20)")
             print(f"{'':30}{'liveblog':>12}{'minimal app':>14}{'ratio':>8}{'median':>8}  target")
             for label, key, target in rows:

@@ -50,30 +50,47 @@ async def request(port: int, method: str, path: str, headers: dict[str, str] | N
     return status, time.monotonic() - began, answer.partition(b"\r\n\r\n")[2]
 
 
-async def long_poller(port: int, cursor: str, stop: float, answered: list[int]) -> None:
-    """A reader's page: waits on /changes from its cursor, on one kept-alive connection as a
-    browser's fetch does, and moves on to the cursor it gets back (so every publish wakes every
-    poller)."""
+async def long_poller(port: int, blog: str, cursor: str, stop: float,
+                      answers: list[tuple[float, int]], tallies: dict[str, int] | None = None
+                      ) -> None:
+    """A reader's app: waits on /changes from its cursor on one kept-alive connection, as a
+    browser's fetch does, and polls again as soon as an answer comes, from the cursor it got
+    (so every publish wakes every poller), or after ``Retry-After`` seconds when the node
+    turned it away. Notes when each answer with changes came (its time, how many), and counts
+    in ``tallies`` the waits that ran out, the polls turned away and the errors."""
+    tallies = tallies if tallies is not None else {}
     reader = writer = None
     while time.monotonic() < stop:
         try:
             if writer is None:
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
             assert reader is not None
-            writer.write(f"GET /api/blogs/load/changes?since={cursor}&wait=25 HTTP/1.1\r\n"
+            writer.write(f"GET /api/blogs/{blog}/changes?since={cursor}&wait=25 HTTP/1.1\r\n"
                          "Host: bench\r\n\r\n".encode())
             await writer.drain()
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 40)
+            came = time.monotonic()
             lines = head.decode("latin-1").split("\r\n")
             fields = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
             body = await reader.readexactly(int(fields.get("content-length", "0")))
-            if lines[0].split()[1] == "200":
-                answered.append(1)
-                cursor = json.loads(body)["cursor"]
-            if fields.get("connection") == "close":
+            if lines[0].split()[1] != "200":
+                raise ValueError(lines[0])
+            answer = json.loads(body)
+            cursor = answer["cursor"]
+            if answer["changes"]:
+                answers.append((came, len(answer["changes"])))
+            else:
+                tallies["timed out"] = tallies.get("timed out", 0) + 1  # polled again at once
+            if "retry-after" in fields:
+                tallies["turned away"] = tallies.get("turned away", 0) + 1
+                writer.close()
+                reader = writer = None
+                await asyncio.sleep(int(fields["retry-after"]))
+            elif fields.get("connection") == "close":
                 writer.close()
                 reader = writer = None
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
+            tallies["errors"] = tallies.get("errors", 0) + 1
             if writer is not None:
                 writer.close()
             reader = writer = None
@@ -121,9 +138,9 @@ def percentiles(values: list[float]) -> str:
 async def measure(port: int, token: str, cursor: str, polls: int, slow: int,
                   seconds: float) -> dict:
     stop = time.monotonic() + seconds + 5
-    answered: list[int] = []
+    answered: list[tuple[float, int]] = []
     dropped: list[int] = []
-    background = [asyncio.create_task(long_poller(port, cursor, stop, answered))
+    background = [asyncio.create_task(long_poller(port, "load", cursor, stop, answered))
                   for _ in range(polls)]
     background += [asyncio.create_task(slow_client(port, stop, dropped)) for _ in range(slow)]
     await asyncio.sleep(3)  # everyone connected and waiting

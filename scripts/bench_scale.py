@@ -32,6 +32,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_load import long_poller, request, slow_client  # noqa: E402
+
 from tests.e2e.server import Server, editor_token  # noqa: E402
 
 PYTHON = sys.executable
@@ -287,52 +289,6 @@ def worker_memory(server: Server) -> float:
     return total / 1024
 
 
-async def _poller(port: int, cursor: str, stop: float, answers: list[tuple[float, int]],
-                  tallies: dict[str, int]) -> None:
-    """A reader's app: waits on /changes from its cursor on one kept-alive connection, and polls
-    again as soon as an answer comes (from the cursor it got), or after ``Retry-After`` seconds
-    when the node turned it away. Notes when each answer with changes came."""
-    reader = writer = None
-    while time.monotonic() < stop:
-        try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            assert reader is not None
-            writer.write(f"GET /api/blogs/story/changes?since={cursor}&wait=25 HTTP/1.1\r\n"
-                         "Host: bench\r\n\r\n".encode())
-            await writer.drain()
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 40)
-            came = time.monotonic()
-            lines = head.decode("latin-1").split("\r\n")
-            fields = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
-            body = await reader.readexactly(int(fields.get("content-length", "0")))
-            if lines[0].split()[1] != "200":
-                tallies["failed"] += 1
-                raise ValueError(lines[0])
-            answer = json.loads(body)
-            cursor = answer["cursor"]
-            if answer["changes"]:
-                answers.append((came, len(answer["changes"])))
-            else:
-                tallies["timed out"] += 1  # the wait ran out: polled again at once
-            if "retry-after" in fields:
-                tallies["turned away"] += 1
-                writer.close()
-                reader = writer = None
-                await asyncio.sleep(int(fields["retry-after"]))
-            elif fields.get("connection") == "close":
-                writer.close()
-                reader = writer = None
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, IndexError):
-            tallies["errors"] += 1
-            if writer is not None:
-                writer.close()
-            reader = writer = None
-            await asyncio.sleep(1)
-    if writer is not None:
-        writer.close()
-
-
 def pollers(port: int, cursor: str, count: int, ramp: float, seconds: float,
             results: Any) -> None:
     """``count`` pollers in this process (the audience's share), arriving over ``ramp``
@@ -342,10 +298,11 @@ def pollers(port: int, cursor: str, count: int, ramp: float, seconds: float,
     async def run() -> tuple[list[tuple[float, int]], dict[str, int]]:
         stop = time.monotonic() + seconds
         answers: list[tuple[float, int]] = []
-        tallies = {"failed": 0, "timed out": 0, "turned away": 0, "errors": 0}
+        tallies = {"timed out": 0, "turned away": 0, "errors": 0}
         tasks = []
         for start in range(0, count, 100):  # the audience arrives over the ramp
-            tasks += [asyncio.create_task(_poller(port, cursor, stop, answers, tallies))
+            tasks += [asyncio.create_task(long_poller(port, "story", cursor, stop, answers,
+                                                      tallies))
                       for _ in range(min(100, count - start))]
             await asyncio.sleep(ramp * 100 / count)
         await asyncio.gather(*tasks)
@@ -354,34 +311,9 @@ def pollers(port: int, cursor: str, count: int, ramp: float, seconds: float,
     results.put(asyncio.run(run()))
 
 
-async def _slow_client(port: int, stop: float) -> None:
-    """Sends a request line, then a header line every 5 s, never finishing; connects again
-    when the server times it out."""
-    while time.monotonic() < stop:
-        try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(1)
-            continue
-        try:
-            writer.write(b"GET /api/blogs HTTP/1.1\r\nHost: bench\r\n")
-            n = 0
-            while time.monotonic() < stop and not reader.at_eof():
-                await asyncio.sleep(5)
-                n += 1
-                writer.write(f"X-Slow-{n}: {n}\r\n".encode())
-                await writer.drain()
-        except OSError:
-            pass
-        finally:
-            writer.close()
-
-
 async def _request(port: int, method: str, path: str, headers: dict[str, str] | None = None,
                    body: bytes = b"", timeout: float = 30.0) -> tuple[int, float]:
     """One request on a new connection: (status, seconds); status 0 when it failed."""
-    from bench_load import request
-
     status, took, _ = await request(port, method, path, headers, body, timeout)
     return status, took
 
@@ -393,7 +325,7 @@ async def newsroom(port: int, token: str, seconds: float, story_every: float,
     ``story_every`` seconds a publish to the story the audience waits on (its send time
     noted)."""
     stop = time.monotonic() + seconds
-    slow_tasks = [asyncio.create_task(_slow_client(port, stop)) for _ in range(slow)]
+    slow_tasks = [asyncio.create_task(slow_client(port, stop, [])) for _ in range(slow)]
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     post = json.dumps({"headline": "Elsewhere"}).encode()
     publishes, reads, health, stories = [], [], [], []

@@ -131,20 +131,32 @@ def settle(conn: Connection) -> None:
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
 
-def drop_table_unzeroed(conn: Connection, table: str) -> None:
-    """Drop a table whose pages need not be zeroed: one that holds nothing an erasure could
-    have to remove from the disk (a projection's retired table, whose erasable words are sealed
-    with keys an erasure destroys). SQLite then only hands its pages to the free list, without
-    ``secure_delete`` writing zeros over each; PostgreSQL just removes the table's files. Call
-    it outside any transaction."""
-    if conn.dialect == "sqlite":
-        conn.execute("PRAGMA secure_delete = OFF")
-    try:
+def drop_table_unzeroed(conn: Connection, table: str, *, step: int = 5000) -> None:
+    """Drop a table that may be large and whose pages need not be zeroed: one that holds
+    nothing an erasure could have to remove from the disk (a projection's retired table, whose
+    erasable words are sealed with keys an erasure destroys), never holding the write lock long.
+    SQLite hands its pages to the free list without ``secure_delete`` writing zeros over each,
+    ``step`` rows a transaction, so other writers get the lock between; PostgreSQL just removes
+    the table's files. Call it outside any transaction."""
+    if conn.dialect != "sqlite":
         with write_transaction(conn):
             conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+        return
+    conn.execute("PRAGMA secure_delete = OFF")
+    try:
+        while True:
+            with write_transaction(conn):
+                if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (table,)).fetchone() is None:
+                    return
+                emptied = conn.execute(
+                    f'DELETE FROM "{table}" WHERE rowid IN (SELECT rowid FROM "{table}"'
+                    f" LIMIT {int(step)})").rowcount
+                if emptied < step:
+                    conn.execute(f'DROP TABLE "{table}"')
+                    return
     finally:
-        if conn.dialect == "sqlite":
-            conn.execute("PRAGMA secure_delete = ON")
+        conn.execute("PRAGMA secure_delete = ON")
 
 
 def scrub(conn: Connection, tables: Sequence[str]) -> bool:

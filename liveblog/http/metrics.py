@@ -9,12 +9,10 @@ is imported only once the app is being made). Elsewhere (a test's app) they are 
 
 from __future__ import annotations
 
-import atexit
 import bisect
 import ipaddress
 import os
 import threading
-import time
 from collections.abc import Iterable
 
 from prometheus_client import (
@@ -28,6 +26,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from .flushing import Flushing
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created: nothing an operator needs
 
@@ -83,7 +83,7 @@ class _Requests:
         self._counts: dict[tuple[str, str, int], int] = {}
         #: by route: the durations' sum and how many fell in each bucket
         self._durations: dict[str, tuple[list[float], list[int]]] = {}
-        self._flushing = False
+        self._flushing = Flushing(self.flush, self.FLUSH_SECONDS, "liveblog-request-metrics")
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
         with self._lock:
@@ -94,11 +94,7 @@ class _Requests:
                 durations = self._durations[route] = ([0.0], [0] * len(_BOUNDS))
             durations[0][0] += seconds
             durations[1][bisect.bisect_left(_BOUNDS, seconds)] += 1
-        if not self._flushing:
-            # started on first use, in the process that counts (never before a fork)
-            self._flushing = True
-            threading.Thread(target=self._flush_soon, daemon=True,
-                             name="liveblog-request-metrics").start()
+        self._flushing.start()
 
     def flush(self) -> None:
         """Add what was counted to the shared series."""
@@ -116,14 +112,7 @@ class _Requests:
                 if count:
                     child._buckets[i].inc(count)
 
-    def _flush_soon(self) -> None:
-        while True:
-            time.sleep(self.FLUSH_SECONDS)
-            self.flush()
-
-
 _requests = _Requests()
-atexit.register(_requests.flush)
 #: one answered request: its route template, method, status and seconds
 observe_request = _requests.observe
 

@@ -10,7 +10,6 @@ held. Nothing secret is logged: the actor is a token's id, never the token.
 
 from __future__ import annotations
 
-import atexit
 import contextvars
 import itertools
 import json
@@ -25,6 +24,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
+
+from .flushing import Flushing
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -60,18 +61,14 @@ class AccessLines:
         self.stream = stream
         self._pending: list[str] = []
         self._lock = threading.Lock()
-        self._flushing = False
-        atexit.register(self.flush)
+        self._flushing = Flushing(self.flush, self.FLUSH_SECONDS, "liveblog-access-log")
 
     def write(self, line: str) -> None:
         self._pending.append(line)
         if len(self._pending) >= self.BLOCK:
             self.flush()
-        elif not self._flushing:
-            # started on first use, in the process that writes (never before a fork)
-            self._flushing = True
-            threading.Thread(target=self._flush_soon, daemon=True,
-                             name="liveblog-access-log").start()
+        else:
+            self._flushing.start()
 
     def flush(self) -> None:
         with self._lock:
@@ -83,12 +80,6 @@ class AccessLines:
                 self.stream.flush()
             except (OSError, ValueError) as e:  # a full disk, a closed stream: said, not fatal
                 print(f"liveblog: {len(lines)} access log lines lost: {e}", file=sys.stderr)
-
-    def _flush_soon(self) -> None:
-        while True:
-            time.sleep(self.FLUSH_SECONDS)
-            self.flush()
-
 
 class _Clock:
     """The access line's time (UTC, milliseconds), its date and time formatted once a
