@@ -43,7 +43,9 @@ class VersionedRows(Rows):
         # (table, key, -1, {column: value}) and rewrites every earlier version of the key
         self._versions: list[tuple[str, Any, int, Any]] = []
         #: by versions table, the keys whose last version stored is open, when that is known
-        #: (tables that were empty, written by us alone: a rebuild's): only those need closing
+        #: (tables that were empty, written by us alone: a rebuild's): only those need closing.
+        #: Past :attr:`OPEN_KEYS` keys it is no longer kept (memory stays bounded) and every
+        #: key's first version in a write closes the one stored before it, if any
         self._open: dict[str, set[Any]] | None = {} if complete else None
 
     @staticmethod
@@ -53,6 +55,9 @@ class VersionedRows(Rows):
 
     def _source(self, table: str) -> tuple[str, tuple[str, ...], str]:
         return self.t[table + VERSIONS], self.columns[table], " AND valid_to IS NULL"
+
+    #: the most keys :attr:`_open` holds (about 100 bytes each)
+    OPEN_KEYS = 200_000
 
     def put(self, table: str, row: Row) -> None:
         super().put(table, row)
@@ -167,6 +172,8 @@ class VersionedRows(Rows):
                     stored.add(k)
                 else:
                     stored.discard(k)
+            if sum(map(len, self._open.values())) > self.OPEN_KEYS:
+                self._open = None
         if self.sealing is not None:
             table = self._logical(name)
             self.sealing.prepare_values(table, [row[:-2] for row in rows], create=True)

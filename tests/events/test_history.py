@@ -5,7 +5,7 @@ the log up to there gives."""
 from __future__ import annotations
 
 from events import NewEvent, ProjectionRunner, projections
-from events.history import AsOf, History
+from events.history import AsOf, History, VersionedRows
 
 from .counting import Counting, snapshot
 
@@ -54,6 +54,10 @@ def test_inline_catch_up_and_a_bounded_rebuild_keep_the_same_versions(store, mon
 
     monkeypatch.setattr(projections, "_WRITE_CHUNK", 3)
     monkeypatch.setattr(projections.Rows, "max_rows", 4)
+    assert runner.rebuild() == store.head().position
+    assert versions(store.conn) == inline
+    # the same when it stops keeping the keys stored open (past its bound) halfway through
+    monkeypatch.setattr(VersionedRows, "OPEN_KEYS", 3)
     assert runner.rebuild() == store.head().position
     assert versions(store.conn) == inline
 
