@@ -108,10 +108,11 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
     def when_ready(server: Any) -> None:
         if scheduler:
             jobs.start()
+        each = f"{held:,} a worker; " if workers > 1 else ""
         click.echo(f"liveblog serving {shown(db_path)} on http://{host}:{port}: {workers}"
                    f" worker{'s' if workers > 1 else ''} x {connections:,} connections, up to"
-                   f" {workers * held:,} waiting readers ({held:,} a worker; past that a long"
-                   f" poll is answered at once); scheduler {'on' if scheduler else 'off'}")
+                   f" {workers * held:,} waiting readers ({each}past that a long poll is"
+                   f" answered at once); scheduler {'on' if scheduler else 'off'}")
         sys.stdout.flush()
         if on_ready is not None:
             on_ready()

@@ -55,8 +55,13 @@ def test_the_demo_counts_logs_and_keeps_one_token(tmp_path):
     db, port = tmp_path / "demo.db", free_port()
     proc, lines = _demo(db, port, "--log-format", "json")
     try:
-        assert any(line.startswith(f"liveblog serving {db} on http://127.0.0.1:{port}")
-                   and "waiting readers" in line for line in lines), lines
+        from liveblog.server import DEFAULT_CONNECTIONS, held_polls
+
+        # it says how many waiting readers it holds: its one worker's share of its connections
+        assert any(line.startswith(f"liveblog serving {db} on http://127.0.0.1:{port}: 1 worker"
+                                   f" x {DEFAULT_CONNECTIONS:,} connections, up to"
+                                   f" {held_polls(DEFAULT_CONNECTIONS):,} waiting readers (past")
+                   for line in lines), lines
         _get(f"http://127.0.0.1:{port}/blogs/storm-halvard-live")
         metrics = _get(f"http://127.0.0.1:{port}/metrics")
         assert ('liveblog_http_requests_total{method="GET",route="/blogs/{slug}",'
