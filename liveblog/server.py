@@ -38,6 +38,15 @@ def held_polls(connections: int) -> int:
     return max(0, connections - max(32, connections // 8))
 
 
+def capacity(workers: int, connections: int) -> str:
+    """What a node holds, as serve says it at start-up."""
+    held = held_polls(connections)
+    each = f"{held:,} a worker; " if workers > 1 else ""
+    return (f"{workers} worker{'s' if workers > 1 else ''} x {connections:,} connections, up to"
+            f" {workers * held:,} waiting readers ({each}past that a long poll is answered at"
+            " once)")
+
+
 def shown(db_path: str) -> str:
     """A database's name as printed: a URL without its password."""
     parts = urlsplit(db_path)
@@ -108,11 +117,8 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
     def when_ready(server: Any) -> None:
         if scheduler:
             jobs.start()
-        each = f"{held:,} a worker; " if workers > 1 else ""
-        click.echo(f"liveblog serving {shown(db_path)} on http://{host}:{port}: {workers}"
-                   f" worker{'s' if workers > 1 else ''} x {connections:,} connections, up to"
-                   f" {workers * held:,} waiting readers ({each}past that a long poll is"
-                   f" answered at once); scheduler {'on' if scheduler else 'off'}")
+        click.echo(f"liveblog serving {shown(db_path)} on http://{host}:{port}:"
+                   f" {capacity(workers, connections)}; scheduler {'on' if scheduler else 'off'}")
         sys.stdout.flush()
         if on_ready is not None:
             on_ready()
