@@ -146,12 +146,12 @@ class Sealing:
     def prepare_values(self, table: str, rows: Iterable[Sequence[Any]], *,
                        create: bool = False) -> None:
         """:meth:`prepare` for rows given as values in ``table``'s column order."""
-        plan = self.plan.get(table)
-        if plan is not None:
+        if table in self.plan:
             positions = self._positions[table]
-            self.keys.prepare([plan[2](_Named(positions, row)) for row in rows], create=create)
+            self.prepare(table, [_Named(positions, row) for row in rows], create=create)
 
-    def prepare(self, table: str, rows: Iterable[Row], *, create: bool = False) -> None:
+    def prepare(self, table: str, rows: Iterable[Mapping[str, Any]], *,
+                create: bool = False) -> None:
         """The keys of these rows' streams at hand, in one query (see Keys.prepare)."""
         plan = self.plan.get(table)
         if plan is not None:

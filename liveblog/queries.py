@@ -100,14 +100,15 @@ class BlogHead:
     visible_position: int
 
 
+#: a blog's head, as BlogHead's fields, of the blogs the query's WHERE names
+_HEADS = ("SELECT b.id, b.version, a.feed_version, a.updated_at, a.visible_position"
+          " FROM blogs b JOIN blog_activity a ON a.blog_id = b.id")
+
+
 def find_blog_head(conn: Connection, key: str) -> BlogHead | None:
     """The blog's id and current versions by id or slug, or None."""
-    row = conn.execute(
-        "SELECT b.id, b.version, a.feed_version, a.updated_at, a.visible_position"
-        " FROM blogs b JOIN blog_activity a ON a.blog_id = b.id WHERE b.id = ?"
-        " UNION ALL SELECT b.id, b.version, a.feed_version, a.updated_at, a.visible_position"
-        " FROM blogs b JOIN blog_activity a ON a.blog_id = b.id WHERE b.slug = ? LIMIT 1",
-        (key, key)).fetchone()
+    row = conn.execute(f"{_HEADS} WHERE b.id = ? UNION ALL {_HEADS} WHERE b.slug = ? LIMIT 1",
+                       (key, key)).fetchone()
     return BlogHead(*row) if row is not None else None
 
 
@@ -116,10 +117,8 @@ def blog_heads(conn: Connection, blog_ids: list[str]) -> dict[str, BlogHead]:
     heads: dict[str, BlogHead] = {}
     for start in range(0, len(blog_ids), 500):
         some = blog_ids[start:start + 500]
-        for row in conn.execute(
-                "SELECT b.id, b.version, a.feed_version, a.updated_at, a.visible_position"
-                " FROM blogs b JOIN blog_activity a ON a.blog_id = b.id"
-                f" WHERE b.id IN ({', '.join('?' * len(some))})", some):
+        for row in conn.execute(f"{_HEADS} WHERE b.id IN ({', '.join('?' * len(some))})",
+                                some):
             heads[row[0]] = BlogHead(*row)
     return heads
 

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl
 
 from flask import Flask, Response, current_app, g, make_response, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_cookie
 
 from events import DATABASE_ERRORS
 
@@ -150,11 +151,10 @@ def reader_answer(what: str) -> Callable[[Any], Any]:
                 head = queries.get_blog_head(get_db().store().conn, kwargs["blog"])
                 live = not any(word in request.args for word in NOT_THE_LIVE_ANSWER)
                 long_polls: LongPolls = current_app.extensions["liveblog.long_polls"]
-                credentials = "HTTP_AUTHORIZATION" in environ or SESSION_COOKIE in request.cookies
                 decided = reader_request(
                     what, head, request.query_string, request.args if live else {},
                     environ.get("HTTP_IF_NONE_MATCH") if live else None,
-                    long_polls if credentials else long_polls.hold)
+                    long_polls.waiter(environ))
                 if live and decided.current:
                     return _retry_after(decided, not_modified(
                         reader_headers(decided.etag, decided.head.updated_at)))
@@ -253,6 +253,13 @@ class LongPolls:
         self._dispatcher: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._count_lock = threading.Lock()
+
+    def waiter(self, environ: WSGIEnvironment) -> Waiter:
+        """How a request's long poll waits: held in any case when it has credentials (a token,
+        or a signed-in session: an editor's console), else only while there is room."""
+        cookies = environ.get("HTTP_COOKIE", "")
+        signed_in = SESSION_COOKIE in cookies and SESSION_COOKIE in parse_cookie(cookies)
+        return self if signed_in or "HTTP_AUTHORIZATION" in environ else self.hold
 
     def hold(self, head: BlogHead, position: int, wait: int) -> BlogHead | None:
         """An anonymous poll: :meth:`__call__` while fewer than ``limit`` polls are held, else
@@ -373,6 +380,14 @@ class LongPolls:
 RETRY_AFTER = (2, 8)
 
 
+def _held_already(environ: WSGIEnvironment, decided: ReaderRequest,
+                  kept: tuple[list[tuple[str, str]], bytes] | None) -> bool:
+    """Whether the reader holds the answer already: 304. An answer kept was rendered for this
+    very query, so a valid one: ``*`` matches it too."""
+    return decided.current or (kept is not None and listed(environ.get("HTTP_IF_NONE_MATCH"),
+                                                           decided.etag))
+
+
 #: where the app asks the server to close a connection once answered (liveblog.worker's Worker
 #: does; gunicorn drops a Connection header an app sends)
 CLOSE_KEY = "liveblog.close_connection"
@@ -459,10 +474,8 @@ class Freshness:
             return None
         if head is None:
             return None
-        signed_in = f"{SESSION_COOKIE}=" in environ.get("HTTP_COOKIE", "")
         return reader_request(what, head, query.encode("latin-1"), args,
-                              environ.get("HTTP_IF_NONE_MATCH"),
-                              self.long_polls if signed_in else self.long_polls.hold)
+                              environ.get("HTTP_IF_NONE_MATCH"), self.long_polls.waiter(environ))
 
     def answer_at_once(self, environ: WSGIEnvironment) -> Answer | None:
         """The answer to an anonymous reader's GET that needs neither Flask nor a wait (its 304,
@@ -472,8 +485,7 @@ class Freshness:
         if decided is None:
             return None
         kept = None if decided.current else self.answers.get(decided.etag)
-        if decided.current or (kept is not None and listed(environ.get("HTTP_IF_NONE_MATCH"),
-                                                           decided.etag)):
+        if _held_already(environ, decided, kept):
             return "304 Not Modified", unmodified(
                 answer_headers(decided.etag, self.cache_control, None)), b""
         if kept is None:
@@ -488,9 +500,7 @@ class Freshness:
             start_response = _turned_away(environ, start_response, decided.retry_after)
         etag = decided.etag
         kept = None if decided.current else self._kept(etag)
-        # an answer kept was rendered for this very query, so a valid one: "*" matches it too
-        if decided.current or (kept is not None and listed(environ.get("HTTP_IF_NONE_MATCH"),
-                                                           etag)):
+        if _held_already(environ, decided, kept):
             return start_304(start_response, answer_headers(etag, self.cache_control, None))
         if kept is not None:
             start_response("200 OK", list(kept[0]))  # a copy: what is kept stays as it was

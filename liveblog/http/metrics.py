@@ -112,6 +112,7 @@ class _Requests:
                 if count:
                     child._buckets[i].inc(count)
 
+
 _requests = _Requests()
 #: one answered request: its route template, method, status and seconds
 observe_request = _requests.observe

@@ -64,8 +64,10 @@ class AccessLines:
         self._flushing = Flushing(self.flush, self.FLUSH_SECONDS, "liveblog-access-log")
 
     def write(self, line: str) -> None:
-        self._pending.append(line)
-        if len(self._pending) >= self.BLOCK:
+        with self._lock:  # a line appended during a flush would be lost with its old list
+            self._pending.append(line)
+            full = len(self._pending) >= self.BLOCK
+        if full:
             self.flush()
         else:
             self._flushing.start()
@@ -80,6 +82,7 @@ class AccessLines:
                 self.stream.flush()
             except (OSError, ValueError) as e:  # a full disk, a closed stream: said, not fatal
                 print(f"liveblog: {len(lines)} access log lines lost: {e}", file=sys.stderr)
+
 
 class _Clock:
     """The access line's time (UTC, milliseconds), its date and time formatted once a
