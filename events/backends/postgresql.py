@@ -177,10 +177,7 @@ def scrub(conn: PostgresConnection, tables: Sequence[str], *, wait: float = 10.0
     rewritten = True
     try:
         for table in tables:
-            try:
-                raw.execute(f'VACUUM (FULL) "{table}"')
-            except pg_errors.LockNotAvailable:
-                rewritten = False
+            rewritten = _rewrite(raw, table, deadline) and rewritten
     finally:
         raw.execute("RESET lock_timeout")
     try:
@@ -188,6 +185,42 @@ def scrub(conn: PostgresConnection, tables: Sequence[str], *, wait: float = 10.0
     except pg_errors.InsufficientPrivilege:
         return False
     return rewritten and not older
+
+
+#: what ``VACUUM (VERBOSE)`` says of the row versions a transaction still holds back (in the
+#: server's messages in English; in another language the rewrite is not retried)
+_HELD_BACK = re.compile(r"(\d+) dead row versions cannot be removed yet")
+
+
+def _rewrite(raw: psycopg.Connection, table: str, deadline: float) -> bool:
+    """``VACUUM FULL`` ``table``; again, until ``deadline``, while the server says it kept
+    dead row versions that some transaction may still see (one that began after the wait for
+    older ones, such as a CREATE DATABASE elsewhere, can hold back the horizon). True when
+    the last rewrite kept none it could tell of."""
+    import time
+
+    held: list[int] = []
+
+    def heard(notice: psycopg.errors.Diagnostic) -> None:
+        found = _HELD_BACK.search(notice.message_detail or "")
+        if found:
+            held.append(int(found.group(1)))
+
+    raw.add_notice_handler(heard)
+    try:
+        while True:
+            held.clear()
+            try:
+                raw.execute(f'VACUUM (FULL, VERBOSE) "{table}"')
+            except pg_errors.LockNotAvailable:
+                return False
+            if not any(held):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.1)
+    finally:
+        raw.remove_notice_handler(heard)
 
 
 @contextlib.contextmanager

@@ -186,12 +186,12 @@ async def _at_the_limit(server: Server) -> dict:
         await asyncio.sleep(0.1)
     await asyncio.sleep(3)
     turned_away = [p.result() for p in polls if p.done()]
-    timed = {
-        "publish": await _exchange(port, _post("/api/blogs/other/posts", {"headline": "Desk"},
-                                               token_header), 10),
-        "healthz": await _exchange(port, _get("/healthz"), 10),
-        "metrics": await _exchange(port, _get("/metrics"), 10),
-    }
+    timed: dict[str, list] = {"publish": [], "healthz": [], "metrics": []}
+    for _ in range(3):  # three of each: one slow answer on a loaded machine is not a queue
+        timed["publish"].append(await _exchange(
+            port, _post("/api/blogs/other/posts", {"headline": "Desk"}, token_header), 10))
+        timed["healthz"].append(await _exchange(port, _get("/healthz"), 10))
+        timed["metrics"].append(await _exchange(port, _get("/metrics"), 10))
     published = await _exchange(
         port, _post("/api/blogs/full/posts", {"headline": "Breaking"}, token_header), 10)
     held = await asyncio.wait_for(asyncio.gather(*[p for p in polls if not p.done()]), 20)
@@ -205,17 +205,21 @@ def test_a_full_node_turns_new_anonymous_polls_away_and_still_answers_editors(fu
     with ThreadPoolExecutor(1) as runner:
         seen = runner.submit(lambda: asyncio.run(_at_the_limit(full_server))).result()
 
-    # the polls past the limit were answered at once: their current state (nothing new), when
-    # to come back, and the connection closed so it frees its place
+    # the polls past the limit were answered at once (not held for their 25 s: within the 3 s
+    # the test waits, however loaded the machine): their current state (nothing new), when to
+    # come back, and the connection closed so it frees its place
     assert len(seen["turned_away"]) == FULL_POLLS - FULL_HELD
-    for status, fields, body, took, closed in seen["turned_away"]:
+    for status, fields, body, _, closed in seen["turned_away"]:
         assert status == 200 and json.loads(body)["changes"] == []
-        assert 2 <= int(fields["retry-after"]) <= 8 and took < 1.0 and closed
+        assert 2 <= int(fields["retry-after"]) <= 8 and closed
     # with every place for long polls taken, an editor's write, the health check and the
-    # metrics are answered within 500 ms
-    for what, (status, _, _, took) in seen["timed"].items():
-        assert status in (200, 201) and took < 0.5, (what, status, took)
-    assert f"liveblog_long_polls_waiting {FULL_HELD}.0" in seen["timed"]["metrics"][2].decode()
+    # metrics are answered, typically within 500 ms (held behind the polls, they would wait
+    # for the polls' 25 s)
+    for what, answers in seen["timed"].items():
+        assert all(status in (200, 201) for status, *_ in answers), what
+        took = sorted(answer[3] for answer in answers)
+        assert took[1] < 0.5 and took[2] < 5, (what, took)
+    assert f"liveblog_long_polls_waiting {FULL_HELD}.0" in seen["timed"]["metrics"][0][2].decode()
     # the held ones were held, and one publish woke them all
     assert seen["published"][0] == 201
     post_id = json.loads(seen["published"][2])["id"]
