@@ -5,6 +5,7 @@ idempotency keys, a SHA-256 hash chain, schema upcasting, and a projection runne
 checkpoints, catch-up, full rebuild and as-of replay. It knows nothing about its users' domain.
 """
 
+from . import note, tlog
 from .backends import (
     DATABASE_ERRORS,
     Connection,
@@ -19,7 +20,7 @@ from .backends import (
     watcher,
     write_transaction,
 )
-from .chain import GENESIS_HASH, record_hash
+from .chain import GENESIS_HASH, record_hash, record_text
 from .encoding import canonical, compact, format_time
 from .errors import (
     ChainError,
@@ -72,7 +73,10 @@ __all__ = [
     "is_postgres",
     "migrate",
     "read_snapshot",
+    "note",
     "record_hash",
+    "record_text",
+    "tlog",
     "schema_version",
     "pending_migrations",
     "table_exists",

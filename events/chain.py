@@ -48,16 +48,34 @@ def payload_hash(data_text: str) -> str:
 def _digest(data_hash: str, legacy: str, metadata_text: str, position: int, prev_hash: str,
             time_json: str, schema_version: int, stream_json: str, type_json: str,
             version: int) -> str:
-    """The chain v2 hash of one record, its canonical text built in place: keys in sorted
-    order, metadata already canonical, the strings already JSON-escaped (``*_json``), hex
-    digests (which need no escaping), and ``legacy`` either empty or the
-    ``"legacy_hash":"<hex>",`` member of an event recorded under v1. The one place the hashed
-    text is written."""
-    return hashlib.sha256(
-        f'{{"data_hash":"{data_hash}",{legacy}"metadata":{metadata_text},'
-        f'"position":{position},"prev_hash":"{prev_hash}","recorded_at":{time_json},'
-        f'"schema_version":{schema_version},"stream_id":{stream_json},"type":{type_json},'
-        f'"version":{version}}}'.encode()).hexdigest()
+    """The chain v2 hash of one record: SHA-256 of :func:`_text`."""
+    return hashlib.sha256(_text(data_hash, legacy, metadata_text, position, prev_hash,
+                                time_json, schema_version, stream_json, type_json,
+                                version).encode()).hexdigest()
+
+
+def _text(data_hash: str, legacy: str, metadata_text: str, position: int, prev_hash: str,
+          time_json: str, schema_version: int, stream_json: str, type_json: str,
+          version: int) -> str:
+    """One record's canonical text, built in place: keys in sorted order, metadata already
+    canonical, the strings already JSON-escaped (``*_json``), hex digests (which need no
+    escaping), and ``legacy`` either empty or the ``"legacy_hash":"<hex>",`` member of an
+    event recorded under v1. The one place the hashed text is written."""
+    return (f'{{"data_hash":"{data_hash}",{legacy}"metadata":{metadata_text},'
+            f'"position":{position},"prev_hash":"{prev_hash}","recorded_at":{time_json},'
+            f'"schema_version":{schema_version},"stream_id":{stream_json},"type":{type_json},'
+            f'"version":{version}}}')
+
+
+def record_text(row: Row) -> str:
+    """The exact text the chain hashed for a stored row (:data:`COLUMNS` order): its SHA-256
+    is the row's hash. A payload is in it only through its hash, so this holds after a
+    redaction too, and shows nothing the redaction erased."""
+    (position, stream_id, version, type_, sv, _, meta, recorded_at, prev_hash, _, data_hash,
+     legacy_hash, _) = row
+    return _text(data_hash, _legacy_member(legacy_hash), meta, position, prev_hash,
+                 _encode_str(recorded_at), sv, _encode_str(stream_id), _encode_str(type_),
+                 version)
 
 
 def _digest_v1(data_text: str, metadata_text: str, position: int, prev_hash: str,

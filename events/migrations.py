@@ -235,6 +235,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         " wrapped BLOB NOT NULL)",
         "CREATE INDEX stream_keys_group ON stream_keys (grp)",
     )),
+    # the log as a Merkle tree (events.tlog): the hash of every complete subtree of 256**k
+    # leaves, so a proof or a tile never hashes more than a few hundred leaves
+    Migration(16, "merkle_nodes", (
+        "CREATE TABLE merkle_nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL,"
+        " hash BLOB NOT NULL, PRIMARY KEY (level, idx))",
+    )),
+    # the checkpoints of that tree the service signed (liveblog.transparency), and the size
+    # each witness last cosigned
+    Migration(17, "log_checkpoints", (
+        "CREATE TABLE log_checkpoints (size INTEGER PRIMARY KEY, root BLOB NOT NULL,"
+        " note TEXT NOT NULL, signed_at TEXT NOT NULL)",
+        "CREATE TABLE log_witnesses (name TEXT PRIMARY KEY, size INTEGER NOT NULL)",
+    )),
 )
 
 #: the schema version a database has once every migration ran

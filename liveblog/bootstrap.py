@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask import Flask, current_app, g
 
@@ -22,6 +23,7 @@ from events import (
     RecordedEvent,
     Watcher,
     connect,
+    is_postgres,
     migrate,
     pending_migrations,
     unavailable,
@@ -31,7 +33,7 @@ from events import (
     write_transaction,
 )
 
-from . import checkpoints
+from . import checkpoints, transparency
 from .codec import UPCASTERS
 from .db import Pool
 from .health import WriteHealth
@@ -234,9 +236,23 @@ def init_app(app: Flask, clock: object = utc_now) -> None:
             app.config["READ_ONLY"] = True
             log.warning("serving %s read-only: its storage cannot be written", liveblog.url)
             return
-        app.extensions["liveblog.signer"] = checkpoints.load_signer(
+        signer = app.extensions["liveblog.signer"] = checkpoints.load_signer(
             store.conn, app.config.get("AUDIT_SIGNING_KEY") or None)
+        app.extensions["liveblog.log"] = publication(app.config, signer)
         liveblog.runner().start()
+
+
+def publication(config: Any, signer: checkpoints.Signer) -> transparency.Publication:
+    """The transparency log of a deployment: its origin, key, memory of what it signed, and
+    witnesses (LOG_STATE_FILE defaults to a file beside a SQLite database)."""
+    database = str(config["DATABASE"])
+    state = config.get("LOG_STATE_FILE") or (
+        None if is_postgres(database) or database == ":memory:"
+        else database + ".log-checkpoint")
+    witnesses = config.get("LOG_WITNESSES") or []
+    return transparency.Publication(
+        transparency.origin_of(str(config.get("PUBLIC_URL") or "")), signer.private,
+        state_file=state, witnesses=tuple(transparency.parse_witness(w) for w in witnesses))
 
 
 def _give_back_after_requests(app: Flask, liveblog: Liveblog) -> None:

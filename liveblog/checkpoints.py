@@ -95,6 +95,8 @@ class Signer:
 
     def __init__(self, private: Ed25519PrivateKey) -> None:
         self._private = private
+        #: the same key signs the transparency log's checkpoints (liveblog.transparency)
+        self.private = private
         self.public = private.public_key()
         self.key_id = key_id(self.public)
 

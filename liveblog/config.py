@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from events import check_name
 
 from .domain.events import DEFAULT_ARCHIVE_AFTER_DAYS
+from .transparency import parse_witness
 
 #: the environment's prefix for every setting
 PREFIX = "LIVEBLOG_"
@@ -124,6 +125,13 @@ def _choice(*words: str) -> Callable[[str], str]:
     return parse
 
 
+def _witnesses(text: str) -> list[str]:
+    items = _items(text)
+    for item in items:
+        parse_witness(item)
+    return items
+
+
 def _url(text: str) -> str:
     parts = urlsplit(text.strip())
     if text.strip() and (parts.scheme not in ("http", "https") or not parts.hostname):
@@ -216,6 +224,18 @@ SETTINGS: dict[str, Setting] = {
                                  "the Ed25519 key that signs audit checkpoints: base64 of its "
                                  "32-byte seed, or PEM (unset: one is made on first start and "
                                  "kept in the database)"),
+    "LOG_CHECKPOINT_SECONDS": Setting(30.0, SECONDS,
+                                      "how often the transparency log's checkpoint (/log/"
+                                      "checkpoint) is signed anew, when the log grew"),
+    "LOG_WITNESSES": Setting([], Kind("witnesses: '<URL> <vkey>' pairs, comma-separated (or a"
+                                      " JSON list of them)", _witnesses),
+                             "tlog-witness endpoints each new checkpoint is offered to, with"
+                             " their cosignature vkeys; their cosignatures join the checkpoint"),
+    "LOG_STATE_FILE": Setting("", TEXT,
+                              "a file outside the database that remembers the last checkpoint"
+                              " signed, so a database restored from an older backup cannot"
+                              " make the service sign a fork (default: beside a SQLite file;"
+                              " none on PostgreSQL unless set)"),
     "LONG_POLL_INTERVAL": Setting(0.25, SECONDS,
                                   "how often (s) each process looks at a SQLite file for a "
                                   "change (one look wakes every long poll it holds)"),

@@ -40,6 +40,7 @@ from .checkpoints import Checkpoint
 from .domain import commands as cmd
 from .domain.errors import DomainError
 from .service import SYSTEM, Service
+from .transparency import ForkError, Signed
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,21 @@ def record_audit_checkpoint(app: Flask) -> Checkpoint | None:
                                   format_time(db.now()))
 
 
+def record_log_checkpoint(app: Flask) -> Signed | None:
+    """Sign the transparency log's tree when it grew, and offer it to the witnesses. A log
+    that is not an extension of what was signed before is not signed (logged as an error)."""
+    with app.app_context():
+        db = get_db()
+        conn = db.store().conn
+        publication = app.extensions["liveblog.log"]
+        try:
+            signed = publication.sign(conn, format_time(db.now()))
+        except ForkError as e:
+            log.error("%s", e)
+            return None
+        return None if signed is None else publication.cosign(conn, signed)
+
+
 class SchedulerLease:
     """A lease row: the one process per database allowed to run the jobs."""
 
@@ -184,6 +200,9 @@ class Jobs:
         self.scheduler.add_job(self._guarded(record_audit_checkpoint), "interval",
                                seconds=float(config["AUDIT_CHECKPOINT_SECONDS"]),
                                id="record_audit_checkpoint", next_run_time=datetime.now(UTC))
+        self.scheduler.add_job(self._guarded(record_log_checkpoint), "interval",
+                               seconds=float(config["LOG_CHECKPOINT_SECONDS"]),
+                               id="record_log_checkpoint", next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._guarded(self.deliver_webhooks), "interval",
                                seconds=float(config["WEBHOOK_DELIVERY_SECONDS"]),
                                id="deliver_webhooks")

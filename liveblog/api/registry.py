@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import audit, blogs, health, media, people, posts, presence, webhooks
+from . import audit, blogs, health, log, media, people, posts, presence, webhooks
 from .docs import API_DESCRIPTION, OperationIds
 from .edge import Api, require_json_bodies
 from .problems import register_handlers
@@ -30,7 +30,7 @@ def register_api(app: Flask) -> Api:
     operation_ids = OperationIds()
     operation_ids.init_spec(api.spec)
     api.spec.plugins.append(operation_ids)
-    for module in (blogs, posts, presence, media, audit, health, people, webhooks):
+    for module in (blogs, posts, presence, media, audit, log, health, people, webhooks):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.well_known)
     app.before_request(require_json_bodies)

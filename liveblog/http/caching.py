@@ -51,6 +51,9 @@ class Policies:
     immutable: str = "public, max-age=31536000, immutable"
     #: the audit public key: it changes only when an operator rotates it
     key: str = "public, max-age=3600"
+    #: the transparency log's checkpoint and proofs: renewed while the log grows, so kept
+    #: only seconds (tlog-tiles: "no caching beyond a few seconds")
+    log_head: str = "public, max-age=5"
 
 
 #: what a reader answer's caching headers say, for the OpenAPI document
