@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import getpass
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -12,12 +13,16 @@ from typing import Any
 
 import click
 
-from events import DATABASE_ERRORS, EventStoreError
+from events import DATABASE_ERRORS, EventStoreError, format_time
 
-from .config import SettingError, from_environ
+from . import checkpoints, queries
+from .audit import resolve_as_of
+from .bootstrap import publication
+from .config import DEFAULTS, SettingError, from_environ
 from .cursors import MalformedCursorError
-from .domain.errors import DomainError
+from .domain.errors import BlogNotFoundError, DomainError
 from .domain.events import ROLES
+from .proofs import ProofError, check_blog_proof, prove_blog
 from .server import (
     DEFAULT_CONNECTIONS,
     DEFAULT_WORKERS,
@@ -26,6 +31,7 @@ from .server import (
     shown,
 )
 from .service import Actor
+from .transparency import ForkError
 
 DB_HELP = ("a SQLite file or a postgresql:// URL (else $LIVEBLOG_DB or $LIVEBLOG_DATABASE, else"
            " ./liveblog.db)")
@@ -626,3 +632,54 @@ def replay(db_path: str, blog: str, as_of: str, order: str, limit: int) -> None:
     position = resolve_as_of(service.store, as_of)
     page = feed_as_of(service.runner, head.id, position, order=order, limit=limit)
     click.echo(json.dumps(page, ensure_ascii=False, indent=2))
+
+
+@main.command()
+@db_option
+@click.option("--blog", required=True, help="the blog's id or slug")
+@click.option("--at", "at", required=True,
+              help="the moment: an RFC 3339 time with an offset, or a cursor from the API")
+@click.argument("out", type=click.Path(dir_okay=False, writable=True))
+@one_line_errors
+def prove(db_path: str, blog: str, at: str, out: str) -> None:
+    """Write one file proving what a blog showed readers at a moment: its feed then, each of
+    its events up to then with an inclusion proof, and a checkpoint signed after it. Anyone
+    checks it offline with `liveblog check-proof` and the log's key (GET /log/key)."""
+    service = _service(db_path)
+    store = service.store
+    head = queries.find_blog_head(store.conn, blog)
+    if head is None:
+        raise BlogNotFoundError(f"no blog with id or slug {blog!r}")
+    position = resolve_as_of(store, at)
+    config = {**DEFAULTS, **from_environ(os.environ)[0], "DATABASE": db_path}
+    signer = checkpoints.load_signer(store.conn, config.get("AUDIT_SIGNING_KEY") or None)
+    log = publication(config, signer)
+    try:
+        proof = prove_blog(service.runner, log, head.id, position, at,
+                           format_time(store.clock()))
+    except ForkError as e:
+        raise click.ClickException(str(e)) from None
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(proof, f, ensure_ascii=False, indent=1)
+    click.echo(f"{out}: {len(proof['events'])} events of {log.origin} up to position"
+               f" {position}, {len(proof['feed']['posts'])} posts shown; key {log.verifier.vkey()}")
+
+
+@main.command("check-proof")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", "key", required=True,
+              help="the log's verifier key (GET /log/key), or a file that holds it")
+def check_proof(file: str, key: str) -> None:
+    """Check a `liveblog prove` file offline: exit 0 when it holds, 1 with one line why not."""
+    vkey = key
+    if os.path.isfile(key):
+        with open(key, encoding="utf-8") as f:
+            vkey = f.read().strip()
+    try:
+        with open(file, encoding="utf-8") as f:
+            proof = json.load(f)
+        click.echo(check_blog_proof(proof, vkey))
+    except (ProofError, ValueError) as e:
+        click.echo(f"Error: {file}: {e}", err=True)
+        sys.exit(1)
+

@@ -39,7 +39,7 @@ from .codec import UPCASTERS, decode
 from .cursors import encode_cursor
 from .domain.errors import PostNotFoundError
 from .domain.model import evolve_post
-from .projections import FeedProjection
+from .projections import BlogsProjection, FeedProjection
 from .streams import blog_prefix, post_stream
 from .transparency import Publication
 
@@ -175,13 +175,14 @@ def check_event(proven: dict[str, Any], checkpoint: note.Checkpoint) -> Recorded
 
 def replay_feed(events: list[RecordedEvent], blog_id: str) -> dict[str, Any]:
     """The feed the events make, by the feed's own projection, in a scratch database."""
-    feed = FeedProjection()
+    chosen = [BlogsProjection(), FeedProjection()]
     scratch: Connection = connect(":memory:", synchronous="OFF")
     try:
-        t = Tables(feed.tables, 0, live=True)
-        feed.create(scratch, t)
+        tables = [Tables(p.tables, 0, live=True) for p in chosen]
         scratch.execute("BEGIN")
-        feed.apply(scratch, t, events)
+        for projection, t in zip(chosen, tables, strict=True):
+            projection.create(scratch, t)
+            projection.apply(scratch, t, events)
         scratch.execute("COMMIT")
         page, _ = queries.feed_page(scratch, blog_id, "newest", FEED_LIMIT, None,
                                     encode_cursor)

@@ -19,5 +19,11 @@ if [ "$(cat "$stamp_file" 2>/dev/null || true)" != "$stamp_want" ]; then
     echo "==> installing liveblog${extras:+[$extras]} into .venv" >&2
     .venv/bin/python -m pip install --quiet --upgrade pip >&2
     .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}" >&2
+    if [ "$extras" = test ]; then
+        # the independent C2SP implementations the transparency-log tests check ours against:
+        # pure Python that says it needs 3.12 but runs on 3.11 (its wheels are pinned)
+        .venv/bin/python -m pip install --quiet --no-deps --ignore-requires-python \
+            "aics-tlog==0.2.1" "aics-witness==0.1.0" >&2
+    fi
     echo "$stamp_want" > "$stamp_file"
 fi
