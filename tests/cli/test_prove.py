@@ -26,6 +26,7 @@ from liveblog.transparency import ForkError
 from ..api.helpers import create_blog, create_post
 from ..conftest import Tokens
 
+
 def cli(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(main, list(args))
     return result.exit_code, result.output
