@@ -123,8 +123,9 @@ def record_audit_checkpoint(app: Flask) -> Checkpoint | None:
 
 
 def record_log_checkpoint(app: Flask) -> Signed | None:
-    """Sign the transparency log's tree when it grew, and offer it to the witnesses. A log
-    that is not an extension of what was signed before is not signed (logged as an error)."""
+    """Sign the transparency log's tree when it grew, and offer the latest checkpoint to the
+    witnesses that have not cosigned it; returns it. A log that is not an extension of what
+    was signed before is not signed (logged as an error)."""
     with app.app_context():
         db = get_db()
         conn = db.store().conn
@@ -134,7 +135,8 @@ def record_log_checkpoint(app: Flask) -> Signed | None:
         except ForkError as e:
             log.error("%s", e)
             return None
-        return None if signed is None else publication.cosign(conn, signed)
+        latest = signed or publication.latest(conn)
+        return None if latest is None else publication.cosign(conn, latest)
 
 
 class SchedulerLease:
