@@ -163,9 +163,9 @@ class Publication:
         (a checkpoint signed on demand, by a proof or a first reader, is offered here too)."""
         text, _ = note.split_note(signed.note)
         lines = []
-        cosigned = dict(conn.execute("SELECT name, size FROM log_witnesses").fetchall())
+        sizes = dict(conn.execute("SELECT name, size FROM log_witnesses").fetchall())
         for witness in self.witnesses:
-            if cosigned.get(witness.verifier.name, -1) >= signed.size:
+            if sizes.get(witness.verifier.name, -1) >= signed.size:
                 continue
             try:
                 lines += self._offer(conn, witness, signed, text)
