@@ -231,7 +231,7 @@ SETTINGS: dict[str, Setting] = {
                                       " JSON list of them)", _witnesses),
                              "tlog-witness endpoints each new checkpoint is offered to, with"
                              " their cosignature vkeys; their cosignatures join the checkpoint"),
-    "LOG_STATE_FILE": Setting("", TEXT,
+    "LOG_STATE_FILE": Setting("", WORDS,
                               "a file outside the database that remembers the last checkpoint"
                               " signed, so a database restored from an older backup cannot"
                               " make the service sign a fork (default: beside a SQLite file;"

@@ -12,6 +12,8 @@ from liveblog import create_app
 from liveblog.config import DEFAULTS, SETTINGS, SettingError, from_environ, parse
 
 #: key -> (a value it takes, what that value reads as, a value it refuses)
+#: a witness's cosignature key (type 0x04), its key id right
+WITNESS = "w.example/w1+127836c2+BAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f"
 CASES = {
     "DATABASE": ("postgresql://u@h/db", "postgresql://u@h/db", "PostgreSQL://u@h/db"),
     "SYNCHRONOUS": ("normal", "NORMAL", "sometimes"),
@@ -27,6 +29,11 @@ CASES = {
     "AUDIT_CHECKPOINT_SECONDS": ("60", 60.0, "-5"),
     "AUDIT_SIGNING_KEY": ("A" * 43 + "=", "A" * 43 + "=", "nonsense"),
     "LONG_POLL_INTERVAL": ("0.1", 0.1, "inf"),
+    "LOG_CHECKPOINT_SECONDS": ("10", 10.0, "soon"),
+    "LOG_WITNESSES": (f"https://w.example/ {WITNESS}", [f"https://w.example/ {WITNESS}"],
+                      f"https://w.example/ {WITNESS.replace('127836c2', '00000000')}"),
+    "LOG_STATE_FILE": ("/var/lib/liveblog/log-checkpoint", "/var/lib/liveblog/log-checkpoint",
+                       "   "),
     "PUBLIC_URL": ("https://live.example.com/", "https://live.example.com",
                    "live.example.com"),
     "TRUSTED_PROXIES": ("10.0.0.1,10.0.0.2", ["10.0.0.1", "10.0.0.2"], "proxy.local"),

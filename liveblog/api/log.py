@@ -13,11 +13,11 @@ from events import format_time, tlog
 
 from .. import queries
 from ..bootstrap import get_db
-from ..http.caching import policies
+from ..http.caching import conditional, content_etag, policies, reader_headers
 from ..proofs import post_proof
 from ..transparency import ForkError, Publication, Signed
 from .auth import may_here
-from .docs import Blueprint, errors
+from .docs import Blueprint, errors, reader_get
 from .edge import json_response
 from .problems import problem
 
@@ -51,27 +51,36 @@ def _signed() -> Signed | Response:
     return signed
 
 
+def _answer(body: bytes, content_type: str, cache_control: str, *,
+            unchanging: bool = False) -> Response:
+    """A log resource, with its validators: a 304 when the reader's copy is current."""
+    headers = reader_headers(content_etag(body), cache_control=cache_control)
+    return conditional(headers, unchanging=unchanging) or Response(
+        body, content_type=content_type, headers=headers)
+
+
 @blp.route("/log/checkpoint")
 class Checkpoint(MethodView):
     @blp.response(200, content_type=TEXT)
-    @errors(blp, 503)
+    @reader_get()
+    @errors(blp, 401, 503)
     def get(self) -> Any:
         """The log's latest signed checkpoint (c2sp.org/tlog-checkpoint), with the witnesses'
         cosignatures; renewed every LOG_CHECKPOINT_SECONDS while the log grows."""
         signed = _signed()
         if isinstance(signed, Response):
             return signed
-        return Response(signed.note, content_type=TEXT,
-                        headers={"Cache-Control": policies().log_head})
+        return _answer(signed.note.encode(), TEXT, policies().log_head)
 
 
 @blp.route("/log/key")
 class Key(MethodView):
     @blp.response(200, content_type=TEXT)
+    @reader_get()
+    @errors(blp, 401)
     def get(self) -> Any:
         """The log's verifier key (``<origin>+<key id>+<base64 key>``, c2sp.org/signed-note)."""
-        return Response(_publication().verifier.vkey() + "\n", content_type=TEXT,
-                        headers={"Cache-Control": policies().key})
+        return _answer((_publication().verifier.vkey() + "\n").encode(), TEXT, policies().key)
 
 
 def _tile_bytes(level: str, path: str) -> bytes | None:
@@ -98,7 +107,8 @@ def _tile_bytes(level: str, path: str) -> bytes | None:
 @blp.route("/log/tile/<level>/<path:path>")
 class Tile(MethodView):
     @blp.response(200, content_type="application/octet-stream")
-    @errors(blp, 404)
+    @reader_get()
+    @errors(blp, 401, 404)
     def get(self, level: str, path: str) -> Any:
         """A tile (``<L>/<N>[.p/<W>]``) or an entry bundle (``entries/<N>[.p/<W>]``) of the
         log's Merkle tree, c2sp.org/tlog-tiles: immutable, cached for a year. An entry is the
@@ -106,8 +116,7 @@ class Tile(MethodView):
         body = _tile_bytes(level, path)
         if body is None:
             return problem(404, "no such tile in the log's signed tree", slug="not-found")
-        return Response(body, content_type="application/octet-stream",
-                        headers={"Cache-Control": policies().immutable})
+        return _answer(body, "application/octet-stream", policies().immutable, unchanging=True)
 
 
 class ProofQuerySchema(ma.Schema):
@@ -138,6 +147,7 @@ class ProofSchema(ma.Schema):
 class Proof(MethodView):
     @blp.arguments(ProofQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ProofSchema)
+    @reader_get()
     @errors(blp, 401, 404, 422, 503)
     def get(self, blog: str, post: str, version: int) -> Any:
         """A proof that this version of the post is in the log (anyone, for a version readers
@@ -152,4 +162,4 @@ class Proof(MethodView):
         except ForkError as e:
             return problem(503, str(e), slug="log-fork",
                            headers={"Cache-Control": policies().uncached})
-        return json_response(body, headers={"Cache-Control": policies().log_head})
+        return _answer(json_response(body).get_data(), "application/json", policies().log_head)

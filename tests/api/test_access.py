@@ -141,6 +141,14 @@ CASES = [
     Case("GET", "/api/audit/verify", AUDIT),
     Case("GET", "/api/audit/checkpoints", AUDIT),
     Case("GET", "/.well-known/liveblog-audit-key", PUBLIC),
+    # proof of publication: the log anyone reads, and a proof of what readers saw
+    Case("GET", "/log/checkpoint", PUBLIC),
+    Case("GET", "/log/key", PUBLIC),
+    Case("GET", "/log/tile/{level}/{path}", PUBLIC, setup="tile"),
+    Case("GET", "/api/blogs/{blog}/posts/{post}/proof", PUBLIC, post="published",
+         query="version=1"),
+    Case("GET", "/api/blogs/{blog}/posts/{post}/proof", AUDIT, denied=404, reader=404,
+         post="draft", query="version=1"),
     Case("GET", "/healthz", PUBLIC),
     # the operator's network (the test client is 127.0.0.1) reads metrics without a token
     Case("GET", "/metrics", {"admin"} | AUDIT, reader=200),
@@ -264,6 +272,8 @@ class World:
                 hook, _ = webhooks.create(db.store(), "https://93.184.215.14/hook", None,
                                           None, db.now())
             params["hook_id"] = hook.id
+        elif case.setup == "tile":  # the first leaf's hash, in the log's first (partial) tile
+            params["level"], params["path"] = "0", "000.p/1"
         elif case.setup == "stored image":
             params["name"] = self._stored_image()
         url = case.path.format(**params)

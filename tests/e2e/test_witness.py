@@ -117,7 +117,7 @@ def test_a_witness_cosigns_our_checkpoints_and_refuses_a_split_view(tmp_path):
             aics_tlog.parse_note(forked), aics_tlog.parse_vkey(log_vkey),
             [aics_tlog.parse_vkey(witness_vkey)], quorum=1)
         assert not refused.ok  # a reader who asks for a witness sees it is not witnessed
-        assert b"did not cosign" in _stderr_so_far(fork)
+        assert b"did not cosign" in _stderr_until(fork, b"did not cosign")
     finally:
         server.stop()
         if fork is not None:
@@ -125,9 +125,15 @@ def test_a_witness_cosigns_our_checkpoints_and_refuses_a_split_view(tmp_path):
         stop_process(witness, 15, 10)
 
 
-def _stderr_so_far(server: Server) -> bytes:
+def _stderr_until(server: Server, wanted: bytes, seconds: float = 15) -> bytes:
+    """What the server wrote on stderr, read until ``wanted`` shows (or time is up)."""
     os.set_blocking(server.proc.stderr.fileno(), False)
-    return server.proc.stderr.read() or b""
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while wanted not in seen and time.monotonic() < deadline:
+        seen += server.proc.stderr.read() or b""
+        time.sleep(0.2)
+    return seen
 
 
 def test_a_witness_that_is_not_a_url_and_a_vkey_stops_serve(tmp_path):
