@@ -1,6 +1,7 @@
 """Every table of both backends, as numbered migrations: the store's own (events, idempotency,
-checkpoints, snapshots) and the application's operational tables beside them (the scheduler's
-lease, the health probe, signed audit checkpoints, presence, media), which hold state, not
+checkpoints, the Merkle tree's kept hashes) and the application's operational tables beside
+them (the scheduler's lease, the health probe, signed audit and log checkpoints, presence,
+media), which hold state, not
 history, and are named here so that one list says what a database holds at each version.
 
 The DDL is data, written once in the common dialect (``INTEGER``, ``TEXT``, ``BLOB``; each
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .backends import table_exists
 from .backends.base import Connection, write_transaction
 from .chain import GENESIS_HASH, rechain
 from .records import Head
@@ -37,7 +39,6 @@ Step = str | PerDialect | Callable[[Connection], object]
 @dataclass(frozen=True)
 class Migration:
     """One numbered change of the schema: its steps run in one transaction."""
-
     number: int
     slug: str
     steps: tuple[Step, ...]
@@ -248,6 +249,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         " note TEXT NOT NULL, signed_at TEXT NOT NULL)",
         "CREATE TABLE log_witnesses (name TEXT PRIMARY KEY, size INTEGER NOT NULL)",
     )),
+    # as-of replay's snapshot cache is gone (nothing configured it; a feed's past is the
+    # feed's history, events.history): its table goes, and no redaction has to remember it
+    Migration(18, "drop_projection_snapshots", ("DROP TABLE IF EXISTS projection_snapshots",)),
 )
 
 #: the schema version a database has once every migration ran
@@ -298,8 +302,6 @@ def migrate(conn: Connection, *, upto: int = LATEST) -> list[str]:
 
 def pending_migrations(conn: Connection) -> list[str]:
     """The names of the migrations this database has not had yet (every one on a new one)."""
-    from .backends import table_exists
-
     if not table_exists(conn, "_events_migrations"):
         return [m.name for m in MIGRATIONS]
     names = {row[0] for row in conn.execute("SELECT name FROM _events_migrations")}

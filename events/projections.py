@@ -23,12 +23,9 @@ stopped.
 from __future__ import annotations
 
 import gc
-import hashlib
 import itertools
-import json
 import operator
 import sys
-import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -668,8 +665,6 @@ class ProjectionRunner:
                     " version = excluded.version, position = excluded.position,"
                     " generation = excluded.generation",
                     (projection.name, projection.version, head, generations[projection.name]))
-            # snapshots were taken of the old code's output: a rebuild starts them afresh
-            conn.execute("DELETE FROM projection_snapshots")
         for projection in chosen:
             for logical in projection.tables:
                 drop_table_unzeroed(conn, f"{logical}{_RETIRED}")
@@ -699,20 +694,14 @@ class ProjectionRunner:
         position: int | None = None,
         at: datetime | None = None,
         stream_prefix: str | None = None,
-        snapshot_every: int | None = None,
     ) -> tuple[Connection, int]:
         """Build projections as they stood at a past ``position`` (or time ``at``) in a scratch
-        in-memory database.
+        in-memory database, by replaying the log up to it (a whole blog's feed at a past moment
+        is :class:`events.history.AsOf`'s, which needs no replay).
 
         :param projection: one projection or several (applied in order, batch by batch).
         :param stream_prefix: replay only the streams starting with this (a per-aggregate
             replay when the projection only needs those).
-        :param snapshot_every: start from the nearest stored snapshot at or before the
-            position, and store one every this many replayed events, so no later as-of call
-            replays more than that. Snapshots are a cache in ``projection_snapshots``: keyed
-            by the projections' names and versions and the prefix, and ignored when the event
-            they stand for no longer has the hash they recorded. Each is the scratch
-            database's own image (compressed), so starting from one copies pages, not rows.
         :returns: the scratch connection, with the projection's tables under their logical
             names, and the position it was built to.
         """
@@ -722,57 +711,14 @@ class ProjectionRunner:
         chosen = [projection] if isinstance(projection, Projection) else list(projection)
         scratch: Connection = connect(":memory:", synchronous="OFF")
         tables = [Tables(p.tables, 0, live=True) for p in chosen]
-        key = _snapshot_key(chosen, stream_prefix)
-        start = erasures = 0
-        if snapshot_every:
-            # a redaction committing while this replays may have erased what it read: then
-            # what it built is not kept (the redaction dropped the snapshots it could be in)
-            erasures = self.store.erasures()
-            start = self._load_snapshot(scratch, key, upto)
         scratch.execute("BEGIN")
-        if start == 0:
-            for p, t in zip(chosen, tables, strict=True):
-                p.create(scratch, t)
-                p.create_indexes(scratch, t)
-        size = min(self.batch_size, snapshot_every) if snapshot_every else self.batch_size
-        events = self.store.read_all(start, until=upto, stream_prefix=stream_prefix,
-                                     page_size=size)
-        since_snapshot = 0
-        while batch := list(itertools.islice(events, size)):
+        for p, t in zip(chosen, tables, strict=True):
+            p.create(scratch, t)
+            p.create_indexes(scratch, t)
+        events = self.store.read_all(0, until=upto, stream_prefix=stream_prefix,
+                                     page_size=self.batch_size)
+        while batch := list(itertools.islice(events, self.batch_size)):
             for p, t in zip(chosen, tables, strict=True):
                 p.apply(scratch, t, batch)
-            since_snapshot += len(batch)
-            if snapshot_every and since_snapshot >= snapshot_every:
-                scratch.execute("COMMIT")
-                self._save_snapshot(scratch, key, batch[-1], erasures)
-                scratch.execute("BEGIN")
-                since_snapshot = 0
         scratch.execute("COMMIT")
         return scratch, upto
-
-    def _load_snapshot(self, scratch: Connection, key: str, upto: int) -> int:
-        conn = self.store.conn
-        row = conn.execute(
-            "SELECT s.position, s.data FROM projection_snapshots s JOIN events e"
-            " ON e.position = s.position AND e.hash = s.event_hash"
-            " WHERE s.key = ? AND s.position <= ? ORDER BY s.position DESC LIMIT 1",
-            (key, upto)).fetchone()
-        if row is None:
-            return 0
-        scratch.deserialize(zlib.decompress(row[1]))  # type: ignore[attr-defined]
-        return int(row[0])
-
-    def _save_snapshot(self, scratch: Connection, key: str, last: RecordedEvent,
-                       erasures: int) -> None:
-        data = zlib.compress(scratch.serialize(), 1)  # type: ignore[attr-defined]
-        with write_transaction(self.store.conn) as conn:
-            if self.store.erasures() != erasures:
-                return
-            conn.execute("INSERT INTO projection_snapshots VALUES (?, ?, ?, ?)"
-                         " ON CONFLICT DO NOTHING",
-                         (key, last.position, last.hash, data))
-
-
-def _snapshot_key(chosen: Sequence[Projection], stream_prefix: str | None) -> str:
-    names = json.dumps([[p.name, p.version] for p in chosen] + [stream_prefix])
-    return hashlib.sha256(names.encode()).hexdigest()

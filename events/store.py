@@ -326,9 +326,6 @@ class EventStore:
             conn.executemany("UPDATE events SET data = ?, redacted = 1 WHERE position = ?",
                              [(canonical(erase(type_, parse(data))), position)
                               for position, type_, data in opened])
-            if rows:
-                conn.execute("DELETE FROM projection_snapshots WHERE position >= ?",
-                             (rows[0][0],))
         return [row[0] for row in rows]
 
     def destroy_key(self, stream_id: str) -> bool:
@@ -343,22 +340,16 @@ class EventStore:
             return keys.erase(stream_id)
 
     def scrub(self, tables: Sequence[str] = ()) -> bool:
-        """After a redaction has committed: no erased byte of the log, its snapshots, its keys
-        or ``tables`` (the application's tables that held unsealed content) is left in the
-        database's files (:func:`events.backends.scrub`). Call it outside any transaction.
+        """After a redaction has committed: no erased byte of the log, its keys or ``tables``
+        (the application's tables that held unsealed content) is left in the database's files
+        (:func:`events.backends.scrub`). Call it outside any transaction.
 
         Sealed content needs no rewrite of the tables that hold it: its key is gone, and the
         group key that wrapped it leaves with a rewrite of ``key_groups`` (256 rows). The
         log's own table is rewritten only when the redaction erased payloads recorded before
         they were sealed."""
         log = ("events",) if self.erased_plain else ()
-        return scrub(self.conn, ("key_groups", "projection_snapshots", *log, *tables))
-
-    def erasures(self) -> int:
-        """How many events have had their payload erased (it only ever grows: a cache built
-        from the log can tell whether a redaction happened while it was being built)."""
-        return int(self.conn.execute(
-            "SELECT count(*) FROM events WHERE redacted = 1").fetchone()[0])
+        return scrub(self.conn, ("key_groups", *log, *tables))
 
     # -- reading -------------------------------------------------------------------------------
 

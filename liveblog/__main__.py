@@ -10,10 +10,10 @@ SERVING = ("serve", "demo")
 def run() -> None:
     """Patch for gevent when serving, then run the command."""
     if sys.argv[1:2] and sys.argv[1] in SERVING:
-        from gevent import monkey
+        from gevent import monkey  # only when serving: the other commands stay unpatched
 
         monkey.patch_all()
-    from .cli import main
+    from .cli import main  # after the patching above, which must come before psycopg
 
     main()
 

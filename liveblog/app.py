@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from events import utc_now
 
-from . import bootstrap
+from . import bootstrap, embeds, pages, signin
 from .api import register_api
 from .api.auth import FailedAuthentications, authenticate_request, check_session_request
 from .api.freshness import Freshness, LongPolls
@@ -44,7 +44,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.before_request(authenticate_request)
     app.before_request(check_session_request)
     api = register_api(app)
-    from . import embeds, pages, signin
 
     app.extensions["liveblog.embeds"] = embeds.Settings.from_config(app.config)
     signin.init_app(app)

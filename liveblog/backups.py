@@ -15,9 +15,12 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import psycopg
 
 from events import GENESIS_HASH, EventStore, Head, VerifyResult, is_postgres, verify
 
@@ -160,7 +163,6 @@ def _dump_objects(source: str) -> set[str]:
 def _drop_empty_schema(database: str, ours: set[str]) -> None:
     """A PostgreSQL target that holds only our empty schema has it dropped, so the dump's own
     is created in its place; anything else refuses the restore, the database untouched."""
-    import psycopg
 
     with psycopg.connect(_libpq_url(database), autocommit=True) as conn:
         found = {f"table {name}" for (name,) in conn.execute(
@@ -200,7 +202,6 @@ def _schema_of(database: str) -> str | None:
 def _pg_dump(database: str, target: Path) -> Head:
     """Dump the database as of one snapshot, whose head is read in that very snapshot: a
     transaction here exports it, and pg_dump dumps exactly what it sees."""
-    import psycopg
 
     command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
                "--file", str(target)]
@@ -221,7 +222,6 @@ def _pg_dump(database: str, target: Path) -> Head:
 def _pg_restore(source: str, database: str) -> None:
     """pg_restore in one transaction, into the schema the target's URL names (the schema a
     dump was taken from is not created again: the target has its own)."""
-    import tempfile
 
     listing = _run(["pg_restore", "--list", source], "pg_restore")
     kept = [line for line in listing.splitlines() if " SCHEMA - " not in line]

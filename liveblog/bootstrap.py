@@ -33,15 +33,20 @@ from events import (
     write_transaction,
 )
 
-from . import checkpoints, transparency
+from . import checkpoints, embeds, media, metrics, transparency
 from .codec import UPCASTERS
 from .db import Pool
 from .health import WriteHealth
 from .projections import all_projections
-from .service import Service, StreamStates
+from .service import Service, SideTable, StreamStates
 from .streams import erasable
 
 log = logging.getLogger(__name__)
+
+#: what the tables beside the log keep of a post's content, for a redaction to take away:
+#: the images it uploaded, and what oEmbed providers said of its embeds
+SIDE_TABLES = (SideTable(media.TABLES, media.named_by, media.forget),
+               SideTable(embeds.TABLES, embeds.embedded_urls, embeds.forget))
 
 
 @dataclass
@@ -94,17 +99,17 @@ class Liveblog:
 
     def service(self) -> Service:
         """The command handler on this thread's store, projections applied inline."""
-        return Service(self.store(), self.runner(), self._states, self._recorded, self.health)
+        return Service(self.store(), self.runner(), self._states, self._recorded, self.health,
+                       SIDE_TABLES)
 
     def _recorded(self, service: Service, stream: str, events: list[RecordedEvent]) -> None:
         """After each command that recorded something: count it, and wake this process's long
         polls at once (other processes' watches see it shortly)."""
-        from .http import metrics
-
+        made = metrics.collectors()
         for event in events:
-            metrics.EVENTS_APPENDED.labels(event.type).inc()
+            made.EVENTS_APPENDED.labels(event.type).inc()
         if events:
-            metrics.LOG_HEAD.set(events[-1].position)
+            made.LOG_HEAD.set(events[-1].position)
         if self._watcher is not None:
             self._watcher.appended()
 
@@ -153,14 +158,13 @@ def bootstrap(url: str, *, synchronous: str = "FULL", clock: object = utc_now,
     """A liveblog on the database at ``url`` (a SQLite path or a ``postgresql://`` URL); its
     stores are opened, and migrated, as they are first leased."""
 
-    from .http import metrics
-
     def open_store() -> EventStore:
         # leased to one thread at a time, but not always the thread that opened it
         return EventStore.open(url, synchronous=synchronous, clock=clock,  # type: ignore[arg-type]
                                upcasters=UPCASTERS, check_same_thread=False, sealed=erasable)
 
-    pool = Pool(url, open_store, leases=metrics.DB_CONNECTIONS.inc)
+    pool = Pool(url, open_store,
+                leases=lambda change: metrics.collectors().DB_CONNECTIONS.inc(change))
     return Liveblog(url, pool, clock, poll_interval)
 
 

@@ -18,6 +18,9 @@ import base64
 import binascii
 import hashlib
 import json
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -92,7 +95,6 @@ def public_key_from_json(data: Any) -> Ed25519PublicKey:
 
 class Signer:
     """Signs checkpoints with one private key."""
-
     def __init__(self, private: Ed25519PrivateKey) -> None:
         self._private = private
         #: the same key signs the transparency log's checkpoints (liveblog.transparency)
@@ -242,10 +244,6 @@ def read_saved_copy(text: str) -> tuple[list[Checkpoint], Ed25519PublicKey]:
 
 def fetch_saved_copy(url: str, token: str | None) -> tuple[list[Checkpoint], Ed25519PublicKey]:
     """Every checkpoint from a service's /api/audit/checkpoints (following ``next``)."""
-    import urllib.error
-    import urllib.parse
-    import urllib.request
-
     found: list[Checkpoint] = []
     key: Ed25519PublicKey | None = None
     after = 0

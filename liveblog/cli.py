@@ -7,22 +7,46 @@ import functools
 import getpass
 import json
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from events import DATABASE_ERRORS, EventStoreError, format_time
+from events import (
+    DATABASE_ERRORS,
+    SCHEMA_VERSION,
+    EventStoreError,
+    check_name,
+    export_jsonl,
+    format_time,
+    import_jsonl,
+    is_postgres,
+    write_transaction,
+)
+from events import verify as verify_chain
+from events.backends import is_read_only_error
+from events.jsonl import export_lines
 
-from . import checkpoints, queries
-from .audit import resolve_as_of
-from .bootstrap import publication
+from . import checkpoints, media, queries
+from .app import create_app
+from .audit import feed_as_of, resolve_as_of
+from .backups import BackupError
+from .backups import backup as take
+from .backups import restore as load
+from .bootstrap import bootstrap, pending_upgrade, publication, upgrade
 from .config import DEFAULTS, SettingError, from_environ
 from .cursors import MalformedCursorError
+from .demo import ensure_demo
 from .domain.errors import BlogNotFoundError, DomainError
 from .domain.events import ROLES
+from .imports import checker
 from .proofs import ProofError, check_blog_proof, prove_blog
+from .queries import find_blog_head
+from .scheduler import build_scheduler
 from .server import (
     DEFAULT_CONNECTIONS,
     DEFAULT_WORKERS,
@@ -31,6 +55,7 @@ from .server import (
     shown,
 )
 from .service import Actor
+from .tokens import create_token, list_tokens, revoke_token
 from .transparency import ForkError
 
 DB_HELP = ("a SQLite file or a postgresql:// URL (else $LIVEBLOG_DB or $LIVEBLOG_DATABASE, else"
@@ -67,7 +92,6 @@ _USER_ERRORS: tuple[type[Exception], ...] = (
 
 def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the errors a user can cause into one line on stderr and exit status 1."""
-
     @functools.wraps(command)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -86,7 +110,6 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 class _Quiet:
     """A progress bar that shows nothing (stderr is not a terminal: a log, a pipe, CI)."""
-
     pos = 0
 
     def __enter__(self) -> _Quiet:
@@ -118,8 +141,6 @@ def cli_actor() -> Actor:
 
 def make_app(db_path: str, **config: Any) -> Any:
     """The app on ``db_path`` (migrated, projections current)."""
-    from .app import create_app
-
     return create_app({"DATABASE": db_path, **config})
 
 
@@ -173,12 +194,8 @@ def _request_log(access_log: str | None, log_format: str | None) -> str | None:
 def prepare_schema(db_path: str, migrate: bool | None, *, wait: float = 2.0) -> None:
     """Before serving: a schema older than the code is upgraded (``migrate``; by default on
     SQLite only), or else waited for, saying so once, until `liveblog migrate` has run."""
-    import time
 
-    from events import check_name, is_postgres
-    from events.backends import is_read_only_error
 
-    from .bootstrap import pending_upgrade, upgrade
 
     check_name(db_path)
     try:
@@ -210,9 +227,7 @@ def migrate_schema(db_path: str) -> None:
 
     Safe to run again (it then does nothing), and from several places at once on one
     PostgreSQL database: one does the work, the others wait for it and find it done."""
-    from events import SCHEMA_VERSION, check_name
 
-    from .bootstrap import upgrade
 
     check_name(db_path)
     done = upgrade(db_path)
@@ -230,10 +245,7 @@ def migrate_schema(db_path: str) -> None:
 @one_line_errors
 def run_scheduler(db_path: str, parent: int | None) -> None:
     """Run the background jobs (scheduled posts, upkeep) until stopped; serve starts one."""
-    import signal
-    import threading
 
-    from .scheduler import build_scheduler
 
     app = make_app(db_path)
     jobs = build_scheduler(app)
@@ -264,9 +276,6 @@ def token() -> None:
 @one_line_errors
 def token_create(db_path: str, role: str, name: str, blogs: tuple[str, ...]) -> None:
     """Issue a token. The secret is printed once, alone on the last line."""
-    from .queries import find_blog_head
-    from .tokens import create_token
-
     service = _service(db_path)
     blog_ids = []
     for slug in blogs:
@@ -286,8 +295,6 @@ def token_create(db_path: str, role: str, name: str, blogs: tuple[str, ...]) -> 
 @one_line_errors
 def token_list(db_path: str) -> None:
     """List tokens (never their secrets)."""
-    from .tokens import list_tokens
-
     rows = list_tokens(_service(db_path).store.conn)
     if not rows:
         click.echo("no tokens")
@@ -303,8 +310,6 @@ def token_list(db_path: str) -> None:
 @one_line_errors
 def token_revoke(db_path: str, token_id: str) -> None:
     """Revoke a token: it authenticates no more."""
-    from .tokens import revoke_token
-
     revoke_token(_service(db_path), token_id, cli_actor())
     click.echo(f"revoked token {token_id}")
 
@@ -321,8 +326,6 @@ def demo(db_path: str, host: str, port: int, workers: int, log_format: str | Non
     """Create a sample blog (once), print its URL and an editor token, then serve it.
 
     Each run's token replaces the last run's (revoked): a demo database keeps one."""
-    from .demo import ensure_demo
-    from .tokens import create_token, list_tokens, revoke_token
 
     made = metrics_directory()  # before _service imports prometheus_client
     service = _service(db_path, create=True)
@@ -354,9 +357,7 @@ def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any
     Only a command whose job is to make a database (``demo``, ``import``, ``copy``'s target)
     passes ``create``; every other one refuses a missing file, so a command run in the wrong
     folder says so instead of quietly making an empty database beside it."""
-    from events import check_name, is_postgres
 
-    from .bootstrap import bootstrap
 
     check_name(db_path)
     if not is_postgres(db_path):
@@ -380,7 +381,6 @@ def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any
 def _remove_if_refused(db_path: str) -> None:
     """A SQLite file that this command makes goes again when the command fails (an import
     refused leaves no empty database behind). Call it before the command opens the file."""
-    from events import is_postgres
 
     if is_postgres(db_path) or os.path.exists(db_path):
         return
@@ -405,9 +405,7 @@ def _remove_if_refused(db_path: str) -> None:
 @one_line_errors
 def verify(db_path: str, saved: str | None, token: str | None) -> None:
     """Check the hash chain and the signed audit checkpoints; exit 1 naming what is broken."""
-    from events import verify as verify_chain
 
-    from . import checkpoints
 
     store = _service(db_path, project=False).store
     result = verify_chain(store.conn)
@@ -449,7 +447,6 @@ def verify(db_path: str, saved: str | None, token: str | None) -> None:
 def rebuild(db_path: str) -> None:
     """Rebuild every projection from the log in one pass, with progress, into fresh tables
     swapped in."""
-    import time
 
     service = _service(db_path, project=False)  # what start() would build, it builds anew
     runner = service.runner
@@ -469,8 +466,6 @@ def rebuild(db_path: str) -> None:
 @one_line_errors
 def export_log(db_path: str, file: str) -> None:
     """Write the whole log as JSON Lines (one event a line, with its hashes); - for stdout."""
-    from events import export_jsonl
-
     store = _service(db_path, project=False).store
     total = store.head().position
     with click.open_file(file, "w", encoding="utf-8") as out, _progress(
@@ -495,9 +490,7 @@ def import_log(db_path: str, file: str, with_tokens: bool) -> None:
     --with-tokens. All or nothing: a refused import, projections included, leaves the
     database exactly as it was.
     """
-    from events import import_jsonl, write_transaction
 
-    from .imports import checker
 
     _remove_if_refused(db_path)
     service = _service(db_path, create=True)
@@ -522,8 +515,6 @@ def backup(db_path: str, destination: str) -> None:
     snapshot (custom format; PostgreSQL's client tools must be installed). A redaction made
     after the backup is not in it: rotate backups as your retention policy says.
     """
-    from .backups import BackupError
-    from .backups import backup as take
 
     _service(db_path, project=False)  # the one-line refusal of a missing database
     try:
@@ -543,10 +534,7 @@ def restore(db_path: str, source: str) -> None:
     The database must be named (--db, or LIVEBLOG_DB): a restore never picks ./liveblog.db by
     default. It may be missing, or hold only liveblog's empty schema; anything else in it
     refuses the restore and is left untouched."""
-    from events import check_name
 
-    from .backups import BackupError
-    from .backups import restore as load
 
     source_of_db = click.get_current_context().get_parameter_source("db_path")
     if source_of_db is click.core.ParameterSource.DEFAULT:
@@ -575,12 +563,7 @@ def copy_log(source: str, target: str) -> None:
     Every event is re-hashed and chained on the way in, exactly as `import` does; the target
     must be empty, and a refused copy leaves it empty. Projections are then built from the log.
     """
-    from events import import_jsonl, write_transaction
-    from events import verify as verify_chain
-    from events.jsonl import export_lines
 
-    from . import media
-    from .imports import checker
 
     if source == target:
         raise click.ClickException("--from and --to name the same database")
@@ -619,11 +602,7 @@ def copy_log(source: str, target: str) -> None:
 @one_line_errors
 def replay(db_path: str, blog: str, as_of: str, order: str, limit: int) -> None:
     """Print a blog's feed exactly as readers saw it then, as JSON."""
-    import json
 
-    from . import queries
-    from .audit import feed_as_of, resolve_as_of
-    from .domain.errors import BlogNotFoundError
 
     service = _service(db_path)
     head = queries.find_blog_head(service.store.conn, blog)

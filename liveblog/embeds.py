@@ -299,7 +299,12 @@ def embedded_urls(payloads: list[dict[str, Any]]) -> set[str]:
     return found
 
 
-def forget(conn: Connection, urls: set[str]) -> None:
-    """Drop what providers said of these URLs (a redaction erases the post's embeds too)."""
+#: the table this module keeps beside the log (what a redaction rewrites)
+TABLES = ("oembed_cache",)
+
+
+def forget(conn: Connection, urls: set[str], post_id: str = "") -> None:
+    """Drop what providers said of these URLs (a redaction erases ``post_id``'s embeds too;
+    a card another post shows is fetched again when it is next saved)."""
     for url in urls:
         conn.execute("DELETE FROM oembed_cache WHERE url = ?", (url,))

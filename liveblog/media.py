@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from events import Connection, format_time, write_transaction
+from PIL import Image
+
+from events import DATABASE_ERRORS, Connection, format_time, write_transaction
 
 #: the types accepted, their Pillow format and the extension of their URL
 TYPES = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"),
@@ -34,7 +36,6 @@ class NotAnImageError(ValueError):
 
 class Media(NamedTuple):
     """An uploaded image (its bytes apart)."""
-
     id: str
     content_type: str
     width: int
@@ -80,8 +81,6 @@ def srcset(block: dict[str, Any]) -> str:
 
 def _narrower(data: bytes, content_type: str, width: int) -> bytes:
     """A copy of the image ``width`` pixels wide (Pillow, high-quality resampling)."""
-    from PIL import Image
-
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         height = max(1, round(image.height * width / image.width))
@@ -107,7 +106,6 @@ def inspect(data: bytes, content_type: str) -> tuple[int, int]:
 
     :raises NotAnImageError: the bytes are not a whole image of that type.
     """
-    from PIL import Image
 
     expected = TYPES[content_type][0]
     try:
@@ -192,7 +190,6 @@ def copy_all(source: Connection, target: Connection) -> int:
     :returns: how many were copied.
     :raises ValueError: an image whose bytes no longer match its id.
     """
-    from events import DATABASE_ERRORS
 
     try:
         ids = [row[0] for row in source.execute("SELECT id FROM media ORDER BY id")]

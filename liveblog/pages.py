@@ -10,7 +10,7 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import (
     Blueprint,
@@ -24,15 +24,17 @@ from flask import (
 )
 from markupsafe import Markup, escape
 
-from events import format_time
+from events import format_time, read_snapshot
 
-from . import i18n, media, queries
+from . import assets, i18n, media, queries
+from .api.problems import problem
 from .bootstrap import get_db
 from .cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .domain.errors import NotFoundError
 from .http.caching import conditional, content_etag, head_etag, policies, reader_headers
 from .i18n import zone_label
 from .queries import BlogHead
+from .signin import DOCS, configured
 
 bp = Blueprint("pages", __name__)
 
@@ -180,13 +182,11 @@ def live(slug: str) -> Response:
     """The reader page's poll: what changed since a cursor, each post with its HTML from the
     page's own template. The same URL gives every reader at one state the same bytes, so a
     shared cache answers them all and no reader needs a request of its own."""
-    from events import read_snapshot
 
     conn = get_db().store().conn
     try:
         position = decode_cursor("c", request.args.get("since", ""), field="since")
     except MalformedCursorError as e:
-        from .api.problems import problem
 
         return problem(400, str(e), slug="malformed-cursor", title="Malformed cursor")
     with read_snapshot(conn):
@@ -275,7 +275,6 @@ def atom(slug: str) -> Response:
 def console() -> str:
     """The newsroom console: a page that talks to the API with a token, or with the session of
     someone signed in through the newsroom's identity provider."""
-    from .signin import configured
 
     provider = current_app.config["OIDC_PROVIDER_NAME"] if configured(current_app) else None
     return render_template("console.html", provider=provider)
@@ -285,9 +284,7 @@ def console() -> str:
 def zone(zone: str) -> Response:
     """How the blog's pages name a time zone over the years, for the console's clock: one
     label for a time everywhere, decided here (``zone_label``)."""
-    from zoneinfo import available_timezones
 
-    from .api.problems import problem
 
     if zone not in available_timezones():
         return problem(404, f"no time zone {zone!r}", slug="not-found", title="Not Found")
@@ -463,16 +460,12 @@ PAGE_DOCS = {
 
 def document(app: Flask, spec: Any) -> None:
     """Add the pages to the OpenAPI document (they are not flask-smorest views)."""
-    from .signin import DOCS
-
     for endpoint, operations in {**PAGE_DOCS, **DOCS}.items():
         spec.path(rule=next(app.url_map.iter_rules(endpoint)), operations=operations)
 
 
 def init_app(app: Flask) -> None:
     """Register the pages, their assets and template filters."""
-    from . import assets
-
     assets.init_app(app)
     app.register_blueprint(bp)
     # in the language of the page's blog (i18n.Words); en-US is the house style above

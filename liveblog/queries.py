@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from events import Connection
+from events import Connection, read_snapshot
 from events.keys import is_sealed, keys_of
 
 from .domain.errors import BlogNotFoundError, PostNotFoundError
@@ -19,7 +19,6 @@ _BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organizatio
 
 class BlogRow(NamedTuple):
     """A blog as the read side holds it: its ``blogs`` row and its ``blog_activity`` row."""
-
     id: str
     slug: str
     title: str
@@ -40,7 +39,6 @@ class BlogRow(NamedTuple):
 
 class PostRow(NamedTuple):
     """A post as the ``feed_posts`` projection holds it."""
-
     id: str
     blog_id: str
     status: str
@@ -92,7 +90,6 @@ ORDERS = {
 @dataclass(frozen=True)
 class BlogHead:
     """What a feed poll needs to answer 304: one indexed lookup."""
-
     id: str
     version: int
     feed_version: int
@@ -264,7 +261,6 @@ def feed_page(conn: Connection, blog_id: str, order: str, limit: int,
 
     :param cursor_of: ``cursor_of(kind, position) -> str``, the API's cursor encoder.
     """
-    from events import read_snapshot
 
     with read_snapshot(conn):
         row = get_blog_row(conn, blog_id)

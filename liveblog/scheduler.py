@@ -34,13 +34,14 @@ from flask import Flask
 
 from events import format_time, write_transaction
 
-from . import checkpoints
+from . import checkpoints, metrics
 from .bootstrap import get_db
 from .checkpoints import Checkpoint
 from .domain import commands as cmd
 from .domain.errors import DomainError
 from .service import SYSTEM, Service
 from .transparency import ForkError, Signed
+from .webhooks import Deliverer, Settings
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,8 @@ def publish_due_post(app: Flask, blog_id: str, post_id: str) -> bool:
         if outcome.events:
             log.info("published scheduled post %s of blog %s", post_id, blog_id)
             if due is not None:  # how late it went live: liveblog_scheduler_lag_seconds
-                from .http.metrics import SCHEDULER_LAG
-
                 late = outcome.events[0].recorded_at - datetime.fromisoformat(due[0])
-                SCHEDULER_LAG.set(max(0.0, late.total_seconds()))
+                metrics.collectors().SCHEDULER_LAG.set(max(0.0, late.total_seconds()))
         return bool(outcome.events)
 
 
@@ -141,7 +140,6 @@ def record_log_checkpoint(app: Flask) -> Signed | None:
 
 class SchedulerLease:
     """A lease row: the one process per database allowed to run the jobs."""
-
     def __init__(self, app: Flask, seconds: float) -> None:
         self.app = app
         self.seconds = seconds
@@ -176,7 +174,6 @@ class SchedulerLease:
 
 class Jobs:
     """The scheduler with this app's jobs; start() it once per deployment."""
-
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.scheduler = BackgroundScheduler(timezone=UTC, job_defaults={
@@ -208,21 +205,17 @@ class Jobs:
         self.scheduler.add_job(self._guarded(self.deliver_webhooks), "interval",
                                seconds=float(config["WEBHOOK_DELIVERY_SECONDS"]),
                                id="deliver_webhooks")
-        from .http.metrics import SCHEDULER_LAG
-
-        SCHEDULER_LAG.set(0.0)  # running, and nothing late yet: the series is there from now
+        # running, and nothing late yet: the series is there from now
+        metrics.init().SCHEDULER_LAG.set(0.0)
         self.scheduler.start()
 
     def deliver_webhooks(self, app: Flask) -> int:
         """Send each due webhook what it has not acknowledged (``liveblog.webhooks``)."""
-        from .http.metrics import WEBHOOK_BACKLOG
-        from .webhooks import Deliverer, Settings
-
         if self._deliverer is None:
             db = app.extensions["liveblog.db"]
             self._deliverer = Deliverer(db, Settings.from_config(app.config), db.now)
         sent = int(self._deliverer.run())
-        WEBHOOK_BACKLOG.set(self._deliverer.backlog())
+        metrics.collectors().WEBHOOK_BACKLOG.set(self._deliverer.backlog())
         return sent
 
     def shutdown(self) -> None:

@@ -24,6 +24,11 @@ from urllib.parse import urlsplit
 
 import click
 
+from . import metrics
+from .api.problems import raw_problem
+from .app import create_app
+from .http.requests import configure
+
 #: gunicorn worker processes `serve` starts (one a core of the machine it was measured on)
 DEFAULT_WORKERS = 2
 #: connections each worker serves at once: two hold 10,000 waiting readers with room to spare
@@ -58,7 +63,7 @@ def shown(db_path: str) -> str:
 def require_patched() -> None:
     """Refuse to serve unless gevent patched this process before psycopg was imported (the
     command line does it first thing: liveblog.__main__)."""
-    from gevent import monkey
+    from gevent import monkey  # gevent is loaded only by what serves
 
     if not monkey.is_module_patched("socket"):
         raise RuntimeError("the server must run from the command line (liveblog serve): gevent"
@@ -73,8 +78,6 @@ def _problem_errors_from_gunicorn() -> None:
     from this process, so replacing that one function here covers them all.
     """
     from gunicorn import util  # gevent's patching comes first
-
-    from .api.problems import raw_problem
 
     def write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
         util.write_nonblock(sock, raw_problem(status_int, reason, mesg))
@@ -95,8 +98,6 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
     """
     require_patched()
     from gunicorn.app.base import BaseApplication  # gevent's patching comes first
-
-    from .app import create_app  # it loads the metrics: after their folder is set, below
 
     # absolute URLs never come from a request's Host: without PUBLIC_URL, the address served
     os.environ.setdefault("LIVEBLOG_PUBLIC_URL", f"http://{host}:{port}")
@@ -129,9 +130,7 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
     def child_exit(server: Any, worker: Any) -> None:
-        from .http.metrics import process_died
-
-        process_died(worker.pid)  # a worker that is gone no longer counts in live gauges
+        metrics.process_died(worker.pid)  # a worker that is gone no longer counts in live gauges
 
     _problem_errors_from_gunicorn()
 
@@ -154,8 +153,6 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
-            from .http.requests import configure
-
             configure(access_log)
             return create_app({"DATABASE": db_path, "LONG_POLLS_HELD": held})
 

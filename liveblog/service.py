@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from events import (
     DATABASE_ERRORS,
+    Connection,
     EventStore,
     IdempotencyConflictError,
     ProjectionRunner,
@@ -26,7 +27,6 @@ from events import (
     write_transaction,
 )
 
-from . import embeds, media
 from .codec import decode, encode
 from .domain import commands as cmd
 from .domain.access import Person, authorize
@@ -99,6 +99,21 @@ class Actor:
 
 SYSTEM = Actor("system", "scheduler")
 
+#: a decision: the stream, its version, and the events decided
+Decided = tuple[str, int, list[Any]]
+
+
+@dataclass(frozen=True)
+class SideTable:
+    """Tables beside the log that keep something of a post's content (uploaded images, embed
+    cards), as the composition root registers them: what a post's payloads name there, how a
+    redaction forgets it (in its transaction), and the tables to rewrite after, so the erased
+    bytes leave the disk."""
+
+    tables: tuple[str, ...]
+    named_by: Callable[[list[dict[str, Any]]], set[str]]
+    forget: Callable[[Connection, set[str], str], object]
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -151,9 +166,12 @@ class Service:
     def __init__(self, store: EventStore, runner: ProjectionRunner,
                  states: StreamStates | None = None,
                  recorded: Callable[[Service, str, list[RecordedEvent]], None] | None = None,
-                 health: WriteHealth | None = None) -> None:
+                 health: WriteHealth | None = None,
+                 side_tables: Sequence[SideTable] = ()) -> None:
         self.store = store
         self.runner = runner
+        #: what tables beside the log keep of a post's content, for a redaction to take away
+        self.side_tables = tuple(side_tables)
         self.states = states or StreamStates()
         #: called after a command's events are committed (metrics, waking long polls)
         self.recorded = recorded
@@ -219,7 +237,7 @@ class Service:
         # the read models keep a post's words sealed with its key, gone with it (events.keys):
         # only the tables that hold what is not sealed are rewritten (PostgreSQL), never the
         # log or the read models, whatever their size
-        tables = [*media.TABLES, "oembed_cache"]
+        tables = [table for side in self.side_tables for table in side.tables]
         if not self.store.scrub(tables):
             log.warning("a redaction's erased text may stay in the database's files a little"
                         " longer: a reader held SQLite's log, or PostgreSQL refused CHECKPOINT")
@@ -242,19 +260,18 @@ class Service:
             if request_id is not None:
                 metadata["request_id"] = request_id
             if isinstance(command, cmd.RedactPost):
-                # the content leaves storage, its uploaded images with it, in the same
-                # transaction that records why
-                images: set[str] = set()
-                urls: set[str] = set()
+                # the content leaves storage, and what the side tables keep of it (its
+                # uploaded images, its embeds' cards), in the same transaction that records why
+                named: list[set[str]] = [set() for _ in self.side_tables]
 
-                def erase_noting_images(type_: str, data: dict[str, Any]) -> dict[str, Any]:
-                    images.update(media.named_by([data]))
-                    urls.update(embeds.embedded_urls([data]))
+                def erase_noting(type_: str, data: dict[str, Any]) -> dict[str, Any]:
+                    for found, side in zip(named, self.side_tables, strict=True):
+                        found.update(side.named_by([data]))
                     return erase(type_, data)
 
-                store.redact(stream, erase_noting_images)
-                media.forget(store.conn, images, command.post_id)
-                embeds.forget(store.conn, urls)
+                store.redact(stream, erase_noting)
+                for found, side in zip(named, self.side_tables, strict=True):
+                    side.forget(store.conn, found, command.post_id)
             try:
                 recorded = store.append(
                     stream, [encode(e, metadata) for e in events], expected_version=version,
@@ -278,31 +295,56 @@ class Service:
         return state or {}, version
 
     def _decide(self, command: cmd.Command, now: Any, expected: int | None,
-                person: Person | None) -> tuple[str, int, list[Any]]:
-        if isinstance(command, cmd.CreateBlog | cmd.UpdateBlog | cmd.CloseBlog | cmd.ReopenBlog):
-            blog, version = self.load_blog(command.blog_id)
-            authorize(person, command, blog, None)
-            if expected is not None and blog is not None and expected != version:
-                raise StaleVersionError(expected, version)
-            return blog_stream(command.blog_id), version, decide_blog(blog, command, now)
-        if isinstance(command, cmd.CreateToken | cmd.RevokeToken):
-            authorize(person, command, None, None)
-            token, version = self.load_token(command.token_id)
-            return token_stream(command.token_id), version, decide_token(token, command)
-        if isinstance(command, cmd.RegisterPerson):
-            authorize(person, command, None, None)
-            stream = person_stream(command.person_id)
-            state, version = self.states.load(self.store, stream, evolve_person)
-            return stream, version, decide_person(state, command)
+                person: Person | None) -> Decided:
+        """The stream ``command`` acts on, its version, and the events decided: the deciding
+        of the aggregate it names (a table by the command's type, as cosmicpython's message
+        bus keeps its handlers)."""
+        return _DECIDERS[type(command)](self, command, now, expected, person)
+
+    def _decide_blog(self, command: cmd.BlogCommand, now: Any, expected: int | None,
+                     person: Person | None) -> Decided:
+        blog, version = self.load_blog(command.blog_id)
+        authorize(person, command, blog, None)
+        if expected is not None and blog is not None and expected != version:
+            raise StaleVersionError(expected, version)
+        return blog_stream(command.blog_id), version, decide_blog(blog, command, now)
+
+    def _decide_token(self, command: cmd.TokenCommand, now: Any, expected: int | None,
+                      person: Person | None) -> Decided:
+        authorize(person, command, None, None)
+        token, version = self.load_token(command.token_id)
+        return token_stream(command.token_id), version, decide_token(token, command)
+
+    def _decide_person(self, command: cmd.RegisterPerson, now: Any, expected: int | None,
+                       person: Person | None) -> Decided:
+        authorize(person, command, None, None)
+        stream = person_stream(command.person_id)
+        state, version = self.states.load(self.store, stream, evolve_person)
+        return stream, version, decide_person(state, command)
+
+    def _decide_members(self, command: cmd.MemberCommand, now: Any, expected: int | None,
+                        person: Person | None) -> Decided:
         blog, _ = self.load_blog(command.blog_id)
-        if isinstance(command, cmd.SetMember | cmd.RemoveMember):
-            members, version = self.load_members(command.blog_id)
-            authorize(person, command, blog, None, members)
-            return (members_stream(command.blog_id), version,
-                    decide_members(blog, members, command))
+        members, version = self.load_members(command.blog_id)
+        authorize(person, command, blog, None, members)
+        return members_stream(command.blog_id), version, decide_members(blog, members, command)
+
+    def _decide_post(self, command: cmd.PostCommand, now: Any, expected: int | None,
+                     person: Person | None) -> Decided:
+        blog, _ = self.load_blog(command.blog_id)
         post, version = self.load_post(command.blog_id, command.post_id)
         authorize(person, command, blog, post)
         if expected is not None and post is not None and expected != post.version:
             raise StaleVersionError(expected, post.version)
         events = decide_post(blog, post, command, now)
         return post_stream(command.blog_id, command.post_id), version, events
+
+
+#: which aggregate decides each command
+_DECIDERS: dict[type, Callable[..., Decided]] = {
+    **dict.fromkeys(get_args(cmd.BlogCommand), Service._decide_blog),
+    **dict.fromkeys(get_args(cmd.TokenCommand), Service._decide_token),
+    cmd.RegisterPerson: Service._decide_person,
+    **dict.fromkeys(get_args(cmd.MemberCommand), Service._decide_members),
+    **dict.fromkeys(get_args(cmd.PostCommand), Service._decide_post),
+}

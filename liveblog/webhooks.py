@@ -34,7 +34,7 @@ import requests
 
 from events import Connection, EventStore, RecordedEvent, format_time, write_transaction
 
-from . import outbound, queries
+from . import metrics, outbound, queries
 from .cursors import encode_cursor
 from .domain.errors import NotFoundError, PostNotFoundError
 
@@ -377,8 +377,7 @@ class Deliverer:
     def _send(self, conn: Connection, hook: Webhook, event: RecordedEvent, kind: str,
               data: dict[str, Any]) -> bool:
         """One attempt; True when acknowledged (the cursor then moves past the event)."""
-        from .http.metrics import WEBHOOK_DELIVERIES
-
+        counted = metrics.collectors().WEBHOOK_DELIVERIES
         now = self.clock()
         message_id = f"msg_{hook.id}_{event.position}"
         body = body_of(kind, event, data)
@@ -415,13 +414,12 @@ class Deliverer:
                              (event.position, hook.id))
             else:
                 self._failed(conn, hook, now, gone, status, error)
-        WEBHOOK_DELIVERIES.labels("delivered" if ok else "failed").inc()
+        counted.labels("delivered" if ok else "failed").inc()
         return ok
 
     def _failed(self, conn: Connection, hook: Webhook, now: datetime, gone: bool,
                 status: int | None, error: str | None) -> None:
-        from .http.metrics import WEBHOOK_DELIVERIES
-
+        counted = metrics.collectors().WEBHOOK_DELIVERIES
         failing_since = hook.failing_since or format_time(now)
         attempts = hook.attempts + 1
         since = datetime.fromisoformat(failing_since)
@@ -432,7 +430,7 @@ class Deliverer:
             conn.execute("UPDATE webhooks SET active = 0, disabled_reason = ?,"
                          " failing_since = ?, attempts = ?, next_attempt_at = NULL"
                          " WHERE id = ?", (reason, failing_since, attempts, hook.id))
-            WEBHOOK_DELIVERIES.labels("disabled").inc()
+            counted.labels("disabled").inc()
             log.warning("webhook %s disabled: %s", hook.id, reason)
             return
         retry = now + timedelta(seconds=self.settings.delay(attempts))

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import psycopg
+
+from . import postgresql, sqlite
 from .base import (
     POSTGRES_SCHEMES,
     Connection,
@@ -41,11 +45,7 @@ def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 
     """
     check_name(database)
     if is_postgres(database):
-        from . import postgresql
-
         return postgresql.connect(database)
-    from . import sqlite
-
     return sqlite.connect(database, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms,
                           check_same_thread=check_same_thread)
 
@@ -74,8 +74,6 @@ def upgrade_lock(conn: Connection) -> contextlib.AbstractContextManager[None]:
     then find it done. SQLite needs none: its one file is upgraded by the one process that
     serves it (``serve`` before it forks), and each migration is a write transaction."""
     if conn.dialect == "postgresql":
-        from . import postgresql
-
         return postgresql.upgrade_lock(conn)  # type: ignore[arg-type]
     return contextlib.nullcontext()
 
@@ -90,8 +88,6 @@ def table_exists(conn: Connection, name: str) -> bool:
 
 def connect_read_only(path: str | Path, *, check_same_thread: bool = True) -> Connection:
     """Open a SQLite file that this process may only read (its storage refuses writes)."""
-    from . import sqlite
-
     return sqlite.connect_read_only(path, check_same_thread=check_same_thread)
 
 
@@ -165,60 +161,33 @@ def scrub(conn: Connection, tables: Sequence[str]) -> bool:
     PostgreSQL: the tables rewritten and checkpointed). False when it could not be done fully
     now (a reader held SQLite's log; PostgreSQL's checkpoint was not allowed)."""
     if conn.dialect == "postgresql":
-        from . import postgresql
-
         return postgresql.scrub(conn, tables)  # type: ignore[arg-type]
-    from . import sqlite
-
     return sqlite.scrub(conn)  # type: ignore[arg-type]
 
 
-def _driver_errors() -> tuple[type[Exception], ...]:
-    import sqlite3
-
-    errors: list[type[Exception]] = [sqlite3.Error]
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg is a dependency; SQLite works without it
-        pass
-    else:
-        errors.append(psycopg.Error)
-    return tuple(errors)
-
-
 #: Every error a backend's driver raises (for "the database does not answer").
-DATABASE_ERRORS: tuple[type[Exception], ...] = _driver_errors()
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 
 
 def unique_violation(error: BaseException) -> str | None:
     """``"table.column"`` when ``error`` is a UNIQUE constraint refusing a row, else None."""
-    from . import sqlite
-
     found = sqlite.unique_violation(error)
     if found is None and type(error).__module__.startswith("psycopg"):
-        from . import postgresql
-
         found = postgresql.unique_violation(error)
     return found
 
 
 def is_read_only_error(error: BaseException) -> bool:
     """True when SQLite refused to open or write a file because its storage is read-only."""
-    from . import sqlite
-
     return sqlite.read_only(error)
 
 
 def unavailable(error: BaseException) -> bool:
     """True when ``error`` says storage cannot take writes now (down, full, read-only, busy):
     a client may retry later, unlike a request that is wrong."""
-    from . import sqlite
-
     if sqlite.unavailable(error):
         return True
     if type(error).__module__.startswith("psycopg"):
-        from . import postgresql
-
         return postgresql.unavailable(error)
     return False
 
@@ -226,9 +195,5 @@ def unavailable(error: BaseException) -> bool:
 def watcher(database: str, *, interval: float = 0.25) -> Watcher:
     """A watcher of ``database``'s log for this process."""
     if is_postgres(database):
-        from . import postgresql
-
         return postgresql.NotifyWatcher(database, interval=interval)
-    from . import sqlite
-
     return sqlite.FileWatcher(database, interval)

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -157,7 +158,6 @@ def scrub(conn: PostgresConnection, tables: Sequence[str], *, wait: float = 10.0
     elsewhere, hold back what every database may remove). True when nothing held it back and
     the checkpoint ran (it needs the ``pg_checkpoint`` role; else the server's next one writes
     the pages)."""
-    import time
 
     raw = conn.raw
     since = raw.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
@@ -197,7 +197,6 @@ def _rewrite(raw: psycopg.Connection, table: str, deadline: float) -> bool:
     dead row versions that some transaction may still see (one that began after the wait for
     older ones, such as a CREATE DATABASE elsewhere, can hold back the horizon). True when
     the last rewrite kept none it could tell of."""
-    import time
 
     held: list[int] = []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from .base import Watcher
@@ -90,7 +91,6 @@ def scrub(conn: sqlite3.Connection, *, attempts: int = 50) -> bool:
     from before an erasure is left in it (``secure_delete`` zeroed what the erasure freed in
     the pages themselves). A reader in the middle of a transaction holds the log: try again
     a little later, ``attempts`` times. True once the log is empty."""
-    import time
 
     for _ in range(attempts):
         busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]

@@ -20,6 +20,7 @@ from ..http.requests import ACTOR_KEY
 from ..people import SESSION_COOKIE, Session, csrf_matches, find_session, person_of
 from ..service import Actor
 from ..tokens import authenticate
+from .problems import problem
 
 #: the methods that change nothing (no CSRF token needed)
 _SAFE = ("GET", "HEAD", "OPTIONS")
@@ -111,7 +112,6 @@ def authenticate_request() -> Response | None:
     endpoint, pages and static files too), and a client that keeps failing is told to wait."""
     if "HTTP_AUTHORIZATION" not in request.environ:
         return None
-    from .problems import problem
 
     failures: FailedAuthentications = current_app.extensions["liveblog.auth_failures"]
     client = request.remote_addr or ""
@@ -144,7 +144,6 @@ def check_session_request() -> Response | None:
         return None  # an ended session is no one: the view answers 401 where it matters
     request.environ[ACTOR_KEY] = session.person_id
     if not csrf_matches(session, request.headers.get("X-CSRF-Token")):
-        from .problems import problem
 
         return problem(403, "a write from a signed-in browser needs the X-CSRF-Token header"
                             " (GET /api/me gives it as csrf_token)", slug="csrf")

@@ -9,6 +9,7 @@ from typing import Any
 
 import flask_smorest
 from apispec import BasePlugin
+from werkzeug.http import HTTP_STATUS_CODES
 
 from ..http import caching
 from .problems import PROBLEM_TYPE
@@ -17,7 +18,6 @@ from .schemas import ProblemSchema
 
 class OperationIds(BasePlugin):
     """Names every API operation: its method and its view, e.g. ``getPosts``, ``patchPost``."""
-
     def operation_helper(self, path: str | None = None,
                          operations: dict[str, Any] | None = None, **kwargs: Any) -> None:
         rule = kwargs.get("rule")
@@ -139,8 +139,6 @@ def idempotent_post(created: bool = False) -> Callable[[Any], Any]:
 
 def errors(blp: flask_smorest.Blueprint, *codes: int) -> Callable[[Any], Any]:
     """Document these problem responses on a view."""
-    from werkzeug.http import HTTP_STATUS_CODES
-
     def decorator(view: Any) -> Any:
         for code in codes:
             view = blp.alt_response(code, schema=ProblemSchema, content_type=PROBLEM_TYPE,

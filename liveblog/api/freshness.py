@@ -33,7 +33,7 @@ from werkzeug.http import parse_cookie
 
 from events import DATABASE_ERRORS
 
-from .. import queries
+from .. import metrics, queries
 from ..bootstrap import get_db
 from ..cursors import MalformedCursorError, decode_cursor
 from ..domain.errors import BlogNotFoundError
@@ -271,11 +271,10 @@ class LongPolls:
     def __call__(self, head: BlogHead, position: int, wait: int) -> BlogHead:
         """Wait until the blog's visible head moves past ``position`` or ``wait`` seconds pass;
         the head then."""
-        from ..http.metrics import LONG_POLLS
-
+        long_polls = metrics.collectors().LONG_POLLS
         with self._count_lock:
             self.waiting += 1
-        LONG_POLLS.inc()
+        long_polls.inc()
         try:
             self.database.release()  # waiting holds no connection
             deadline = time.monotonic() + wait
@@ -292,7 +291,7 @@ class LongPolls:
                     if gate.waiters == 0 and self._gates.get(head.id) is gate:
                         del self._gates[head.id]
         finally:
-            LONG_POLLS.dec()
+            long_polls.dec()
             with self._count_lock:
                 self.waiting -= 1
 

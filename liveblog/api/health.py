@@ -12,6 +12,7 @@ from werkzeug.exceptions import Forbidden
 
 from events import DATABASE_ERRORS, schema_version
 
+from .. import metrics
 from ..bootstrap import get_db
 from ..health import scheduler_state
 from ..http.caching import policies
@@ -71,13 +72,14 @@ class Health(MethodView):
                              headers={"Cache-Control": policies().uncached})
 
 
-def _read_state(metrics: Any) -> None:
+def _read_state() -> None:
     """What the database says now, for the gauges an idle node would not update: the log's
     head and whether a scheduler holds the lease."""
+    made = metrics.collectors()
     try:
         conn = get_db().store().conn
-        metrics.LOG_HEAD.set(get_db().store().head().position)
-        metrics.SCHEDULER_RUNNING.set(1 if _scheduler(conn) == "ok" else 0)
+        made.LOG_HEAD.set(get_db().store().head().position)
+        made.SCHEDULER_RUNNING.set(1 if _scheduler(conn) == "ok" else 0)
     except DATABASE_ERRORS:
         pass  # the database does not answer: the scrape still gives what processes counted
 
@@ -97,14 +99,12 @@ class Metrics(MethodView):
     def get(self) -> Any:
         """Prometheus metrics, for the operator's network (METRICS_ALLOWED_NETWORKS, loopback
         by default) or an auditor token."""
-        from ..http import metrics  # once the app is made (metrics.py: multiprocess mode)
-
         permitted = (may_here("metrics.read") if current_actor() is not None else
                      metrics.allowed(request.remote_addr,
                                      current_app.config["METRICS_ALLOWED_NETWORKS"]))
         if not permitted:
             raise Forbidden("metrics are for the operator's network, an admin or an auditor")
-        _read_state(metrics)
+        _read_state()
         body, content_type = metrics.exposition()
         return Response(body, 200, {"Content-Type": content_type,
                                     "Cache-Control": policies().uncached})

@@ -14,7 +14,7 @@ from flask.views import MethodView
 
 from events import format_time, read_snapshot
 
-from .. import media, queries
+from .. import embeds, media, queries
 from ..audit import feed_as_of, resolve_as_of
 from ..bootstrap import get_db
 from ..cursors import decode_cursor, encode_cursor
@@ -105,7 +105,6 @@ def _send(body: bytes, head: BlogHead, what: str) -> Any:
 
 
 def _content(data: dict[str, Any]) -> dict[str, Any]:
-    from .. import embeds
 
     content = {k: data[k] for k in _CONTENT_FIELDS if k in data}
     if content.get("display_time") is not None:

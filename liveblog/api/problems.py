@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, json
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from events import EventStoreError, IdempotencyConflictError, unavailable
 
@@ -45,8 +46,6 @@ def problem(status: int, detail: str, *, title: str | None = None, slug: str | N
             errors: Mapping[str, Any] | None = None,
             headers: Mapping[str, str] | None = None) -> Response:
     """A problem+json response: ``{type, title, status, detail, errors?}``."""
-    from werkzeug.http import HTTP_STATUS_CODES
-
     body: dict[str, Any] = {
         "type": f"urn:liveblog:problem:{slug}" if slug else "about:blank",
         "title": title or HTTP_STATUS_CODES.get(status, "Error"),
@@ -88,7 +87,6 @@ def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _slug(status: int) -> str:
-    from werkzeug.http import HTTP_STATUS_CODES
 
     return HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "-").replace("'", "")
 

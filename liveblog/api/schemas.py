@@ -10,6 +10,7 @@ headline arrives as ``&amp;``). URLs must be http(s). Times must carry an offset
 from __future__ import annotations
 
 import re
+import unicodedata
 import zoneinfo
 from collections.abc import Mapping
 from typing import Any
@@ -68,7 +69,6 @@ class StrictSchema(ma.Schema):
 
 class Html(f.String):
     """A string sanitised with nh3: the inline subset when ``inline``, else no tags at all."""
-
     def __init__(self, *, inline: bool = False, max_length: int = 20_000, min_length: int = 0,
                  **kwargs: Any) -> None:
         super().__init__(validate=v.Length(min=min_length, max=max_length), **kwargs)
@@ -85,7 +85,6 @@ class Html(f.String):
 
 class Time(f.AwareDateTime):
     """An RFC 3339 time with an offset (a time without one is an error)."""
-
     default_error_messages = {
         "invalid": "Not a valid RFC 3339 time.",
         "invalid_awareness": "The time needs an offset (e.g. Z or +01:00).",
@@ -176,7 +175,6 @@ BLOCK_SCHEMAS: dict[str, ma.Schema] = {
 
 class Block(f.Field[Any]):
     """One body block, validated by the schema of its ``type``."""
-
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if not isinstance(value, dict):
             raise ma.ValidationError("A block must be an object with a type.")
@@ -202,7 +200,6 @@ class _PostContent(StrictSchema):
 
 class PostCreateSchema(_PostContent):
     """Body of POST /api/blogs/{blog}/posts."""
-
     headline = Html(required=True, min_length=1, max_length=500)
     status = f.String(validate=v.OneOf(["published", "draft", "submitted"]), metadata={
         "description": "published (an editor's default), draft (a contributor's default) or"
@@ -216,7 +213,6 @@ class PostCreateSchema(_PostContent):
 
 class PostPatchSchema(_PostContent):
     """Body of PATCH /api/blogs/{blog}/posts/{post}: any subset of the fields."""
-
     headline = Html(min_length=1, max_length=500)
     status = f.String(validate=v.OneOf(["published"]))
 
@@ -249,13 +245,11 @@ class _BlogFields(StrictSchema):
 
 class BlogCreateSchema(_BlogFields):
     """Body of POST /api/blogs."""
-
     title = Html(required=True, min_length=1, max_length=300)
 
 
 class BlogPatchSchema(_BlogFields):
     """Body of PATCH /api/blogs/{blog}: any subset of the fields."""
-
     title = Html(min_length=1, max_length=300)
 
     @ma.validates_schema
@@ -266,7 +260,6 @@ class BlogPatchSchema(_BlogFields):
 
 class FeedQuerySchema(StrictSchema):
     """Query of GET /api/blogs/{blog}/posts."""
-
     order = f.String(load_default="newest", validate=v.OneOf(["newest", "oldest", "updated"]))
     limit = f.Integer(load_default=20, validate=v.Range(min=1, max=100))
     cursor = f.String(validate=v.Length(max=200))
@@ -289,7 +282,6 @@ MAX_LONG_POLL_WAIT = 30
 
 class ChangesQuerySchema(StrictSchema):
     """Query of GET /api/blogs/{blog}/changes."""
-
     since = f.String(required=True, validate=v.Length(max=200))
     limit = f.Integer(load_default=100, validate=v.Range(min=1, max=500))
     wait = f.Integer(load_default=0, validate=v.Range(min=0, max=MAX_LONG_POLL_WAIT))
@@ -297,33 +289,28 @@ class ChangesQuerySchema(StrictSchema):
 
 class ApproveSchema(StrictSchema):
     """Body of POST .../posts/{post}/approve (optional)."""
-
     publish_at = Time(metadata={
         "description": "a future time: the post is scheduled for it instead of published now"})
 
 
 class RejectSchema(StrictSchema):
     """Body of POST .../posts/{post}/reject."""
-
     note = Html(required=True, min_length=1, max_length=2000, metadata={
         "description": "what the author should change; shown to them with the draft"})
 
 
 class UnpublishSchema(StrictSchema):
     """Body of POST .../posts/{post}/unpublish (optional)."""
-
     reason = Html(max_length=500)
 
 
 class MemberPutSchema(StrictSchema):
     """Body of PUT /api/blogs/{blog}/members/{person}."""
-
     role = f.String(required=True, validate=v.OneOf(["editor", "contributor"]))
 
 
 class MemberSchema(ma.Schema):
     """A member of a blog."""
-
     id = f.String(metadata={"description": "the person's id (a token's id, or a signed-in"
                                            " person's)"})
     name = f.String()
@@ -333,13 +320,11 @@ class MemberSchema(ma.Schema):
 
 class MembersSchema(ma.Schema):
     """A blog's members."""
-
     members = f.List(f.Nested(MemberSchema))
 
 
 class CandidateSchema(ma.Schema):
     """Someone who could be made a member of a blog."""
-
     id = f.String(metadata={"description": "the person's id, for PUT .../members/{person}"})
     name = f.String()
     kind = f.String(metadata={"enum": ["token", "signed in"], "description": "a token's"
@@ -349,13 +334,11 @@ class CandidateSchema(ma.Schema):
 
 class CandidatesSchema(ma.Schema):
     """Who could be made a member of a blog."""
-
     candidates = f.List(f.Nested(CandidateSchema))
 
 
 class CandidatesQuerySchema(StrictSchema):
     """Query of GET /api/blogs/{blog}/candidates."""
-
     q = f.String(load_default="", validate=v.Length(max=200), metadata={
         "description": "only those whose name holds these words (any case)"})
 
@@ -368,7 +351,6 @@ class MembershipSchema(ma.Schema):
 
 class MeSchema(ma.Schema):
     """Who is asking."""
-
     id = f.String()
     token_id = f.String(allow_none=True, metadata={"description": "a token's id (v1)"})
     name = f.String()
@@ -384,7 +366,6 @@ class MeSchema(ma.Schema):
 
 class DeleteQuerySchema(StrictSchema):
     """Query of DELETE /api/blogs/{blog}/posts/{post}."""
-
     reason = Html(max_length=500)
 
 
@@ -403,7 +384,6 @@ class BylineOutSchema(ma.Schema):
 
 class CorrectionCreateSchema(StrictSchema):
     """Body of POST /api/blogs/{blog}/posts/{post}/corrections."""
-
     text = Html(inline=True, required=True, min_length=1, max_length=2000,
                 metadata={"description": "what was wrong and what is right (inline HTML)"})
     reason = f.String(required=True, validate=v.OneOf(CORRECTION_REASONS))
@@ -411,7 +391,6 @@ class CorrectionCreateSchema(StrictSchema):
 
 class CorrectionSchema(ma.Schema):
     """A public correction of a post."""
-
     id = f.String()
     text = f.String()
     reason = f.String(metadata={"enum": CORRECTION_REASONS})
@@ -420,26 +399,22 @@ class CorrectionSchema(ma.Schema):
 
 class BlogCorrectionSchema(CorrectionSchema):
     """A correction in a blog's list: with the post it corrects."""
-
     post_id = f.String()
 
 
 class CorrectionsSchema(ma.Schema):
     """Every correction of a blog, newest first."""
-
     corrections = f.List(f.Nested(BlogCorrectionSchema))
 
 
 class RedactionCreateSchema(StrictSchema):
     """Body of POST /api/blogs/{blog}/posts/{post}/redact."""
-
     reason = Html(required=True, min_length=1, max_length=2000, metadata={
         "description": "why the content must leave the record (e.g. the court order); kept"})
 
 
 class RedactionSchema(ma.Schema):
     """A redaction, as recorded."""
-
     blog_id = f.String()
     post_id = f.String()
     status = f.String(metadata={"enum": ["redacted"]})
@@ -455,7 +430,6 @@ class RedactionSchema(ma.Schema):
 
 class PostSchema(ma.Schema):
     """A post."""
-
     id = f.String()
     blog_id = f.String()
     status = f.String(metadata={"enum": ["draft", "submitted", "scheduled", "published",
@@ -490,7 +464,6 @@ class PostSchema(ma.Schema):
 
 class BlogSchema(ma.Schema):
     """A blog summary."""
-
     id = f.String()
     slug = f.String()
     title = f.String()
@@ -514,7 +487,6 @@ class BlogListSchema(ma.Schema):
 
 class FeedSchema(ma.Schema):
     """A feed page."""
-
     blog = f.Nested(BlogSchema)
     pinned = f.List(f.Nested(PostSchema))
     posts = f.List(f.Nested(PostSchema))
@@ -531,7 +503,6 @@ class ChangeSchema(ma.Schema):
 
 class ChangesSchema(ma.Schema):
     """Changes since a cursor."""
-
     changes = f.List(f.Nested(ChangeSchema))
     blog = f.Nested(BlogSchema)
     cursor = f.String()
@@ -540,7 +511,6 @@ class ChangesSchema(ma.Schema):
 
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details."""
-
     type = f.String()
     title = f.String()
     status = f.Integer()
@@ -550,8 +520,6 @@ class ProblemSchema(ma.Schema):
 
 def slugify(title: str) -> str:
     """A slug made from a title: lowercase ASCII words joined by hyphens (at most 80)."""
-    import unicodedata
-
     ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug[:80].strip("-") or "blog"

@@ -9,14 +9,17 @@ import marshmallow as ma
 from flask import current_app, request, url_for
 from flask.views import MethodView
 
+from events import format_time, write_transaction
+
 from .. import queries, webhooks
 from ..bootstrap import get_db
 from ..domain.errors import InvalidCommandError
 from ..http.caching import policies
 from ..outbound import RefusedAddressError, check_url
-from .auth import require
+from ..service import IdempotencyConflictError
+from .auth import require, signed_in
 from .docs import SIGNED_IN, Blueprint, errors, idempotent_post
-from .edge import json_response
+from .edge import fingerprint, json_response
 from .schemas import StrictSchema
 
 f = ma.fields
@@ -42,13 +45,11 @@ class _WebhookFields(StrictSchema):
 
 class WebhookCreateSchema(_WebhookFields):
     """Body of POST /api/webhooks."""
-
     url = f.Url(required=True, schemes={"http", "https"}, require_tld=False)
 
 
 class WebhookPatchSchema(_WebhookFields):
     """Body of PATCH /api/webhooks/{id}."""
-
     active = f.Boolean(metadata={"description": "false: stop sending; true: start again (a"
                                                 " disabled webhook's failures are forgotten)"})
 
@@ -60,7 +61,6 @@ class WebhookPatchSchema(_WebhookFields):
 
 class WebhookSchema(ma.Schema):
     """A webhook (never its secret)."""
-
     id = f.String()
     url = f.String()
     blogs = f.List(f.String(), allow_none=True)
@@ -140,11 +140,7 @@ def _answer(body: dict[str, Any], status: int = 200, **headers: str) -> Any:
 def _once(make: Any) -> Any:
     """Answer a POST whose write is no event once per Idempotency-Key (scoped to the
     person): a retry with the same body gets the first answer, another body a 422."""
-    from events import format_time, write_transaction
 
-    from ..service import IdempotencyConflictError
-    from .auth import signed_in
-    from .edge import fingerprint
 
     key = request.headers.get("Idempotency-Key")
     if not key:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
+from .. import metrics
 from .flushing import Flushing
 
 if TYPE_CHECKING:
@@ -116,8 +117,6 @@ class RequestLog:
     """WSGI middleware, outermost: the request's id, and its access line once it is answered."""
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
-        from . import metrics  # imported once the app is made (multiprocess mode: metrics.py)
-
         self.observe = metrics.observe_request if app.config["REQUEST_METRICS"] else None
         self.wsgi_app = wsgi_app
         self._answer_at_once = getattr(wsgi_app, "answer_at_once", None)

@@ -131,22 +131,6 @@ def test_an_edited_payload_is_found_even_with_its_data_hash_recomputed(database)
     assert not result.ok and result.first_bad_position == 3
 
 
-def test_snapshots_from_the_first_erased_event_on_are_dropped(database):
-    store = EventStore.open(database)
-    fill(store)
-    store.conn.executemany(
-        "INSERT INTO projection_snapshots (key, position, event_hash, data) VALUES (?,?,?,?)",
-        [("k", p, "h", b"x") for p in (1, 2, 3, 5)])
-    store.redact("s0", erase)  # positions 1, 3, 5 ... from 1 on
-    assert store.conn.execute("SELECT count(*) FROM projection_snapshots").fetchone()[0] == 0
-    store.conn.executemany(
-        "INSERT INTO projection_snapshots (key, position, event_hash, data) VALUES (?,?,?,?)",
-        [("k", p, "h", b"x") for p in (1, 2, 3, 5)])
-    store.append("s9", [NewEvent("Added", {"text": "late"})])
-    store.redact("s9", erase)  # position 7
-    assert store.conn.execute("SELECT count(*) FROM projection_snapshots").fetchone()[0] == 4
-
-
 def test_a_v1_log_moves_to_v2_and_verifies_with_its_v1_hashes_kept(database):
     old = make_v1_database(database, v1_rows(12))
     store = EventStore.open(database)
@@ -249,42 +233,3 @@ def test_an_export_made_under_v1_imports_into_v2(tmp_path):
     lines[2] = lines[2].replace("v1 event", "v1 EVENT")
     with pytest.raises(ChainError, match="line 3.*position 3"):
         import_jsonl(EventStore.open(tmp_path / "in2.db"), lines)
-
-
-def test_a_snapshot_built_across_a_redaction_is_not_kept(database):
-    from events import Projection, ProjectionRunner
-
-    class Texts(Projection):
-        name, version, tables = "texts", 1, ("texts",)
-        columns = {"texts": ("n", "text")}
-
-        def create(self, conn, t):
-            conn.execute(f"CREATE TABLE {t['texts']} (n INTEGER PRIMARY KEY, text TEXT)")
-
-        def handlers(self):
-            return {"Added": self._added}
-
-        def touches(self, event):
-            yield "texts", event.data["n"]
-
-        def _added(self, rows, e):
-            rows.put("texts", {"n": e.data["n"], "text": e.data["text"]})
-
-    store = EventStore.open(database)
-    fill(store)
-    runner = ProjectionRunner(store, [])
-    original = store.read_all
-
-    def read_then_redact(*args, **kwargs):  # a redaction commits while the replay reads
-        events = list(original(*args, **kwargs))
-        store.redact("s0", erase)
-        yield from events
-
-    store.read_all = read_then_redact
-    scratch, _ = runner.as_of(Texts(), position=6, snapshot_every=2)
-    scratch.close()
-    store.read_all = original
-    assert store.conn.execute("SELECT count(*) FROM projection_snapshots").fetchone()[0] == 0
-    scratch, _ = runner.as_of(Texts(), position=6, snapshot_every=2)
-    assert scratch.execute("SELECT text FROM texts ORDER BY n").fetchall()[0][0] == ""
-    assert store.conn.execute("SELECT count(*) FROM projection_snapshots").fetchone()[0] == 3

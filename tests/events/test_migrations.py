@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from events import SCHEMA_VERSION, EventStore, connect, schema_version
+from events import SCHEMA_VERSION, EventStore, connect, schema_version, table_exists
 from events.migrations import MIGRATIONS, migrate
 
 from ..conftest import fresh_postgres
@@ -49,10 +49,12 @@ def test_a_fresh_database_gets_every_migration_once(database):
         assert [m.number for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
         assert schema_version(conn) == SCHEMA_VERSION
         assert migrate(conn) == []  # each runs once
-        for table in ("events", "idempotency", "projection_checkpoints", "projection_snapshots",
-                      "scheduler_lease", "health_probe", "audit_checkpoints",
-                      "audit_signing_key", "presence", "media", "media_sizes"):
+        for table in ("events", "idempotency", "projection_checkpoints", "scheduler_lease",
+                      "health_probe", "audit_checkpoints", "audit_signing_key", "presence",
+                      "media", "media_sizes", "merkle_nodes", "log_checkpoints"):
             conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        # as-of replay's snapshot cache is gone, table and all
+        assert not table_exists(conn, "projection_snapshots")
     finally:
         conn.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import sqlite3
 import threading
-import zlib
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -253,49 +252,6 @@ def test_every_way_of_projecting_agrees(tmp_path_factory, batches):
     for name in ("inline.db", "copy.db"):
         for suffix in ("", "-wal", "-shm"):
             (folder / (name + suffix)).unlink(missing_ok=True)
-
-
-def test_as_of_from_snapshots_equals_a_full_replay(store, clock):
-    runner = ProjectionRunner(store, [Counting()], batch_size=4)
-    runner.start()
-    for i in range(60):
-        clock.advance(seconds=1)
-        store.append(f"blog/{i % 2}/s{i % 5}", [added(i)], then=runner.apply_inline)
-    for position in range(0, 61, 7):
-        full, _ = runner.as_of(Counting(), position=position, stream_prefix="blog/1/")
-        cached, _ = runner.as_of(Counting(), position=position, stream_prefix="blog/1/",
-                                 snapshot_every=8)
-        assert snapshot(cached) == snapshot(full), position
-    taken = store.conn.execute("SELECT count(*) FROM projection_snapshots").fetchone()[0]
-    assert taken >= 3
-    # later calls start from a snapshot and still agree
-    again, _ = runner.as_of(Counting(), position=60, stream_prefix="blog/1/", snapshot_every=8)
-    full, _ = runner.as_of(Counting(), position=60, stream_prefix="blog/1/")
-    assert snapshot(again) == snapshot(full)
-    runner.rebuild()
-    assert store.conn.execute("SELECT count(*) FROM projection_snapshots").fetchone()[0] == 0
-
-
-def test_a_snapshot_whose_event_changed_is_ignored(store, clock):
-    from .test_chain import tamper
-
-    runner = ProjectionRunner(store, [Counting()], batch_size=2)
-    runner.start()
-    for _ in range(10):
-        store.append("s", [added(1)], then=runner.apply_inline)
-    runner.as_of(Counting(), position=10, snapshot_every=2)
-    [(position,)] = store.conn.execute(
-        "SELECT max(position) FROM projection_snapshots").fetchall()
-    wrong, _ = runner.as_of(Counting(), position=position)
-    wrong.execute("UPDATE stream_counts SET events = 99, last_version = 99, total = 99")
-    store.conn.execute("UPDATE projection_snapshots SET data = ? WHERE position = ?",
-                       (zlib.compress(wrong.serialize()), position))
-    # a snapshot stands for its event's state: while that event is unchanged, it is used
-    assert snapshot(runner.as_of(Counting(), position=10, snapshot_every=2)[0])[0] == [
-        ("s", 99, 99, 99)]
-    tamper(store, "UPDATE events SET hash = ? WHERE position = ?", ("e" * 64, position))
-    rebuilt, _ = runner.as_of(Counting(), position=10, snapshot_every=2)
-    assert snapshot(rebuilt)[0] == [("s", 10, 10, 10)]
 
 
 def test_scratch_connection_is_plain_sqlite(store):
