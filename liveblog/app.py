@@ -36,7 +36,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     bootstrap.init_app(app, clock=app.config.get("CLOCK") or utc_now)
     app.extensions["liveblog.answers"] = LRU(int(app.config["FEED_CACHE_SIZE"]))
     # how many anonymous long polls this process holds: `serve` says, from its connections
-    app.extensions["liveblog.long_polls"] = LongPolls(app.extensions["liveblog.db"],
+    app.extensions["liveblog.long_polls"] = LongPolls(app.extensions["liveblog"],
                                                       int(app.config.get("LONG_POLLS_HELD",
                                                                          10_000)))
     app.extensions["liveblog.auth_failures"] = FailedAuthentications(
@@ -56,7 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = Freshness(app, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = RequestLog(app, app.wsgi_app)  # type: ignore[method-assign]
     # what start-up read went back to the pool: an idle process holds no connection
-    app.extensions["liveblog.db"].release()
+    app.extensions["liveblog"].release()
     return app
 
 

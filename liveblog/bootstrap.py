@@ -35,8 +35,8 @@ from events import (
 
 from . import checkpoints, embeds, media, metrics, transparency
 from .codec import UPCASTERS
-from .db import Pool
 from .health import WriteHealth
+from .pool import Pool
 from .projections import all_projections
 from .service import Service, SideTable, StreamStates
 from .streams import erasable
@@ -71,7 +71,7 @@ class Liveblog:
     # -- the pool's leases -----------------------------------------------------------------------
 
     def store(self) -> EventStore:
-        """The store this thread holds (leased on first use; see :class:`~liveblog.db.Pool`)."""
+        """The store this thread holds (leased on first use; see :class:`~liveblog.pool.Pool`)."""
         return self.pool.store()
 
     def holds(self) -> bool:
@@ -230,7 +230,7 @@ def init_app(app: Flask, clock: object = utc_now) -> None:
     """Bootstrap ``app``'s liveblog from its config and bring every projection up to date."""
     liveblog = bootstrap(str(app.config["DATABASE"]), synchronous=app.config["SYNCHRONOUS"],
                          clock=clock, poll_interval=float(app.config["LONG_POLL_INTERVAL"]))
-    app.extensions["liveblog.db"] = liveblog
+    app.extensions["liveblog"] = liveblog
     _give_back_after_requests(app, liveblog)
     with liveblog.leased() as store:
         if store.read_only is not None:
@@ -273,6 +273,6 @@ def _give_back_after_requests(app: Flask, liveblog: Liveblog) -> None:
             liveblog.release()
 
 
-def get_db() -> Liveblog:
+def get_liveblog() -> Liveblog:
     """The current app's liveblog."""
-    return current_app.extensions["liveblog.db"]  # type: ignore[no-any-return]
+    return current_app.extensions["liveblog"]  # type: ignore[no-any-return]

@@ -335,7 +335,7 @@ def demo(db_path: str, host: str, port: int, workers: int, log_format: str | Non
         if row.name == DEMO_EDITOR and row.role == "editor" and not row.revoked_at:
             revoke_token(service, row.id, cli_actor())
     _, secret = create_token(service, "editor", DEMO_EDITOR, cli_actor())
-    click.get_current_context().meta["liveblog.database"].shutdown()  # before gunicorn forks
+    click.get_current_context().meta["liveblog"].shutdown()  # before gunicorn forks
 
     def ready() -> None:
         click.echo(f"reader page:  {base}/blogs/{slug}")
@@ -367,12 +367,12 @@ def _service(db_path: str, *, project: bool = True, create: bool = False) -> Any
             raise click.ClickException(
                 f"no database at {os.path.abspath(db_path)} (give --db or set LIVEBLOG_DB; "
                 "`liveblog serve` or `liveblog demo` creates one)")
-    database = bootstrap(db_path)
-    service = database.service()
+    liveblog = bootstrap(db_path)
+    service = liveblog.service()
     context = click.get_current_context(silent=True)
     if context is not None:  # the command's connection goes when the command ends
-        context.call_on_close(database.shutdown)
-        context.meta["liveblog.database"] = database
+        context.call_on_close(liveblog.shutdown)
+        context.meta["liveblog"] = liveblog
     if project:
         service.runner.start()
     return service

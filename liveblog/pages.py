@@ -28,7 +28,7 @@ from events import format_time, read_snapshot
 
 from . import assets, i18n, media, queries
 from .api.problems import problem
-from .bootstrap import get_db
+from .bootstrap import get_liveblog
 from .cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .domain.errors import NotFoundError
 from .http.caching import conditional, content_etag, head_etag, policies, reader_headers
@@ -120,7 +120,7 @@ def current_words() -> i18n.Words:
 def _blog(slug: str) -> tuple[Any, BlogHead, dict[str, Any]]:
     """The connection, the blog's head and its summary (an HTML 404 when there is none); the
     page is made in the blog's language from here on."""
-    conn = get_db().store().conn
+    conn = get_liveblog().store().conn
     head = queries.find_blog_head(conn, slug)
     if head is None:
         raise NotFoundError(f"no blog {slug!r}")
@@ -152,7 +152,7 @@ def _after(order: str) -> int | None:
 @bp.route("/")
 def index() -> Response:
     """Every blog, live ones first (validated by its bytes, cached like every reader page)."""
-    rows = queries.list_blog_rows(get_db().store().conn)
+    rows = queries.list_blog_rows(get_liveblog().store().conn)
     body = render_template("index.html", blogs=[queries.blog_json(r, "") for r in rows]).encode()
     latest = max((r.updated_at for r in rows), default=None)
     headers = reader_headers(content_etag(body), latest)
@@ -183,7 +183,7 @@ def live(slug: str) -> Response:
     page's own template. The same URL gives every reader at one state the same bytes, so a
     shared cache answers them all and no reader needs a request of its own."""
 
-    conn = get_db().store().conn
+    conn = get_liveblog().store().conn
     try:
         position = decode_cursor("c", request.args.get("since", ""), field="since")
     except MalformedCursorError as e:

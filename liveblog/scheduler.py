@@ -35,7 +35,7 @@ from flask import Flask
 from events import format_time, write_transaction
 
 from . import checkpoints, metrics
-from .bootstrap import get_db
+from .bootstrap import get_liveblog
 from .checkpoints import Checkpoint
 from .domain import commands as cmd
 from .domain.errors import DomainError
@@ -47,13 +47,13 @@ log = logging.getLogger(__name__)
 
 
 def _service() -> Service:
-    return get_db().service()
+    return get_liveblog().service()
 
 
 def publish_due_post(app: Flask, blog_id: str, post_id: str) -> bool:
     """Publish one scheduled post if it is due; True when this call published it."""
     with app.app_context():
-        due = get_db().store().conn.execute(
+        due = get_liveblog().store().conn.execute(
             "SELECT publish_at FROM schedules WHERE blog_id = ? AND post_id = ?",
             (blog_id, post_id)).fetchone()
         outcome = _service().handle(cmd.PublishDuePost(blog_id, post_id), SYSTEM)
@@ -68,7 +68,7 @@ def publish_due_post(app: Flask, blog_id: str, post_id: str) -> bool:
 def pending_posts(app: Flask) -> list[tuple[str, str, str]]:
     """``(blog_id, post_id, publish_at)`` of every pending post, earliest first."""
     with app.app_context():
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         return [(r[0], r[1], r[2]) for r in conn.execute(
             "SELECT blog_id, post_id, publish_at FROM schedules ORDER BY publish_at")]
 
@@ -76,8 +76,8 @@ def pending_posts(app: Flask) -> list[tuple[str, str, str]]:
 def publish_due_posts(app: Flask) -> int:
     """Publish every post whose time has come; returns how many this call published."""
     with app.app_context():
-        now = format_time(get_db().now())
-        conn = get_db().store().conn
+        now = format_time(get_liveblog().now())
+        conn = get_liveblog().store().conn
         rows = conn.execute("SELECT blog_id, post_id FROM schedules WHERE publish_at <= ?"
                             " ORDER BY publish_at", (now,)).fetchall()
     return sum(publish_due_post(app, blog_id, post_id) for blog_id, post_id in rows)
@@ -87,9 +87,9 @@ def archive_idle_blogs(app: Flask) -> int:
     """Close every live blog with no change readers could see for its ``archive_after_days``
     (the command path, actor ``scheduler``); returns how many this call closed."""
     with app.app_context():
-        db = get_db()
-        now = db.now()
-        rows = db.store().conn.execute(
+        liveblog = get_liveblog()
+        now = liveblog.now()
+        rows = liveblog.store().conn.execute(
             "SELECT b.id, b.archive_after_days, a.updated_at FROM blogs b"
             " JOIN blog_activity a ON a.blog_id = b.id"
             " WHERE b.status = 'live' AND b.archive_after_days IS NOT NULL").fetchall()
@@ -110,15 +110,15 @@ def archive_idle_blogs(app: Flask) -> int:
 def catch_up_projections(app: Flask) -> int:
     """Apply events recorded by other writers that did not project them."""
     with app.app_context():
-        return get_db().runner().catch_up()
+        return get_liveblog().runner().catch_up()
 
 
 def record_audit_checkpoint(app: Flask) -> Checkpoint | None:
     """Sign the chain's head and keep it in the database, when it moved since the last one."""
     with app.app_context():
-        db = get_db()
-        return checkpoints.record(db.store().conn, app.extensions["liveblog.signer"],
-                                  format_time(db.now()))
+        liveblog = get_liveblog()
+        return checkpoints.record(liveblog.store().conn, app.extensions["liveblog.signer"],
+                                  format_time(liveblog.now()))
 
 
 def record_log_checkpoint(app: Flask) -> Signed | None:
@@ -126,11 +126,11 @@ def record_log_checkpoint(app: Flask) -> Signed | None:
     witnesses that have not cosigned it; returns it. A log that is not an extension of what
     was signed before is not signed (logged as an error)."""
     with app.app_context():
-        db = get_db()
-        conn = db.store().conn
+        liveblog = get_liveblog()
+        conn = liveblog.store().conn
         publication = app.extensions["liveblog.log"]
         try:
-            signed = publication.sign(conn, format_time(db.now()))
+            signed = publication.sign(conn, format_time(liveblog.now()))
         except ForkError as e:
             log.error("%s", e)
             return None
@@ -148,9 +148,9 @@ class SchedulerLease:
     def acquire(self) -> bool:
         """Take or renew the lease; False while another live holder has it."""
         with self.app.app_context():
-            db = get_db()
-            now = db.now()
-            conn = db.store().conn
+            liveblog = get_liveblog()
+            now = liveblog.now()
+            conn = liveblog.store().conn
             with write_transaction(conn):
                 row = conn.execute("SELECT holder, expires_at FROM scheduler_lease"
                                    " WHERE id = 1").fetchone()
@@ -166,7 +166,7 @@ class SchedulerLease:
     def release(self) -> None:
         """Give the lease up (on shutdown) so another process can take over at once."""
         with self.app.app_context():
-            conn = get_db().store().conn
+            conn = get_liveblog().store().conn
             with write_transaction(conn):
                 conn.execute("DELETE FROM scheduler_lease WHERE id = 1 AND holder = ?",
                              (self.holder,))
@@ -212,8 +212,8 @@ class Jobs:
     def deliver_webhooks(self, app: Flask) -> int:
         """Send each due webhook what it has not acknowledged (``liveblog.webhooks``)."""
         if self._deliverer is None:
-            db = app.extensions["liveblog.db"]
-            self._deliverer = Deliverer(db, Settings.from_config(app.config), db.now)
+            liveblog = app.extensions["liveblog"]
+            self._deliverer = Deliverer(liveblog, Settings.from_config(app.config), liveblog.now)
         sent = int(self._deliverer.run())
         metrics.collectors().WEBHOOK_BACKLOG.set(self._deliverer.backlog())
         return sent
@@ -230,7 +230,7 @@ class Jobs:
         if self.leader:
             self.lease.release()
         with self.app.app_context():
-            get_db().close()
+            get_liveblog().close()
 
     def _guarded(self, job: Any) -> Any:
         """``job`` run by the lease holder only, its connection given back after it."""
@@ -247,7 +247,7 @@ class Jobs:
         """The job thread's connection goes back to the pool between runs: an idle scheduler
         holds none (liveblog_db_connections_in_use counts leases)."""
         with self.app.app_context():
-            get_db().release()
+            get_liveblog().release()
 
     def _publish_due_post(self, app: Flask, blog_id: str, post_id: str) -> bool:
         try:

@@ -106,7 +106,7 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
     _raise_open_files(connections)
     # Migrations and projection start-up run once here, not racing in every worker.
     app = create_app({"DATABASE": db_path})
-    app.extensions["liveblog.db"].close()
+    app.extensions["liveblog"].close()
     if app.config.get("READ_ONLY"):
         click.echo(f"{db_path} can only be read: serving it read-only (every write is a 503,"
                    " /healthz says degraded); no scheduler", err=True)

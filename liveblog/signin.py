@@ -37,7 +37,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from events import write_transaction
 
-from .bootstrap import get_db
+from .bootstrap import get_liveblog
 from .domain import commands as cmd
 from .domain.events import MEMBER_ROLES
 from .people import SESSION_COOKIE, end_session, memberships_from, start_session
@@ -138,7 +138,7 @@ def init_app(app: Flask) -> None:
 
 def _shared_secret(app: Flask) -> str:
     """The key every node signs sign-in state with: made once, kept in the database."""
-    conn = app.extensions["liveblog.db"].store().conn
+    conn = app.extensions["liveblog"].store().conn
     with write_transaction(conn):
         row = conn.execute("SELECT secret FROM app_secret WHERE id = 1").fetchone()
         if row is None:
@@ -256,8 +256,8 @@ def _sign_in(claims: dict[str, Any]) -> str:
     issuer, subject = str(config["OIDC_ISSUER"]).rstrip("/"), str(claims["sub"])
     person_id = "p_" + hashlib.sha256(f"{issuer}\0{subject}".encode()).hexdigest()[:16]
     name = str(claims.get("name") or claims.get("preferred_username") or subject)[:200]
-    db = get_db()
-    service = db.service()
+    liveblog = get_liveblog()
+    service = liveblog.service()
     wanted = _blogs_named(service.store.conn, blogs, name)
     if role is None and not wanted:
         raise SignInError(f"Your groups give you a role only on {', '.join(sorted(blogs))},"
@@ -266,7 +266,7 @@ def _sign_in(claims: dict[str, Any]) -> str:
     actor = Actor("sign-in", name)  # the identity provider's word: trusted, recorded as such
     service.handle(cmd.RegisterPerson(person_id, name, issuer, subject, role), actor)
     _sync_memberships(service, person_id, wanted, actor)
-    return start_session(db.store().conn, person_id, name, role, db.store().clock())
+    return start_session(liveblog.store().conn, person_id, name, role, liveblog.store().clock())
 
 
 def _blogs_named(conn: Any, blogs: dict[str, str], name: str) -> dict[str, str]:
@@ -301,7 +301,7 @@ def logout() -> BaseResponse:
     """End the session on every node, and forget the cookie."""
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
-        end_session(get_db().store().conn, secret)
+        end_session(get_liveblog().store().conn, secret)
     response = redirect("/", 303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(SIGNED_IN_COOKIE, path="/")

@@ -288,11 +288,11 @@ class Settings:
 class Deliverer:
     """Sends each due webhook what it has not acknowledged yet (the scheduler's job).
 
-    :param db: the app's liveblog: each delivery thread leases a store of its own from it.
+    :param liveblog: the app's liveblog: each delivery thread leases a store of its own from it.
     """
 
-    def __init__(self, db: Any, settings: Settings, clock: Any) -> None:
-        self.db = db
+    def __init__(self, liveblog: Any, settings: Settings, clock: Any) -> None:
+        self.liveblog = liveblog
         self.settings = settings
         self.clock = clock
         self.holder = f"{os.getpid()}-{secrets.token_hex(4)}"
@@ -301,7 +301,7 @@ class Deliverer:
     def run(self, budget: float = 5.0) -> int:
         """Deliver for up to ``budget`` seconds to every due webhook (each in a thread of its
         own, so a slow partner holds up only itself); returns how many were acknowledged."""
-        with self.db.leased() as store:
+        with self.liveblog.leased() as store:
             now = format_time(self.clock())
             due = [row[0] for row in store.conn.execute(
                 "SELECT id FROM webhooks WHERE active = 1 AND (next_attempt_at IS NULL OR"
@@ -310,7 +310,7 @@ class Deliverer:
 
     def backlog(self) -> int:
         """Events after the furthest-behind active webhook's cursor (the metric)."""
-        with self.db.leased() as store:
+        with self.liveblog.leased() as store:
             row = store.conn.execute("SELECT MIN(cursor) FROM webhooks WHERE active = 1"
                                      ).fetchone()
             if row[0] is None:
@@ -334,7 +334,7 @@ class Deliverer:
                          " WHERE id = ? AND lease_holder = ?", (hook_id, self.holder))
 
     def _deliver(self, hook_id: str, budget: float) -> int:
-        with self.db.leased() as store:
+        with self.liveblog.leased() as store:
             if not self._claim(store.conn, hook_id):
                 return 0
             try:

@@ -92,7 +92,7 @@ def main() -> None:
             first, later = times[0], times[1:]
             print(f"{share:>11.0%} {replayed:>13,}{first:>10.1f}ms"
                   f"{statistics.median(later):>13.1f}ms{max(later):>10.1f}ms")
-        app.extensions["liveblog.db"].close()
+        app.extensions["liveblog"].close()
 
 
 if __name__ == "__main__":

@@ -216,10 +216,10 @@ def as_of_first_call(database: str, blog: str) -> float:
 
     app = create_app({"DATABASE": database})
     with app.app_context():
-        from liveblog.bootstrap import get_db
+        from liveblog.bootstrap import get_liveblog
 
-        _, token = create_token(get_db().service(), "auditor", "bench", Actor("cli", "bench"))
-        positions = [p for (p,) in get_db().store().conn.execute(
+        _, token = create_token(get_liveblog().service(), "auditor", "bench", Actor("cli", "bench"))
+        positions = [p for (p,) in get_liveblog().store().conn.execute(
             "SELECT position FROM events WHERE stream_id LIKE ? ORDER BY position",
             (f"blog/{blog}/%",))]
     position = positions[len(positions) // 2]
@@ -229,7 +229,7 @@ def as_of_first_call(database: str, blog: str) -> float:
                         headers={"Authorization": f"Bearer {token}"})
     took = (time.perf_counter() - began) * 1000
     assert answer.status_code == 200, answer.get_json()
-    app.extensions["liveblog.db"].shutdown()
+    app.extensions["liveblog"].shutdown()
     return took
 
 

@@ -94,7 +94,7 @@ def app(database, clock):
 
     application = create_app({"TESTING": True, "DATABASE": database, "CLOCK": clock})
     yield application
-    application.extensions["liveblog.db"].shutdown()
+    application.extensions["liveblog"].shutdown()
 
 
 @pytest.fixture
@@ -137,6 +137,6 @@ def auditor(tokens):
 def log_head(app):
     """The log's head position: tests assert that failed requests appended nothing."""
     with app.app_context():
-        from liveblog.bootstrap import get_db
+        from liveblog.bootstrap import get_liveblog
 
-        return get_db().store().head().position
+        return get_liveblog().store().head().position

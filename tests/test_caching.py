@@ -20,7 +20,7 @@ def public_app(database, clock):
                               "PUBLIC_URL": "https://live.example.com/",
                               "TRUSTED_PROXIES": ["10.0.0.7"]})
     yield application
-    application.extensions["liveblog.db"].shutdown()
+    application.extensions["liveblog"].shutdown()
 
 
 def test_absolute_urls_come_from_public_url_never_from_the_host_header(public_app):

@@ -3,7 +3,7 @@ one representation, before and after."""
 
 from __future__ import annotations
 
-from liveblog.bootstrap import get_db
+from liveblog.bootstrap import get_liveblog
 from liveblog.projections import all_projections
 
 from .workload import mixed_log
@@ -22,7 +22,7 @@ def tables(conn):
 
 def test_a_rebuild_reproduces_every_read_model_byte_for_byte(app, client, clock):
     with app.app_context():
-        db = get_db()
+        db = get_liveblog()
         appended = mixed_log(db.service(), clock, events=600, blogs=3)
         assert appended >= 600
         before = tables(db.store().conn)
@@ -31,7 +31,7 @@ def test_a_rebuild_reproduces_every_read_model_byte_for_byte(app, client, clock)
     feed = client.get(f"/api/blogs/{slug}/posts?limit=100")
     changes = client.get(f"/api/blogs/{slug}/changes?since={feed.get_json()['blog']['cursor']}")
     with app.app_context():
-        db = get_db()
+        db = get_liveblog()
         replayed = db.runner().rebuild()
         assert replayed == db.store().head().position
         assert tables(db.store().conn) == before

@@ -86,7 +86,7 @@ def test_setting_checked_at_start_stops_the_app_naming_itself(key, tmp_path, mon
     monkeypatch.setenv("OIDC_ISSUER", "https://id.example.com")  # the role map needs sign-in
     monkeypatch.setenv("OIDC_CLIENT_ID", "liveblog")
     monkeypatch.setenv(f"LIVEBLOG_{key}", good)
-    create_app({"DATABASE": str(tmp_path / "good.db")}).extensions["liveblog.db"].shutdown()
+    create_app({"DATABASE": str(tmp_path / "good.db")}).extensions["liveblog"].shutdown()
     monkeypatch.setenv(f"LIVEBLOG_{key}", bad)
     with pytest.raises(ValueError, match=key):
         create_app({"DATABASE": str(tmp_path / "bad.db")})

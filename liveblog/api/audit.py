@@ -13,7 +13,7 @@ from events import StoredRow, verify
 
 from .. import checkpoints, queries
 from ..audit import post_history
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..codec import REGISTRY
 from ..http.caching import policies
 from ..streams import blog_prefix
@@ -140,7 +140,7 @@ class Events(MethodView):
     def get(self, after: int, limit: int, blog: str | None = None,
             type: str | None = None) -> Any:
         """The log as stored (data before upcasting, so hashes can be recomputed), in order."""
-        store = get_db().store()
+        store = get_liveblog().store()
         prefix = None
         if blog is not None:
             prefix = blog_prefix(queries.get_blog_head(store.conn, blog).id)
@@ -176,7 +176,7 @@ class History(MethodView):
     @errors(blp, 401, 403, 404)
     def get(self, blog: str, post: str) -> Any:
         """Every revision of a post: who, when, the state after, and what changed."""
-        store = get_db().store()
+        store = get_liveblog().store()
         head = queries.get_blog_head(store.conn, blog)
         return json_response({"revisions": post_history(store, head.id, post)},
                              headers={"Cache-Control": policies().secret})
@@ -194,7 +194,7 @@ class Verify(MethodView):
         ``checkpoints_checked`` counts the signed heads (position, hash) that still hold; a
         checkpoint that no longer matches means the log was rewritten or truncated since.
         """
-        store = get_db().store()
+        store = get_liveblog().store()
         result = verify(store.conn)
         ok, bad, detail = result.ok, result.first_bad_position, result.detail
         held, problem, position = checkpoints.verify(
@@ -213,7 +213,8 @@ def _keys() -> dict[str, Any]:
     """The keys this service's checkpoints may carry: its own, and the one kept in the database
     (before AUDIT_SIGNING_KEY was set)."""
     signer = current_app.extensions["liveblog.signer"]
-    return {**checkpoints.known_keys(get_db().store().conn, None), signer.key_id: signer.public}
+    conn = get_liveblog().store().conn
+    return {**checkpoints.known_keys(conn, None), signer.key_id: signer.public}
 
 
 @blp.route("/audit/checkpoints")
@@ -229,7 +230,7 @@ class Checkpoints(MethodView):
         Save this answer: ``liveblog verify --checkpoints FILE`` later proves the log still
         holds every event it names (nothing truncated or rewritten below them).
         """
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         found = checkpoints.stored(conn, after, limit + 1)
         more = len(found) > limit
         found = found[:limit]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from flask import Response, current_app, g, request
 from werkzeug.exceptions import Unauthorized
 
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..domain.access import PostFacts, check, may
 from ..http.requests import ACTOR_KEY
 from ..people import SESSION_COOKIE, Session, csrf_matches, find_session, person_of
@@ -41,13 +41,13 @@ def current_actor() -> Actor | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("use 'Authorization: Bearer <token>'")
-        actor = authenticate(get_db().store().conn, token.strip())
+        actor = authenticate(get_liveblog().store().conn, token.strip())
         if actor is None:
             raise Unauthorized("the bearer token is unknown or revoked")
     else:
         session = current_session()
         if session is not None:
-            conn = get_db().store().conn
+            conn = get_liveblog().store().conn
             actor = Actor("person", session.name, role=session.role,
                           person=person_of(conn, session.person_id, session.name,
                                            session.role, False))
@@ -60,8 +60,8 @@ def current_session() -> Session | None:
     speaks for the request instead)."""
     if "session_row" not in g:
         secret = request.cookies.get(SESSION_COOKIE)
-        db = get_db()
-        g.session_row = (find_session(db.store().conn, secret, db.store().clock())
+        liveblog = get_liveblog()
+        g.session_row = (find_session(liveblog.store().conn, secret, liveblog.store().clock())
                          if secret and "Authorization" not in request.headers else None)
     return g.session_row  # type: ignore[no-any-return]
 

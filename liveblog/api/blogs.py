@@ -9,7 +9,7 @@ from flask import current_app, url_for
 from flask.views import MethodView
 
 from .. import queries
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..cursors import encode_cursor
 from ..domain import commands as cmd
 from ..domain.errors import SlugTakenError
@@ -38,7 +38,7 @@ class Blogs(MethodView):
     @errors(blp, 401)
     def get(self) -> Any:
         """List blogs, live ones first."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         rows = queries.list_blog_rows(conn)
         body = dumps({"blogs": [queries.blog_json(r, encode_cursor("c", r.visible_position))
                                 for r in rows]})
@@ -81,7 +81,7 @@ class Blog(MethodView):
     @errors(blp, 401, 404)
     def get(self, blog: str) -> Any:
         """One blog's summary: updated_at, post_count and the cursor for /changes."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         head = queries.get_blog_head(conn, blog)
         headers = reader_headers(blog_etag(head.version, head.feed_version), head.updated_at)
         unchanged = conditional(headers)
@@ -100,14 +100,14 @@ class Blog(MethodView):
     def patch(self, data: dict[str, Any], blog: str) -> Any:
         """Change a blog's fields. Needs If-Match: the blog's ETag."""
         expected = if_match_version(required=True)
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         outcome = run(cmd.UpdateBlog(head.id, data), expected_version=expected)
         body, etag = blog_after(outcome, head.id)
         return _blog_response(body, etag)
 
 
 def _status_change(command_type: type[Any], blog: str) -> Any:
-    head = queries.get_blog_head(get_db().store().conn, blog)
+    head = queries.get_blog_head(get_liveblog().store().conn, blog)
     outcome = run(command_type(head.id), idempotent=True)
     body, etag = blog_after(outcome, head.id)
     return _blog_response(body, etag)

@@ -34,7 +34,7 @@ from werkzeug.http import parse_cookie
 from events import DATABASE_ERRORS
 
 from .. import metrics, queries
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..cursors import MalformedCursorError, decode_cursor
 from ..domain.errors import BlogNotFoundError
 from ..http.caching import (
@@ -148,7 +148,7 @@ def reader_answer(what: str) -> Callable[[Any], Any]:
             environ = request.environ  # a token was checked before any view (authenticate_request)
             decided: ReaderRequest | None = environ.get(READER_KEY)
             if decided is None:
-                head = queries.get_blog_head(get_db().store().conn, kwargs["blog"])
+                head = queries.get_blog_head(get_liveblog().store().conn, kwargs["blog"])
                 live = not any(word in request.args for word in NOT_THE_LIVE_ANSWER)
                 long_polls: LongPolls = current_app.extensions["liveblog.long_polls"]
                 decided = reader_request(
@@ -186,14 +186,14 @@ class Heads:
     (:meth:`events.Watcher.version`: SQLite's ``data_version``, which any commit, from any
     process, changes). Where the backend cannot tell (PostgreSQL), every head is read."""
 
-    def __init__(self, database: Liveblog) -> None:
-        self.database = database
+    def __init__(self, liveblog: Liveblog) -> None:
+        self.liveblog = liveblog
         self._version: int | None = None
         self._heads: dict[str, BlogHead] = {}
 
     def find(self, blog: str) -> BlogHead | None:
         """The head of ``blog`` (id or slug), or None."""
-        version = self.database.watcher().version()
+        version = self.liveblog.watcher().version()
         if version is None or version != self._version:
             self._heads = {}
             self._version = version
@@ -201,7 +201,7 @@ class Heads:
             head = self._heads.get(blog)
             if head is not None:
                 return head
-        with self.database.leased() as store:  # read after the version: never older than it
+        with self.liveblog.leased() as store:  # read after the version: never older than it
             head = queries.find_blog_head(store.conn, blog)
         if head is not None and version is not None:
             if len(self._heads) > 10_000:
@@ -242,8 +242,8 @@ class LongPolls:
     connections for editors and health checks. Polls with credentials are always held.
     """
 
-    def __init__(self, database: Liveblog, limit: int) -> None:
-        self.database = database
+    def __init__(self, liveblog: Liveblog, limit: int) -> None:
+        self.liveblog = liveblog
         self.limit = max(0, limit)
         #: polls held now in this process
         self.waiting = 0
@@ -276,7 +276,7 @@ class LongPolls:
             self.waiting += 1
         long_polls.inc()
         try:
-            self.database.release()  # waiting holds no connection
+            self.liveblog.release()  # waiting holds no connection
             deadline = time.monotonic() + wait
             gate = self._gate(head.id)
             try:
@@ -298,7 +298,7 @@ class LongPolls:
     def head(self, blog: str) -> BlogHead | None:
         """The head of ``blog`` (id or slug) for a long poll: as last read, unless the log has
         changed since (a change the watcher has yet to see only ends a wait later)."""
-        return self._read_head(blog, self.database.watcher().generation)
+        return self._read_head(blog, self.liveblog.watcher().generation)
 
     def _gate(self, blog_id: str) -> Gate:
         """The gate of ``blog_id``'s polls, counting this one, made with a head read after the
@@ -309,7 +309,7 @@ class LongPolls:
                 gate.waiters += 1
                 return gate
         self._start()
-        head = self._read_head(blog_id, self.database.watcher().generation)
+        head = self._read_head(blog_id, self.liveblog.watcher().generation)
         if head is None:
             raise BlogNotFoundError(f"no blog with id or slug {blog_id!r}")
         with self._count_lock:
@@ -322,7 +322,7 @@ class LongPolls:
         known = self._heads.get(blog)
         if known is not None and known[0] >= generation:
             return known[1]
-        with self.database.leased() as store:
+        with self.liveblog.leased() as store:
             head = queries.find_blog_head(store.conn, blog)
         if head is not None:
             self._remember(blog, generation, head)
@@ -346,7 +346,7 @@ class LongPolls:
         """Whenever the log grows: read the heads of the blogs polls wait on, in one lookup,
         and open the gates of those whose visible head moved. It never stops on an error (the
         polls would wait out their time): it logs it and looks again."""
-        watcher = self.database.watcher()
+        watcher = self.liveblog.watcher()
         seen = watcher.generation
         while not watcher.closed:
             generation = watcher.wait(seen, 60.0)
@@ -357,7 +357,7 @@ class LongPolls:
             if not gates:
                 continue
             try:
-                with self.database.leased() as store:
+                with self.liveblog.leased() as store:
                     heads = queries.blog_heads(store.conn, [blog for blog, _ in gates])
             except DATABASE_ERRORS:
                 log.warning("long polls: the blogs' heads could not be read", exc_info=True)
@@ -417,10 +417,10 @@ class Freshness:
     Flask with the head already read. Everything else passes through untouched."""
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
-        self.database: Liveblog = app.extensions["liveblog.db"]
+        self.liveblog: Liveblog = app.extensions["liveblog"]
         self.answers: Answers = app.extensions["liveblog.answers"]
         self.long_polls: LongPolls = app.extensions["liveblog.long_polls"]
-        self.heads = Heads(self.database)
+        self.heads = Heads(self.liveblog)
         self.cache_control: str = app.extensions["liveblog.caching"].reader
         self.urls = app.url_map.bind("localhost")
         #: the live reader answers, by Flask endpoint, as their views are marked

@@ -13,7 +13,7 @@ from werkzeug.exceptions import Forbidden
 from events import DATABASE_ERRORS, schema_version
 
 from .. import metrics
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..health import scheduler_state
 from ..http.caching import policies
 from .auth import current_actor, may_here
@@ -50,9 +50,9 @@ class Health(MethodView):
         """200 {"status": "ok", "writes": "ok"} when the database answers and takes writes;
         503 {"status": "degraded", "writes": "failing"} while storage refuses writes (reads
         are still served), or a problem when it does not answer at all."""
-        db = get_db()
+        liveblog = get_liveblog()
         try:
-            conn = db.store().conn
+            conn = liveblog.store().conn
             conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
             about = {"version": VERSION, "schema_version": schema_version(conn),
                      "scheduler": _scheduler(conn)}
@@ -62,9 +62,9 @@ class Health(MethodView):
         # a write is tried once one has failed (has storage recovered?), and every few seconds
         # otherwise (does it still take writes, on this node too?): not on every check, which
         # would cost each a sync to disk
-        if db.health.due() and not db.probe_writes():
+        if liveblog.health.due() and not liveblog.probe_writes():
             return json_response({"status": "degraded", "writes": "failing",
-                                  "detail": db.health.detail or "storage refuses writes",
+                                  "detail": liveblog.health.detail or "storage refuses writes",
                                   **about}, 503,
                                  headers={"Cache-Control": policies().uncached, "Retry-After": "5"})
         status = "ok" if about["scheduler"] != "none" else "degraded"
@@ -77,16 +77,16 @@ def _read_state() -> None:
     head and whether a scheduler holds the lease."""
     made = metrics.collectors()
     try:
-        conn = get_db().store().conn
-        made.LOG_HEAD.set(get_db().store().head().position)
+        conn = get_liveblog().store().conn
+        made.LOG_HEAD.set(get_liveblog().store().head().position)
         made.SCHEDULER_RUNNING.set(1 if _scheduler(conn) == "ok" else 0)
     except DATABASE_ERRORS:
         pass  # the database does not answer: the scrape still gives what processes counted
 
 
 def _scheduler(conn: Any) -> str:
-    db = get_db()
-    return scheduler_state(conn, db.now(), db.started_at,
+    liveblog = get_liveblog()
+    return scheduler_state(conn, liveblog.now(), liveblog.started_at,
                            float(current_app.config["SCHEDULER_LEASE_SECONDS"]))
 
 

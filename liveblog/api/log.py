@@ -12,7 +12,7 @@ from flask.views import MethodView
 from events import format_time, tlog
 
 from .. import queries
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..http.caching import conditional, content_etag, policies, reader_headers
 from ..proofs import post_proof
 from ..transparency import ForkError, Publication, Signed
@@ -38,12 +38,12 @@ def _signed() -> Signed | Response:
     """The latest checkpoint (one signed now when there is none yet), or a 503 saying why
     none can be signed."""
     publication = _publication()
-    db = get_db()
-    conn = db.store().conn
+    liveblog = get_liveblog()
+    conn = liveblog.store().conn
     signed = publication.latest(conn)
     if signed is None:
         try:
-            signed = publication.sign(conn, format_time(db.now())) or publication.latest(conn)
+            signed = publication.sign(conn, format_time(liveblog.now())) or publication.latest(conn)
         except ForkError as e:
             return problem(503, str(e), slug="log-fork",
                            headers={"Cache-Control": policies().uncached})
@@ -100,7 +100,7 @@ def _tile_bytes(level: str, path: str) -> bytes | None:
     there = (signed.size >> height) - index * tlog.TILE_WIDTH  # hashes from the tile's start
     if there < width:
         return None
-    tree = tlog.LogTree(get_db().store().conn)
+    tree = tlog.LogTree(get_liveblog().store().conn)
     return tree.bundle(index, width) if entries else tree.tile(int(level), index, width)
 
 
@@ -153,12 +153,12 @@ class Proof(MethodView):
         """A proof that this version of the post is in the log (anyone, for a version readers
         saw; auditors for any): a verifier with only ``GET /log/key`` recomputes the chain
         hash and checks its inclusion in a signed checkpoint."""
-        db = get_db()
-        store = db.store()
+        liveblog = get_liveblog()
+        store = liveblog.store()
         head = queries.get_blog_head(store.conn, blog)
         try:
             body = post_proof(store, _publication(), head.id, post, version,
-                              format_time(db.now()), any_version=may_here("audit.read"))
+                              format_time(liveblog.now()), any_version=may_here("audit.read"))
         except ForkError as e:
             return problem(503, str(e), slug="log-fork",
                            headers={"Cache-Control": policies().uncached})

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge, UnsupportedMediaType
 
 from .. import media
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..domain.errors import InvalidCommandError
 from ..http.caching import conditional, policies
 from .auth import require
@@ -67,8 +67,8 @@ class Upload(MethodView):
         if not data:
             raise InvalidCommandError("body", "the body is empty: send the image's bytes")
         try:
-            stored, new = media.store(get_db().store().conn, data, content_type,
-                                      get_db().now())
+            stored, new = media.store(get_liveblog().store().conn, data, content_type,
+                                      get_liveblog().now())
         except media.NotAnImageError as e:
             raise InvalidCommandError("body", str(e)) from None
         return json_response(stored.json(), 201 if new else 200,
@@ -96,7 +96,7 @@ class Served(MethodView):
         width = int(size) if size.isdigit() and len(size) < 6 else None
         found = None
         if content_type and (width is not None or not size):
-            found = media.read(get_db().store().conn, digest, width)
+            found = media.read(get_liveblog().store().conn, digest, width)
         if found is None or found[0].content_type != content_type:
             raise NotFound("no such image")
         record, data = found

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from .. import queries
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..domain import commands as cmd
 from ..domain.errors import NotFoundError
 from ..http.caching import policies
@@ -47,7 +47,7 @@ class Me(MethodView):
         actor = signed_in()
         person = actor.person
         assert person is not None
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         slugs = queries.blog_slugs(conn, list(person.memberships))
         memberships = [{"blog": blog, "slug": slugs.get(blog), "role": role}
                        for blog, role in sorted(person.memberships.items())]
@@ -70,7 +70,7 @@ class Members(MethodView):
     @errors(blp, 401, 403, 404)
     def get(self, blog: str) -> Any:
         """The blog's members (for its members, admins, auditors and legal)."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         head = queries.get_blog_head(conn, blog)
         allowed("members.read", head.id)
         return json_response({"members": _members(conn, head.id)},
@@ -88,7 +88,7 @@ class Candidates(MethodView):
         """Who could be made a member of the blog, by name (for those who may add members:
         admins, and the blog's editors): holders of scoped tokens and people who signed in,
         not yet members."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         head = queries.get_blog_head(conn, blog)
         if not may_here("members.manage", head.id):
             allowed("members.manage_contributors", head.id)
@@ -107,7 +107,7 @@ class Member(MethodView):
         """Make a person (a token's id, or a signed-in person's) a member of the blog, or
         change their role there: admins any role, the blog's editors contributors. Recorded
         in the log; the person's access changes at their next request."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         head = queries.get_blog_head(conn, blog)
         found = find_person(conn, person)
         if found is None or found["revoked_at"] is not None:
@@ -128,6 +128,6 @@ class Member(MethodView):
     def delete(self, blog: str, person: str) -> Any:
         """End the person's membership of the blog: their access to it ends at their next
         request, on every node."""
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         run(cmd.RemoveMember(head.id, person))
         return current_app.response_class(status=204)

@@ -16,7 +16,7 @@ from events import format_time, read_snapshot
 
 from .. import embeds, media, queries
 from ..audit import feed_as_of, resolve_as_of
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..cursors import decode_cursor, encode_cursor
 from ..domain import commands as cmd
 from ..domain.access import PostFacts
@@ -64,7 +64,7 @@ _CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
 @require()
 def _posts_by_status(head: BlogHead, statuses: list[str]) -> Any:
     allowed("post.list_unpublished", head.id)
-    conn = get_db().store().conn
+    conn = get_liveblog().store().conn
     with read_snapshot(conn):
         row = queries.get_blog_row(conn, head.id)
         rows = queries.list_posts_by_status(conn, head.id, statuses)
@@ -87,9 +87,9 @@ def _facts(post: dict[str, Any]) -> PostFacts:
 
 @require("audit.read")
 def _feed_as_of(head: BlogHead, as_of: str, order: str, limit: int, after: int | None) -> Any:
-    store = get_db().store()
+    store = get_liveblog().store()
     position = resolve_as_of(store, as_of)
-    page = feed_as_of(get_db().runner(), head.id, position, order=order, limit=limit,
+    page = feed_as_of(get_liveblog().runner(), head.id, position, order=order, limit=limit,
                       after=after)
     body = dumps(page)
     return json_response(None, raw=body, headers={"ETag": content_etag(body),
@@ -112,16 +112,16 @@ def _content(data: dict[str, Any]) -> dict[str, Any]:
     for index, block in enumerate(content.get("body") or []):
         if block.get("media_id") is not None:
             # the event holds the image's hash, where it is served and its size
-            found = media.get(get_db().store().conn, block["media_id"])
+            found = media.get(get_liveblog().store().conn, block["media_id"])
             if found is None:
                 raise InvalidCommandError(f"body.{index}.media_id",
                                           "no uploaded image has this id (POST /api/media)")
             block.update(url=found.path, width=found.width, height=found.height)
     if content.get("body"):  # embeds resolved through oEmbed, within OEMBED_TIMEOUT
-        db = get_db()
-        content["body"] = embeds.resolve_blocks(db.store().conn, content["body"],
+        liveblog = get_liveblog()
+        content["body"] = embeds.resolve_blocks(liveblog.store().conn, content["body"],
                                                 current_app.extensions["liveblog.embeds"],
-                                                db.now())
+                                                liveblog.now())
     return content
 
 
@@ -144,7 +144,7 @@ class Posts(MethodView):
             return _feed_as_of(head, as_of, order, limit, after)
         if status is not None:
             return _posts_by_status(head, status.split(","))
-        page, read_at = queries.feed_page(get_db().store().conn, head.id, order, limit, after,
+        page, read_at = queries.feed_page(get_liveblog().store().conn, head.id, order, limit, after,
                                           encode_cursor)
         return _send(dumps(page), read_at, "feed")
 
@@ -157,7 +157,7 @@ class Posts(MethodView):
     def post(self, data: dict[str, Any], blog: str) -> Any:
         """Publish a post now (an editor's default), save a draft (a contributor's default),
         submit it for approval, or schedule it with publish_at."""
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         actor = signed_in()
         content = _content(data)
         content.setdefault("byline", {"contributors": []})
@@ -184,7 +184,7 @@ class Post(MethodView):
     def get(self, blog: str, post: str) -> Any:
         """One post. Readers see published posts only; the blog's editors, auditors and legal
         see any, a contributor their own."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         head = queries.get_blog_head(conn, blog)
         if current_actor() is None:
             row = queries.get_post_row(conn, head.id, post)
@@ -211,7 +211,7 @@ class Post(MethodView):
         Needs ``If-Match: "<version>"``; a stale version is a 412 and nothing changes.
         """
         expected = if_match_version(required=True)
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         command = cmd.EditPost(
             blog_id=head.id, post_id=post, changes=_content(data), pinned=data.get("pinned"),
             key_event=data.get("key_event"), publish=data.get("status") == "published",
@@ -229,7 +229,7 @@ class Post(MethodView):
     def delete(self, blog: str, post: str, reason: str | None = None) -> Any:
         """Delete a post (a scheduled one never goes live). Its history stays."""
         expected = if_match_version(required=False)
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         run(cmd.DeletePost(head.id, post, reason), expected_version=expected)
         return current_app.response_class(status=204)
 
@@ -251,7 +251,7 @@ class Changes(MethodView):
         # decoded once, in front of the view; a malformed one is decoded here for its 400
         position = (reader.since if reader.since is not None
                     else decode_cursor("c", since, field="since"))
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         head = reader.head
         with read_snapshot(conn):
             row = queries.get_blog_row(conn, head.id)
@@ -281,7 +281,7 @@ class Corrections(MethodView):
         Needs ``If-Match: "<version>"`` (the post you read); the post's version goes up.
         """
         expected = if_match_version(required=True)
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         outcome = run(cmd.CorrectPost(head.id, post, new_id(), data["text"], data["reason"]),
                       expected_version=expected, idempotent=True)
         body = post_after(outcome, head.id, post)
@@ -305,7 +305,7 @@ class Redact(MethodView):
         still verifies (``redacted_events`` in /api/audit/verify). A post redacted before is a
         409; whatever its status or its blog's, a post can be redacted.
         """
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         outcome = run(cmd.RedactPost(head.id, post, data["reason"]), idempotent=True)
         event = outcome.events[0]
         return json_response({
@@ -333,7 +333,7 @@ class Submit(MethodView):
     @errors(blp, 400, 401, 403, 404, 409, 412, 415, 422)
     def post(self, blog: str, post: str) -> Any:
         """Send a draft to the blog's editors for approval (its author only): ``submitted``."""
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         return _transition(cmd.SubmitPost(head.id, post), head.id, post,
                            expected=if_match_version(required=False))
 
@@ -351,7 +351,7 @@ class Approve(MethodView):
         """Approve a submitted post (the blog's editors): ``published`` now, or ``scheduled``
         for a future ``publish_at``. Needs ``If-Match: "<version>"``: the version approved."""
         expected = if_match_version(required=True)
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         return _transition(cmd.ApprovePost(head.id, post, (data or {}).get("publish_at")),
                            head.id, post, expected=expected)
 
@@ -368,7 +368,7 @@ class Reject(MethodView):
     def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
         """Send a submitted post back to its author as a draft, with a note they see as
         ``review_note`` (the blog's editors)."""
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         return _transition(cmd.RejectPost(head.id, post, data["note"]), head.id, post,
                            expected=if_match_version(required=False))
 
@@ -385,7 +385,7 @@ class Unpublish(MethodView):
     def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
         """Take a published post back to ``draft`` (the blog's editors): readers get a
         ``delete`` in /changes, and it leaves the feed, Atom and the page."""
-        head = queries.get_blog_head(get_db().store().conn, blog)
+        head = queries.get_blog_head(get_liveblog().store().conn, blog)
         return _transition(cmd.UnpublishPost(head.id, post, (data or {}).get("reason")),
                            head.id, post, expected=if_match_version(required=False))
 
@@ -397,7 +397,7 @@ class BlogCorrections(MethodView):
     @errors(blp, 401, 404)
     def get(self, blog: str) -> Any:
         """Every correction of the blog's posts, newest first."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         with read_snapshot(conn):
             head = queries.get_blog_head(conn, blog)
             corrections = queries.blog_corrections(conn, head.id)

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from .. import presence, queries
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..http.caching import policies
 from .auth import allowed, require, signed_in
 from .docs import SIGNED_IN, Blueprint, errors
@@ -34,7 +34,7 @@ class PresenceSchema(ma.Schema):
 
 
 def _post(blog: str, post: str) -> tuple[str, str]:
-    conn = get_db().store().conn
+    conn = get_liveblog().store().conn
     head = queries.get_blog_head(conn, blog)
     allowed("presence", head.id)
     row = queries.get_post_row(conn, head.id, post, unpublished=True)
@@ -63,8 +63,8 @@ class PostPresence(MethodView):
         """A heartbeat: this editor has the post open (send one at most every 5 s)."""
         blog_id, post_id = _post(blog, post)
         token_id, name = _token()
-        presence.heartbeat(get_db().store().conn, blog_id, post_id, token_id, name,
-                           get_db().now())
+        presence.heartbeat(get_liveblog().store().conn, blog_id, post_id, token_id, name,
+                           get_liveblog().now())
         return current_app.response_class(status=204)
 
     @require()
@@ -74,7 +74,7 @@ class PostPresence(MethodView):
     def delete(self, blog: str, post: str) -> Any:
         """This editor left the post."""
         blog_id, post_id = _post(blog, post)
-        presence.leave(get_db().store().conn, blog_id, post_id, _token()[0])
+        presence.leave(get_liveblog().store().conn, blog_id, post_id, _token()[0])
         return current_app.response_class(status=204)
 
     @require()
@@ -84,7 +84,7 @@ class PostPresence(MethodView):
     def get(self, blog: str, post: str) -> Any:
         """The editors who have the post open now, longest first."""
         blog_id, post_id = _post(blog, post)
-        return _answer(presence.present(get_db().store().conn, blog_id, get_db().now(),
+        return _answer(presence.present(get_liveblog().store().conn, blog_id, get_liveblog().now(),
                                         post_id))
 
 
@@ -96,7 +96,7 @@ class BlogPresence(MethodView):
     @errors(blp, 401, 403, 404)
     def get(self, blog: str) -> Any:
         """Every editor with one of the blog's posts open now (for the console's post list)."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         head = queries.get_blog_head(conn, blog)
         allowed("presence", head.id)
-        return _answer(presence.present(conn, head.id, get_db().now()))
+        return _answer(presence.present(conn, head.id, get_liveblog().now()))

@@ -13,7 +13,6 @@ from werkzeug.http import HTTP_STATUS_CODES
 from events import EventStoreError, IdempotencyConflictError, unavailable
 
 from ..cursors import MalformedCursorError
-from ..db import PoolExhaustedError
 from ..domain.errors import (
     ConflictError,
     DomainError,
@@ -22,6 +21,7 @@ from ..domain.errors import (
     NotFoundError,
     StaleVersionError,
 )
+from ..pool import PoolExhaustedError
 from .preconditions import MalformedPreconditionError
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 
 from .. import queries
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..cursors import encode_cursor
 from ..domain import commands as cmd
 from ..http.caching import blog_etag
@@ -20,7 +20,7 @@ from .edge import fingerprint
 
 def service() -> Service:
     """A service on this thread's store."""
-    return get_db().service()
+    return get_liveblog().service()
 
 
 def run(command: cmd.Command, *, expected_version: int | None = None,
@@ -38,7 +38,7 @@ def run(command: cmd.Command, *, expected_version: int | None = None,
 
 def blog_summary(blog_id: str) -> tuple[dict[str, Any], str]:
     """The blog summary and its ETag, now."""
-    conn = get_db().store().conn
+    conn = get_liveblog().store().conn
     row = queries.get_blog_row(conn, blog_id)
     return (queries.blog_json(row, encode_cursor("c", row.visible_position)),
             blog_etag(row.version, row.feed_version))
@@ -64,7 +64,7 @@ def private_posts(conn: Any, rows: list[queries.PostRow]) -> list[dict[str, Any]
 
 def post_after(outcome: Outcome, blog_id: str, post_id: str) -> dict[str, Any]:
     """The post as it was right after ``outcome`` (the first answer, for a replayed request)."""
-    conn = get_db().store().conn
+    conn = get_liveblog().store().conn
     if not outcome.replayed:
         return private_posts(conn, [queries.get_post_row(conn, blog_id, post_id,
                                                          unpublished=True)])[0]
@@ -75,7 +75,7 @@ def post_after(outcome: Outcome, blog_id: str, post_id: str) -> dict[str, Any]:
 
 
 def _as_of(outcome: Outcome, stream_id: str) -> Any:
-    runner = get_db().runner()
+    runner = get_liveblog().runner()
     scratch, _ = runner.as_of([BlogsProjection(), FeedProjection()],
                               position=outcome.events[-1].position, stream_prefix=stream_id)
     return scratch

@@ -12,7 +12,7 @@ from flask.views import MethodView
 from events import format_time, write_transaction
 
 from .. import queries, webhooks
-from ..bootstrap import get_db
+from ..bootstrap import get_liveblog
 from ..domain.errors import InvalidCommandError
 from ..http.caching import policies
 from ..outbound import RefusedAddressError, check_url
@@ -122,7 +122,7 @@ def _checked(data: dict[str, Any]) -> dict[str, Any]:
         except RefusedAddressError as e:
             raise InvalidCommandError("url", str(e)) from e
     if data.get("blogs") is not None:
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         ids = []
         for index, key in enumerate(data["blogs"]):
             head = queries.find_blog_head(conn, key)
@@ -146,7 +146,7 @@ def _once(make: Any) -> Any:
     if not key:
         return make()
     scoped, mark = f"{signed_in().id}:{key}", fingerprint()
-    conn = get_db().store().conn
+    conn = get_liveblog().store().conn
     row = conn.execute("SELECT fingerprint, status, body FROM api_replies WHERE key = ?",
                        (scoped,)).fetchone()
     if row is not None:
@@ -158,7 +158,7 @@ def _once(make: Any) -> Any:
         conn.execute("INSERT INTO api_replies (key, fingerprint, status, body, created_at)"
                      " VALUES (?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
                      (scoped, mark, response.status_code, response.get_data(as_text=True),
-                      format_time(get_db().now())))
+                      format_time(get_liveblog().now())))
     return response
 
 
@@ -170,7 +170,7 @@ class Webhooks(MethodView):
     @errors(blp, 401, 403)
     def get(self) -> Any:
         """Every webhook."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         return _answer({"webhooks": [h.json(conn) for h in webhooks.all_hooks(conn)]})
 
     @require("webhooks.manage")
@@ -183,12 +183,12 @@ class Webhooks(MethodView):
         """Subscribe a URL: it is sent, signed, what happens from now on. The answer holds
         the signing ``secret``, shown this once."""
         data = _checked(data)
-        db = get_db()
+        liveblog = get_liveblog()
 
         def make() -> Any:
-            hook, secret = webhooks.create(db.store(), data["url"], data.get("blogs"),
-                                           data.get("events"), db.now())
-            return _answer({**hook.json(db.store().conn), "secret": secret}, 201,
+            hook, secret = webhooks.create(liveblog.store(), data["url"], data.get("blogs"),
+                                           data.get("events"), liveblog.now())
+            return _answer({**hook.json(liveblog.store().conn), "secret": secret}, 201,
                            Location=url_for("webhooks.Webhook", hook_id=hook.id))
 
         return _once(make)
@@ -202,7 +202,7 @@ class Webhook(MethodView):
     @errors(blp, 401, 403, 404)
     def get(self, hook_id: str) -> Any:
         """One webhook, with where its deliveries stand."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         return _answer(webhooks.get(conn, hook_id).json(conn))
 
     @require("webhooks.manage")
@@ -212,7 +212,7 @@ class Webhook(MethodView):
     @errors(blp, 400, 401, 403, 404, 413, 415, 422)
     def patch(self, data: dict[str, Any], hook_id: str) -> Any:
         """Change its URL, blogs or events, or turn it off or on again."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         webhooks.get(conn, hook_id)
         return _answer(webhooks.update(conn, hook_id, _checked(data)).json(conn))
 
@@ -222,7 +222,7 @@ class Webhook(MethodView):
     @errors(blp, 401, 403, 404)
     def delete(self, hook_id: str) -> Any:
         """Remove the webhook and its delivery log."""
-        webhooks.delete(get_db().store().conn, hook_id)
+        webhooks.delete(get_liveblog().store().conn, hook_id)
         return current_app.response_class(status=204)
 
 
@@ -236,9 +236,9 @@ class Rotate(MethodView):
     def post(self, hook_id: str) -> Any:
         """A new signing secret (shown once). For 24 hours deliveries carry a signature by
         the old secret too, so the partner can switch without missing one."""
-        db = get_db()
-        return _once(lambda: _answer({"secret": webhooks.rotate(db.store().conn, hook_id,
-                                                                db.now())}))
+        liveblog = get_liveblog()
+        return _once(lambda: _answer({"secret": webhooks.rotate(liveblog.store().conn, hook_id,
+                                                                liveblog.now())}))
 
 
 @blp.route("/<hook_id>/deliveries")
@@ -250,7 +250,7 @@ class Deliveries(MethodView):
     @errors(blp, 401, 403, 404, 422)
     def get(self, hook_id: str, limit: int) -> Any:
         """The latest delivery attempts, newest first: status, outcome, time taken, error."""
-        return _answer({"deliveries": webhooks.deliveries(get_db().store().conn, hook_id,
+        return _answer({"deliveries": webhooks.deliveries(get_liveblog().store().conn, hook_id,
                                                           limit)})
 
 
@@ -264,5 +264,5 @@ class Replay(MethodView):
     @errors(blp, 400, 401, 403, 404, 413, 415, 422)
     def post(self, data: dict[str, Any], hook_id: str) -> Any:
         """Send again every event after a log position (a disabled webhook is turned on)."""
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         return _once(lambda: _answer(webhooks.replay(conn, hook_id, data["after"]).json(conn)))

@@ -21,7 +21,7 @@ from .errors import (
     PostNotFoundError,
     TokenNotFoundError,
 )
-from .model import Blog, Members, Person, Post, Token
+from .model import Account, Blog, Members, Post, Token
 
 
 def decide_blog(blog: Blog | None, command: cmd.BlogCommand, now: datetime) -> list[Any]:
@@ -218,9 +218,9 @@ def decide_members(blog: Blog | None, members: Members,
     return [ev.MemberRemoved(blog.id, command.person_id)]
 
 
-def decide_person(person: Person | None, command: cmd.RegisterPerson) -> list[Any]:
+def decide_person(account: Account | None, command: cmd.RegisterPerson) -> list[Any]:
     """Record a signed-in person when they are new, or their name or role changed."""
-    if person is not None and (person.name, person.role) == (command.name, command.role):
+    if account is not None and (account.name, account.role) == (command.name, command.role):
         return []
     return [ev.PersonRegistered(command.person_id, command.name, command.issuer,
                                 command.subject, command.role)]

@@ -57,8 +57,9 @@ class Token:
 
 
 @dataclass(frozen=True)
-class Person:
-    """Someone who signed in through the identity provider, as their stream tells it."""
+class Account:
+    """Someone who signed in through the identity provider, as their stream tells it (who is
+    asking, with their roles, is :class:`liveblog.domain.access.Person`)."""
 
     id: str
     name: str
@@ -153,10 +154,10 @@ def evolve_members(state: Members | None, event: ev.DomainEvent) -> Members | No
     return members
 
 
-def evolve_person(state: Person | None, event: ev.DomainEvent) -> Person | None:
+def evolve_person(state: Account | None, event: ev.DomainEvent) -> Account | None:
     """Apply one event to a signed-in person's state."""
     if isinstance(event, ev.PersonRegistered):
-        return Person(event.person_id, event.name, event.issuer, event.subject, event.role)
+        return Account(event.person_id, event.name, event.issuer, event.subject, event.role)
     return state
 
 

@@ -268,7 +268,7 @@ class World:
             from liveblog import webhooks
 
             with self.app.app_context():
-                db = self.app.extensions["liveblog.db"]
+                db = self.app.extensions["liveblog"]
                 hook, _ = webhooks.create(db.store(), "https://93.184.215.14/hook", None,
                                           None, db.now())
             params["hook_id"] = hook.id

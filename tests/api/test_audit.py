@@ -187,9 +187,9 @@ def test_verify_reports_ok_then_the_tampered_position(app, client, editor, audit
     assert report["ok"] and report["first_bad_position"] is None
     assert report["head"]["position"] == report["events_checked"]
     with app.app_context():
-        from liveblog.bootstrap import get_db
+        from liveblog.bootstrap import get_liveblog
 
-        store = get_db().store()
+        store = get_liveblog().store()
         target = store.conn.execute("SELECT position FROM events WHERE type = 'PostPublished'"
                                     " ORDER BY position LIMIT 1 OFFSET 2").fetchone()[0]
         # whoever can write the database can read its keys too: the payload is opened,
@@ -213,9 +213,9 @@ def test_verify_reports_a_sealed_payload_that_no_longer_opens(app, client, edito
     blog = create_blog(client, editor)
     create_post(client, editor, blog["id"], headline="p0")
     with app.app_context():
-        from liveblog.bootstrap import get_db
+        from liveblog.bootstrap import get_liveblog
 
-        store = get_db().store()
+        store = get_liveblog().store()
         target, sealed = store.conn.execute("SELECT position, data FROM events WHERE type ="
                                             " 'PostPublished'").fetchone()
         flipped = sealed[:-6] + ("A" if sealed[-6] != "A" else "B") + sealed[-5:]
@@ -232,7 +232,7 @@ def test_the_feed_as_of_every_position_is_the_replay_of_the_log_up_to_it(app, cl
     from events.projections import ProjectionRunner
     from liveblog import queries
     from liveblog.audit import feed_as_of
-    from liveblog.bootstrap import get_db
+    from liveblog.bootstrap import get_liveblog
     from liveblog.cursors import decode_cursor, encode_cursor
     from liveblog.projections import BlogsProjection, FeedProjection
 
@@ -264,9 +264,9 @@ def test_the_feed_as_of_every_position_is_the_replay_of_the_log_up_to_it(app, cl
     act("PATCH", f"/posts/{posts[6]['id']}", {"headline": "p6 after"}, 1)
     act("POST", "/close", None, 2)
     with app.app_context():
-        store = get_db().store()
+        store = get_liveblog().store()
         head = store.head().position
-        runner = get_db().runner()
+        runner = get_liveblog().runner()
         for position in range(1, head + 1):
             replayed = None
             scratch, _ = ProjectionRunner(store, []).as_of(

@@ -68,9 +68,9 @@ def test_every_event_records_its_actor(app, client, tokens):
     client.patch(f"/api/blogs/{blog['id']}/posts/{post['id']}", json={"headline": "x"},
                  headers={**jane, "If-Match": '"1"', "X-Request-Id": "req-42"})
     with app.app_context():
-        from liveblog.bootstrap import get_db
+        from liveblog.bootstrap import get_liveblog
 
-        events = list(get_db().store().read_all(types=["BlogCreated", "PostPublished",
+        events = list(get_liveblog().store().read_all(types=["BlogCreated", "PostPublished",
                                                        "PostEdited"]))
     names = [e.metadata["actor"]["name"] for e in events]
     assert names == ["Jane Roe", "John Doe", "Jane Roe"]

@@ -40,7 +40,7 @@ def signed(app, client, editor, auditor, tmp_path):
     assert answer.status_code == 200 and answer.headers["Cache-Control"] == "private, no-store"
     saved = tmp_path / "checkpoints.json"
     saved.write_text(answer.get_data(as_text=True))
-    app.extensions["liveblog.db"].close()
+    app.extensions["liveblog"].close()
     return {"positions": positions, "saved": saved, "answer": answer.get_json(), "blog": blog}
 
 
@@ -75,14 +75,14 @@ def test_a_saved_copy_holds_then_truncation_and_rewriting_fail_at_their_position
     assert code == 0 and f"{saved}: 3 signed audit checkpoints hold" in out, out
     last = signed["positions"][-1]
     with app.app_context():
-        conn = app.extensions["liveblog.db"].store().conn
+        conn = app.extensions["liveblog"].store().conn
         # rewrite the newest event and re-hash it: the chain still adds up, the checkpoint not
         tamper(conn, "UPDATE events SET hash = ? WHERE position = ?", ("f" * 64, last))
     code, out = cli("verify", "--db", database, "--checkpoints", saved)
     assert code == 1
     assert f"position {last}" in out and ("rewritten" in out or "broken at" in out), out
     with app.app_context():
-        conn = app.extensions["liveblog.db"].store().conn
+        conn = app.extensions["liveblog"].store().conn
         tamper(conn, "DELETE FROM events WHERE position >= ?", (last,))
     code, out = cli("verify", "--db", database, "--checkpoints", saved)
     assert code == 1 and f"position {last}" in out and "truncated" in out, out
@@ -122,7 +122,7 @@ def test_the_configured_key_signs_and_a_bad_one_is_one_line(database, tmp_path):
     checkpoint = record_audit_checkpoint(app)
     published = client.get("/.well-known/liveblog-audit-key").get_json()
     assert checkpoint.key_id == published["key_id"]
-    app.extensions["liveblog.db"].close()
+    app.extensions["liveblog"].close()
     code, out = cli("verify", "--db", database, env={"LIVEBLOG_AUDIT_SIGNING_KEY": seed})
     assert code == 0 and "1 signed audit checkpoint holds" in out, out
     started = subprocess.run(

@@ -121,7 +121,7 @@ def test_a_redaction_erases_the_embeds_card_and_thumbnail(app, client, editor, b
                        headers={"Authorization": f"Bearer {secret}"}).status_code == 200
     assert client.get(thumbnail).status_code == 404
     with app.app_context():
-        from liveblog.bootstrap import get_db
+        from liveblog.bootstrap import get_liveblog
 
-        rows = get_db().store().conn.execute("SELECT data FROM oembed_cache").fetchall()
+        rows = get_liveblog().store().conn.execute("SELECT data FROM oembed_cache").fetchall()
     assert not [r for r in rows if "Harbour" in json.loads(r[0]).get("title", "")]

@@ -108,7 +108,7 @@ def test_a_redaction_leaves_no_erased_byte_in_the_database_files(app, client, ed
     # a rebuild drops the old read models without zeroing their pages: what they held of the
     # post was sealed, so nothing readable of it comes back to the disk either
     with app.app_context():
-        app.extensions["liveblog.db"].runner().rebuild()
+        app.extensions["liveblog"].runner().rebuild()
     assert holding(database, SECRET) == []
     assert holding(database, group_key) == []
 
@@ -118,10 +118,10 @@ def _keys(app, stream: str) -> tuple[bytes | None, bytes | None]:
     from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 
     from events.keys import group_of
-    from liveblog.bootstrap import get_db
+    from liveblog.bootstrap import get_liveblog
 
     with app.app_context():
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         wrapped = conn.execute("SELECT wrapped FROM stream_keys WHERE stream_id = ?",
                                (stream,)).fetchone()
         kek = conn.execute("SELECT kek FROM key_groups WHERE grp = ?",
@@ -133,10 +133,10 @@ def _keys(app, stream: str) -> tuple[bytes | None, bytes | None]:
 
 def _sealed_copies(app, stream: str) -> list[str]:
     """The stream's payloads as the events table stores them (sealed)."""
-    from liveblog.bootstrap import get_db
+    from liveblog.bootstrap import get_liveblog
 
     with app.app_context():
-        rows = get_db().store().conn.execute(
+        rows = get_liveblog().store().conn.execute(
             "SELECT data FROM events WHERE stream_id = ? ORDER BY version", (stream,)).fetchall()
     return [row[0] for row in rows if row[0].startswith("~s1~")]
 

@@ -11,7 +11,7 @@ import os
 from PIL import Image
 
 from events import StoredRow
-from liveblog.bootstrap import get_db
+from liveblog.bootstrap import get_liveblog
 
 from .helpers import assert_problem, create_blog, create_post
 
@@ -71,7 +71,7 @@ def test_what_is_not_an_image_of_its_type_is_refused(app, client, editor, audito
     app.config["MEDIA_MAX_BYTES"] = 1000
     assert_problem(upload(client, editor, image_bytes(size=(100, 100), noise=1)), 413)
     with app.app_context():
-        assert get_db().store().conn.execute("SELECT count(*) FROM media").fetchone()[0] == 0
+        assert get_liveblog().store().conn.execute("SELECT count(*) FROM media").fetchone()[0] == 0
 
 
 def test_an_image_past_the_json_limit_but_within_the_media_limit_is_taken(client, editor):
@@ -91,7 +91,7 @@ def test_an_image_block_names_an_upload_and_the_chain_covers_its_hash(app, clien
                              "url": uploaded["url"], "width": 640, "height": 480,
                              "caption": "The count", "credit": "Jane Roe", "alt": "Ballots"}]
     with app.app_context():
-        rows = [StoredRow._make(r) for r in get_db().store().read_rows(0)]
+        rows = [StoredRow._make(r) for r in get_liveblog().store().read_rows(0)]
         assert uploaded["id"] in [r for r in rows if r.type == "PostPublished"][0].data
     page = client.get("/blogs/night").get_data(as_text=True)
     assert f'<img src="{uploaded["url"]}" alt="Ballots" width="640" height="480"' in page

@@ -65,4 +65,4 @@ def test_requests_are_counted_exactly_unless_request_metrics_is_off(db_path, clo
             client.get("/api/blogs/no-such-blog")
         after = _served(client, route)
         assert [a - b for a, b in zip(after, before, strict=True)] == [3 if counting else 0] * 3
-        app.extensions["liveblog.db"].shutdown()
+        app.extensions["liveblog"].shutdown()

@@ -35,7 +35,7 @@ def test_webhook_allow_private_reads_the_word_it_is_given(word, allowed, tmp_pat
         else:
             assert_problem(answer, 422, fields=["url"])
     finally:
-        app.extensions["liveblog.db"].shutdown()
+        app.extensions["liveblog"].shutdown()
 
 
 @pytest.mark.parametrize("word, allowed", [("no", False), ("1", True), ("yes", True),
@@ -46,7 +46,7 @@ def test_oembed_allow_private_reads_the_word_it_is_given(word, allowed, tmp_path
     try:
         assert app.extensions["liveblog.embeds"].allow == allowed
     finally:
-        app.extensions["liveblog.db"].shutdown()
+        app.extensions["liveblog"].shutdown()
 
 
 class _Named(http.server.BaseHTTPRequestHandler):

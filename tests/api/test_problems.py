@@ -347,7 +347,7 @@ def _refuse_writes(conn, refuse=True):
 def test_a_full_disk_is_a_503_and_nothing_is_recorded(db_path, clock):
     """SQLite held at its size (max_page_count) answers writes as a full disk does."""
     from liveblog import create_app
-    from liveblog.bootstrap import get_db
+    from liveblog.bootstrap import get_liveblog
 
     from ..conftest import Tokens
     from .helpers import create_blog
@@ -358,7 +358,7 @@ def test_a_full_disk_is_a_503_and_nothing_is_recorded(db_path, clock):
     blog = create_blog(client, editor)
     big = {"headline": "big", "body": [{"type": "paragraph", "text": "x" * 19_000}] * 8}
     with app.app_context():
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
     before = log_head(app)
     refused = client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor)
@@ -366,15 +366,15 @@ def test_a_full_disk_is_a_503_and_nothing_is_recorded(db_path, clock):
     assert "full" in client.get("/healthz").get_json().get("detail", "full")
     assert log_head(app) == before
     with app.app_context():
-        get_db().store().conn.execute("PRAGMA max_page_count = 1073741823")
+        get_liveblog().store().conn.execute("PRAGMA max_page_count = 1073741823")
     assert client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor).status_code \
         == 201
-    app.extensions["liveblog.db"].shutdown()
+    app.extensions["liveblog"].shutdown()
 
 
 def test_storage_refusing_writes_is_a_503_reads_go_on_and_health_says_degraded(
         app, client, editor, blog):
-    from liveblog.bootstrap import get_db
+    from liveblog.bootstrap import get_liveblog
 
     big = {"headline": "big", "body": [{"type": "paragraph", "text": "x" * 19_000}] * 8}
     assert client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor).status_code \
@@ -383,7 +383,7 @@ def test_storage_refusing_writes_is_a_503_reads_go_on_and_health_says_degraded(
             if k in ("status", "writes")} == {"status": "ok", "writes": "ok"}
     before = log_head(app)
     with app.app_context():
-        _refuse_writes(get_db().store().conn)
+        _refuse_writes(get_liveblog().store().conn)
     refused = client.post(f"/api/blogs/{blog['id']}/posts", json=big, headers=editor)
     body = assert_problem(refused, 503)
     assert refused.headers["Retry-After"] and "nothing was recorded" in body["detail"]
@@ -394,7 +394,7 @@ def test_storage_refusing_writes_is_a_503_reads_go_on_and_health_says_degraded(
     feed = client.get(f"/api/blogs/{blog['id']}/posts")  # readers are still served
     assert feed.status_code == 200 and feed.get_json()["total"] == 1
     with app.app_context():
-        _refuse_writes(get_db().store().conn, refuse=False)
+        _refuse_writes(get_liveblog().store().conn, refuse=False)
     assert log_head(app) == before  # nothing half-recorded
     # recovery without a restart: health finds storage takes writes again
     assert {k: v for k, v in client.get("/healthz").get_json().items()

@@ -9,7 +9,7 @@ import json
 
 from events import EventStore, export_jsonl, import_jsonl, verify
 from liveblog.audit import feed_as_of
-from liveblog.bootstrap import get_db
+from liveblog.bootstrap import get_liveblog
 
 from ..conftest import fresh_postgres
 from ..test_rebuild import tables
@@ -47,7 +47,7 @@ def test_a_legal_token_redacts_a_post_everywhere(app, client, tokens, editor, au
     feed_before = client.get(f"/api/blogs/{blog['id']}/posts")
     cursor = feed_before.get_json()["blog"]["cursor"]
     with app.app_context():
-        before_position = get_db().store().head().position
+        before_position = get_liveblog().store().head().position
 
     # only the legal role redacts, with a reason
     for who in (editor, auditor, {}):
@@ -80,7 +80,7 @@ def test_a_legal_token_redacts_a_post_everywhere(app, client, tokens, editor, au
 
     # gone from storage: no event, no read model holds a word of it
     with app.app_context():
-        conn = get_db().store().conn
+        conn = get_liveblog().store().conn
         stored = json.dumps([list(r) for r in conn.execute("SELECT data FROM events")])
         stored += json.dumps(tables(conn), default=str)
         assert SECRET not in stored
@@ -132,7 +132,7 @@ def test_a_legal_token_redacts_a_post_everywhere(app, client, tokens, editor, au
     assert verified["ok"] is True and verified["redacted_events"] == 4
 
     with app.app_context():
-        db = get_db()
+        db = get_liveblog()
         store = db.store()
         # the read models a rebuild makes from the erased log are the ones redaction left
         live = tables(store.conn)

@@ -24,9 +24,9 @@ def test_text_fields_keep_only_the_inline_subset(app, client, editor):
     assert post["byline"]["contributors"] == ["Jane"]
     assert blog["title"] == "Title"
     with app.app_context():
-        from liveblog.bootstrap import get_db
+        from liveblog.bootstrap import get_liveblog
 
-        raw = get_db().store().conn.execute("SELECT data FROM events").fetchall()
+        raw = get_liveblog().store().conn.execute("SELECT data FROM events").fetchall()
         raw = " ".join(row[0] for row in raw)
     for needle in ("<script", "onerror", "onclick", "javascript:", "<iframe"):
         assert needle not in raw.lower()

@@ -39,7 +39,7 @@ def deliver(app):
     """One run of the scheduler's job (the same code), as the scheduler would make it."""
     from liveblog.webhooks import Deliverer, Settings
 
-    db = app.extensions["liveblog.db"]
+    db = app.extensions["liveblog"]
     deliverer = Deliverer(db, Settings.from_config(app.config), db.now)
     try:
         return deliverer.run()

@@ -32,7 +32,7 @@ def story(database, clock):
                  headers={**editor, "If-Match": '"1"'})
     client.delete(f"/api/blogs/story/posts/{posts[1]['id']}", headers=editor)
     feed = client.get("/api/blogs/story/posts").get_json()
-    app.extensions["liveblog.db"].close()
+    app.extensions["liveblog"].close()
     return {"feed": feed, "blog": blog}
 
 
@@ -75,7 +75,7 @@ def test_export_import_gives_the_same_head_and_the_same_feed(database, tmp_path,
     assert f"head {head['position']} {head['hash']}" in out
     app = create_app({"TESTING": True, "DATABASE": str(copy)})
     assert app.test_client().get("/api/blogs/story/posts").get_json() == story["feed"]
-    app.extensions["liveblog.db"].close()
+    app.extensions["liveblog"].close()
     # a second import into the now non-empty database is refused
     code, out = cli("import", "--db", str(copy), str(dump), "--with-tokens")
     assert code == 1 and "empty" in out.strip().splitlines()[-1]
@@ -108,7 +108,7 @@ def test_rebuild_reports_a_count_and_keeps_the_feed(database, story):
     assert f"rebuilt {count} projections from" in out.strip().splitlines()[-1]
     app = create_app({"TESTING": True, "DATABASE": database})
     assert app.test_client().get("/api/blogs/story/posts").get_json() == story["feed"]
-    app.extensions["liveblog.db"].close()
+    app.extensions["liveblog"].close()
 
 
 def test_replay_prints_the_feed_as_it_was(database, story):
@@ -142,7 +142,7 @@ def _feed(database):
     try:
         return app.test_client().get("/api/blogs/story/posts").get_json()
     finally:
-        app.extensions["liveblog.db"].shutdown()
+        app.extensions["liveblog"].shutdown()
 
 
 def test_copy_moves_a_log_between_backends_and_back(db_path, tmp_path, clock, postgres_server):
@@ -160,7 +160,7 @@ def test_copy_moves_a_log_between_backends_and_back(db_path, tmp_path, clock, po
     uploaded = client.post("/api/media", data=image,
                            headers={**editor, "Content-Type": "image/png"}).get_json()
     create_post(client, editor, blog["id"], body=[{"type": "image", "media_id": uploaded["id"]}])
-    app.extensions["liveblog.db"].shutdown()
+    app.extensions["liveblog"].shutdown()
     feed = _feed(str(db_path))
     postgres = fresh_postgres(postgres_server)
     code, out = cli("copy", "--from", str(db_path), "--to", postgres)
@@ -234,7 +234,7 @@ def test_import_distrusts_a_log_that_chains_and_changes_nothing(tmp_path, record
     app = create_app({"TESTING": True, "DATABASE": database})
     client = app.test_client()
     assert client.get("/api/blogs").get_json() == {"blogs": []}
-    app.extensions["liveblog.db"].shutdown()
+    app.extensions["liveblog"].shutdown()
 
 
 def test_import_takes_token_events_when_asked(tmp_path):

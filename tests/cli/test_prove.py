@@ -117,7 +117,7 @@ def test_a_database_restored_from_an_older_backup_is_refused_a_checkpoint(story,
     create_post(client, editor, blog["id"], headline="Signed, then lost")
     signed = record_log_checkpoint(app)
     assert signed is not None
-    app.extensions["liveblog.db"].shutdown()
+    app.extensions["liveblog"].shutdown()
     # the newer database is lost; the older backup is restored where it was, and takes news
     for leftover in Path(db).parent.glob("story.db*"):
         if not leftover.name.endswith(".log-checkpoint"):
@@ -129,7 +129,7 @@ def test_a_database_restored_from_an_older_backup_is_refused_a_checkpoint(story,
     create_post(client, editor, blog["id"], headline="Another story")
     with pytest.raises(ForkError, match="restored from an older backup"):
         again.extensions["liveblog.log"].sign(
-            again.extensions["liveblog.db"].store().conn, "2026-12-06T00:00:00Z")
+            again.extensions["liveblog"].store().conn, "2026-12-06T00:00:00Z")
     assert record_log_checkpoint(again) is None  # the job logs it and signs nothing
     # a checkpoint is never served for the fork; a proof says why there is none
     answer = client.get("/log/checkpoint")

@@ -45,7 +45,7 @@ def stored(tmp_path, clock):
     blog = create_blog(client, editor, slug="story")
     create_post(client, editor, blog["id"], headline="kept")
     feed = client.get("/api/blogs/story/posts").get_json()
-    app.extensions["liveblog.db"].shutdown()
+    app.extensions["liveblog"].shutdown()
     return folder, editor, feed
 
 
@@ -77,4 +77,4 @@ def test_the_service_starts_read_only_serves_reads_and_refuses_writes(stored, tm
             assert health.get_json()["status"] == "degraded"
             assert health.get_json()["writes"] == "failing"
         finally:
-            app.extensions["liveblog.db"].shutdown()
+            app.extensions["liveblog"].shutdown()

@@ -101,4 +101,4 @@ def test_every_node_reports_storage_that_refuses_writes(database):
             conn.execute("DROP TRIGGER refuse ON health_probe")
         assert node.test_client().get("/healthz").status_code == 200
     finally:
-        node.extensions["liveblog.db"].shutdown()
+        node.extensions["liveblog"].shutdown()

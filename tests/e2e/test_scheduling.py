@@ -99,7 +99,7 @@ def test_two_schedulers_firing_the_same_jobs_publish_each_post_once(database):
         for post_id in ids:
             service().handle(cmd.CreatePost(blog_id, post_id, {"headline": "x"},
                                             publish_at=soon), actor)
-    app.extensions["liveblog.db"].shutdown()
+    app.extensions["liveblog"].shutdown()
     time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.1)
     racers = [subprocess.Popen([sys.executable, "-c", RACER, str(db), blog_id, *ids],
                                stdout=subprocess.PIPE, text=True) for _ in range(2)]

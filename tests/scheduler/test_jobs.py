@@ -25,10 +25,10 @@ def feed_headlines(client, blog):
 
 def published_events(app):
     with app.app_context():
-        from liveblog.bootstrap import get_db
+        from liveblog.bootstrap import get_liveblog
 
         return [(e.data["post_id"], e.metadata["actor"]) for e in
-                get_db().store().read_all(types=["PostPublished"])]
+                get_liveblog().store().read_all(types=["PostPublished"])]
 
 
 def test_a_scheduled_post_goes_live_once_at_its_time(app, client, editor, clock):
@@ -177,7 +177,7 @@ def test_a_real_scheduler_publishes_on_time(db_path):
         lateness = (published - (now + timedelta(seconds=due))).total_seconds()
         assert 0 <= lateness < 1.0, (headline, lateness)
     assert len(published_events(app)) == 2
-    app.extensions["liveblog.db"].close()
+    app.extensions["liveblog"].close()
 
 
 
@@ -199,9 +199,9 @@ def test_an_idle_blog_is_archived_by_the_scheduler(app, client, editor, clock):
     assert client.get("/api/blogs/quiet").get_json()["status"] == "closed"
     assert client.get("/api/blogs/forever").get_json()["status"] == "live"
     with app.app_context():
-        from liveblog.bootstrap import get_db
+        from liveblog.bootstrap import get_liveblog
 
-        [closing] = list(get_db().store().read_all(types=["BlogClosed"]))
+        [closing] = list(get_liveblog().store().read_all(types=["BlogClosed"]))
     assert closing.data["blog_id"] == quiet["id"]
     assert closing.metadata["actor"] == {"type": "system", "name": "scheduler"}
     clock.advance(days=40)
