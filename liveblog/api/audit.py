@@ -136,7 +136,7 @@ class Events(MethodView):
     @blp.arguments(EventsQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, EventsSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404, 422)
+    @errors(blp, 404)
     def get(self, after: int, limit: int, blog: str | None = None,
             type: str | None = None) -> Any:
         """The log as stored (data before upcasting, so hashes can be recomputed), in order."""
@@ -173,7 +173,7 @@ class History(MethodView):
     @require("post.history")
     @blp.response(200, HistorySchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404)
+    @errors(blp, 404)
     def get(self, blog: str, post: str) -> Any:
         """Every revision of a post: who, when, the state after, and what changed."""
         store = get_liveblog().store()
@@ -187,7 +187,6 @@ class Verify(MethodView):
     @require("audit.read")
     @blp.response(200, VerifySchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403)
     def get(self) -> Any:
         """Walk the hash chain and check the signed audit checkpoints; report what is broken.
 
@@ -223,7 +222,6 @@ class Checkpoints(MethodView):
     @blp.arguments(CheckpointsQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, CheckpointsSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 422)
     def get(self, after: int, limit: int) -> Any:
         """The signed audit checkpoints after a position, oldest first, with the public key.
 

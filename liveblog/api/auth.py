@@ -20,6 +20,7 @@ from ..http.requests import ACTOR_KEY
 from ..people import SESSION_COOKIE, Session, csrf_matches, find_session, person_of
 from ..service import Actor
 from ..tokens import authenticate
+from .docs import answers
 from .problems import problem
 
 #: the methods that change nothing (no CSRF token needed)
@@ -166,7 +167,8 @@ def signed_in() -> Actor:
 
 def require(action: str | None = None) -> Callable[[F], F]:
     """Let through a signed-in person (401 else) who may do ``action`` anywhere (403 else);
-    ``None``: any signed-in person, the view or the service checking the blog's rule."""
+    ``None``: any signed-in person, the view or the service checking the blog's rule (403
+    too). It documents the 401 and the 403 it answers: the view does not list them."""
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -176,7 +178,7 @@ def require(action: str | None = None) -> Callable[[F], F]:
                 allowed(action)
             return view(*args, **kwargs)
 
-        return wrapped  # type: ignore[return-value]
+        return answers(wrapped, 401, 403)  # type: ignore[no-any-return]
 
     return decorator
 

@@ -16,9 +16,9 @@ from ..domain.errors import SlugTakenError
 from ..http.caching import blog_etag, conditional, content_etag, reader_headers
 from ..service import new_id
 from .auth import require
-from .docs import SIGNED_IN, Blueprint, errors, idempotent_post, if_match, reader_get
+from .docs import SIGNED_IN, Blueprint, errors, idempotent_post, reader_get
 from .edge import dumps, json_response
-from .preconditions import if_match_version
+from .preconditions import if_match
 from .schemas import BlogCreateSchema, BlogListSchema, BlogPatchSchema, BlogSchema, slugify
 from .views import blog_after, run
 
@@ -51,7 +51,7 @@ class Blogs(MethodView):
     @blp.response(201, BlogSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post(created=True)
-    @errors(blp, 400, 401, 403, 409, 413, 415, 422)
+    @errors(blp, 400, 409, 413, 415)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a blog (the slug defaults to one made from the title)."""
         blog_id = new_id()
@@ -96,10 +96,9 @@ class Blog(MethodView):
     @blp.response(200, BlogSchema)
     @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="blog")
-    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
-    def patch(self, data: dict[str, Any], blog: str) -> Any:
+    @errors(blp, 400, 404, 409, 413, 415)
+    def patch(self, data: dict[str, Any], blog: str, expected: int | None) -> Any:
         """Change a blog's fields. Needs If-Match: the blog's ETag."""
-        expected = if_match_version(required=True)
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
         outcome = run(cmd.UpdateBlog(head.id, data), expected_version=expected)
         body, etag = blog_after(outcome, head.id)
@@ -119,7 +118,7 @@ class CloseBlog(MethodView):
     @blp.response(200, BlogSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post()
-    @errors(blp, 400, 401, 403, 404, 409, 415, 422)
+    @errors(blp, 400, 404, 409, 415, 422)
     def post(self, blog: str) -> Any:
         """Close a blog: it takes no new posts but stays readable."""
         return _status_change(cmd.CloseBlog, blog)
@@ -131,7 +130,7 @@ class ReopenBlog(MethodView):
     @blp.response(200, BlogSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post()
-    @errors(blp, 400, 401, 403, 404, 409, 415, 422)
+    @errors(blp, 400, 404, 409, 415, 422)
     def post(self, blog: str) -> Any:
         """Reopen a closed blog."""
         return _status_change(cmd.ReopenBlog, blog)

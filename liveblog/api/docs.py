@@ -63,14 +63,15 @@ Conventions beyond the contract's:
 #: browser's session cookie (with X-CSRF-Token on writes)
 SIGNED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 
-_HEADER = {"schema": {"type": "string"}}
-_READER_HEADERS = {name: {**_HEADER, "description": text}
+HEADER = {"schema": {"type": "string"}}
+_READER_HEADERS = {name: {**HEADER, "description": text}
                    for name, text in caching.READER_HEADER_DOCS.items()}
 
 
 class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
     """flask-smorest's Blueprint, which also documents the HTTP headers views declare with
-    :func:`reader_get`, :func:`if_match` and :func:`idempotent_post`."""
+    :func:`reader_get`, :func:`~liveblog.api.preconditions.if_match` and
+    :func:`idempotent_post`, and the problem statuses precondition decorators answer."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,10 +85,19 @@ class Blueprint(flask_smorest.Blueprint):  # type: ignore[misc]
             doc.setdefault("parameters", []).extend(extra["parameters"])
             for status, response in extra["responses"].items():
                 doc.setdefault("responses", {}).setdefault(status, {}).update(response)
+        # the statuses a precondition decorator answers (require, if_match), and the 422 of
+        # arguments that do not validate: problem+json, as every error of this API
+        statuses = set(doc_info.get("liveblog_statuses", ()))
+        if doc_info.get("arguments"):
+            statuses.add(422)
+        responses = doc.setdefault("responses", {})
+        for code in sorted(statuses):
+            responses.pop(code, None)
+            responses[str(code)] = problem_response(code)
         return doc
 
 
-def _document_headers(parameters: list[dict[str, Any]],
+def document_headers(parameters: list[dict[str, Any]],
                       responses: dict[int, dict[str, Any]]) -> Callable[[Any], Any]:
     def decorator(view: Any) -> Any:
         # documentation only: the view itself is returned, not wrapped
@@ -103,7 +113,7 @@ def _document_headers(parameters: list[dict[str, Any]],
 
 def reader_get() -> Callable[[Any], Any]:
     """Document a reader GET's validators: If-None-Match in, ETag and caching headers out, 304."""
-    return _document_headers(
+    return document_headers(
         [{"in": "header", "name": "If-None-Match", "required": False,
           "schema": {"type": "string"},
           "description": "the ETag of the answer you hold: 304 when it is still current"}],
@@ -113,32 +123,36 @@ def reader_get() -> Callable[[Any], Any]:
                            "Cache-Control": _READER_HEADERS["Cache-Control"]}}})
 
 
-def if_match(*, required: bool, what: str, status: int = 200) -> Callable[[Any], Any]:
-    """Document a change's If-Match (the version it started from) and the new ETag, sent with
-    the view's success ``status``."""
-    return _document_headers(
-        [{"in": "header", "name": "If-Match", "required": required,
-          "schema": {"type": "string"},
-          "description": f"the ETag of the {what} you started from; a stale one is a 412"
-                         + ("" if required else " (without it the change is unconditional)")}],
-        {status: {"headers": {"ETag": {**_HEADER, "description": f"the {what}'s new version"}}}}
-        if required else {})
-
-
 def idempotent_post(created: bool = False) -> Callable[[Any], Any]:
     """Document a POST's Idempotency-Key and, when it creates something, Location and ETag."""
-    return _document_headers(
+    return document_headers(
         [{"in": "header", "name": "Idempotency-Key", "required": False,
           "schema": {"type": "string", "minLength": 1, "maxLength": 255},
           "description": "a retry with the same key and body appends nothing and returns the"
                          " first response; keys are scoped to the token"}],
-        {201: {"headers": {"Location": {**_HEADER, "description": "the new resource"},
-                           "ETag": {**_HEADER, "description": "its version, for If-Match"}}}}
+        {201: {"headers": {"Location": {**HEADER, "description": "the new resource"},
+                           "ETag": {**HEADER, "description": "its version, for If-Match"}}}}
         if created else {})
 
 
+def problem_response(code: int) -> dict[str, Any]:
+    """The OpenAPI response of a problem with status ``code``."""
+    return {"description": HTTP_STATUS_CODES.get(code, "Error"),
+            "content": {PROBLEM_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+def answers(view: Any, *codes: int) -> Any:
+    """Say in ``view``'s document that it may answer these problem statuses (a precondition
+    decorator's own, so the view does not list them again)."""
+    apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
+    apidoc["liveblog_statuses"] = sorted({*apidoc.get("liveblog_statuses", ()), *codes})
+    view._apidoc = apidoc
+    return view
+
+
 def errors(blp: flask_smorest.Blueprint, *codes: int) -> Callable[[Any], Any]:
-    """Document these problem responses on a view."""
+    """Document the problem responses a view's own work may give (its domain's: 404, 409...;
+    what its decorators check, they document themselves)."""
     def decorator(view: Any) -> Any:
         for code in codes:
             view = blp.alt_response(code, schema=ProblemSchema, content_type=PROBLEM_TYPE,

@@ -45,7 +45,7 @@ class HealthSchema(ma.Schema):
 @blp.route("/healthz")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
-    @errors(blp, 503)
+    @errors(blp, 401, 503)
     def get(self) -> Any:
         """200 {"status": "ok", "writes": "ok"} when the database answers and takes writes;
         503 {"status": "degraded", "writes": "failing"} while storage refuses writes (reads

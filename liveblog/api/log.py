@@ -148,7 +148,7 @@ class Proof(MethodView):
     @blp.arguments(ProofQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ProofSchema)
     @reader_get()
-    @errors(blp, 401, 404, 422, 503)
+    @errors(blp, 401, 404, 503)
     def get(self, blog: str, post: str, version: int) -> Any:
         """A proof that this version of the post is in the log (anyone, for a version readers
         saw; auditors for any): a verifier with only ``GET /log/key`` recomputes the chain

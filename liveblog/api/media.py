@@ -48,7 +48,7 @@ class Upload(MethodView):
     @blp.doc(security=SIGNED_IN, requestBody=_UPLOAD)
     @blp.response(201, MediaSchema, description="stored now")
     @blp.alt_response(200, schema=MediaSchema, description="the same bytes were stored before")
-    @errors(blp, 401, 403, 411, 413, 415, 422)
+    @errors(blp, 411, 413, 415, 422)
     def post(self) -> Any:
         """Upload an image (JPEG, PNG, WebP or GIF): checked, measured, kept by its hash.
 
@@ -87,7 +87,7 @@ class Served(MethodView):
                          {"in": "header", "name": "If-None-Match", "required": False,
                           "schema": {"type": "string"},
                           "description": "the ETag held: 304 (the bytes never change)"}])
-    @errors(blp, 404)
+    @errors(blp, 401, 404)
     def get(self, name: str) -> Any:
         """An uploaded image, by its hash: the same URL is always the same bytes."""
         stem, _, ext = name.partition(".")

@@ -40,7 +40,6 @@ class Me(MethodView):
     @require()
     @blp.response(200, MeSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401)
     def get(self) -> Any:
         """Who is asking: their newsroom role and the blogs they are a member of (a signed-in
         browser also gets the ``csrf_token`` its writes must send as ``X-CSRF-Token``)."""
@@ -67,7 +66,7 @@ class Members(MethodView):
     @require()
     @blp.response(200, MembersSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404)
+    @errors(blp, 404)
     def get(self, blog: str) -> Any:
         """The blog's members (for its members, admins, auditors and legal)."""
         conn = get_liveblog().store().conn
@@ -83,7 +82,7 @@ class Candidates(MethodView):
     @blp.arguments(CandidatesQuerySchema, location="query")
     @blp.response(200, CandidatesSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404, 422)
+    @errors(blp, 404)
     def get(self, args: dict[str, Any], blog: str) -> Any:
         """Who could be made a member of the blog, by name (for those who may add members:
         admins, and the blog's editors): holders of scoped tokens and people who signed in,
@@ -102,7 +101,7 @@ class Member(MethodView):
     @blp.arguments(MemberPutSchema)
     @blp.response(200, MemberSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 400, 401, 403, 404, 413, 415, 422)
+    @errors(blp, 400, 404, 413, 415)
     def put(self, data: dict[str, Any], blog: str, person: str) -> Any:
         """Make a person (a token's id, or a signed-in person's) a member of the blog, or
         change their role there: admins any role, the blog's editors contributors. Recorded
@@ -124,7 +123,7 @@ class Member(MethodView):
     @require()
     @blp.response(204)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404)
+    @errors(blp, 404)
     def delete(self, blog: str, person: str) -> Any:
         """End the person's membership of the blog: their access to it ends at their next
         request, on every node."""

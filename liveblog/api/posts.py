@@ -32,10 +32,10 @@ from ..http.caching import (
 from ..queries import BlogHead
 from ..service import new_id
 from .auth import allowed, current_actor, may_here, require, signed_in
-from .docs import SIGNED_IN, Blueprint, errors, idempotent_post, if_match, reader_get
+from .docs import SIGNED_IN, Blueprint, errors, idempotent_post, reader_get
 from .edge import dumps, json_response
 from .freshness import ReaderRequest, reader_answer
-from .preconditions import if_match_version
+from .preconditions import if_match
 from .schemas import (
     ApproveSchema,
     ChangesQuerySchema,
@@ -131,7 +131,7 @@ class Posts(MethodView):
     @blp.arguments(FeedQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, FeedSchema)
     @reader_get()
-    @errors(blp, 400, 401, 403, 404, 422)
+    @errors(blp, 400, 401, 403, 404)
     def get(self, blog: str, order: str, limit: int, cursor: str | None = None,
             as_of: str | None = None, status: str | None = None) -> Any:
         """The feed: a page of published posts, pinned ones first on the first page.
@@ -153,7 +153,7 @@ class Posts(MethodView):
     @blp.response(201, PostSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post(created=True)
-    @errors(blp, 400, 401, 403, 404, 409, 413, 415, 422)
+    @errors(blp, 400, 404, 409, 413, 415)
     def post(self, data: dict[str, Any], blog: str) -> Any:
         """Publish a post now (an editor's default), save a draft (a contributor's default),
         submit it for approval, or schedule it with publish_at."""
@@ -204,13 +204,12 @@ class Post(MethodView):
     @blp.response(200, PostSchema)
     @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="post")
-    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
-    def patch(self, data: dict[str, Any], blog: str, post: str) -> Any:
+    @errors(blp, 400, 404, 409, 413, 415)
+    def patch(self, data: dict[str, Any], blog: str, post: str, expected: int | None) -> Any:
         """Change a post: content, pin, key event, publish a draft now, or reschedule.
 
         Needs ``If-Match: "<version>"``; a stale version is a 412 and nothing changes.
         """
-        expected = if_match_version(required=True)
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
         command = cmd.EditPost(
             blog_id=head.id, post_id=post, changes=_content(data), pinned=data.get("pinned"),
@@ -225,10 +224,10 @@ class Post(MethodView):
     @blp.response(204)
     @blp.doc(security=SIGNED_IN)
     @if_match(required=False, what="post")
-    @errors(blp, 401, 403, 404, 409, 412, 422)
-    def delete(self, blog: str, post: str, reason: str | None = None) -> Any:
+    @errors(blp, 404, 409)
+    def delete(self, blog: str, post: str, reason: str | None = None,
+               expected: int | None = None) -> Any:
         """Delete a post (a scheduled one never goes live). Its history stays."""
-        expected = if_match_version(required=False)
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
         run(cmd.DeletePost(head.id, post, reason), expected_version=expected)
         return current_app.response_class(status=204)
@@ -240,7 +239,7 @@ class Changes(MethodView):
     @blp.arguments(ChangesQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ChangesSchema)
     @reader_get()
-    @errors(blp, 400, 401, 404, 422)
+    @errors(blp, 400, 401, 404)
     def get(self, blog: str, since: str, limit: int, wait: int) -> Any:
         """Every post whose visible state changed after the cursor, oldest change first.
 
@@ -274,13 +273,12 @@ class Corrections(MethodView):
     @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="post", status=201)
     @idempotent_post(created=False)
-    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
-    def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
+    @errors(blp, 400, 404, 409, 413, 415)
+    def post(self, data: dict[str, Any], blog: str, post: str, expected: int | None) -> Any:
         """Correct a published post in public: the text and the reason are shown under it.
 
         Needs ``If-Match: "<version>"`` (the post you read); the post's version goes up.
         """
-        expected = if_match_version(required=True)
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
         outcome = run(cmd.CorrectPost(head.id, post, new_id(), data["text"], data["reason"]),
                       expected_version=expected, idempotent=True)
@@ -295,7 +293,7 @@ class Redact(MethodView):
     @blp.response(200, RedactionSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post(created=False)
-    @errors(blp, 400, 401, 403, 404, 409, 413, 415, 422)
+    @errors(blp, 400, 404, 409, 413, 415)
     def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
         """Erase a post's content from the record for a legal reason (legal tokens only).
 
@@ -330,12 +328,12 @@ class Submit(MethodView):
     @blp.doc(security=SIGNED_IN)
     @if_match(required=False, what="post")
     @idempotent_post()
-    @errors(blp, 400, 401, 403, 404, 409, 412, 415, 422)
-    def post(self, blog: str, post: str) -> Any:
+    @errors(blp, 400, 404, 409, 415, 422)
+    def post(self, blog: str, post: str, expected: int | None) -> Any:
         """Send a draft to the blog's editors for approval (its author only): ``submitted``."""
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
         return _transition(cmd.SubmitPost(head.id, post), head.id, post,
-                           expected=if_match_version(required=False))
+                           expected=expected)
 
 
 @blp.route("/<blog>/posts/<post>/approve")
@@ -346,11 +344,10 @@ class Approve(MethodView):
     @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="post")
     @idempotent_post()
-    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422, 428)
-    def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
+    @errors(blp, 400, 404, 409, 413, 415)
+    def post(self, data: dict[str, Any], blog: str, post: str, expected: int | None) -> Any:
         """Approve a submitted post (the blog's editors): ``published`` now, or ``scheduled``
         for a future ``publish_at``. Needs ``If-Match: "<version>"``: the version approved."""
-        expected = if_match_version(required=True)
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
         return _transition(cmd.ApprovePost(head.id, post, (data or {}).get("publish_at")),
                            head.id, post, expected=expected)
@@ -364,13 +361,13 @@ class Reject(MethodView):
     @blp.doc(security=SIGNED_IN)
     @if_match(required=False, what="post")
     @idempotent_post()
-    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422)
-    def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
+    @errors(blp, 400, 404, 409, 413, 415)
+    def post(self, data: dict[str, Any], blog: str, post: str, expected: int | None) -> Any:
         """Send a submitted post back to its author as a draft, with a note they see as
         ``review_note`` (the blog's editors)."""
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
         return _transition(cmd.RejectPost(head.id, post, data["note"]), head.id, post,
-                           expected=if_match_version(required=False))
+                           expected=expected)
 
 
 @blp.route("/<blog>/posts/<post>/unpublish")
@@ -381,13 +378,13 @@ class Unpublish(MethodView):
     @blp.doc(security=SIGNED_IN)
     @if_match(required=False, what="post")
     @idempotent_post()
-    @errors(blp, 400, 401, 403, 404, 409, 412, 413, 415, 422)
-    def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
+    @errors(blp, 400, 404, 409, 413, 415)
+    def post(self, data: dict[str, Any], blog: str, post: str, expected: int | None) -> Any:
         """Take a published post back to ``draft`` (the blog's editors): readers get a
         ``delete`` in /changes, and it leaves the feed, Atom and the page."""
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
         return _transition(cmd.UnpublishPost(head.id, post, (data or {}).get("reason")),
-                           head.id, post, expected=if_match_version(required=False))
+                           head.id, post, expected=expected)
 
 
 @blp.route("/<blog>/corrections")

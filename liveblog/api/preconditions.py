@@ -7,12 +7,15 @@ PATCH compares the blog's own revision, so posts published meanwhile do not make
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
 from flask import request
 from werkzeug.exceptions import PreconditionRequired
 
-
-class MalformedPreconditionError(ValueError):
-    """Raised when If-Match does not hold a version this API issued."""
+from .docs import HEADER, answers, document_headers
+from .problems import MalformedPreconditionError
 
 
 def if_match_version(*, required: bool) -> int | None:
@@ -35,3 +38,28 @@ def if_match_version(*, required: bool) -> int | None:
     if not (head.isascii() and head.isdigit()) or len(head) > 18:  # no version is that long
         raise MalformedPreconditionError(f"If-Match {raw!r} is not a version this API issued")
     return int(head)
+
+
+def if_match(*, required: bool, what: str, status: int = 200) -> Callable[[Any], Any]:
+    """Check a change's If-Match and document it, in one place: the view gets the version it
+    names as ``expected`` (None without one, when not ``required``); a missing one is a 428,
+    one that is not ours a 412 (a stale one is the service's 412); the new ETag goes with the
+    view's success ``status``."""
+
+    def decorator(view: Any) -> Any:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            return view(*args, expected=if_match_version(required=required), **kwargs)
+
+        documented = document_headers(
+            [{"in": "header", "name": "If-Match", "required": required,
+              "schema": {"type": "string"},
+              "description": f"the ETag of the {what} you started from; a stale one is a 412"
+                             + ("" if required
+                                else " (without it the change is unconditional)")}],
+            {status: {"headers": {"ETag": {**HEADER,
+                                           "description": f"the {what}'s new version"}}}}
+            if required else {})(checked)
+        return answers(documented, *((412, 428) if required else (412,)))
+
+    return decorator

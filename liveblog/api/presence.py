@@ -58,7 +58,7 @@ class PostPresence(MethodView):
     @require()
     @blp.response(204)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404)
+    @errors(blp, 404)
     def put(self, blog: str, post: str) -> Any:
         """A heartbeat: this editor has the post open (send one at most every 5 s)."""
         blog_id, post_id = _post(blog, post)
@@ -70,7 +70,7 @@ class PostPresence(MethodView):
     @require()
     @blp.response(204)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404)
+    @errors(blp, 404)
     def delete(self, blog: str, post: str) -> Any:
         """This editor left the post."""
         blog_id, post_id = _post(blog, post)
@@ -80,7 +80,7 @@ class PostPresence(MethodView):
     @require()
     @blp.response(200, PresenceSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404)
+    @errors(blp, 404)
     def get(self, blog: str, post: str) -> Any:
         """The editors who have the post open now, longest first."""
         blog_id, post_id = _post(blog, post)
@@ -93,7 +93,7 @@ class BlogPresence(MethodView):
     @require()
     @blp.response(200, PresenceSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404)
+    @errors(blp, 404)
     def get(self, blog: str) -> Any:
         """Every editor with one of the blog's posts open now (for the console's post list)."""
         conn = get_liveblog().store().conn

@@ -22,9 +22,12 @@ from ..domain.errors import (
     StaleVersionError,
 )
 from ..pool import PoolExhaustedError
-from .preconditions import MalformedPreconditionError
 
 log = logging.getLogger(__name__)
+
+
+class MalformedPreconditionError(ValueError):
+    """Raised when If-Match does not hold a version this API issued (412: it cannot match)."""
 
 PROBLEM_TYPE = "application/problem+json"
 

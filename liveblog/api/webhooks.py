@@ -167,7 +167,6 @@ class Webhooks(MethodView):
     @require("webhooks.manage")
     @blp.response(200, WebhookListSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403)
     def get(self) -> Any:
         """Every webhook."""
         conn = get_liveblog().store().conn
@@ -178,7 +177,7 @@ class Webhooks(MethodView):
     @blp.response(201, WebhookCreatedSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post()
-    @errors(blp, 400, 401, 403, 413, 415, 422)
+    @errors(blp, 400, 413, 415)
     def post(self, data: dict[str, Any]) -> Any:
         """Subscribe a URL: it is sent, signed, what happens from now on. The answer holds
         the signing ``secret``, shown this once."""
@@ -199,7 +198,7 @@ class Webhook(MethodView):
     @require("webhooks.manage")
     @blp.response(200, WebhookSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404)
+    @errors(blp, 404)
     def get(self, hook_id: str) -> Any:
         """One webhook, with where its deliveries stand."""
         conn = get_liveblog().store().conn
@@ -209,7 +208,7 @@ class Webhook(MethodView):
     @blp.arguments(WebhookPatchSchema)
     @blp.response(200, WebhookSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 400, 401, 403, 404, 413, 415, 422)
+    @errors(blp, 400, 404, 413, 415)
     def patch(self, data: dict[str, Any], hook_id: str) -> Any:
         """Change its URL, blogs or events, or turn it off or on again."""
         conn = get_liveblog().store().conn
@@ -219,7 +218,7 @@ class Webhook(MethodView):
     @require("webhooks.manage")
     @blp.response(204)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404)
+    @errors(blp, 404)
     def delete(self, hook_id: str) -> Any:
         """Remove the webhook and its delivery log."""
         webhooks.delete(get_liveblog().store().conn, hook_id)
@@ -232,7 +231,7 @@ class Rotate(MethodView):
     @blp.response(200, SecretSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post()
-    @errors(blp, 401, 403, 404, 415)
+    @errors(blp, 404, 415)
     def post(self, hook_id: str) -> Any:
         """A new signing secret (shown once). For 24 hours deliveries carry a signature by
         the old secret too, so the partner can switch without missing one."""
@@ -247,7 +246,7 @@ class Deliveries(MethodView):
     @blp.arguments(DeliveriesQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, DeliveriesSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 401, 403, 404, 422)
+    @errors(blp, 404)
     def get(self, hook_id: str, limit: int) -> Any:
         """The latest delivery attempts, newest first: status, outcome, time taken, error."""
         return _answer({"deliveries": webhooks.deliveries(get_liveblog().store().conn, hook_id,
@@ -261,7 +260,7 @@ class Replay(MethodView):
     @blp.response(200, WebhookSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post()
-    @errors(blp, 400, 401, 403, 404, 413, 415, 422)
+    @errors(blp, 400, 404, 413, 415)
     def post(self, data: dict[str, Any], hook_id: str) -> Any:
         """Send again every event after a log position (a disabled webhook is turned on)."""
         conn = get_liveblog().store().conn
