@@ -52,12 +52,11 @@ class ProofError(ValueError):
     """A proof that does not hold: what is wrong, in one line."""
 
 
-def _proven(row: Any, tree: tlog.Tree) -> dict[str, Any]:
-    """One stored row as a verifier needs it, with its inclusion in ``tree``."""
-    position = row[0]
-    return {"leaf_index": position - 1, "record": record_text(row), "data": row[5],
-            "redacted": bool(row[12]),
-            "inclusion": [base64.b64encode(h).decode() for h in tree.inclusion(position - 1)]}
+def _proven(row: Any, path: list[bytes]) -> dict[str, Any]:
+    """One stored row as a verifier needs it, with its inclusion ``path`` (its audit path in
+    the checkpoint's tree)."""
+    return {"leaf_index": row[0] - 1, "record": record_text(row), "data": row[5],
+            "redacted": bool(row[12]), "inclusion": [base64.b64encode(h).decode() for h in path]}
 
 
 def post_proof(store: EventStore, publication: Publication, blog_id: str, post_id: str,
@@ -84,13 +83,14 @@ def post_proof(store: EventStore, publication: Publication, blog_id: str, post_i
         raise PostNotFoundError(f"no version {version} of post {post_id!r} that readers saw")
     signed = publication.covering(store.conn, upto[-1][0], now)
     tree = tlog.LogTree(store.conn).tree(signed.size)
-    last = upto[-1]
-    proof = publication.inclusion(store.conn, last[0], signed)
-    return {"event": json.loads(record_text(last)), "record": record_text(last),
+    paths = [tree.inclusion(row[0] - 1) for row in upto]
+    last, record = upto[-1], record_text(upto[-1])
+    proof = note.Proof(last[0] - 1, tuple(paths[-1]), signed.note)
+    return {"event": json.loads(record), "record": record,
             "data": last[5], "redacted": bool(last[12]), "hash": last[9],
             "prev_hash": last[8], "leaf_index": last[0] - 1, "tlog_proof": proof.text(),
             "origin": publication.origin, "checkpoint_size": signed.size,
-            "events": [_proven(row, tree) for row in upto]}
+            "events": [_proven(row, path) for row, path in zip(upto, paths, strict=True)]}
 
 
 def prove_blog(runner: ProjectionRunner, publication: Publication, blog_id: str,
@@ -108,7 +108,7 @@ def prove_blog(runner: ProjectionRunner, publication: Publication, blog_id: str,
     tree = tlog.LogTree(store.conn).tree(signed.size)
     return {"format": FORMAT, "origin": publication.origin, "blog_id": blog_id, "at": at,
             "position": position, "feed": feed, "checkpoint": signed.note,
-            "events": [_proven(row, tree) for row in rows]}
+            "events": [_proven(row, tree.inclusion(row[0] - 1)) for row in rows]}
 
 
 def check_blog_proof(proof: Any, vkey: str) -> str:

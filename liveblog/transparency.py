@@ -223,11 +223,6 @@ class Publication:
         assert signed is not None and signed.size >= position
         return signed
 
-    def inclusion(self, conn: Connection, position: int, signed: Signed) -> note.Proof:
-        """The tlog-proof of the event at ``position`` in ``signed``'s tree."""
-        tree = tlog.LogTree(conn).tree(signed.size)
-        return note.Proof(position - 1, tuple(tree.inclusion(position - 1)), signed.note)
-
 
 def _cosigned_by(text: str, signature: note.Signature, witness: Witness) -> bool:
     try:
