@@ -85,8 +85,6 @@ class Publication:
         self.verifier = self.signer.verifier
         self.state_file = Path(state_file) if state_file else None
         self.witnesses = witnesses
-        #: why the last attempt to sign was refused (None: it was not)
-        self.refused: str | None = None
 
     def latest(self, conn: Connection) -> Signed | None:
         row = conn.execute("SELECT size, root, note, signed_at FROM log_checkpoints"
@@ -139,7 +137,6 @@ class Publication:
                          " VALUES (?, ?, ?, ?) ON CONFLICT (size) DO NOTHING",
                          (signed.size, signed.root, signed.note, signed.signed_at))
         self._remember(signed)
-        self.refused = None
         return signed
 
     def _check_extends(self, tree: tlog.LogTree, head: int, prior: Signed) -> None:
@@ -151,11 +148,10 @@ class Publication:
             why = (f"the first {prior.size} events are not those of the checkpoint signed at"
                    f" {prior.signed_at}")
         if why is not None:
-            self.refused = (f"refusing to sign a checkpoint of {self.origin}: {why}; the"
+            raise ForkError(f"refusing to sign a checkpoint of {self.origin}: {why}; the"
                             " database is not the log that was published (restored from an"
                             " older backup?). Restore the newest backup, or start a new log"
                             " under a new origin.")
-            raise ForkError(self.refused)
 
     def cosign(self, conn: Connection, signed: Signed) -> Signed:
         """Offer ``signed`` to each witness that has not cosigned it, with a consistency proof

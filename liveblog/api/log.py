@@ -34,21 +34,22 @@ def _publication() -> Publication:
     return current_app.extensions["liveblog.log"]  # type: ignore[no-any-return]
 
 
-def _signed() -> Signed | Response:
-    """The latest checkpoint (one signed now when there is none yet), or a 503 saying why
-    none can be signed."""
-    publication = _publication()
+def _signed() -> Signed:
+    """The latest checkpoint (one signed now when there is none yet).
+
+    :raises ForkError: there is none, and signing one is refused (:func:`_fork_refused`).
+    """
     liveblog = get_liveblog()
-    conn = liveblog.store().conn
-    signed = publication.latest(conn)
-    if signed is None:
-        try:
-            signed = publication.sign(conn, format_time(liveblog.now())) or publication.latest(conn)
-        except ForkError as e:
-            return problem(503, str(e), slug="log-fork",
-                           headers={"Cache-Control": policies().uncached})
-    assert signed is not None
-    return signed
+    return _publication().covering(liveblog.store().conn, 0, format_time(liveblog.now()))
+
+
+def _fork_refused(error: ForkError) -> Response:
+    """A checkpoint or a proof this log cannot sign: a 503 saying why."""
+    return problem(503, str(error), slug="log-fork",
+                   headers={"Cache-Control": policies().uncached})
+
+
+blp.register_error_handler(ForkError, _fork_refused)
 
 
 def _answer(body: bytes, content_type: str, cache_control: str, *,
@@ -67,10 +68,7 @@ class Checkpoint(MethodView):
     def get(self) -> Any:
         """The log's latest signed checkpoint (c2sp.org/tlog-checkpoint), with the witnesses'
         cosignatures; renewed every LOG_CHECKPOINT_SECONDS while the log grows."""
-        signed = _signed()
-        if isinstance(signed, Response):
-            return signed
-        return _answer(signed.note.encode(), TEXT, policies().log_head)
+        return _answer(_signed().note.encode(), TEXT, policies().log_head)
 
 
 @blp.route("/log/key")
@@ -93,9 +91,10 @@ def _tile_bytes(level: str, path: str) -> bytes | None:
         index, width = tlog.parse_tile_index(path)
     except ValueError:
         return None
-    signed = _signed()
-    if isinstance(signed, Response):
-        return None
+    try:
+        signed = _signed()
+    except ForkError:
+        return None  # nothing signed: no tile is in a signed tree
     height = 0 if entries else int(level) * tlog.TILE_HEIGHT
     there = (signed.size >> height) - index * tlog.TILE_WIDTH  # hashes from the tile's start
     if there < width:
@@ -156,10 +155,6 @@ class Proof(MethodView):
         liveblog = get_liveblog()
         store = liveblog.store()
         head = queries.get_blog_head(store.conn, blog)
-        try:
-            body = post_proof(store, _publication(), head.id, post, version,
-                              format_time(liveblog.now()), any_version=may_here("audit.read"))
-        except ForkError as e:
-            return problem(503, str(e), slug="log-fork",
-                           headers={"Cache-Control": policies().uncached})
+        body = post_proof(store, _publication(), head.id, post, version,
+                          format_time(liveblog.now()), any_version=may_here("audit.read"))
         return _answer(json_response(body).get_data(), "application/json", policies().log_head)
