@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import gevent
 from gunicorn import SERVER
 from gunicorn.util import http_date, unquote_to_wsgi_str
 from gunicorn.workers.base_async import AsyncWorker
@@ -41,6 +42,15 @@ class Worker(GeventWorker):  # type: ignore[misc]
     """
 
     _date = (0, "")
+    _long_polls: Any = None
+
+    def handle_exit(self, sig: Any, frame: Any) -> None:
+        """A graceful stop (SIGTERM): held long polls are answered now, from a greenlet (not
+        the signal handler, which may have interrupted one holding their lock), rather than
+        keeping the process until they end or the graceful timeout passes."""
+        super().handle_exit(sig, frame)
+        if self._long_polls is not None:
+            gevent.spawn(self._long_polls.drain)
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
         client.settimeout(IO_TIMEOUT)  # GeventWorker.handle would make the socket wait forever
@@ -52,13 +62,14 @@ class Worker(GeventWorker):  # type: ignore[misc]
 
         def closing(environ: dict[str, Any], start_response: Any) -> Any:
             result = app(environ, start_response)
-            if environ.get(CLOSE_KEY):
+            if environ.get(CLOSE_KEY) or not self.alive:  # turned away, or stopping
                 # gunicorn's start_response is its response's method, and force_close() the
                 # one way to ask it to close (it drops a Connection header an app sends)
                 start_response.__self__.force_close()
             return result
 
         self.wsgi = closing
+        self._long_polls = getattr(app, "extensions", {}).get("liveblog.long_polls")
         self.answer_at_once = getattr(getattr(app, "wsgi_app", None), "answer_at_once", None)
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:

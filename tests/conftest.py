@@ -1,10 +1,14 @@
 """Shared fixtures: real SQLite files under tmp_path and a real PostgreSQL database, an
 injectable clock.
 
-``store``, ``app`` and everything built on them run once on each backend (the contract suite):
 ``database`` is a SQLite file, or a fresh schema in this run's own PostgreSQL database (the
 server at LIVEBLOG_TEST_POSTGRES, else 127.0.0.1:5432; scripts/test starts one when none
 answers). A PostgreSQL that does not answer fails the run: it is never skipped.
+
+The tests whose meaning depends on storage (:data:`BOTH_BACKENDS`) run once on each backend,
+as eventsourcing runs its recorder contract on each; the rest, which would only repeat the same
+application code over another connection, run on SQLite. A test that names its backends itself
+(``@pytest.mark.parametrize("backend", [...])``) keeps them.
 """
 
 from __future__ import annotations
@@ -22,6 +26,43 @@ from .postgres import SERVER, own_database, with_schema
 
 BACKENDS = ["sqlite", "postgresql"]
 _schemas = itertools.count(1)
+
+#: the tests run on both backends, by folder or file, and why their meaning depends on storage
+BOTH_BACKENDS = {
+    "tests/events/": "the event store's contract: positions, versions, locks, chain, upcasting",
+    "tests/api/test_idempotency.py": "a key's one write under concurrent retries",
+    "tests/api/test_redaction.py": "redaction rewrites stored rows and scrubs them from disk",
+    "tests/api/test_erasure.py": "erasure leaves no byte on disk (VACUUM, WAL, dead tuples)",
+    "tests/api/test_checkpoints.py": "projection checkpoints, catch-up and rebuild",
+    "tests/api/test_audit.py": "as-of replay from the stored log",
+    "tests/api/test_access.py": "who may do what: the access table over each backend's data",
+    "tests/api/test_changes.py": "long polls woken by each backend's watcher (files, LISTEN)",
+    "tests/api/test_proof.py": "the Merkle tree kept beside the stored chain",
+    "tests/api/test_webhooks.py": "the outbox's claims and retries",
+    "tests/cli/test_audit_cli.py": "verify, rebuild, export, import and replay of stored logs",
+    "tests/scheduler/": "due posts claimed once across processes",
+    "tests/test_rebuild.py": "a rebuild reproduces every stored read model byte for byte",
+    "tests/e2e/test_nodes.py": "several nodes on one database",
+    "tests/e2e/test_waiting.py": "waiting readers woken through each backend's watcher",
+    "tests/e2e/test_backup.py": "a consistent backup of a live database, and its restore",
+    "tests/e2e/test_scheduling.py": "deployments sharing one database publish once",
+    "tests/e2e/test_webhooks.py": "a node killed mid-delivery: the stored outbox resends",
+    "tests/e2e/test_http.py": "a restart reads the same feed back from storage",
+}
+
+
+def pytest_generate_tests(metafunc):
+    """Runs a test that uses ``backend`` (through ``database``, ``store``, ``app``...) on both
+    backends when its file is in :data:`BOTH_BACKENDS`, else on SQLite."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0]
+        if "backend" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
+            return
+    path = metafunc.definition.path.relative_to(metafunc.config.rootpath).as_posix()
+    both = any(path.startswith(prefix) for prefix in BOTH_BACKENDS)
+    metafunc.parametrize("backend", BACKENDS if both else ["sqlite"])
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +82,16 @@ def fresh_postgres(server: str) -> str:
     return with_schema(server, f"t{next(_schemas)}_{secrets.token_hex(2)}")
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_collection_modifyitems(config, items):
+    """The slow tests first (servers, browsers, several processes): spread over the workers
+    from the start, they do not leave one worker running the last of them alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture
 def backend(request):
+    """The test's backend: given by :func:`pytest_generate_tests`, or the test's own
+    ``parametrize``."""
     return request.param
 
 
@@ -109,13 +158,14 @@ class Tokens:
     def __init__(self, app):
         self.app = app
 
-    def headers(self, role="editor", name="Jane Roe"):
+    def headers(self, role="editor", name="Jane Roe", blogs=()):
+        """:param blogs: ids of the blogs the token is a member of (editor or contributor)."""
         from liveblog.api.views import service
         from liveblog.service import Actor
         from liveblog.tokens import create_token
 
         with self.app.app_context():
-            _, token = create_token(service(), role, name, Actor("cli", "tests"))
+            _, token = create_token(service(), role, name, Actor("cli", "tests"), blogs)
         return {"Authorization": f"Bearer {token}"}
 
 

@@ -51,7 +51,7 @@ class Blogs(MethodView):
     @blp.response(201, BlogSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post(created=True)
-    @errors(blp, 400, 409, 413, 415)
+    @errors(blp, 409)
     def post(self, data: dict[str, Any]) -> Any:
         """Create a blog (the slug defaults to one made from the title)."""
         blog_id = new_id()
@@ -96,7 +96,7 @@ class Blog(MethodView):
     @blp.response(200, BlogSchema)
     @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="blog")
-    @errors(blp, 400, 404, 409, 413, 415)
+    @errors(blp, 404, 409)
     def patch(self, data: dict[str, Any], blog: str, expected: int | None) -> Any:
         """Change a blog's fields. Needs If-Match: the blog's ETag."""
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
@@ -118,7 +118,7 @@ class CloseBlog(MethodView):
     @blp.response(200, BlogSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post()
-    @errors(blp, 400, 404, 409, 415, 422)
+    @errors(blp, 404, 409)
     def post(self, blog: str) -> Any:
         """Close a blog: it takes no new posts but stays readable."""
         return _status_change(cmd.CloseBlog, blog)
@@ -130,7 +130,7 @@ class ReopenBlog(MethodView):
     @blp.response(200, BlogSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post()
-    @errors(blp, 400, 404, 409, 415, 422)
+    @errors(blp, 404, 409)
     def post(self, blog: str) -> Any:
         """Reopen a closed blog."""
         return _status_change(cmd.ReopenBlog, blog)

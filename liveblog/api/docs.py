@@ -12,6 +12,7 @@ from apispec import BasePlugin
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..http import caching
+from .edge import EDGE_STATUSES, reads_json
 from .problems import PROBLEM_TYPE
 from .schemas import ProblemSchema
 
@@ -26,6 +27,20 @@ class OperationIds(BasePlugin):
         view = str(rule.endpoint).rsplit(".", 1)[-1]
         for method, operation in operations.items():
             operation.setdefault("operationId", f"{method}{view}")
+
+
+class EdgeStatuses(BasePlugin):
+    """Documents, on every operation whose body the edge reads as JSON (api/edge.py), the
+    statuses it answers before any view: the views list only their own."""
+    def operation_helper(self, path: str | None = None,
+                         operations: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if path is None or operations is None:
+            return
+        for method, operation in operations.items():
+            if reads_json(method.upper(), path):
+                responses = operation.setdefault("responses", {})
+                for code in EDGE_STATUSES:
+                    responses[str(code)] = problem_response(code)
 
 
 API_DESCRIPTION = f"""An event-sourced live-blog API: every change is an immutable, hash-chained \
@@ -124,8 +139,9 @@ def reader_get() -> Callable[[Any], Any]:
 
 
 def idempotent_post(created: bool = False) -> Callable[[Any], Any]:
-    """Document a POST's Idempotency-Key and, when it creates something, Location and ETag."""
-    return document_headers(
+    """Document a POST's Idempotency-Key, and its 422 (a key used for another request); when it
+    creates something, Location and ETag."""
+    document = document_headers(
         [{"in": "header", "name": "Idempotency-Key", "required": False,
           "schema": {"type": "string", "minLength": 1, "maxLength": 255},
           "description": "a retry with the same key and body appends nothing and returns the"
@@ -133,6 +149,7 @@ def idempotent_post(created: bool = False) -> Callable[[Any], Any]:
         {201: {"headers": {"Location": {**HEADER, "description": "the new resource"},
                            "ETag": {**HEADER, "description": "its version, for If-Match"}}}}
         if created else {})
+    return lambda view: answers(document(view), 422)
 
 
 def problem_response(code: int) -> dict[str, Any]:

@@ -67,10 +67,21 @@ def fingerprint() -> str:
         f"{request.method} {request.path}\n{canonical({'b': body})}".encode()).hexdigest()
 
 
+def reads_json(method: str, path: str) -> bool:
+    """Whether :func:`require_json_bodies` reads a request's body as JSON: the API's writes,
+    but an image upload (its own types: api/media.py)."""
+    return method in ("POST", "PATCH", "PUT") and path.startswith("/api/") and (
+        path != "/api/media")
+
+
+#: what :func:`require_json_bodies` answers (documented on each operation it checks): a
+#: malformed Idempotency-Key or unreadable JSON, a body too large, another media type
+EDGE_STATUSES = (400, 413, 415)
+
+
 def require_json_bodies() -> None:
     # 415 comes before parsing: a body in any other media type is refused as a whole.
-    if (request.method in ("POST", "PATCH", "PUT") and request.path.startswith("/api/")
-            and request.path != "/api/media"):  # images: their own types (api/media.py)
+    if reads_json(request.method, request.path):
         has_body = bool(request.content_length) or "chunked" in request.headers.get(
             "Transfer-Encoding", "").lower()
         if has_body and not request.is_json:

@@ -239,7 +239,8 @@ class LongPolls:
 
     Anonymous polls are held while fewer than ``limit`` are (:meth:`hold`); past that they are
     answered at once, and told when to come back (:data:`RETRY_AFTER`): a full node keeps its
-    connections for editors and health checks. Polls with credentials are always held.
+    connections for editors and health checks. Polls with credentials are always held. A
+    process that is stopping holds none (:meth:`drain`).
     """
 
     def __init__(self, liveblog: Liveblog, limit: int) -> None:
@@ -253,6 +254,16 @@ class LongPolls:
         self._dispatcher: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._count_lock = threading.Lock()
+        self._draining = False
+
+    def drain(self) -> None:
+        """The process is stopping: answer every held poll now, with its blog's head as it is
+        (the reader polls again, on a node that stays), and hold no new one."""
+        self._draining = True
+        with self._count_lock:
+            gates = list(self._gates.values())
+        for gate in gates:
+            gate.opened.set()
 
     def waiter(self, environ: WSGIEnvironment) -> Waiter:
         """How a request's long poll waits: held in any case when it has credentials (a token,
@@ -280,7 +291,7 @@ class LongPolls:
             deadline = time.monotonic() + wait
             gate = self._gate(head.id)
             try:
-                while gate.head.visible_position <= position:
+                while gate.head.visible_position <= position and not self._draining:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0 or not gate.opened.wait(remaining):
                         break

@@ -48,7 +48,7 @@ class Upload(MethodView):
     @blp.doc(security=SIGNED_IN, requestBody=_UPLOAD)
     @blp.response(201, MediaSchema, description="stored now")
     @blp.alt_response(200, schema=MediaSchema, description="the same bytes were stored before")
-    @errors(blp, 411, 413, 415, 422)
+    @errors(blp, 413, 415, 422)
     def post(self) -> Any:
         """Upload an image (JPEG, PNG, WebP or GIF): checked, measured, kept by its hash.
 

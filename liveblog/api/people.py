@@ -101,7 +101,7 @@ class Member(MethodView):
     @blp.arguments(MemberPutSchema)
     @blp.response(200, MemberSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 400, 404, 413, 415)
+    @errors(blp, 404)
     def put(self, data: dict[str, Any], blog: str, person: str) -> Any:
         """Make a person (a token's id, or a signed-in person's) a member of the blog, or
         change their role there: admins any role, the blog's editors contributors. Recorded

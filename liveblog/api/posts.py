@@ -153,7 +153,7 @@ class Posts(MethodView):
     @blp.response(201, PostSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post(created=True)
-    @errors(blp, 400, 404, 409, 413, 415)
+    @errors(blp, 404, 409)
     def post(self, data: dict[str, Any], blog: str) -> Any:
         """Publish a post now (an editor's default), save a draft (a contributor's default),
         submit it for approval, or schedule it with publish_at."""
@@ -204,7 +204,7 @@ class Post(MethodView):
     @blp.response(200, PostSchema)
     @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="post")
-    @errors(blp, 400, 404, 409, 413, 415)
+    @errors(blp, 404, 409)
     def patch(self, data: dict[str, Any], blog: str, post: str, expected: int | None) -> Any:
         """Change a post: content, pin, key event, publish a draft now, or reschedule.
 
@@ -273,7 +273,7 @@ class Corrections(MethodView):
     @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="post", status=201)
     @idempotent_post(created=False)
-    @errors(blp, 400, 404, 409, 413, 415)
+    @errors(blp, 404, 409)
     def post(self, data: dict[str, Any], blog: str, post: str, expected: int | None) -> Any:
         """Correct a published post in public: the text and the reason are shown under it.
 
@@ -293,7 +293,7 @@ class Redact(MethodView):
     @blp.response(200, RedactionSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post(created=False)
-    @errors(blp, 400, 404, 409, 413, 415)
+    @errors(blp, 404, 409)
     def post(self, data: dict[str, Any], blog: str, post: str) -> Any:
         """Erase a post's content from the record for a legal reason (legal tokens only).
 
@@ -328,7 +328,7 @@ class Submit(MethodView):
     @blp.doc(security=SIGNED_IN)
     @if_match(required=False, what="post")
     @idempotent_post()
-    @errors(blp, 400, 404, 409, 415, 422)
+    @errors(blp, 404, 409)
     def post(self, blog: str, post: str, expected: int | None) -> Any:
         """Send a draft to the blog's editors for approval (its author only): ``submitted``."""
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
@@ -344,7 +344,7 @@ class Approve(MethodView):
     @blp.doc(security=SIGNED_IN)
     @if_match(required=True, what="post")
     @idempotent_post()
-    @errors(blp, 400, 404, 409, 413, 415)
+    @errors(blp, 404, 409)
     def post(self, data: dict[str, Any], blog: str, post: str, expected: int | None) -> Any:
         """Approve a submitted post (the blog's editors): ``published`` now, or ``scheduled``
         for a future ``publish_at``. Needs ``If-Match: "<version>"``: the version approved."""
@@ -361,7 +361,7 @@ class Reject(MethodView):
     @blp.doc(security=SIGNED_IN)
     @if_match(required=False, what="post")
     @idempotent_post()
-    @errors(blp, 400, 404, 409, 413, 415)
+    @errors(blp, 404, 409)
     def post(self, data: dict[str, Any], blog: str, post: str, expected: int | None) -> Any:
         """Send a submitted post back to its author as a draft, with a note they see as
         ``review_note`` (the blog's editors)."""
@@ -378,7 +378,7 @@ class Unpublish(MethodView):
     @blp.doc(security=SIGNED_IN)
     @if_match(required=False, what="post")
     @idempotent_post()
-    @errors(blp, 400, 404, 409, 413, 415)
+    @errors(blp, 404, 409)
     def post(self, data: dict[str, Any], blog: str, post: str, expected: int | None) -> Any:
         """Take a published post back to ``draft`` (the blog's editors): readers get a
         ``delete`` in /changes, and it leaves the feed, Atom and the page."""

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from . import audit, blogs, health, log, media, people, posts, presence, webhooks
-from .docs import API_DESCRIPTION, OperationIds
+from .docs import API_DESCRIPTION, EdgeStatuses, OperationIds
 from .edge import Api, require_json_bodies
 from .problems import register_handlers
 
@@ -27,9 +27,9 @@ def register_api(app: Flask) -> Api:
     api.spec.components.security_scheme("session", {
         "type": "apiKey", "in": "cookie", "name": "liveblog_session",
         "description": "a person signed in at /login; every write also needs X-CSRF-Token"})
-    operation_ids = OperationIds()
-    operation_ids.init_spec(api.spec)
-    api.spec.plugins.append(operation_ids)
+    for plugin in (OperationIds(), EdgeStatuses()):
+        plugin.init_spec(api.spec)
+        api.spec.plugins.append(plugin)
     for module in (blogs, posts, presence, media, audit, log, health, people, webhooks):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.well_known)

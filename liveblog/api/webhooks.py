@@ -177,7 +177,6 @@ class Webhooks(MethodView):
     @blp.response(201, WebhookCreatedSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post()
-    @errors(blp, 400, 413, 415)
     def post(self, data: dict[str, Any]) -> Any:
         """Subscribe a URL: it is sent, signed, what happens from now on. The answer holds
         the signing ``secret``, shown this once."""
@@ -208,7 +207,7 @@ class Webhook(MethodView):
     @blp.arguments(WebhookPatchSchema)
     @blp.response(200, WebhookSchema)
     @blp.doc(security=SIGNED_IN)
-    @errors(blp, 400, 404, 413, 415)
+    @errors(blp, 404)
     def patch(self, data: dict[str, Any], hook_id: str) -> Any:
         """Change its URL, blogs or events, or turn it off or on again."""
         conn = get_liveblog().store().conn
@@ -231,7 +230,7 @@ class Rotate(MethodView):
     @blp.response(200, SecretSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post()
-    @errors(blp, 404, 415)
+    @errors(blp, 404)
     def post(self, hook_id: str) -> Any:
         """A new signing secret (shown once). For 24 hours deliveries carry a signature by
         the old secret too, so the partner can switch without missing one."""
@@ -260,7 +259,7 @@ class Replay(MethodView):
     @blp.response(200, WebhookSchema)
     @blp.doc(security=SIGNED_IN)
     @idempotent_post()
-    @errors(blp, 400, 404, 413, 415)
+    @errors(blp, 404)
     def post(self, data: dict[str, Any], hook_id: str) -> Any:
         """Send again every event after a log position (a disabled webhook is turned on)."""
         conn = get_liveblog().store().conn

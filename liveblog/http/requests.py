@@ -184,7 +184,10 @@ class RequestLog:
             if close is not None:
                 close()
             self._write(environ, seen, began, sent)
-            REQUEST_ID.reset(token)
+            try:
+                REQUEST_ID.reset(token)
+            except ValueError:  # finalized in another context (an answer nobody closed, by
+                pass            # the garbage collector): this request set nothing there
 
     def _route(self, environ: WSGIEnvironment) -> str:
         """The route the path matched, as a template (``/api/blogs/{blog}``): what metrics and

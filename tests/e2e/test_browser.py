@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -14,20 +15,34 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 FAST_POLLS = {"LIVEBLOG_CACHE_MAX_AGE": "1"}
 
 
-@pytest.fixture
-def site(tmp_path):
-    db = tmp_path / "browser.db"
+_blogs = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the module (a start and a graceful stop cost seconds each)."""
+    db = tmp_path_factory.mktemp("browser") / "browser.db"
     token = editor_token(db)
     server = Server(db, workers=1, extra_env=FAST_POLLS)
     server.auth = {"Authorization": f"Bearer {token}"}
-    server.request("POST", "/api/blogs", {"title": "Election night", "slug": "night",
-                                          "timezone": "America/New_York"}, server.auth)
     yield server
     server.stop()
 
 
+@pytest.fixture
+def site(server):
+    """The module's server with a blog of this test's own: ``site.slug``, read at
+    ``site.blog``."""
+    slug = f"night-{next(_blogs)}"
+    reply = server.request("POST", "/api/blogs", {"title": "Election night", "slug": slug,
+                                                  "timezone": "America/New_York"}, server.auth)
+    assert reply.status == 201, reply.json()
+    server.slug, server.blog = slug, f"{server.base}/blogs/{slug}"
+    return server
+
+
 def publish(site, headline, **fields):
-    reply = site.request("POST", "/api/blogs/night/posts", {"headline": headline, **fields},
+    reply = site.request("POST", f"/api/blogs/{site.slug}/posts", {"headline": headline, **fields},
                          site.auth)
     assert reply.status == 201, reply.json()
     return reply.json()
@@ -57,7 +72,7 @@ def page(browser):
 def test_posts_in_order_and_sort_reverses_them(site, page):
     for i in range(3):
         publish(site, f"Update {i}")
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     assert feed_headlines(page) == ["Update 2", "Update 1", "Update 0"]
     assert page.locator("#count").inner_text() == "3"
     assert "Updated" in page.locator(".updated").inner_text()
@@ -68,7 +83,7 @@ def test_posts_in_order_and_sort_reverses_them(site, page):
 
 def test_a_new_post_waits_behind_the_button_then_appears_in_place(site, page):
     first = publish(site, "First")
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     assert feed_headlines(page) == ["First"]
     publish(site, "Breaking", byline={"contributors": ["Jane Roe", "John Doe"],
                                       "location": "Kyiv"})
@@ -84,14 +99,14 @@ def test_a_new_post_waits_behind_the_button_then_appears_in_place(site, page):
         "From Jane Roe and John Doe in Kyiv"
     assert button.is_hidden()
     # an edit applies in place, with its Edited marker, no button involved
-    site.request("PATCH", f"/api/blogs/night/posts/{first['id']}",
+    site.request("PATCH", f"/api/blogs/{site.slug}/posts/{first['id']}",
                  {"headline": "First, corrected"}, {**site.auth, "If-Match": '"1"'})
     page.locator(f"#post-{first['id']} h2", has_text="First, corrected").wait_for(
         timeout=10_000)
     assert page.locator(f"#post-{first['id']} .edited").is_visible()
     assert button.is_hidden()
     # a delete removes it in place
-    site.request("DELETE", f"/api/blogs/night/posts/{first['id']}", headers=site.auth)
+    site.request("DELETE", f"/api/blogs/{site.slug}/posts/{first['id']}", headers=site.auth)
     page.locator(f"#post-{first['id']}").wait_for(state="detached", timeout=10_000)
     assert feed_headlines(page) == ["Breaking"]
     assert page.locator("#count").inner_text() == "1"
@@ -100,10 +115,10 @@ def test_a_new_post_waits_behind_the_button_then_appears_in_place(site, page):
 def test_a_redacted_post_leaves_an_open_page_live(site, page):
     secret = publish(site, "Witness Zed speaks", pinned=True, key_event=True)
     publish(site, "Other news")
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     assert "Witness Zed" in page.content()
     legal = {"Authorization": f"Bearer {editor_token(site.db, 'Legal Desk', 'legal')}"}
-    reply = site.request("POST", f"/api/blogs/night/posts/{secret['id']}/redact",
+    reply = site.request("POST", f"/api/blogs/{site.slug}/posts/{secret['id']}/redact",
                          {"reason": "court order"}, legal)
     assert reply.status == 200, reply.json()
     page.locator(f"#post-{secret['id']}").wait_for(state="detached", timeout=10_000)
@@ -116,11 +131,11 @@ def test_a_redacted_post_leaves_an_open_page_live(site, page):
 
 def test_pinning_live_and_key_events(site, page):
     post = publish(site, "Polls close", key_event=True)
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     assert page.locator(".key-events li a").inner_text() == "Polls close"
     page.locator(".key-events li a").click()
     assert page.url.endswith(f"#post-{post['id']}")
-    site.request("PATCH", f"/api/blogs/night/posts/{post['id']}", {"pinned": True},
+    site.request("PATCH", f"/api/blogs/{site.slug}/posts/{post['id']}", {"pinned": True},
                  {**site.auth, "If-Match": '"1"'})
     page.locator(f"#pinned-{post['id']}").wait_for(timeout=10_000)
     assert page.locator(f"#post-{post['id']} .flag", has_text="Pinned").count() == 1
@@ -139,7 +154,7 @@ def duplicate_ids(page):
 
 def test_a_post_published_pinned_waits_behind_the_button_like_any_other(site, page):
     publish(site, "First")
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     pinned = publish(site, "Pinned at once", pinned=True)
     button = page.locator("#show-new")
     button.wait_for(state="visible", timeout=10_000)
@@ -152,15 +167,15 @@ def test_a_post_published_pinned_waits_behind_the_button_like_any_other(site, pa
 
 def test_the_badge_and_the_key_events_follow_the_news(site, page):
     publish(site, "Quiet start")
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     assert page.locator(".key-events").count() == 0
     key = publish(site, "Results are in", key_event=True)
     page.locator(".key-events li a", has_text="Results are in").wait_for(timeout=10_000)
-    site.request("PATCH", f"/api/blogs/night/posts/{key['id']}", {"key_event": False},
+    site.request("PATCH", f"/api/blogs/{site.slug}/posts/{key['id']}", {"key_event": False},
                  {**site.auth, "If-Match": '"1"'})
     page.locator(".key-events").wait_for(state="detached", timeout=10_000)
     assert page.locator("#status").inner_text() == "LIVE"
-    assert site.request("POST", "/api/blogs/night/close", headers=site.auth).status == 200
+    assert site.request("POST", f"/api/blogs/{site.slug}/close", headers=site.auth).status == 200
     page.locator("#status", has_text="Closed").wait_for(timeout=10_000)
     assert "closed" in page.locator("#status").get_attribute("class")
 
@@ -174,7 +189,7 @@ def test_long_words_and_urls_wrap_on_a_phone(site, browser):
                                   is_mobile=True, has_touch=True)
     phone = context.new_page()
     try:
-        open_blog(phone, site.base + "/blogs/night")
+        open_blog(phone, site.blog)
         width = phone.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, width
     finally:
@@ -184,7 +199,7 @@ def test_long_words_and_urls_wrap_on_a_phone(site, browser):
 def test_load_more_follows_the_next_cursor(site, page):
     for i in range(24):
         publish(site, f"Update {i}")
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     assert len(feed_headlines(page)) == 20
     # the click event itself: a real click first scrolls the button into view, which loads the
     # page too (the observer) and may replace the button under the pointer
@@ -210,7 +225,7 @@ HOSTILE = {
 
 def test_hostile_content_runs_no_script(site, page):
     publish(site, **HOSTILE)
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     publish(site, **{**HOSTILE, "headline": "Second <script>alert(1)</script>"})
     page.locator("#show-new").wait_for(state="visible", timeout=10_000)
     page.locator("#show-new").click()  # the live-update path renders it too
@@ -293,7 +308,7 @@ def run_clock(page, polls, seconds):
 def test_polling_backs_off_after_errors_and_recovers(site, page):
     page.clock.install()
     polls = ChangesPolls(page)
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     run_clock(page, polls, 6)
     assert 4 <= polls.count <= 7  # every second, as max-age=1 asks
     assert page.locator("#reconnecting").is_hidden()
@@ -323,7 +338,7 @@ def set_hidden(page, hidden):
 def test_polling_slows_down_while_the_tab_is_hidden(site, page):
     page.clock.install()
     polls = ChangesPolls(page)
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     run_clock(page, polls, 3)
     set_hidden(page, True)
     run_clock(page, polls, 2)  # the poll already scheduled still runs
@@ -340,7 +355,7 @@ def test_polling_slows_down_while_the_tab_is_hidden(site, page):
 def test_the_network_coming_back_is_polled_at_once(site, page):
     page.clock.install()
     polls = ChangesPolls(page)
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     run_clock(page, polls, 2)
     polls.failing = True
     run_clock(page, polls, 20)  # backing off now: the next try is seconds away
@@ -354,9 +369,9 @@ def test_the_network_coming_back_is_polled_at_once(site, page):
 def test_a_closed_blog_keeps_a_slow_poll_and_shows_a_reopen(site, page):
     page.clock.install()
     polls = ChangesPolls(page)
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     run_clock(page, polls, 2)
-    site.request("POST", "/api/blogs/night/close", headers=site.auth)
+    site.request("POST", f"/api/blogs/{site.slug}/close", headers=site.auth)
     run_clock(page, polls, 3)  # a poll learns it is closed: the badge says so
     assert page.locator("#status").text_content() == "Closed"
     run_clock(page, polls, 2)  # the poll already scheduled at the live pace
@@ -364,7 +379,7 @@ def test_a_closed_blog_keeps_a_slow_poll_and_shows_a_reopen(site, page):
     run_clock(page, polls, 32)
     # still polled, at the closed blog's max-age (8 s by default): not every second
     assert 3 <= polls.count <= 5, polls.count
-    site.request("POST", "/api/blogs/night/reopen", headers=site.auth)
+    site.request("POST", f"/api/blogs/{site.slug}/reopen", headers=site.auth)
     publish(site, "Back on air")
     run_clock(page, polls, 10)
     assert page.locator("#status").text_content() == "Live"
@@ -380,7 +395,7 @@ def test_a_closed_blog_keeps_a_slow_poll_and_shows_a_reopen(site, page):
 
 def test_the_pills_never_cover_the_first_post(site, page):
     publish(site, "First")
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     publish(site, "Second")
     page.locator("#show-new").wait_for(state="visible", timeout=10_000)
     page.evaluate("document.getElementById('reconnecting').hidden = false")
@@ -393,7 +408,7 @@ def test_the_pills_never_cover_the_first_post(site, page):
 
 def test_no_empty_band_above_the_posts_until_there_is_news(site, page):
     publish(site, "First")
-    open_blog(page, site.base + "/blogs/night")
+    open_blog(page, site.blog)
     assert page.locator(".new-posts").bounding_box()["height"] == 0
     publish(site, "Second")
     page.locator("#show-new").wait_for(state="visible", timeout=10_000)

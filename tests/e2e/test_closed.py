@@ -1,6 +1,6 @@
-"""A closed blog behind the shipped nginx configuration, on both backends, with the service's
-default cache settings: a legal redaction and a reopen reach a new reader through the cache
-within the closed max-age plus a few seconds, and a page left open within 15 s."""
+"""A closed blog behind the shipped nginx configuration, with the service's default cache
+settings: a legal redaction and a reopen reach a new reader through the cache within the closed
+max-age plus a few seconds, and a page left open within 15 s."""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from .server import Server, editor_token
@@ -9,23 +11,42 @@ from .server import Server, editor_token
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-@pytest.fixture
-def site(tmp_path):
-    db = tmp_path / "console.db"
+_blogs = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the module (a start and a graceful stop cost seconds each)."""
+    db = tmp_path_factory.mktemp("console") / "console.db"
     server = Server(db, workers=1)
     server.tokens = {"jane": editor_token(db, "Jane Roe"), "john": editor_token(db, "John Doe"),
                      "audrey": editor_token(db, "Audrey", role="auditor")}
-    auth = {"Authorization": f"Bearer {server.tokens['jane']}"}
-    server.request("POST", "/api/blogs", {"title": "Storm desk", "slug": "desk"}, auth)
-    server.auth = auth
+    server.auth = {"Authorization": f"Bearer {server.tokens['jane']}"}
     yield server
     server.stop()
+
+
+@pytest.fixture
+def site(server):
+    """The module's server with a blog of this test's own: ``site.slug``, and ``site.link``
+    (its entry in the console's blog list). The browser contexts the test signed in with are
+    closed after it."""
+    slug = f"desk-{next(_blogs)}"
+    reply = server.request("POST", "/api/blogs", {"title": "Storm desk", "slug": slug},
+                           server.auth)
+    assert reply.status == 201, reply.json()
+    server.slug, server.contexts = slug, []
+    server.link = f"#blog-list a[href='#/blogs/{reply.json()['id']}']"
+    yield server
+    for context in server.contexts:
+        context.close()
 
 
 def sign_in(browser, site, who, **context_options):
     """A new browser context (a desktop unless ``context_options`` say otherwise), signed in."""
     context = browser.new_context(**{"viewport": {"width": 1100, "height": 1200},
                                      **context_options})
+    site.contexts.append(context)
     page = context.new_page()
     page.goto(site.base + "/console")
     page.fill("#token", site.tokens[who])
@@ -36,7 +57,7 @@ def sign_in(browser, site, who, **context_options):
 
 def test_compose_and_publish_a_post_with_an_image_then_read_it(site, browser):
     page = sign_in(browser, site, "jane")
-    page.click("#blog-list a")
+    page.click(site.link)
     page.click("#write")
     page.fill("#headline", "Harbour wall overtopped")
     page.fill("#contributors", "Jane Roe, John Doe")
@@ -59,7 +80,7 @@ def test_compose_and_publish_a_post_with_an_image_then_read_it(site, browser):
     page.wait_for_selector("#posts-table")
     assert "Published (version 1)" in page.inner_text("#flash")
     reader = page.context.new_page()
-    reader.goto(site.base + "/blogs/desk")
+    reader.goto(f"{site.base}/blogs/{site.slug}")
     article = reader.locator("#posts article.post").first
     assert article.locator("h2").inner_text() == "Harbour wall overtopped"
     assert article.locator(".byline").inner_text() == "From Jane Roe and John Doe in Port Ellery"
@@ -75,7 +96,7 @@ def test_compose_and_publish_a_post_with_an_image_then_read_it(site, browser):
 
 
 def test_two_editors_on_one_post_the_second_sees_the_conflict(site, browser):
-    post = site.request("POST", "/api/blogs/desk/posts", {"headline": "Ferries cancelled"},
+    post = site.request("POST", f"/api/blogs/{site.slug}/posts", {"headline": "Ferries cancelled"},
                         site.auth).json()
     jane, john = sign_in(browser, site, "jane"), sign_in(browser, site, "john")
     for page in (jane, john):
@@ -89,11 +110,11 @@ def test_two_editors_on_one_post_the_second_sees_the_conflict(site, browser):
     john.wait_for_selector("#conflict .conflict")
     assert "Ferries cancelled until 6 a.m." in john.inner_text("[data-field=headline] .theirs")
     assert "All ferries cancelled" in john.inner_text("[data-field=headline] .yours")
-    current = site.request("GET", f"/api/blogs/desk/posts/{post['id']}").json()
+    current = site.request("GET", f"/api/blogs/{site.slug}/posts/{post['id']}").json()
     assert current["headline"] == "Ferries cancelled until 6 a.m."  # nothing overwritten
     john.click("#keep-mine")
     john.wait_for_selector("#posts-table")
-    history = site.request("GET", f"/api/blogs/desk/posts/{post['id']}/history", headers={
+    history = site.request("GET", f"/api/blogs/{site.slug}/posts/{post['id']}/history", headers={
         "Authorization": f"Bearer {site.tokens['audrey']}"}).json()["revisions"]
     assert [r["post"]["headline"] for r in history] == [
         "Ferries cancelled", "Ferries cancelled until 6 a.m.", "All ferries cancelled"]
@@ -102,7 +123,7 @@ def test_two_editors_on_one_post_the_second_sees_the_conflict(site, browser):
 
 def test_a_validation_error_is_shown_at_its_field(site, browser):
     page = sign_in(browser, site, "jane")
-    page.click("#blog-list a")
+    page.click(site.link)
     page.click("#write")
     page.fill("#headline", "")
     page.click("[data-add=image]")
@@ -111,9 +132,9 @@ def test_a_validation_error_is_shown_at_its_field(site, browser):
     page.wait_for_selector('[data-error-for="body.0.url"]:not(:empty)')
     assert "URL" in page.inner_text('[data-error-for="body.0.url"]')
     assert page.inner_text('[data-error-for="headline"]')
-    assert site.request("GET", "/api/blogs/desk/posts").json()["total"] == 0
+    assert site.request("GET", f"/api/blogs/{site.slug}/posts").json()["total"] == 0
     # a closed blog's error shows at the action
-    site.request("POST", "/api/blogs/desk/close", headers=site.auth)
+    site.request("POST", f"/api/blogs/{site.slug}/close", headers=site.auth)
     page.fill("#headline", "Late news")
     page.fill("#block-0-url", "https://example.org/a.jpg")
     page.click("#publish")
@@ -136,19 +157,19 @@ def test_sign_out_forgets_the_token_and_a_bad_token_is_told_so(site, browser):
 
 
 def total(site, status="draft,scheduled,published"):
-    return site.request("GET", f"/api/blogs/desk/posts?status={status}",
+    return site.request("GET", f"/api/blogs/{site.slug}/posts?status={status}",
                         headers=site.auth).json()["total"]
 
 
-def compose(page, headline):
-    page.click("#blog-list a")
+def compose(page, site, headline):
+    page.click(site.link)
     page.click("#write")
     page.fill("#headline", headline)
 
 
 def test_a_double_click_on_publish_makes_one_post(site, browser):
     page = sign_in(browser, site, "jane")
-    compose(page, "Once only")
+    compose(page, site, "Once only")
     page.dblclick("#publish")
     page.wait_for_selector("#posts-table")
     assert total(site) == 1
@@ -156,7 +177,7 @@ def test_a_double_click_on_publish_makes_one_post(site, browser):
 
 def test_a_lost_answer_then_retry_makes_one_post(site, browser):
     page = sign_in(browser, site, "jane")
-    compose(page, "Answer lost")
+    compose(page, site, "Answer lost")
     lost = []
 
     def lose_the_answer(route):
@@ -182,7 +203,7 @@ def test_a_lost_answer_then_retry_makes_one_post(site, browser):
 
 def test_offline_publish_shows_the_error_and_keeps_the_draft(site, browser):
     page = sign_in(browser, site, "jane")
-    compose(page, "Written on the train")
+    compose(page, site, "Written on the train")
     page.click("[data-add=paragraph]")
     page.fill("#block-0-text", "No signal here.")
     page.context.set_offline(True)
@@ -203,14 +224,15 @@ def test_offline_publish_shows_the_error_and_keeps_the_draft(site, browser):
 
 def test_enter_in_the_headline_does_not_publish(site, browser):
     page = sign_in(browser, site, "jane")
-    compose(page, "Half-writ")
+    compose(page, site, "Half-writ")
     page.press("#headline", "Enter")
     page.wait_for_timeout(500)
     assert total(site) == 0 and page.is_visible("#post-form")
 
 
 def test_editors_see_who_else_is_editing_a_post(site, browser):
-    post = site.request("POST", "/api/blogs/desk/posts", {"headline": "Shared"}, site.auth).json()
+    post = site.request("POST", f"/api/blogs/{site.slug}/posts", {"headline": "Shared"},
+                        site.auth).json()
     jane, john = sign_in(browser, site, "jane"), sign_in(browser, site, "john")
     jane.goto(f"{site.base}/console#/blogs/{post['blog_id']}/posts/{post['id']}")
     jane.wait_for_selector("#post-form")
@@ -228,13 +250,13 @@ def test_editors_see_who_else_is_editing_a_post(site, browser):
 
 def test_the_post_table_follows_the_log(site, browser):
     page = sign_in(browser, site, "jane")
-    page.click("#blog-list a")
+    page.click(site.link)
     page.wait_for_selector("#posts-table")
-    soon = site.request("POST", "/api/blogs/desk/posts", {
+    soon = site.request("POST", f"/api/blogs/{site.slug}/posts", {
         "headline": "Embargoed", "publish_at": "2030-01-01T00:00:00Z"}, site.auth).json()
     row = page.locator(f"tr[data-post-id='{soon['id']}']")
     row.locator(".status", has_text="scheduled").wait_for(timeout=8_000)
-    site.request("PATCH", f"/api/blogs/desk/posts/{soon['id']}", {"status": "published"},
+    site.request("PATCH", f"/api/blogs/{site.slug}/posts/{soon['id']}", {"status": "published"},
                  {**site.auth, "If-Match": '"1"'})
     row.locator(".status", has_text="published").wait_for(timeout=8_000)
 
@@ -247,7 +269,7 @@ def open_post(browser, site, who, post):
 
 
 def test_changes_to_different_fields_merge_and_a_pin_survives_the_other_save(site, browser):
-    post = site.request("POST", "/api/blogs/desk/posts", {
+    post = site.request("POST", f"/api/blogs/{site.slug}/posts", {
         "headline": "Bridge closed", "byline": {"contributors": ["Jane Roe"]}}, site.auth).json()
     jane, john = open_post(browser, site, "jane", post), open_post(browser, site, "john", post)
     jane.fill("#headline", "Bridge closed to all traffic")
@@ -258,7 +280,8 @@ def test_changes_to_different_fields_merge_and_a_pin_survives_the_other_save(sit
     john.click("#save")
     john.wait_for_selector("#posts-table")
     assert "merged with changes made meanwhile to headline, pin" in john.inner_text("#flash")
-    now = site.request("GET", f"/api/blogs/desk/posts/{post['id']}", headers=site.auth).json()
+    now = site.request("GET", f"/api/blogs/{site.slug}/posts/{post['id']}",
+                      headers=site.auth).json()
     assert now["headline"] == "Bridge closed to all traffic"
     assert now["byline"]["contributors"] == ["Jane Roe", "John Doe"]
     assert now["pinned"] is True  # John's save did not touch the pin, so it did not revert it
@@ -266,7 +289,7 @@ def test_changes_to_different_fields_merge_and_a_pin_survives_the_other_save(sit
 
 
 def test_the_same_field_changed_on_both_sides_is_shown_side_by_side(site, browser):
-    post = site.request("POST", "/api/blogs/desk/posts", {"headline": "Power cut"},
+    post = site.request("POST", f"/api/blogs/{site.slug}/posts", {"headline": "Power cut"},
                         site.auth).json()
     jane, john = open_post(browser, site, "jane", post), open_post(browser, site, "john", post)
     jane.fill("#headline", "Power cut in the north")
@@ -284,7 +307,8 @@ def test_the_same_field_changed_on_both_sides_is_shown_side_by_side(site, browse
     assert "Jane Roe saved it as version 2 at" in john.inner_text("#conflict .conflict")
     john.click("#keep-mine")
     john.wait_for_selector("#posts-table")
-    now = site.request("GET", f"/api/blogs/desk/posts/{post['id']}", headers=site.auth).json()
+    now = site.request("GET", f"/api/blogs/{site.slug}/posts/{post['id']}",
+                      headers=site.auth).json()
     assert now["headline"] == "Power cut across the city" and now["key_event"] is True
 
 
@@ -302,7 +326,7 @@ def test_a_blog_zone_is_chosen_from_the_iana_list(site, browser):
 
 def test_keyboard_focus_follows_blocks_and_buttons_name_their_post(site, browser):
     page = sign_in(browser, site, "jane")
-    compose(page, "Focus")
+    compose(page, site, "Focus")
     page.click("[data-add=paragraph]")
     assert page.evaluate("document.activeElement.id") == "block-0-text"
     page.click("[data-add=quote]")
@@ -322,12 +346,13 @@ def test_keyboard_focus_follows_blocks_and_buttons_name_their_post(site, browser
 
 
 def test_on_a_phone_every_post_action_is_on_screen(site, browser):
-    site.request("POST", "/api/blogs/desk/posts", {"headline": "A rather long headline " * 3},
+    site.request("POST", f"/api/blogs/{site.slug}/posts",
+                 {"headline": "A rather long headline " * 3},
                  site.auth)
     page = sign_in(browser, site, "jane", viewport={"width": 390, "height": 844},
                    is_mobile=True, has_touch=True)
     try:
-        page.click("#blog-list a")
+        page.click(site.link)
         page.wait_for_selector("#posts-table")
         for name in ("Pin", "Delete"):
             box = page.locator("#posts-table button", has_text=name).first.bounding_box()
@@ -339,10 +364,10 @@ def test_on_a_phone_every_post_action_is_on_screen(site, browser):
 
 def test_the_site_links_to_the_console_and_drafts_are_scheduled_not_rescheduled(site, browser):
     page = sign_in(browser, site, "jane")
-    page.goto(site.base + "/blogs/desk")
+    page.goto(f"{site.base}/blogs/{site.slug}")
     assert page.locator("footer a", has_text="Newsroom console").get_attribute("href") == \
         "/console"
-    draft = site.request("POST", "/api/blogs/desk/posts", {"headline": "Later",
+    draft = site.request("POST", f"/api/blogs/{site.slug}/posts", {"headline": "Later",
                                                            "status": "draft"}, site.auth).json()
     page.goto(f"{site.base}/console#/blogs/{draft['blog_id']}/posts/{draft['id']}")
     page.wait_for_selector("#post-form")
@@ -396,7 +421,7 @@ def test_a_london_editor_on_a_new_york_blog_enters_new_york_time(site, browser):
 
 
 def test_paragraphs_are_rich_text_with_no_raw_html_in_sight(site, browser):
-    post = site.request("POST", "/api/blogs/desk/posts", {
+    post = site.request("POST", f"/api/blogs/{site.slug}/posts", {
         "headline": "Tide", "body": [{"type": "paragraph",
                                       "text": "Waves &amp; wind: <strong>stay</strong> away"}]},
         site.auth).json()
@@ -420,11 +445,12 @@ def test_paragraphs_are_rich_text_with_no_raw_html_in_sight(site, browser):
     page.keyboard.type("Second line")
     page.click("#save")
     page.wait_for_selector("#posts-table")
-    saved = site.request("GET", f"/api/blogs/desk/posts/{post['id']}", headers=site.auth).json()
+    saved = site.request("GET", f"/api/blogs/{site.slug}/posts/{post['id']}",
+                        headers=site.auth).json()
     assert saved["body"][0]["text"] == (
         "Waves &amp; wind: <strong>stay</strong> away <em>now</em><br>Second line")
     reader = page.context.new_page()
-    reader.goto(site.base + "/blogs/desk")
+    reader.goto(f"{site.base}/blogs/{site.slug}")
     assert reader.locator("article.post p em").inner_text() == "now"
 
 
@@ -458,7 +484,7 @@ def hand_over(page, how, selector, data):
 
 def test_images_chosen_pasted_or_dropped_upload_with_progress(site, browser):
     page = sign_in(browser, site, "jane")
-    compose(page, "Photos from the front")
+    compose(page, site, "Photos from the front")
     page.evaluate("""() => { window.progressSeen = [];
         const original = XMLHttpRequest.prototype.send;
         XMLHttpRequest.prototype.send = function (body) {
@@ -485,13 +511,13 @@ def test_images_chosen_pasted_or_dropped_upload_with_progress(site, browser):
     page.click("[aria-label='Remove block 4']")
     page.click("#publish")
     page.wait_for_selector("#posts-table")
-    posts = site.request("GET", "/api/blogs/desk/posts").json()["posts"]
+    posts = site.request("GET", f"/api/blogs/{site.slug}/posts").json()["posts"]
     images = posts[0]["body"]
     assert [(b["width"], b["height"]) for b in images] == [(640, 480), (30, 20), (20, 10)]
     assert all(b["url"] == f"/media/{b['media_id']}.png" for b in images)
     assert images[0]["caption"] == "The front line"
     reader = page.context.new_page()
-    reader.goto(site.base + "/blogs/desk")
+    reader.goto(f"{site.base}/blogs/{site.slug}")
     first = reader.locator("article.post figure img").first
     first.wait_for()
     assert first.get_attribute("width") == "640"

@@ -227,3 +227,31 @@ def test_a_full_node_turns_new_anonymous_polls_away_and_still_answers_editors(fu
     for status, fields, body, _, closed in seen["held"]:
         assert status == 200 and "retry-after" not in fields and not closed
         assert [c["post"]["id"] for c in json.loads(body)["changes"]] == [post_id]
+
+
+async def _held_then_stopped(server: Server) -> tuple[list, float, float]:
+    """Polls held on a node, then SIGTERM: when each poll was answered, and when the node was
+    gone, in seconds after the signal."""
+    port = server.port
+    reply = await _exchange(port, _post("/api/blogs", {"title": "Last", "slug": "last"},
+                                        f"Authorization: {server.auth['Authorization']}"), 10)
+    assert reply[0] == 201
+    cursor = json.loads((await _exchange(port, _get("/api/blogs/last/posts"), 10))[2])["cursor"]
+    polls = [asyncio.create_task(_exchange(
+        port, _get(f"/api/blogs/last/changes?since={cursor}&wait=25"), 40)) for _ in range(20)]
+    await asyncio.sleep(1.5)  # every poll is held by now (each is answered at 25 s otherwise)
+    assert not any(poll.done() for poll in polls)
+    signalled = time.monotonic()
+    server.proc.terminate()
+    answered = [(status, time.monotonic() - signalled) for status, *_ in
+                await asyncio.gather(*polls)]
+    await asyncio.get_running_loop().run_in_executor(None, server.proc.wait, 30)
+    return answered, signalled, time.monotonic() - signalled
+
+
+def test_a_stopping_node_answers_its_held_polls_at_once_and_exits(server):
+    answered, _, gone = asyncio.run(_held_then_stopped(server))
+    # answered with the (unchanged) feed, not at their 25 s timeout nor cut off
+    assert [status for status, _ in answered] == [200] * 20
+    assert max(took for _, took in answered) < 5.0
+    assert gone < 10.0  # within gunicorn's graceful timeout, which it no longer waits out

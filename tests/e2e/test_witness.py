@@ -24,7 +24,7 @@ from liveblog.checkpoints import seed_text
 
 from .server import Server, create_database, editor_token, free_port, stop_process
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
 
 def _witness(tmp_path: Path, origin: str, log_vkey: str) -> tuple[subprocess.Popen, str, str]:

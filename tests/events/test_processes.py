@@ -64,8 +64,9 @@ def test_writer_killed_inside_a_batch_leaves_none_of_it(db_path):
 
 def test_writers_killed_at_random_moments_leave_whole_batches(db_path):
     EventStore.open(db_path).close()
-    for delay in (0.3, 0.55, 0.8):
+    for delay in (0.05, 0.3, 0.55):
         proc = spawn(db_path, f"w{delay}", 100_000, "--batch", "50", "--project")
+        assert proc.stdout.readline().startswith("ack")  # writing (its start-up is no moment)
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.communicate()
