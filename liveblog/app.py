@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from events import utc_now
@@ -78,7 +78,7 @@ class TrustedProxies:
 #: Pages run only their own scripts and styles (post text is sanitised too: this is the second
 #: line); images may come from the newsroom's CDN.
 PAGE_POLICY = ("default-src 'self'; img-src 'self' https: http: data:; object-src 'none';"
-               " base-uri 'none'; form-action 'self'; frame-ancestors 'self'")
+               " base-uri 'none'; form-action 'self'")
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 NO_FRAMES = "'none'"
 
@@ -92,8 +92,10 @@ def _security_headers(response: Response) -> Response:
     if response.mimetype == "text/html":
         # pages frame nothing but the providers' embed players, once a reader asks
         frames = " ".join(current_app.extensions["liveblog.embeds"].frame_origins)
-        headers.setdefault("Content-Security-Policy",
-                           f"{PAGE_POLICY}; frame-src {frames or NO_FRAMES}")
+        ancestors = ("'self'" if request.endpoint != "pages.embed"
+                     else " ".join(current_app.config["EMBED_FRAME_ANCESTORS"]) or "*")
+        headers.setdefault("Content-Security-Policy", f"{PAGE_POLICY}; frame-ancestors"
+                           f" {ancestors}; frame-src {frames or NO_FRAMES}")
     elif not (response.mimetype or "").startswith(("text/css", "image/", "text/javascript")):
         headers.setdefault("Content-Security-Policy", API_POLICY)
     return response

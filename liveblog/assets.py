@@ -62,6 +62,17 @@ def asset(digest: str, filename: str) -> Response:
     return response
 
 
+def fixed_url_asset(filename: str) -> Response:
+    """A static file at a URL that does not name its bytes (one that other sites copy into
+    their pages): kept for an hour (:attr:`Policies.loader`), revalidated by its digest."""
+    assets: Assets = current_app.extensions["liveblog.assets"]
+    response = send_from_directory(assets.folder, filename, conditional=True,
+                                   etag=assets.digests[filename])
+    response.headers["Cache-Control"] = policies().loader
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Read the static files' digests and register the assets route and template helper."""
     assets = Assets(Path(app.static_folder or "static"), Path(app.root_path) / "templates")

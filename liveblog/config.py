@@ -90,6 +90,16 @@ def _addresses(text: str) -> list[str]:
     return items
 
 
+def _origins(text: str) -> list[str]:
+    items = _items(text)
+    for item in items:
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in (
+                "", "/") or parts.query or parts.fragment:
+            raise ValueError(item)
+    return [item.rstrip("/") for item in items]
+
+
 def _networks(text: str) -> list[str]:
     items = _items(text)
     for item in items:
@@ -243,6 +253,10 @@ SETTINGS: dict[str, Setting] = {
                           "where readers reach the service (https://live.example.com): every "
                           "absolute URL written starts with it, none is built from a "
                           "request's Host (`serve` uses http://HOST:PORT when unset)"),
+    "EMBED_FRAME_ANCESTORS": Setting([], Kind("origins such as https://news.example.com (a JSON"
+                                              " list, or comma-separated)", _origins),
+                                     "the sites that may frame /blogs/<slug>/embed (unset: any"
+                                     " site may)"),
     "TRUSTED_PROXIES": Setting([], Kind("IP addresses (a JSON list, or comma-separated)",
                                         _addresses),
                                "addresses of the proxies whose X-Forwarded-For counts (the "

@@ -22,6 +22,7 @@ from flask import (
     request,
     url_for,
 )
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 
 from events import format_time, read_snapshot
@@ -43,6 +44,20 @@ def public_url(path: str = "") -> str:
     """An absolute URL: PUBLIC_URL and ``path``. Never built from the request's Host, which a
     client chooses (and a shared cache would keep what one client chose for everyone)."""
     return (str(current_app.config["PUBLIC_URL"]).rstrip("/") or "http://localhost") + path
+
+
+@pass_context
+def own(context: Any, url: str) -> str:
+    """``url`` as the template's reader needs it: absolute in a fragment a host page includes
+    (``absolute_urls``), else as it is."""
+    return absolute(url) if context.get("absolute_urls") else url
+
+
+@pass_context
+def own_srcset(context: Any, srcset: str) -> str:
+    """A ``srcset``'s URLs as :func:`own` gives them."""
+    return ", ".join(own(context, url) + " " + width for url, _, width in (
+        candidate.strip().partition(" ") for candidate in srcset.split(","))) if srcset else ""
 
 
 def absolute(url: str) -> str:
@@ -162,8 +177,20 @@ def index() -> Response:
 @bp.route("/blogs/<slug>")
 def blog(slug: str) -> Any:
     """The reader page of one blog."""
+    return _reader_page(slug, "blog.html", "page")
+
+
+@bp.route("/blogs/<slug>/embed")
+def embed(slug: str) -> Any:
+    """The reader page without the site's chrome, for a newsroom's iframe: any origin may frame
+    it, unless EMBED_FRAME_ANCESTORS names those that may (the Content-Security-Policy says
+    which); it tells its parent its height (static/frame.js)."""
+    return _reader_page(slug, "embed.html", "embed")
+
+
+def _reader_page(slug: str, template: str, what: str) -> Any:
     conn, head, summary = _blog(slug)
-    headers = _page_headers(head, summary["status"], "page")
+    headers = _page_headers(head, summary["status"], what)
     if isinstance(headers, Response):
         return headers
     order = _order()
@@ -171,10 +198,51 @@ def blog(slug: str) -> Any:
     page, _ = queries.feed_page(conn, summary["id"], order, PAGE_SIZE, after, encode_cursor)
     key_events = [queries.post_json(r) for r in queries.key_event_posts(conn, summary["id"])]
     page_url = public_url(url_for("pages.blog", slug=summary["slug"]))
-    body = render_template("blog.html", blog=summary, page=page, order=order,
+    body = render_template(template, blog=summary, page=page, order=order,
                            key_events=key_events, first_page=after is None, page_url=page_url,
                            json_ld=_json_ld(summary, page, page_url))
     return Response(body, mimetype="text/html", headers=headers)
+
+
+@bp.route("/blogs/<slug>/fragment")
+def fragment(slug: str) -> Any:
+    """The first page of posts as HTML, to include (ESI, nginx SSI) as the children of a host
+    page's ``<div data-liveblog=...>``: what search engines and the first paint see. Its URLs
+    are absolute (it is read on the host's origin)."""
+    conn, head, summary = _blog(slug)
+    headers = _page_headers(head, summary["status"], "fragment")
+    if isinstance(headers, Response):
+        return headers
+    order = _order()
+    page, _ = queries.feed_page(conn, summary["id"], order, PAGE_SIZE, None, encode_cursor)
+    key_events = [queries.post_json(r) for r in queries.key_event_posts(conn, summary["id"])]
+    body = render_template("fragment.html", blog=summary, page=page, order=order,
+                           key_events=key_events, first_page=True, absolute_urls=True,
+                           page_url=public_url(url_for("pages.blog", slug=summary["slug"])))
+    return Response(body, mimetype="text/html", headers=headers)
+
+
+@bp.route("/blogs/<slug>/jsonld")
+def jsonld(slug: str) -> Any:
+    """The blog's schema.org LiveBlogPosting for a host page's head: its updates' URLs are the
+    host's permalinks when ``permalink_base`` names the host page, else the reader page's."""
+    conn, head, summary = _blog(slug)
+    headers = _page_headers(head, summary["status"], "jsonld")
+    if isinstance(headers, Response):
+        return headers
+    page, _ = queries.feed_page(conn, summary["id"], "newest", PAGE_SIZE, None, encode_cursor)
+    base = request.args.get("permalink_base", "")
+    if not re.fullmatch(r"https?://[^\s#]+", base):
+        base = public_url(url_for("pages.blog", slug=summary["slug"]))
+    return Response(json.dumps(_json_ld(summary, page, base)), mimetype="application/ld+json",
+                    headers=headers)
+
+
+@bp.route("/embed-frame.js")
+def embed_frame() -> Response:
+    """The host page's script for iframe embeds, at a fixed URL (hosts copy it into their
+    pages): resizes every liveblog iframe to its content, and passes the host's permalinks."""
+    return assets.fixed_url_asset("embed-frame.js")
 
 
 @bp.route("/blogs/<slug>/live")
@@ -344,7 +412,8 @@ def _json_ld(blog: dict[str, Any], page: dict[str, Any], url: str) -> dict[str, 
         update: dict[str, Any] = {
             "@type": "BlogPosting", "headline": plain(post["headline"]),
             "datePublished": post["published_at"], "dateModified": post["updated_at"],
-            "url": f"{url}#post-{post['id']}", "mainEntityOfPage": f"{url}#post-{post['id']}",
+            "url": f"{url}#lb-post-{post['id']}",
+            "mainEntityOfPage": f"{url}#lb-post-{post['id']}",
             "articleBody": "\n\n".join(blocks),  # one paragraph a block
         }
         byline = post.get("byline") or {}
@@ -424,6 +493,22 @@ PAGE_DOCS = {
     "pages.index": _page_doc("listBlogPage", "Every blog, as a page", "text/html", (200, 304)),
     "pages.blog": _page_doc("readBlogPage", "A blog's reader page (server-rendered; its"
                                " script polls /live)", "text/html", (200, 304, 404), (_SLUG,)),
+    "pages.embed": _page_doc("readBlogEmbed", "A blog's reader page without the site's chrome,"
+                             " for a newsroom's iframe (it posts its height to the parent)",
+                             "text/html", (200, 304, 404), (_SLUG,)),
+    "pages.fragment": _page_doc(
+        "readBlogFragment", "The first page of posts as HTML with absolute URLs, to include"
+        " (ESI, SSI) in a host page's <div data-liveblog=...>", "text/html", (200, 304, 404),
+        (_SLUG, {"name": "order", "in": "query", "schema": {"type": "string"},
+                 "description": "oldest, else newest"})),
+    "pages.jsonld": _page_doc(
+        "readBlogJsonLd", "The blog's schema.org LiveBlogPosting, for a host page's head",
+        "application/ld+json", (200, 304, 404),
+        (_SLUG, {"name": "permalink_base", "in": "query", "schema": {"type": "string"},
+                 "description": "the host page's URL: updates link to its #lb-post-{id}"})),
+    "pages.embed_frame": _page_doc(
+        "readEmbedFrameScript", "The host page's script for iframe embeds: resizes them to"
+        " their content", "text/javascript", (200, 304)),
     "pages.live": _page_doc(
         "pollBlogPage", "What changed on a reader page since its cursor, as HTML fragments",
         "application/json", (200, 304, 400, 404), (_SLUG, _SINCE)),
@@ -479,5 +564,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(current_words, "words")
     app.add_template_filter(plain, "plain")
     app.add_template_filter(absolute, "absolute")
+    app.add_template_filter(own, "own")
+    app.add_template_filter(own_srcset, "own_srcset")
     app.add_template_filter(media.srcset, "srcset")
     app.jinja_env.filters["html"] = Markup

@@ -81,3 +81,17 @@ class Provider(Peer):
     def requests(self) -> list[dict[str, str]]:
         """Every request it was sent, with its User-Agent (the service's, or a browser's)."""
         return list(self.call("GET", "/requests"))
+
+
+class HostPage(Peer):
+    """A newsroom's article page on another origin: ``url`` answers the page set by ``show``,
+    with its Content-Security-Policy."""
+
+    script = "host_page.py"
+
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__(port)
+        self.url = f"{self.base}/article"
+
+    def show(self, html: str, csp: str) -> None:
+        self.call("POST", "/page", {"html": html, "csp": csp})

@@ -62,11 +62,11 @@ def test_entries_carry_their_byline_and_absolute_permalinks(client, editor):
         "Jane Roe", "John Doe"]
     assert anonymous.findall(f"{ATOM}author") == []  # the feed's author stands for it
     permalink = bylined.find(f"{ATOM}link").get("href")
-    assert permalink == f"{page_url}#post-{post['id']}"
-    # the content's own relative links (its #post-… permalink) resolve against the page
+    assert permalink == f"{page_url}#lb-post-{post['id']}"
+    # the content's own relative links (its #lb-post-… permalink) resolve against the page
     content = bylined.find(f"{ATOM}content")
     assert content.get("{http://www.w3.org/XML/1998/namespace}base") == page_url
-    assert f'href="#post-{post["id"]}"' in content.text
+    assert f'href="#lb-post-{post["id"]}"' in content.text
 
 
 def test_validators_and_304(client, editor):

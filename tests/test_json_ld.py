@@ -49,7 +49,7 @@ def check_live_blog_posting(ld):
         assert update["@type"] == "BlogPosting" and update["headline"].strip()
         when(update["datePublished"])
         assert when(update["datePublished"]) <= when(update["dateModified"])
-        assert absolute(update["url"]).startswith(ld["url"] + "#post-")
+        assert absolute(update["url"]).startswith(ld["url"] + "#lb-post-")
         assert update["mainEntityOfPage"] == update["url"]
         assert isinstance(update["articleBody"], str)
         for url in update.get("image", []):

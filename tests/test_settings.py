@@ -60,6 +60,9 @@ CASES = {
     "WEBHOOK_ALLOW_PRIVATE": ("no", False, "nope"),
     "WEBHOOK_DELIVERY_SECONDS": ("2", 2.0, "0"),
     "LOG_FORMAT": ("JSON", "json", "xml"),
+    "EMBED_FRAME_ANCESTORS": ("https://news.example.com/,http://localhost:8080",
+                              ["https://news.example.com", "http://localhost:8080"],
+                              "https://news.example.com/story"),
 }
 
 #: checked as the app starts, by the module that uses them (a key, a file, a role map)

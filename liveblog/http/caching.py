@@ -51,6 +51,8 @@ class Policies:
     immutable: str = "public, max-age=31536000, immutable"
     #: the audit public key: it changes only when an operator rotates it
     key: str = "public, max-age=3600"
+    #: a script other sites load by a fixed URL (embed-frame.js): an hour, then revalidated
+    loader: str = "public, max-age=3600"
     #: the transparency log's checkpoint and proofs: renewed while the log grows, so kept
     #: only seconds (tlog-tiles: "no caching beyond a few seconds")
     log_head: str = "public, max-age=5"

@@ -122,8 +122,8 @@
     try {
       var data = JSON.parse(script.textContent);
       var updates = data.liveBlogUpdate || [];
-      var kept = updates.filter(function (u) { return !/#post-/.test(u.url || "") ||
-                                                      u.url.split("#post-")[1] !== id; });
+      var kept = updates.filter(function (u) { return !/#lb-post-/.test(u.url || "") ||
+                                                      u.url.split("#lb-post-")[1] !== id; });
       if (kept.length === updates.length) return;
       data.liveBlogUpdate = kept;
       script.textContent = JSON.stringify(data);
@@ -234,22 +234,44 @@
   // Older posts: "Load more" fetches the next page in place; it also fires when scrolled into
   // view. Without script it is a plain link to the next page.
   var more = document.getElementById("load-more");
-  var loading = false;
+  var loading = null;         // the page being loaded (a promise)
   function loadMore(event) {
     if (event) event.preventDefault();
-    if (!more || loading) return;
-    loading = true;
+    if (!more) return Promise.resolve();
+    if (loading) return loading;
     var url = "/blogs/" + encodeURIComponent(slug) + "/fragments?order=" + order +
       "&cursor=" + encodeURIComponent(more.dataset.cursor);
-    fetch(url).then(function (r) { return r.json(); }).then(function (info) {
+    loading = fetch(url).then(function (r) { return r.json(); }).then(function (info) {
       var holder = document.createElement("template");
       holder.innerHTML = info.page;
       Array.prototype.forEach.call(holder.content.querySelectorAll("article.post"),
         function (el) { if (!byId(el.id)) posts.appendChild(el); });
       if (info.next_cursor) { more.dataset.cursor = info.next_cursor; }
       else { more.parentNode.remove(); more = null; }
-    }).finally(function () { loading = false; });
+    }).finally(function () { loading = null; });
+    return loading;
   }
+
+  // Permalinks (#lb-post-{id}): the post is shown, older pages loaded until it is there (an
+  // iframe embed's frame.js asks with a "liveblog:show" event and hears "liveblog:shown").
+  function show(id, pages) {
+    var el = byId("post-" + id);
+    if (el) {
+      el.setAttribute("tabindex", "-1");
+      el.classList.add("target");
+      el.scrollIntoView({block: "start"});
+      el.focus({preventScroll: true});
+      document.dispatchEvent(new CustomEvent("liveblog:shown", {detail: el}));
+    } else if (more && pages < 50) {
+      loadMore().then(function () { show(id, pages + 1); }, function () {});
+    }
+  }
+  function showTarget() {
+    var match = /^#lb-post-([\w-]+)$/.exec(location.hash);
+    if (match) show(match[1], 0);
+  }
+  window.addEventListener("hashchange", showTarget);
+  document.addEventListener("liveblog:show", function (event) { show(event.detail, 0); });
   if (more) {
     more.addEventListener("click", loadMore);
     if ("IntersectionObserver" in window) {
@@ -268,5 +290,6 @@
   // the first poll waits what the page's own Cache-Control allowed (a closed blog's is longer)
   if (byId("status").classList.contains("closed")) interval = CLOSED_INTERVAL;
   schedule(interval);
+  showTarget();
   document.documentElement.dataset.live = "ready";  // for people's tools and for the tests
 })();

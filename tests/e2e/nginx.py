@@ -1,5 +1,6 @@
-"""A real nginx in front of a real `liveblog serve`, with the repository's shipped cache
-configuration (deploy/nginx/liveblog.conf), in a folder of the test's own."""
+"""A real nginx in front of a real `liveblog serve`, with one of the repository's shipped
+configurations (deploy/nginx/: the cache in front of the service, or a newsroom's article
+server including a blog), in a folder of the test's own."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from .server import free_port, stop_process
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "nginx" / "liveblog.conf"
+ARTICLE = SHIPPED.with_name("article-ssi.conf")
 
 
 def nginx_path() -> str:
@@ -26,18 +28,23 @@ def nginx_path() -> str:
 
 
 class Nginx:
-    """nginx with the shipped site config, listening on a free port, proxying to ``origin``."""
+    """nginx with a shipped site config (``config``), listening on a free port, proxying to
+    ``origin``; an article server's pages are in ``folder / "article"``."""
 
-    def __init__(self, folder: Path, origin_port: int) -> None:
+    def __init__(self, folder: Path, origin_port: int, config: Path = SHIPPED) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        (folder / "article").mkdir(exist_ok=True)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        site = SHIPPED.read_text()
-        for old, new in (("/var/cache/nginx/liveblog", str(folder / "cache")),
+        site = config.read_text()
+        cache = "/var/cache/nginx/liveblog" if config == SHIPPED else "/var/cache/nginx/article"
+        for old, new in ((cache, str(folder / "cache")),
                          ("server 127.0.0.1:8000;", f"server 127.0.0.1:{origin_port};"),
-                         ("listen 80;", f"listen 127.0.0.1:{self.port};")):
-            assert old in site, f"{old!r} is no longer in {SHIPPED}"
+                         ("listen 80;", f"listen 127.0.0.1:{self.port};"),
+                         *((("root /srv/article;", f"root {folder / 'article'};"),)
+                           if config == ARTICLE else ())):
+            assert old in site, f"{old!r} is no longer in {config}"
             site = site.replace(old, new)
         (folder / "nginx.conf").write_text(f"""
 user root;

@@ -134,7 +134,7 @@ def test_pinning_live_and_key_events(site, page):
     open_blog(page, site.blog)
     assert page.locator(".key-events li a").inner_text() == "Polls close"
     page.locator(".key-events li a").click()
-    assert page.url.endswith(f"#post-{post['id']}")
+    assert page.url.endswith(f"#lb-post-{post['id']}")
     site.request("PATCH", f"/api/blogs/{site.slug}/posts/{post['id']}", {"pinned": True},
                  {**site.auth, "If-Match": '"1"'})
     page.locator(f"#pinned-{post['id']}").wait_for(timeout=10_000)

@@ -1,0 +1,192 @@
+"""The blog on a newsroom's article page. The iframe embed, in Chromium: the page is served
+from another origin (a process of its own) with a strict Content-Security-Policy that names
+only our service; the iframe's height follows its content as posts arrive (no inner
+scrollbar); a permalink into the host page opens its post, loading older pages as needed;
+nothing is logged to the console and the policy is never violated. The server-side include,
+through the shipped nginx article configuration: the posts are in the article's HTML, news
+reaches it within max-age, and the page does not shift once painted."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.peers import HostPage
+
+from .nginx import ARTICLE, Nginx
+from .server import Server, editor_token
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+FAST_POLLS = {"LIVEBLOG_CACHE_MAX_AGE": "1"}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    db = tmp_path_factory.mktemp("embedding") / "embedding.db"
+    server = Server(db, workers=1, extra_env=FAST_POLLS)
+    server.auth = {"Authorization": f"Bearer {editor_token(db)}"}
+    assert server.request("POST", "/api/blogs", {"title": "Election night", "slug": "night"},
+                          server.auth).status == 201
+    server.posts = [publish(server, f"Update {i}") for i in range(25)]  # two pages
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def host(service):
+    page = HostPage()
+    page.show(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Election night: our story</title></head><body>
+<h1>Election night</h1><p>The newsroom's own introduction.</p>
+<iframe src="{service.base}/blogs/night/embed" title="Live updates" style="width:100%;border:0"
+        loading="eager"></iframe>
+<p id="after">The newsroom's own footer.</p>
+<script src="{service.base}/embed-frame.js" async></script>
+</body></html>""", f"default-src 'none'; script-src {service.base}; frame-src {service.base};"
+                     " style-src 'unsafe-inline'")
+    yield page
+    page.stop()
+
+
+def publish(server, headline):
+    reply = server.request("POST", "/api/blogs/night/posts", {"headline": headline},
+                           server.auth)
+    assert reply.status == 201, reply.json()
+    return reply.json()
+
+
+@pytest.fixture
+def tab(browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    opened = context.new_page()
+    opened.problems = []
+    opened.on("console", lambda m: opened.problems.append(m.text) if m.type in (
+        "error", "warning") else None)
+    opened.on("pageerror", lambda e: opened.problems.append(str(e)))
+    yield opened
+    context.close()
+
+
+def frame_of(tab):
+    frame = next(f for f in tab.frames if "/blogs/night/embed" in f.url)
+    frame.wait_for_selector("html[data-live=ready]")
+    return frame
+
+
+def fitted(tab, frame):
+    """The iframe's height, once it equals its document's (within a pixel)."""
+    inner = frame.evaluate("Math.ceil(document.documentElement.getBoundingClientRect().height)")
+    tab.wait_for_function("h => Math.abs(document.querySelector('iframe')"
+                          ".getBoundingClientRect().height - h) <= 1", arg=inner)
+    return inner
+
+
+def test_the_iframe_fits_its_content_as_posts_arrive(service, host, tab):
+    tab.goto(host.url)
+    frame = frame_of(tab)
+    first = fitted(tab, frame)
+    assert first > 1000  # twenty posts, not the 150 px of an iframe left alone
+    assert frame.evaluate("document.scrollingElement.scrollHeight <="
+                          " window.innerHeight + 1")  # no inner scrollbar
+    publish(service, "Late result")
+    frame.locator("#show-new").wait_for(state="visible", timeout=10_000)
+    frame.locator("#show-new").click()
+    frame.locator("#posts article.post h2", has_text="Late result").wait_for()
+    assert fitted(tab, frame) > first
+    # a post's time links to the host page's permalink, opened on the whole page
+    link = frame.locator("#posts a.permalink").first
+    assert link.get_attribute("href").startswith(host.url + "#lb-post-")
+    assert link.get_attribute("target") == "_top"
+    assert tab.problems == []
+
+
+def test_a_permalink_into_the_host_page_opens_an_older_post(service, host, tab):
+    oldest = service.posts[0]  # on the second page of the feed
+    tab.goto(f"{host.url}#lb-post-{oldest['id']}")
+    frame = frame_of(tab)
+    frame.locator(f"#post-{oldest['id']}").wait_for(timeout=10_000)
+    # the host page scrolled to it: its top is on screen
+    tab.wait_for_function("() => window.scrollY > 500")
+    box = frame.locator(f"#post-{oldest['id']}").bounding_box()
+    assert 0 <= box["y"] < 700
+    assert tab.problems == []
+
+
+def test_the_reader_page_opens_its_own_permalinks(service, browser):
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    try:
+        page = context.new_page()
+        oldest = service.posts[0]
+        page.goto(f"{service.base}/blogs/night#lb-post-{oldest['id']}")
+        page.locator(f"#post-{oldest['id']}").wait_for(timeout=10_000)
+        page.wait_for_function("() => window.scrollY > 500")
+        assert page.evaluate("document.activeElement.dataset.postId") == oldest["id"]
+    finally:
+        context.close()
+
+
+ARTICLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Election night: our story</title>
+<script type="application/ld+json"><!--# include
+  virtual="/liveblog/night/jsonld?permalink_base=http://news.example.com/election" --></script>
+</head><body>
+<h1>Election night</h1><p>The newsroom's own introduction.</p>
+<div data-liveblog="{service}/blogs/night">
+<!--# include virtual="/liveblog/night/fragment" -->
+</div>
+<p id="after">The newsroom's own footer.</p>
+</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def article(service, tmp_path_factory):
+    """The shipped article server (deploy/nginx/article-ssi.conf), its page including the
+    blog."""
+    proxy = Nginx(tmp_path_factory.mktemp("article"), service.port, ARTICLE)
+    (proxy.folder / "article" / "election.html").write_text(
+        ARTICLE_PAGE.replace("{service}", service.base))
+    proxy.url = f"{proxy.base}/election.html"
+    yield proxy
+    proxy.stop()
+
+
+def fetch(url):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def test_a_server_side_include_puts_the_posts_in_the_article_itself(service, article, tab):
+    html = fetch(article.url)
+    assert "<!--#" not in html and "Update 24" in html and 'id="posts"' in html
+    ld = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', html,
+                              re.S).group(1))
+    assert ld["@type"] == "LiveBlogPosting" and ld["url"] == "http://news.example.com/election"
+    # the blog's news reaches the article within the service's max-age, through the cache
+    publish(service, "Included news")
+    deadline = time.monotonic() + 1 + 5
+    while "Included news" not in fetch(article.url):
+        assert time.monotonic() < deadline, "the include never showed the new post"
+        time.sleep(0.25)
+    # browsers cannot ask the include's location themselves
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        fetch(f"{article.base}/liveblog/night/fragment")
+    assert refused.value.code == 404
+    refused.value.close()
+    # the first paint is the posts: nothing moves once the page is there
+    tab.goto(article.url)
+    tab.wait_for_load_state("load")
+    shift = tab.evaluate("""() => new Promise(done => {
+        let total = 0;
+        new PerformanceObserver(list => { for (const e of list.getEntries())
+            if (!e.hadRecentInput) total += e.value; })
+          .observe({type: "layout-shift", buffered: true});
+        setTimeout(() => done(total), 1000);
+    })""")
+    assert shift <= 0.1
+    assert tab.locator("#posts article.post").count() == 20
