@@ -20,6 +20,7 @@ from tests.peers import HostPage
 
 from .nginx import ARTICLE, Nginx
 from .server import Server, editor_token
+from .test_accessibility import audit
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -116,6 +117,44 @@ def test_a_permalink_into_the_host_page_opens_an_older_post(service, host, tab):
     box = frame.locator(f"#post-{oldest['id']}").bounding_box()
     assert 0 <= box["y"] < 700
     assert tab.problems == []
+
+
+def test_two_blogs_on_one_page_each_fit_and_pass_axe(service, host, browser):
+    assert service.request("POST", "/api/blogs", {"title": "Results desk", "slug": "results"},
+                           service.auth).status == 201
+    publish_to = service.request("POST", "/api/blogs/results/posts",
+                                 {"headline": "Turnout at 64%"}, service.auth)
+    assert publish_to.status == 201
+    two = HostPage()
+    try:
+        two.show(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Two stories</title></head><body><main><h1>Two stories</h1>
+<iframe src="{service.base}/blogs/night/embed" title="Live: the night"
+        style="width:100%;border:0"></iframe>
+<iframe src="{service.base}/blogs/results/embed" title="Live: results"
+        style="width:100%;border:0"></iframe>
+</main><script src="{service.base}/embed-frame.js" async></script></body></html>""",
+                 f"default-src 'none'; script-src {service.base}; frame-src {service.base};"
+                 " style-src 'unsafe-inline'")
+        for width in (1000, 390):  # a desktop, a phone
+            context = browser.new_context(viewport={"width": width, "height": 800})
+            try:
+                tab = context.new_page()
+                tab.goto(two.url)
+                frames = [next(f for f in tab.frames if f"/blogs/{slug}/embed" in f.url)
+                          for slug in ("night", "results")]
+                for index, frame in enumerate(frames):
+                    frame.wait_for_selector("html[data-live=ready]")
+                    inner = frame.evaluate(
+                        "Math.ceil(document.documentElement.getBoundingClientRect().height)")
+                    tab.wait_for_function(
+                        "([i, h]) => Math.abs(document.querySelectorAll('iframe')[i]"
+                        ".getBoundingClientRect().height - h) <= 1", arg=[index, inner])
+                    assert audit(frame) == [], (width, index)
+            finally:
+                context.close()
+    finally:
+        two.stop()
 
 
 def test_the_reader_page_opens_its_own_permalinks(service, browser):
