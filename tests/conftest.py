@@ -138,10 +138,17 @@ def store(database, clock):
 
 
 @pytest.fixture
-def app(database, clock):
+def app_config():
+    """Settings a module's app has besides the test defaults (override it in the module)."""
+    return {}
+
+
+@pytest.fixture
+def app(database, clock, app_config):
     from liveblog import create_app
 
-    application = create_app({"TESTING": True, "DATABASE": database, "CLOCK": clock})
+    application = create_app({"TESTING": True, "DATABASE": database, "CLOCK": clock,
+                              **app_config})
     yield application
     application.extensions["liveblog"].shutdown()
 
