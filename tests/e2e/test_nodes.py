@@ -25,8 +25,7 @@ def database(postgres_server):
     return fresh_postgres(postgres_server)
 
 
-@pytest.fixture
-def nodes(database):
+def two_nodes(database):
     token = editor_token(database)
     auditor = editor_token(database, "Audrey", role="auditor")
     started = [Server(database), Server(database)]
@@ -38,6 +37,23 @@ def nodes(database):
         node.stop()
 
 
+@pytest.fixture
+def nodes(database):
+    """Two nodes of a test's own (one it kills, or whose connections it cuts)."""
+    yield from two_nodes(database)
+
+
+@pytest.fixture(scope="module")
+def shared_database(postgres_server):
+    return fresh_postgres(postgres_server)
+
+
+@pytest.fixture(scope="module")
+def pair(shared_database):
+    """Two nodes the module's gentler tests share (each on a blog of its own)."""
+    yield from two_nodes(shared_database)
+
+
 def log_verifies(database):
     store = EventStore.open(database)
     try:
@@ -47,8 +63,9 @@ def log_verifies(database):
         store.close()
 
 
-def test_editors_racing_across_two_nodes_lose_nothing_and_keep_one_chain(nodes, database):
-    a, b = nodes
+def test_editors_racing_across_two_nodes_lose_nothing_and_keep_one_chain(
+        pair, shared_database):
+    a, b = pair
     assert a.request("POST", "/api/blogs", {"title": "Election", "slug": "election"},
                      a.auth).status == 201
     acknowledged: list[str] = []
@@ -69,7 +86,7 @@ def test_editors_racing_across_two_nodes_lose_nothing_and_keep_one_chain(nodes, 
     for t in threads:
         t.join()
     assert len(acknowledged) == 60
-    for node in nodes:  # both nodes see the same feed, in one order
+    for node in pair:  # both nodes see the same feed, in one order
         feed = node.request("GET", "/api/blogs/election/posts?limit=100").json()
         assert sorted(p["id"] for p in feed["posts"]) == sorted(acknowledged)
         assert feed["total"] == 60
@@ -78,11 +95,11 @@ def test_editors_racing_across_two_nodes_lose_nothing_and_keep_one_chain(nodes, 
                                                  ).json()["posts"]]
     report = b.request("GET", "/api/audit/verify", headers=b.auditor).json()
     assert report["ok"] and report["events_checked"] == report["head"]["position"]
-    assert log_verifies(database)[0]
+    assert log_verifies(shared_database)[0]
 
 
-def test_the_same_post_edited_on_two_nodes_at_once_has_exactly_one_winner(nodes):
-    a, b = nodes
+def test_the_same_post_edited_on_two_nodes_at_once_has_exactly_one_winner(pair):
+    a, b = pair
     a.request("POST", "/api/blogs", {"title": "Race", "slug": "race"}, a.auth)
     post = a.request("POST", "/api/blogs/race/posts", {"headline": "v1"}, a.auth).json()
     url = f"/api/blogs/race/posts/{post['id']}"
@@ -106,8 +123,8 @@ def test_the_same_post_edited_on_two_nodes_at_once_has_exactly_one_winner(nodes)
         assert b.request("GET", url).json()["version"] == version + 1
 
 
-def test_a_long_poll_on_one_node_wakes_within_a_second_of_a_publish_on_another(nodes):
-    a, b = nodes
+def test_a_long_poll_on_one_node_wakes_within_a_second_of_a_publish_on_another(pair):
+    a, b = pair
     a.request("POST", "/api/blogs", {"title": "Wake", "slug": "wake"}, a.auth)
     cursor = b.request("GET", "/api/blogs/wake/posts").json()["cursor"]
     for attempt in range(3):
@@ -222,11 +239,11 @@ def test_killing_a_node_mid_publish_loses_no_acknowledged_write(nodes, database)
                      b.auth).status == 201
 
 
-def test_presence_on_one_node_is_seen_on_the_other(nodes, database):
-    a, b = nodes
+def test_presence_on_one_node_is_seen_on_the_other(pair, shared_database):
+    a, b = pair
     assert a.request("POST", "/api/blogs", {"title": "Desk", "slug": "desk"}, a.auth).status == 201
     post = a.request("POST", "/api/blogs/desk/posts", {"headline": "Draft"}, a.auth).json()
-    ana = {"Authorization": f"Bearer {editor_token(database, 'Ana Ruiz')}"}
+    ana = {"Authorization": f"Bearer {editor_token(shared_database, 'Ana Ruiz')}"}
     url = f"/api/blogs/desk/posts/{post['id']}/presence"
     assert a.request("PUT", url, headers=ana).status == 204
     seen = b.request("GET", url, headers=b.auth).json()["editors"]
@@ -236,22 +253,23 @@ def test_presence_on_one_node_is_seen_on_the_other(nodes, database):
 
 
 def test_a_membership_removed_on_one_node_is_refused_on_the_other_at_the_next_request(
-        nodes, database):
-    a, b = nodes
-    admin = {"Authorization": f"Bearer {editor_token(database, 'Ada Admin', role='admin')}"}
-    assert a.request("POST", "/api/blogs", {"title": "Desk", "slug": "desk"},
+        pair, shared_database):
+    a, b = pair
+    admin = {"Authorization": f"Bearer {editor_token(shared_database, 'Ada Admin', role='admin')}"}
+    assert a.request("POST", "/api/blogs", {"title": "Desk", "slug": "members"},
                      admin).status == 201
-    secret = editor_token(database, "Carl Contrib", role="contributor", blogs=("desk",))
+    secret = editor_token(shared_database, "Carl Contrib", role="contributor",
+                          blogs=("members",))
     carl = {"Authorization": f"Bearer {secret}"}
     me = b.request("GET", "/api/me", headers=carl).json()
     assert me["memberships"][0]["role"] == "contributor"
-    assert b.request("POST", "/api/blogs/desk/posts", {"headline": "Draft"}, carl).status == 201
-    assert a.request("DELETE", f"/api/blogs/desk/members/{me['id']}",
+    assert b.request("POST", "/api/blogs/members/posts", {"headline": "Draft"}, carl).status == 201
+    assert a.request("DELETE", f"/api/blogs/members/members/{me['id']}",
                      headers=admin).status == 204
-    refused = b.request("POST", "/api/blogs/desk/posts", {"headline": "Again"}, carl)
+    refused = b.request("POST", "/api/blogs/members/posts", {"headline": "Again"}, carl)
     assert refused.status == 403, refused.body
-    assert b.request("GET", "/api/blogs/desk/posts?status=draft", headers=carl).status == 403
+    assert b.request("GET", "/api/blogs/members/posts?status=draft", headers=carl).status == 403
     # and given back through node B, node A lets them in at once
-    assert b.request("PUT", f"/api/blogs/desk/members/{me['id']}", {"role": "contributor"},
+    assert b.request("PUT", f"/api/blogs/members/members/{me['id']}", {"role": "contributor"},
                      admin).status == 200
-    assert a.request("POST", "/api/blogs/desk/posts", {"headline": "Back"}, carl).status == 201
+    assert a.request("POST", "/api/blogs/members/posts", {"headline": "Back"}, carl).status == 201
