@@ -27,7 +27,8 @@ from .postgres import SERVER, own_database, with_schema
 BACKENDS = ["sqlite", "postgresql"]
 _schemas = itertools.count(1)
 
-#: the tests run on both backends, by folder or file, and why their meaning depends on storage
+#: the tests run on both backends (by folder, file or test name: the start of its pytest id),
+#: and why their meaning depends on storage
 BOTH_BACKENDS = {
     "tests/events/": "the event store's contract: positions, versions, locks, chain, upcasting",
     "tests/api/test_idempotency.py": "a key's one write under concurrent retries",
@@ -47,7 +48,9 @@ BOTH_BACKENDS = {
     "tests/e2e/test_backup.py": "a consistent backup of a live database, and its restore",
     "tests/e2e/test_scheduling.py": "deployments sharing one database publish once",
     "tests/e2e/test_webhooks.py": "a node killed mid-delivery: the stored outbox resends",
-    "tests/e2e/test_http.py": "a restart reads the same feed back from storage",
+    "tests/e2e/test_http.py::test_restart": "a restart reads the same feed back from storage",
+    "tests/e2e/test_http.py::test_two_editors": "one winner of two concurrent edits",
+    "tests/e2e/test_http.py::test_verify": "the stored log against its stored checkpoints",
 }
 
 
@@ -60,8 +63,8 @@ def pytest_generate_tests(metafunc):
         names = marker.args[0]
         if "backend" in (names.replace(" ", "").split(",") if isinstance(names, str) else names):
             return
-    path = metafunc.definition.path.relative_to(metafunc.config.rootpath).as_posix()
-    both = any(path.startswith(prefix) for prefix in BOTH_BACKENDS)
+    test = metafunc.definition.nodeid  # "tests/e2e/test_http.py::test_restart_gives..."
+    both = any(test.startswith(prefix) for prefix in BOTH_BACKENDS)
     metafunc.parametrize("backend", BACKENDS if both else ["sqlite"])
 
 
