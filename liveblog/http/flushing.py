@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +22,9 @@ class Flushing:
         atexit.register(flush)
 
     def start(self) -> None:
-        if not self.started:
+        # (while the interpreter shuts down a new thread never starts, and start() would wait
+        # for it forever: the exit of a script that left an answer unclosed hung there)
+        if not self.started and not sys.is_finalizing():
             self.started = True
             threading.Thread(target=self._run, daemon=True, name=self.name).start()
 
