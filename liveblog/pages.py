@@ -188,37 +188,30 @@ def embed(slug: str) -> Any:
     return _reader_page(slug, "embed.html", "embed")
 
 
-def _reader_page(slug: str, template: str, what: str) -> Any:
-    conn, head, summary = _blog(slug)
-    headers = _page_headers(head, summary["status"], what)
-    if isinstance(headers, Response):
-        return headers
-    order = _order()
-    after = _after(order)
-    page, _ = queries.feed_page(conn, summary["id"], order, PAGE_SIZE, after, encode_cursor)
-    key_events = [queries.post_json(r) for r in queries.key_event_posts(conn, summary["id"])]
-    page_url = public_url(url_for("pages.blog", slug=summary["slug"]))
-    body = render_template(template, blog=summary, page=page, order=order,
-                           key_events=key_events, first_page=after is None, page_url=page_url,
-                           json_ld=_json_ld(summary, page, page_url))
-    return Response(body, mimetype="text/html", headers=headers)
-
-
 @bp.route("/blogs/<slug>/fragment")
 def fragment(slug: str) -> Any:
     """The first page of posts as HTML, to include (ESI, nginx SSI) as the children of a host
     page's ``<div data-liveblog=...>``: what search engines and the first paint see. Its URLs
     are absolute (it is read on the host's origin)."""
+    return _reader_page(slug, "fragment.html", "fragment", included=True)
+
+
+def _reader_page(slug: str, template: str, what: str, *, included: bool = False) -> Any:
+    """A blog's feed rendered with ``template``; ``included``: the first page only, its URLs
+    absolute, for another site's page (which has its own head: no JSON-LD)."""
     conn, head, summary = _blog(slug)
-    headers = _page_headers(head, summary["status"], "fragment")
+    headers = _page_headers(head, summary["status"], what)
     if isinstance(headers, Response):
         return headers
     order = _order()
-    page, _ = queries.feed_page(conn, summary["id"], order, PAGE_SIZE, None, encode_cursor)
+    after = None if included else _after(order)
+    page, _ = queries.feed_page(conn, summary["id"], order, PAGE_SIZE, after, encode_cursor)
     key_events = [queries.post_json(r) for r in queries.key_event_posts(conn, summary["id"])]
-    body = render_template("fragment.html", blog=summary, page=page, order=order,
-                           key_events=key_events, first_page=True, absolute_urls=True,
-                           page_url=public_url(url_for("pages.blog", slug=summary["slug"])))
+    page_url = public_url(url_for("pages.blog", slug=summary["slug"]))
+    body = render_template(template, blog=summary, page=page, order=order,
+                           key_events=key_events, first_page=after is None, page_url=page_url,
+                           absolute_urls=included,
+                           json_ld=None if included else _json_ld(summary, page, page_url))
     return Response(body, mimetype="text/html", headers=headers)
 
 

@@ -26,8 +26,7 @@
   window.addEventListener("message", function (event) {
     var data = event.data || {};
     if (event.source !== window.parent || data.type !== "liveblog:host") return;
-    try { host = {url: String(data.url).split("#")[0], origin: event.origin}; }
-    catch (e) { return; }
+    host = {url: String(data.url).split("#")[0], origin: event.origin};
     relink(document);
     var match = /^#lb-post-([\w-]+)$/.exec(String(data.hash || ""));
     if (match) document.dispatchEvent(new CustomEvent("liveblog:show", {detail: match[1]}));
