@@ -92,8 +92,12 @@ def _security_headers(response: Response) -> Response:
     if response.mimetype == "text/html":
         # pages frame nothing but the providers' embed players, once a reader asks
         frames = " ".join(current_app.extensions["liveblog.embeds"].frame_origins)
+        if request.endpoint == "pages.console":
+            frames = f"'self' {frames}"  # the theme's preview: the blog's iframe embed
+        # the iframe embed: any site, or those listed (and the console's preview)
         ancestors = ("'self'" if request.endpoint != "pages.embed"
-                     else " ".join(current_app.config["EMBED_FRAME_ANCESTORS"]) or "*")
+                     else " ".join(["'self'", *current_app.config["EMBED_FRAME_ANCESTORS"]])
+                     if current_app.config["EMBED_FRAME_ANCESTORS"] else "*")
         headers.setdefault("Content-Security-Policy", f"{PAGE_POLICY}; frame-ancestors"
                            f" {ancestors}; frame-src {frames or NO_FRAMES}")
     elif not (response.mimetype or "").startswith(("text/css", "image/", "text/javascript")):

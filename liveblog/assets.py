@@ -12,7 +12,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, current_app, send_from_directory
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    request,
+    send_from_directory,
+)
 
 from .http.caching import policies
 
@@ -20,6 +28,10 @@ bp = Blueprint("assets", __name__)
 
 #: folders of ES modules served under one digest (they import each other by relative URLs)
 MODULE_FOLDERS = ("console",)
+
+#: scripts served as one file: static files joined in one closure (their functions are not
+#: the host page's globals). The script embed is the reader page's own scripts and its part.
+BUNDLES = {"embed.js": ("liveblog.js", "embeds.js", "verify.js", "shadow.js")}
 
 
 class Assets:
@@ -41,6 +53,12 @@ class Assets:
                 self.digests[name] = shared.hexdigest()[:16]
         for path in sorted(p for p in templates.rglob("*") if p.is_file()):
             whole.update(path.read_bytes())
+        #: the bundles' bytes, by name
+        self.bundles = {name: b"(function () {\n" + b"\n".join(
+            (static / part).read_bytes() for part in parts) + b"\n})();\n"
+            for name, parts in BUNDLES.items()}
+        for name, data in self.bundles.items():
+            self.digests[name] = hashlib.sha256(data).hexdigest()[:16]
         #: names this release's assets and templates (changes with any of them)
         self.build = whole.hexdigest()[:12].encode()
 
@@ -66,8 +84,13 @@ def fixed_url_asset(filename: str) -> Response:
     """A static file at a URL that does not name its bytes (one that other sites copy into
     their pages): kept for an hour (:attr:`Policies.loader`), revalidated by its digest."""
     assets: Assets = current_app.extensions["liveblog.assets"]
-    response = send_from_directory(assets.folder, filename, conditional=True,
-                                   etag=assets.digests[filename])
+    if filename in assets.bundles:
+        response = Response(assets.bundles[filename], mimetype="text/javascript")
+        response.set_etag(assets.digests[filename])
+        response.make_conditional(request)
+    else:
+        response = send_from_directory(assets.folder, filename, conditional=True,
+                                       etag=assets.digests[filename])
     response.headers["Cache-Control"] = policies().loader
     response.headers["Access-Control-Allow-Origin"] = "*"
     return response

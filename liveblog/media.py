@@ -170,12 +170,14 @@ def named_by(payloads: Iterable[dict[str, Any]]) -> set[str]:
 
 
 def forget(conn: Connection, media_ids: set[str], post_id: str) -> list[str]:
-    """Erase the images a redacted post named, but those another post still shows (a photo
-    may be shared; the redaction covers one post's content, not the others')."""
+    """Erase the images a redacted post named, but those another post still shows or a blog
+    has as its logo (a photo may be shared; the redaction covers one post's content, not the
+    others')."""
     gone = []
     for media_id in sorted(media_ids):
         shared = conn.execute("SELECT 1 FROM feed_posts WHERE id <> ? AND status <> 'redacted'"
-                              " AND media LIKE ? LIMIT 1", (post_id, f"%{media_id}%")).fetchone()
+                              " AND media LIKE ? UNION ALL SELECT 1 FROM blogs WHERE theme LIKE ?"
+                              " LIMIT 1", (post_id, f"%{media_id}%", f"%{media_id}%")).fetchone()
         if shared is None:
             conn.execute("DELETE FROM media WHERE id = ?", (media_id,))
             conn.execute("DELETE FROM media_sizes WHERE media_id = ?", (media_id,))

@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 
 from events import format_time, read_snapshot
 
-from . import assets, i18n, media, queries
+from . import assets, i18n, media, queries, themes
 from .api.problems import problem
 from .bootstrap import get_liveblog
 from .cursors import MalformedCursorError, decode_cursor, encode_cursor
@@ -58,6 +58,12 @@ def own_srcset(context: Any, srcset: str) -> str:
     """A ``srcset``'s URLs as :func:`own` gives them."""
     return ", ".join(own(context, url) + " " + width for url, _, width in (
         candidate.strip().partition(" ") for candidate in srcset.split(","))) if srcset else ""
+
+
+def theme_url(blog: dict[str, Any]) -> str:
+    """The URL of a blog's theme stylesheet, naming the theme (``v``): a page that follows a
+    change asks for the new one, not for a copy a browser still keeps."""
+    return url_for("pages.theme", slug=blog["slug"], v=themes.digest(blog["theme"]))
 
 
 def absolute(url: str) -> str:
@@ -190,10 +196,36 @@ def embed(slug: str) -> Any:
 
 @bp.route("/blogs/<slug>/fragment")
 def fragment(slug: str) -> Any:
-    """The first page of posts as HTML, to include (ESI, nginx SSI) as the children of a host
-    page's ``<div data-liveblog=...>``: what search engines and the first paint see. Its URLs
-    are absolute (it is read on the host's origin)."""
+    """The blog's first page as HTML, to include (ESI, nginx SSI) as the children of a host
+    page's ``<div data-liveblog=...>``: what search engines and the first paint see, in a
+    declarative shadow root with its styles (embed.js fetches it too, and takes over either).
+    Its URLs are absolute (it is read on the host's origin); ``header=false`` hides the
+    blog's header."""
     return _reader_page(slug, "fragment.html", "fragment", included=True)
+
+
+@bp.route("/blogs/<slug>/theme.css")
+def theme(slug: str) -> Any:
+    """The blog's theme as a stylesheet (themes.py), cached as its pages are. With a theme in
+    the query (accent, font_family, color_scheme): that one, for the console's preview."""
+    _, head, summary = _blog(slug)
+    try:
+        shown = (themes.preview(request.args) if set(request.args) & set(themes.PREVIEW)
+                 else summary["theme"])
+    except ValueError as e:
+        return problem(400, str(e), slug="malformed-theme", title="Not a theme")
+    headers = _page_headers(head, summary["status"], "theme")
+    if isinstance(headers, Response):
+        return headers
+    return Response(themes.css(shown), mimetype="text/css", headers=headers)
+
+
+@bp.route("/embed.js")
+def embed_script() -> Response:
+    """The host page's script for script embeds, at a fixed URL: every ``<div data-liveblog>``
+    on the page shows its blog in a shadow root, live (static/shadow.js, after the reader
+    page's own scripts, in one closure)."""
+    return assets.fixed_url_asset("embed.js")
 
 
 def _reader_page(slug: str, template: str, what: str, *, included: bool = False) -> Any:
@@ -211,6 +243,7 @@ def _reader_page(slug: str, template: str, what: str, *, included: bool = False)
     body = render_template(template, blog=summary, page=page, order=order,
                            key_events=key_events, first_page=after is None, page_url=page_url,
                            absolute_urls=included,
+                           header=request.args.get("header") != "false",
                            json_ld=None if included else _json_ld(summary, page, page_url))
     return Response(body, mimetype="text/html", headers=headers)
 
@@ -490,10 +523,21 @@ PAGE_DOCS = {
                              " for a newsroom's iframe (it posts its height to the parent)",
                              "text/html", (200, 304, 404), (_SLUG,)),
     "pages.fragment": _page_doc(
-        "readBlogFragment", "The first page of posts as HTML with absolute URLs, to include"
-        " (ESI, SSI) in a host page's <div data-liveblog=...>", "text/html", (200, 304, 404),
+        "readBlogFragment", "The blog's first page as HTML with absolute URLs, in a"
+        " declarative shadow root, to include (ESI, SSI) in a host page's"
+        " <div data-liveblog=...>", "text/html", (200, 304, 404),
         (_SLUG, {"name": "order", "in": "query", "schema": {"type": "string"},
-                 "description": "oldest, else newest"})),
+                 "description": "oldest, else newest"},
+         {"name": "header", "in": "query", "schema": {"type": "string"},
+          "description": "false: the blog's header hidden"})),
+    "pages.theme": _page_doc(
+        "readBlogTheme", "The blog's theme as a stylesheet (custom properties); with a theme"
+        " in the query, that one (the console's preview)", "text/css", (200, 304, 400, 404),
+        (_SLUG, *({"name": name, "in": "query", "schema": {"type": "string"}}
+                  for name in ("accent", "font_family", "color_scheme")))),
+    "pages.embed_script": _page_doc(
+        "readEmbedScript", "The host page's script for script embeds: shows each"
+        " <div data-liveblog=...> in a shadow root, live", "text/javascript", (200, 304)),
     "pages.jsonld": _page_doc(
         "readBlogJsonLd", "The blog's schema.org LiveBlogPosting, for a host page's head",
         "application/ld+json", (200, 304, 404),
@@ -559,5 +603,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(absolute, "absolute")
     app.add_template_filter(own, "own")
     app.add_template_filter(own_srcset, "own_srcset")
+    app.add_template_filter(theme_url, "theme_url")
     app.add_template_filter(media.srcset, "srcset")
     app.jinja_env.filters["html"] = Markup

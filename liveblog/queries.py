@@ -14,7 +14,7 @@ from .streams import post_stream
 
 _BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organization, b.timezone,"
                  " b.status, b.created_at, b.version, a.updated_at, a.post_count,"
-                 " a.feed_version, a.visible_position, b.archive_after_days, b.language")
+                 " a.feed_version, a.visible_position, b.archive_after_days, b.language, b.theme")
 
 
 class BlogRow(NamedTuple):
@@ -35,6 +35,7 @@ class BlogRow(NamedTuple):
     visible_position: int
     archive_after_days: int | None
     language: str
+    theme: str | None  # JSON
 
 
 class PostRow(NamedTuple):
@@ -136,6 +137,7 @@ def blog_json(row: BlogRow, cursor: str) -> dict[str, Any]:
         "timezone": row.timezone, "status": row.status, "created_at": row.created_at,
         "updated_at": row.updated_at, "post_count": row.post_count, "cursor": cursor,
         "archive_after_days": row.archive_after_days, "language": row.language,
+        "theme": json.loads(row.theme) if row.theme else None,
     }
 
 

@@ -8,11 +8,11 @@ from typing import Any
 from flask import current_app, url_for
 from flask.views import MethodView
 
-from .. import queries
+from .. import media, queries
 from ..bootstrap import get_liveblog
 from ..cursors import encode_cursor
 from ..domain import commands as cmd
-from ..domain.errors import SlugTakenError
+from ..domain.errors import InvalidCommandError, SlugTakenError
 from ..http.caching import blog_etag, conditional, content_etag, reader_headers
 from ..service import new_id
 from .auth import require
@@ -100,9 +100,23 @@ class Blog(MethodView):
     def patch(self, data: dict[str, Any], blog: str, expected: int | None) -> Any:
         """Change a blog's fields. Needs If-Match: the blog's ETag."""
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
+        if data.get("theme"):
+            data["theme"] = _theme(data["theme"])
         outcome = run(cmd.UpdateBlog(head.id, data), expected_version=expected)
         body, etag = blog_after(outcome, head.id)
         return _blog_response(body, etag)
+
+
+def _theme(theme: dict[str, Any]) -> dict[str, Any]:
+    """A theme as the event holds it: its logo's URL and size beside the image's id."""
+    theme = {k: v for k, v in theme.items() if v is not None}
+    if "logo_media_id" in theme:
+        found = media.get(get_liveblog().store().conn, theme["logo_media_id"])
+        if found is None:
+            raise InvalidCommandError("theme.logo_media_id",
+                                      "no uploaded image has this id (POST /api/media)")
+        theme.update(logo_url=found.path, logo_width=found.width, logo_height=found.height)
+    return theme
 
 
 def _status_change(command_type: type[Any], blog: str) -> Any:

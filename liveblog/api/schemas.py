@@ -22,6 +22,7 @@ from events import format_time
 
 from ..domain.events import CORRECTION_REASONS
 from ..i18n import LANGUAGES
+from ..themes import ACCENT, COLOR_SCHEMES, font_families
 
 f = ma.fields
 v = ma.validate
@@ -243,6 +244,33 @@ class _BlogFields(StrictSchema):
                        " en-US)", "enum": list(LANGUAGES)})
 
 
+def _font_family(value: str) -> None:
+    try:
+        font_families(value)
+    except ValueError as e:
+        raise ma.ValidationError(str(e)) from e
+
+
+class ThemeSchema(StrictSchema):
+    """A blog's theme (PATCH replaces it whole; null: the house style)."""
+    accent = f.String(validate=v.Regexp(ACCENT, error="Use #RRGGBB."), metadata={
+        "description": "the live badge, the new-posts button, quotes' rule (#RRGGBB)"})
+    font_family = f.String(validate=[v.Length(max=300), _font_family], metadata={
+        "description": 'a CSS font-family list, e.g. "Source Serif 4", Georgia, serif'})
+    color_scheme = f.String(load_default="light", validate=v.OneOf(COLOR_SCHEMES), metadata={
+        "description": "auto: the reader's own preference", "enum": list(COLOR_SCHEMES)})
+    logo_media_id = f.String(allow_none=True, validate=v.Regexp(
+        "^[0-9a-f]{64}$", error="Not a media id (SHA-256)."), metadata={
+        "description": "an uploaded image (POST /api/media), shown above the title"})
+
+
+class ThemeOutSchema(ThemeSchema):
+    """A blog's theme as it is read."""
+    logo_url = f.String(metadata={"description": "where the logo is served"})
+    logo_width = f.Integer()
+    logo_height = f.Integer()
+
+
 class BlogCreateSchema(_BlogFields):
     """Body of POST /api/blogs."""
     title = Html(required=True, min_length=1, max_length=300)
@@ -251,6 +279,8 @@ class BlogCreateSchema(_BlogFields):
 class BlogPatchSchema(_BlogFields):
     """Body of PATCH /api/blogs/{blog}: any subset of the fields."""
     title = Html(min_length=1, max_length=300)
+    theme = f.Nested(ThemeSchema, allow_none=True, metadata={
+        "description": "accent, font, light/dark/auto and logo of the reader page and embeds"})
 
     @ma.validates_schema
     def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -479,6 +509,8 @@ class BlogSchema(ma.Schema):
     archive_after_days = f.Integer(allow_none=True, metadata={
         "description": "closed by the scheduler after this many idle days (null: never)"})
     language = f.String(metadata={"enum": list(LANGUAGES), "description": "BCP 47"})
+    theme = f.Nested(ThemeOutSchema, allow_none=True, metadata={
+        "description": "null: the house style"})
 
 
 class BlogListSchema(ma.Schema):

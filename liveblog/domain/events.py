@@ -41,7 +41,8 @@ class BlogCreated:
 
 @dataclass(frozen=True)
 class BlogUpdated:
-    """A blog's title, slug, description, authors, organization or time zone changed."""
+    """Some of a blog's fields changed (title, slug, description, authors, organization, time
+    zone, archiving, language, theme): ``changes`` holds their new values."""
 
     blog_id: str
     changes: dict[str, Any]

@@ -26,6 +26,8 @@ class Blog:
     status: str = "live"
     archive_after_days: int | None = ev.DEFAULT_ARCHIVE_AFTER_DAYS
     language: str = ev.DEFAULT_LANGUAGE
+    #: accent, font, colour scheme and logo (None: the house style)
+    theme: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ class FeedHistoryProjection(History):
     """Versions of the ``blogs``, ``feed_posts`` and ``blog_activity`` rows."""
 
     name = "feed_history"
-    version = 3  # 2: a blog's language; 3: posts' content sealed, the images a post names
+    # 2: a blog's language; 3: posts' content sealed, the images a post names; 4: a blog's theme
+    version = 4
     wrapped = (BlogsProjection(), FeedProjection())
 
     def create(self, conn: Connection, t: Tables) -> None:
@@ -29,7 +30,7 @@ class FeedHistoryProjection(History):
             " title TEXT NOT NULL, description TEXT NOT NULL, authors TEXT NOT NULL,"
             " organization TEXT, timezone TEXT NOT NULL, status TEXT NOT NULL,"
             " created_at TEXT NOT NULL, version INTEGER NOT NULL, archive_after_days INTEGER,"
-            f" language TEXT NOT NULL, {window}, PRIMARY KEY (id, valid_from))")
+            f" language TEXT NOT NULL, theme TEXT, {window}, PRIMARY KEY (id, valid_from))")
         conn.execute(
             f"CREATE TABLE {t['feed_posts_versions']} (id TEXT NOT NULL, blog_id TEXT NOT NULL,"
             " status TEXT NOT NULL, headline TEXT NOT NULL, byline TEXT NOT NULL,"

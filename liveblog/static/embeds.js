@@ -2,8 +2,10 @@
  * from this site's own media store, a link to the original): nothing is loaded from the
  * provider until the reader presses "Load", and then only the provider's own player, in a
  * sandboxed iframe on the provider's origin (the page's CSP frames no other). "Always load"
- * keeps the choice for that provider in this browser (localStorage); it can be taken back. */
-(function () {
+ * keeps the choice for that provider in this browser (localStorage); it can be taken back.
+ * liveblogConsent(scope) does it for the blog in scope (the document, or an embed's shadow root). */
+/* exported liveblogConsent */
+function liveblogConsent(scope) {
   "use strict";
   var KEY = "liveblog.embeds.";
 
@@ -30,7 +32,7 @@
     var stop = document.createElement("button");
     stop.type = "button";
     stop.className = "embed-forget";
-    var root = document.getElementById("liveblog");
+    var root = scope.getElementById("liveblog");
     var words = (root && root.dataset.stopLabel) || "Stop loading {provider} automatically";
     stop.textContent = words.split("{provider}").join(card.dataset.provider);
     stop.hidden = !allowed(card.dataset.provider);
@@ -55,7 +57,7 @@
     });
   }
 
-  document.addEventListener("click", function (event) {
+  scope.addEventListener("click", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) return;
     var card = target.closest(".embed-card");
@@ -68,17 +70,17 @@
       if (always && always.checked) remember(card.dataset.provider, true);
       var frame = load(card);
       if (frame) frame.focus();
-      if (always && always.checked) loadAllowed(document);  // every card of that provider
+      if (always && always.checked) loadAllowed(scope);  // every card of that provider
     } else if (target.classList.contains("embed-forget")) {
       remember(card.dataset.provider, false);
       target.hidden = true;
     }
   });
 
-  loadAllowed(document);
-  var posts = document.getElementById("posts");
+  loadAllowed(scope);
+  var posts = scope.getElementById("posts");
   if (posts && window.MutationObserver) {   // posts the live updates add
     new MutationObserver(function () { loadAllowed(posts); })
       .observe(posts, {childList: true, subtree: true});
   }
-})();
+}

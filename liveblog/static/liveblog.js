@@ -8,25 +8,35 @@
  * edits and deletes apply in place. Polling slows down while the tab is hidden, backs off after
  * errors (saying "Reconnecting…") and resumes at once when the network comes back. A closed blog
  * is still polled, slowly (its answers' longer max-age): a redaction, a correction or a reopen
- * reaches a page left open on it. */
-(function () {
+ * reaches a page left open on it.
+ *
+ * One function, liveblogMount(root, scope, options), drives a blog wherever it is shown: on the
+ * reader page and in the iframe embed (page.js: scope is the document) and in a host page's
+ * shadow root (embed.js: scope is the shadow root, options.base the service's origin). It
+ * returns a function that stops it. */
+/* exported liveblogMount */
+// options: base (the service's origin, "" on its own pages), permalink (id → the href of a
+// post's time; unset: "#lb-post-{id}"), reorder (order → called when the reader sorts; unset:
+// the sort form is submitted), ready (called once it runs).
+function liveblogMount(root, scope, options) {
   "use strict";
-  var root = document.getElementById("liveblog");
-  if (!root) return;
+  options = options || {};
+  var base = options.base || "";
   var slug = root.dataset.slug, order = root.dataset.order;
   var cursor = root.dataset.cursor;
   var firstPage = root.dataset.firstPage === "true";
-  var posts = document.getElementById("posts");
-  var button = document.getElementById("show-new");
-  var reconnecting = document.getElementById("reconnecting");
+  var posts = byId("posts");
+  var button = byId("show-new");
+  var reconnecting = byId("reconnecting");
   var pending = [];           // ids of new posts waiting behind the button, oldest first
   var pendingHtml = {};
   var pendingPinned = {};     // whether each waiting post is pinned: its pinned copy waits too
-  var interval = 2000, failures = 0, timer = null;
+  var interval = 2000, failures = 0, timer = null, stopped = false;
   var HIDDEN_INTERVAL = 30000, MAX_BACKOFF = 60000;
   var CLOSED_INTERVAL = parseInt(root.dataset.closedPoll || "8", 10) * 1000;
 
-  function byId(id) { return document.getElementById(id); }
+  function byId(id) { return scope.getElementById(id); }
+  function blogUrl(path) { return base + "/blogs/" + encodeURIComponent(slug) + path; }
 
   // The page's words are its blog's language: the server wrote each plural form ("{n} Posts")
   // into the page, and Intl.PluralRules picks the one a number takes.
@@ -37,10 +47,20 @@
     return text.split("{n}");
   }
 
+  // a post's time links to its permalink (the host page's, in an embed)
+  function relink(el) {
+    if (!options.permalink) return el;
+    Array.prototype.forEach.call(el.querySelectorAll("a.permalink"), function (a) {
+      var id = (a.getAttribute("href") || "").split("#lb-post-")[1];
+      if (id) a.href = options.permalink(id);
+    });
+    return el;
+  }
+
   function parse(html) {
     var t = document.createElement("template");
     t.innerHTML = html.trim();
-    return t.content.firstElementChild;
+    return relink(t.content.firstElementChild);
   }
 
   function maxAge(response) {
@@ -50,7 +70,7 @@
 
   function schedule(delay) {
     clearTimeout(timer);
-    timer = setTimeout(poll, delay);
+    if (!stopped) timer = setTimeout(poll, delay);
   }
 
   function nextDelay() {
@@ -98,11 +118,11 @@
 
   function updateKeyEvents(html) {
     if (!firstPage || html === undefined) return;
-    var nav = document.querySelector("nav.key-events");
+    var nav = root.querySelector("nav.key-events");
     var fresh = html ? parse(html) : null;
     if (nav && fresh) nav.replaceWith(fresh);
     else if (nav) nav.remove();
-    else if (fresh) root.insertBefore(fresh, document.querySelector(".new-posts"));
+    else if (fresh) root.insertBefore(fresh, root.querySelector(".new-posts"));
   }
 
   function removePost(id) {
@@ -115,7 +135,8 @@
     forgetStructuredData(id);
   }
 
-  // A deleted (or redacted) post leaves the page's JSON-LD too: nothing of it stays in the page.
+  // A deleted (or redacted) post leaves the page's JSON-LD too (a host page's, from /jsonld):
+  // nothing of it stays in the page.
   function forgetStructuredData(id) {
     var script = document.querySelector('script[type="application/ld+json"]');
     if (!script) return;
@@ -177,13 +198,14 @@
   }
 
   function poll() {
-    var url = "/blogs/" + encodeURIComponent(slug) + "/live?since=" + encodeURIComponent(cursor);
+    var url = blogUrl("/live?since=" + encodeURIComponent(cursor));
     // "no-cache": the browser revalidates each time (a shared cache still answers it)
     fetch(url, {cache: "no-cache", headers: {"Accept": "application/json"}}).then(function (r) {
       if (!r.ok) throw new Error("live " + r.status);
       interval = maxAge(r);
       return r.json();
     }).then(function (data) {
+      if (stopped) return;
       apply(data.changes);
       updateHeader(data.header);
       updateKeyEvents(data.key_events);
@@ -224,28 +246,30 @@
   }
   button.addEventListener("click", showPending);
 
-  // Sort: submit the form on change (it works without script too).
-  var sort = document.getElementById("order");
+  // Sort: submit the form on change (it works without script too), or, in an embed, ask it
+  // to show the other order.
+  var sort = byId("order");
   if (sort) {
     sort.form.querySelector(".sort-apply").hidden = true;
-    sort.addEventListener("change", function () { sort.form.submit(); });
+    sort.addEventListener("change", function () {
+      if (options.reorder) options.reorder(sort.value); else sort.form.submit();
+    });
   }
 
   // Older posts: "Load more" fetches the next page in place; it also fires when scrolled into
   // view. Without script it is a plain link to the next page.
-  var more = document.getElementById("load-more");
+  var more = byId("load-more");
   var loading = null;         // the page being loaded (a promise)
   function loadMore(event) {
     if (event) event.preventDefault();
     if (!more) return Promise.resolve();
     if (loading) return loading;
-    var url = "/blogs/" + encodeURIComponent(slug) + "/fragments?order=" + order +
-      "&cursor=" + encodeURIComponent(more.dataset.cursor);
+    var url = blogUrl("/fragments?order=" + order + "&cursor=" + encodeURIComponent(more.dataset.cursor));
     loading = fetch(url).then(function (r) { return r.json(); }).then(function (info) {
       var holder = document.createElement("template");
       holder.innerHTML = info.page;
       Array.prototype.forEach.call(holder.content.querySelectorAll("article.post"),
-        function (el) { if (!byId(el.id)) posts.appendChild(el); });
+        function (el) { if (!byId(el.id)) posts.appendChild(relink(el)); });
       if (info.next_cursor) { more.dataset.cursor = info.next_cursor; }
       else { more.parentNode.remove(); more = null; }
     }).finally(function () { loading = null; });
@@ -262,7 +286,7 @@
       el.scrollIntoView({block: "start"});
       el.focus({preventScroll: true});
       document.dispatchEvent(new CustomEvent("liveblog:shown", {detail: el}));
-    } else if (more && pages < 50) {
+    } else if (more && pages < 50 && !stopped) {
       loadMore().then(function () { show(id, pages + 1); }, function () {});
     }
   }
@@ -270,8 +294,7 @@
     var match = /^#lb-post-([\w-]+)$/.exec(location.hash);
     if (match) show(match[1], 0);
   }
-  window.addEventListener("hashchange", showTarget);
-  document.addEventListener("liveblog:show", function (event) { show(event.detail, 0); });
+  function asked(event) { show(event.detail, 0); }
   if (more) {
     more.addEventListener("click", loadMore);
     if ("IntersectionObserver" in window) {
@@ -280,16 +303,21 @@
       }, {rootMargin: "400px"}).observe(more);
     }
   }
+  function visible() { if (!document.hidden) schedule(0); }  // back on the tab: catch up at once
+  function online() { failures = 0; schedule(0); }            // the network is back: ask at once
+  var listening = [[window, "hashchange", showTarget], [document, "liveblog:show", asked],
+                   [document, "visibilitychange", visible], [window, "online", online]];
+  listening.forEach(function (l) { l[0].addEventListener(l[1], l[2]); });
 
-  document.addEventListener("visibilitychange", function () {
-    if (!document.hidden) schedule(0);   // back on the tab: catch up at once
-  });
-  window.addEventListener("online", function () {
-    failures = 0; schedule(0);                      // the network is back: ask at once
-  });
+  relink(root);
   // the first poll waits what the page's own Cache-Control allowed (a closed blog's is longer)
   if (byId("status").classList.contains("closed")) interval = CLOSED_INTERVAL;
   schedule(interval);
   showTarget();
-  document.documentElement.dataset.live = "ready";  // for people's tools and for the tests
-})();
+  if (options.ready) options.ready();
+  return function stop() {
+    stopped = true;
+    clearTimeout(timer);
+    listening.forEach(function (l) { l[0].removeEventListener(l[1], l[2]); });
+  };
+}

@@ -4,11 +4,14 @@
  * It hashes each event's record (the hash chain's hash, the Merkle leaf), checks each payload
  * against the hash its record holds, each leaf's inclusion in the signed checkpoint's tree
  * (RFC 9162 2.1.3.2) and the checkpoint's Ed25519 signature (C2SP signed note) with the log's
- * key, then says in plain words what that proves and what it does not. */
-(function () {
+ * key, then says in plain words what that proves and what it does not. liveblogVerify(scope,
+ * base) does it for the blog in scope (the document, or an embed's shadow root), asking the
+ * service at base ("" on its own pages). */
+/* exported liveblogVerify */
+function liveblogVerify(scope, base) {
   "use strict";
-  var root = document.getElementById("liveblog");
-  var words = document.getElementById("verify-words");
+  var root = scope.getElementById("liveblog");
+  var words = scope.getElementById("verify-words");
   if (!root || !words || !window.crypto || !crypto.subtle) return;
   var slug = root.dataset.slug;
   var enc = new TextEncoder();
@@ -98,11 +101,11 @@
   }
 
   async function verify(article) {
-    var proofAnswer = await fetch("/api/blogs/" + encodeURIComponent(slug) + "/posts/" +
+    var proofAnswer = await fetch(base + "/api/blogs/" + encodeURIComponent(slug) + "/posts/" +
       encodeURIComponent(article.dataset.postId) + "/proof?version=" + article.dataset.version);
     var proof = await proofAnswer.json();
     if (!proofAnswer.ok) fail(proof.detail || "no proof of this version");
-    var log = await parseKey(await (await fetch("/log/key")).text());
+    var log = await parseKey(await (await fetch(base + "/log/key")).text());
     var tlogProof = proof.tlog_proof, head = tlogProof.indexOf("\n\n");
     var checkpoint = await openCheckpoint(tlogProof.slice(head + 2), log);
     if (checkpoint.origin !== log.name) fail("the checkpoint is of another log");
@@ -112,7 +115,7 @@
         proof.events[proof.events.length - 1].record !== proof.record)
       fail("the proof does not cover this version");
     return { origin: checkpoint.origin, size: checkpoint.size, index: last.position,
-             time: new Date(last.recorded_at).toLocaleString(document.documentElement.lang || undefined),
+             time: new Date(last.recorded_at).toLocaleString(root.dataset.lang || undefined),
              key: log.name + "+" + hex(log.id), events: proof.events.length };
   }
 
@@ -131,7 +134,7 @@
     return out;
   }
 
-  document.addEventListener("click", function (event) {
+  scope.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("button.verify");
     if (!button) return;
     var article = button.closest("article.post"), out = result(article);
@@ -151,4 +154,4 @@
       out.textContent = fill(words.dataset.failed, { reason: error.message });
     }).finally(function () { button.disabled = false; });
   });
-}());
+}

@@ -173,6 +173,8 @@ CASES = [
     Case("GET", "/blogs/{slug}/fragment", PUBLIC),
     Case("GET", "/blogs/{slug}/jsonld", PUBLIC),
     Case("GET", "/embed-frame.js", PUBLIC),
+    Case("GET", "/embed.js", PUBLIC),
+    Case("GET", "/blogs/{slug}/theme.css", PUBLIC),
     Case("GET", "/blogs/{slug}/feed.atom", PUBLIC),
     Case("GET", "/console", PUBLIC),
     Case("GET", "/console/zones/{zone}", PUBLIC, setup="zone"),

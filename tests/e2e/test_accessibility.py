@@ -17,13 +17,18 @@ RULES = {"runOnly": {"type": "tag",
          "resultTypes": ["violations"]}
 
 
+def _selector(target):
+    """One of axe's targets: a selector, or (in a shadow root) the selectors from the host in."""
+    return target if isinstance(target, str) else " >>> ".join(target)
+
+
 def audit(page):
     """Run axe on the page as it stands; returns readable violations (empty when clean)."""
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page, options=RULES)
     return [f"{v['id']} ({v['impact']}): {v['help']} at "
-            + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+            + "; ".join(" ".join(_selector(t) for t in node["target"]) for node in v["nodes"][:5])
             for v in results.response["violations"]]
 
 

@@ -6,8 +6,12 @@ redacted posts, and no console error in normal use. One server for the module.""
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
+from playwright.sync_api import expect
+
+from tests.api.test_media import image_bytes
 
 from .server import Server, editor_token
 
@@ -215,6 +219,46 @@ def test_an_editor_changes_a_blogs_settings_and_creates_one_in_its_language(site
             if b["title"] == "Élection municipale"][0]
     assert made["language"] == "fr-FR" and made["description"].startswith("Les résultats")
     assert page.errors == [], page.errors
+
+
+def test_an_editor_themes_a_blog_in_a_live_preview_then_saves_it(site, console):
+    blog = new_blog(site, "Theme desk")
+    publish(site, blog, "Preview me")
+    page = console(who="jane")
+    page.goto(f"{site.base}/console#/blogs/{blog['id']}")
+    page.click("#settings-link")
+    page.wait_for_selector("#blog-theme")
+    preview = page.frame_locator("#theme-preview")
+    preview.locator("html[data-live=ready]").wait_for()
+    badge, body = preview.locator("#status"), preview.locator("body")
+    expect(badge).to_have_css("background-color", "rgb(176, 0, 32)")  # the house style
+    page.fill("#theme-accent", "#005a9c")
+    expect(badge).to_have_css("background-color", "rgb(0, 90, 156)")
+    page.select_option("#theme-scheme", "dark")
+    expect(body).to_have_css("background-color", "rgb(18, 18, 18)")
+    page.fill("#theme-font", "Verdana, sans-serif")
+    expect(preview.locator("h1")).to_have_css("font-family", re.compile("^Verdana"))
+    # a font list the server would refuse is said beside the field; the preview keeps the last
+    page.fill("#theme-font", "Verdana; } body { display: none")
+    expect(page.locator("[data-error-for='theme.font_family']")).to_contain_text("font family")
+    expect(preview.locator("h1")).to_have_css("font-family", re.compile("^Verdana"))
+    page.fill("#theme-font", "Verdana, sans-serif")
+    page.set_input_files("#theme-logo-file", files=[{
+        "name": "logo.png", "mimeType": "image/png", "buffer": image_bytes(size=(200, 50))}])
+    expect(preview.locator("header.story .logo img")).to_be_visible()
+    assert site.request("GET", f"/api/blogs/{blog['slug']}").json()["theme"] is None  # unsaved
+    page.click("#save-settings")
+    page.wait_for_selector("#flash:has-text('Settings saved')")
+    theme = site.request("GET", f"/api/blogs/{blog['slug']}").json()["theme"]
+    assert {k: theme[k] for k in ("accent", "color_scheme", "font_family")} == {
+        "accent": "#005a9c", "color_scheme": "dark", "font_family": "Verdana, sans-serif"}
+    assert len(theme["logo_media_id"]) == 64
+    page.goto(f"{site.base}/blogs/{blog['slug']}")
+    expect(page.locator("body")).to_have_css("background-color", "rgb(18, 18, 18)")
+    expect(page.locator("header.story .logo img")).to_be_visible()
+    # the refused font list's stylesheet is the only thing the browser logged
+    assert [e for e in page.errors if "status of 400" not in e] == [], page.errors
+    assert len(page.errors) <= 1, page.errors
 
 
 def test_a_refused_save_speaks_newsroom_words_and_puts_the_keyboard_on_the_field(site, console):

@@ -1,9 +1,11 @@
 /* A blog's settings (its editors): title, description, authors, organization, time zone,
- * language and when an idle blog closes. A save sends only what changed. */
+ * language, when an idle blog closes, and its theme (theme.js). A save sends only what
+ * changed. */
 
 import {api} from "./api.js";
 import {errorSlot, h, showErrors, text} from "./dom.js";
 import {reload, roleOn, screen, session, takeFlash} from "./state.js";
+import {savedTheme, themeEditor} from "./theme.js";
 import {zoneName} from "./times.js";
 
 // The languages a reader page speaks (the service's list), by their own names.
@@ -58,6 +60,7 @@ export function settings(blogId) {
       archive: h("input", {id: "settings-archive", type: "number", min: "1", max: "36500",
         value: blog.archive_after_days === null ? "" : String(blog.archive_after_days)})
     };
+    var theme = themeEditor(blog);
     var form = h("form", {id: "blog-settings", novalidate: true}, [
       row("settings-title", "Title", f.title, "title"),
       row("settings-description", "Description", f.description, "description", "Shown under the title, and to search engines."),
@@ -66,6 +69,7 @@ export function settings(blogId) {
       row("settings-timezone", "Time zone", f.timezone, "timezone", "Times on the blog are shown on this clock."),
       row("settings-language", "Language of the reader page", f.language, "language"),
       row("settings-archive", "Close the blog after this many days without news (empty: never)", f.archive, "archive_after_days"),
+      theme.element,
       h("div", {"class": "actions"}, [h("button", {type: "submit", "class": "button primary", id: "save-settings", text: "Save settings"})]),
       errorSlot("_action")]);
     form.addEventListener("submit", function (event) {
@@ -74,10 +78,12 @@ export function settings(blogId) {
         authors: f.authors.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean),
         organization: f.organization.value.trim() || null, timezone: f.timezone.value,
         language: f.language.value,
-        archive_after_days: f.archive.value.trim() ? Number(f.archive.value) : null};
+        archive_after_days: f.archive.value.trim() ? Number(f.archive.value) : null,
+        theme: theme.value()};
       var was = {title: text(blog.title), description: text(blog.description), authors: (blog.authors || []).map(text),
         organization: blog.organization ? text(blog.organization) : null, timezone: blog.timezone,
-        language: blog.language, archive_after_days: blog.archive_after_days};
+        language: blog.language, archive_after_days: blog.archive_after_days,
+        theme: savedTheme(blog.theme)};
       var patch = {};
       Object.keys(now).forEach(function (k) { if (JSON.stringify(now[k]) !== JSON.stringify(was[k])) patch[k] = now[k]; });
       if (!Object.keys(patch).length) { session.flash = "Nothing changed."; location.hash = "#/blogs/" + blog.id; return; }
