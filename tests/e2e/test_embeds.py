@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.peers import Provider
+from tests.peers import HostPage, Provider
 
 from .server import Server, editor_token
 from .test_accessibility import audit
@@ -131,3 +131,33 @@ def test_an_embed_no_provider_answers_is_a_link_card(site, browser):
     assert len(set(styles)) == 1, styles  # one family in the card, no serif among sans
     assert audit(page) == []
     context.close()
+
+
+def test_the_script_embed_on_a_newsrooms_page_asks_consent_the_same_way(site, browser):
+    """The embed card inside embed.js's shadow root, on a page of another origin whose policy
+    names only the service (and the provider's origin for frames)."""
+    host = HostPage()
+    try:
+        host.show(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Harbour: our story</title></head><body><main><h1>Our story</h1>
+<div data-liveblog="{site.base}/blogs/harbour"></div></main>
+<script async src="{site.base}/embed.js"></script></body></html>""",
+                  f"default-src 'none'; script-src {site.base}; connect-src {site.base};"
+                  f" img-src {site.base}; style-src {site.base};"
+                  f" frame-src {site.provider.base}")
+        context = browser.new_context()
+        page = context.new_page()
+        problems = []
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.goto(host.url)
+        card = page.locator("[data-liveblog] .embed-card")
+        card.wait_for()
+        page.wait_for_load_state("networkidle")
+        assert _from_browsers(site.provider) == []  # nothing before the reader asks
+        card.get_by_role("button", name="Load Clipper content").click()
+        page.frame_locator("[data-liveblog] iframe.embed-frame").locator("#player").wait_for()
+        assert _from_browsers(site.provider) == ["/player/ok"]
+        assert page.evaluate("window.pwned") is None and problems == []
+        context.close()
+    finally:
+        host.stop()
