@@ -1,8 +1,10 @@
 """Every table of both backends, as numbered migrations: the store's own (events, idempotency,
 checkpoints, the Merkle tree's kept hashes) and the application's operational tables beside
 them (the scheduler's lease, the health probe, signed audit and log checkpoints, presence,
-media), which hold state, not
-history, and are named here so that one list says what a database holds at each version.
+media, readers' questions), which hold state, not history, and are named here so that one
+list says what a database holds at each version. Poll votes are kept apart
+(``liveblog.votes``: on SQLite a file of their own, so that a vote never waits on the log's
+lock), and make their own tables.
 
 The DDL is data, written once in the common dialect (``INTEGER``, ``TEXT``, ``BLOB``; each
 backend's connection translates ``CREATE TABLE`` for PostgreSQL: 64-bit integers, ``BYTEA``,
@@ -252,6 +254,18 @@ MIGRATIONS: tuple[Migration, ...] = (
     # as-of replay's snapshot cache is gone (nothing configured it; a feed's past is the
     # feed's history, events.history): its table goes, and no redaction has to remember it
     Migration(18, "drop_projection_snapshots", ("DROP TABLE IF EXISTS projection_snapshots",)),
+    # readers' questions waiting for an editor (liveblog.questions): not history, and never in
+    # the log unless an editor answers one; the proof-of-work challenges already spent (each
+    # solution is accepted once), until they expire
+    Migration(19, "questions", (
+        "CREATE TABLE questions (id TEXT PRIMARY KEY, blog_id TEXT NOT NULL,"
+        " text TEXT NOT NULL, name TEXT, contact TEXT, status TEXT NOT NULL,"
+        " created_at TEXT NOT NULL, address TEXT, post_id TEXT, moderated_at TEXT,"
+        " moderated_by TEXT)",
+        "CREATE INDEX questions_by_blog ON questions (blog_id, status, created_at)",
+        "CREATE INDEX questions_by_address ON questions (address, created_at)",
+        "CREATE TABLE spent_challenges (signature TEXT PRIMARY KEY, expires_at TEXT NOT NULL)",
+    )),
 )
 
 #: the schema version a database has once every migration ran

@@ -31,7 +31,7 @@ MODULE_FOLDERS = ("console",)
 
 #: scripts served as one file: static files joined in one closure (their functions are not
 #: the host page's globals). The script embed is the reader page's own scripts and its part.
-BUNDLES = {"embed.js": ("liveblog.js", "embeds.js", "verify.js", "shadow.js")}
+BUNDLES = {"embed.js": ("liveblog.js", "embeds.js", "verify.js", "audience.js", "shadow.js")}
 
 
 class Assets:

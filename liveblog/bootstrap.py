@@ -40,6 +40,7 @@ from .pool import Pool
 from .projections import all_projections
 from .service import Service, SideTable, StreamStates
 from .streams import erasable
+from .votes import Votes, open_votes
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,12 @@ class Liveblog:
         runner: ProjectionRunner = self.pool.attached(
             "runner", lambda store: ProjectionRunner(store, all_projections(), batch_size=10_000))
         return runner
+
+    def votes(self) -> Votes:
+        """Poll votes, beside this thread's store (liveblog.votes: on SQLite, a file of their
+        own)."""
+        votes: Votes = self.pool.attached("votes", lambda store: open_votes(self.url, store))
+        return votes
 
     def service(self) -> Service:
         """The command handler on this thread's store, projections applied inline."""

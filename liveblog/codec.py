@@ -103,6 +103,10 @@ REGISTRY: dict[str, tuple[type[Any], type[ma.Schema], int]] = {
     "PostMarkedKeyEvent": (ev.PostMarkedKeyEvent, _schema("PostMarkedKeyEvent", **_POST_IDS), 1),
     "PostUnmarkedKeyEvent": (ev.PostUnmarkedKeyEvent,
                              _schema("PostUnmarkedKeyEvent", **_POST_IDS), 1),
+    "PollClosed": (ev.PollClosed, _schema(
+        "PollClosed", **_POST_IDS, poll_id=f.String(required=True),
+        tally=f.Dict(keys=f.String(), values=f.Integer(), required=True),
+        total=f.Integer(required=True)), 1),
     "TokenCreated": (ev.TokenCreated, _schema(
         "TokenCreated", token_id=f.String(required=True), name=f.String(required=True),
         role=f.String(required=True, validate=ma.validate.OneOf(ev.ROLES)),

@@ -261,6 +261,12 @@ SETTINGS: dict[str, Setting] = {
                                         _addresses),
                                "addresses of the proxies whose X-Forwarded-For counts (the "
                                "client's address for rate limits); from others it is ignored"),
+    "QUESTIONS_PER_HOUR": Setting(5, COUNT, "questions one client address may send in an hour"
+                                            " (any blog; else 429)"),
+    "QUESTION_RETENTION_DAYS": Setting(30, COUNT, "days a reader's contact is kept with their"
+                                                  " question before it is erased"),
+    "VOTES_PER_ADDRESS": Setting(20, COUNT, "votes one client address may cast in one poll (a"
+                                            " household or an office shares one; else 429)"),
     "AUTH_FAILURE_LIMIT": Setting(10, COUNT,
                                   "failed authentications from one client address within "
                                   "AUTH_FAILURE_WINDOW before its token requests are answered"

@@ -14,7 +14,8 @@ from .streams import post_stream
 
 _BLOG_COLUMNS = ("b.id, b.slug, b.title, b.description, b.authors, b.organization, b.timezone,"
                  " b.status, b.created_at, b.version, a.updated_at, a.post_count,"
-                 " a.feed_version, a.visible_position, b.archive_after_days, b.language, b.theme")
+                 " a.feed_version, a.visible_position, b.archive_after_days, b.language, b.theme,"
+                 " b.questions_enabled")
 
 
 class BlogRow(NamedTuple):
@@ -36,6 +37,7 @@ class BlogRow(NamedTuple):
     archive_after_days: int | None
     language: str
     theme: str | None  # JSON
+    questions_enabled: int
 
 
 class PostRow(NamedTuple):
@@ -138,6 +140,7 @@ def blog_json(row: BlogRow, cursor: str) -> dict[str, Any]:
         "updated_at": row.updated_at, "post_count": row.post_count, "cursor": cursor,
         "archive_after_days": row.archive_after_days, "language": row.language,
         "theme": json.loads(row.theme) if row.theme else None,
+        "questions_enabled": bool(row.questions_enabled),
     }
 
 

@@ -12,6 +12,9 @@
   ``archive_after_days`` (``BlogClosed`` with the actor ``scheduler``).
 * ``deliver_webhooks`` (every second): sends partners' webhooks what they have not
   acknowledged yet, in log order (``liveblog.webhooks``).
+* ``close_due_polls`` (every second): closes each poll whose ``closes_at`` has come
+  (``PollClosed`` with the final tally, actor ``scheduler``).
+* ``expire_questions`` (hourly): erases readers' contacts past ``QUESTION_RETENTION_DAYS``.
 * ``record_audit_checkpoint``: signs the chain's head (position, hash, time) with the audit key
   and keeps it in the database (``liveblog.checkpoints``); a saved copy later proves the log
   was not rewritten or truncated below it.
@@ -34,7 +37,7 @@ from flask import Flask
 
 from events import format_time, write_transaction
 
-from . import checkpoints, metrics
+from . import checkpoints, metrics, polls, questions
 from .bootstrap import get_liveblog
 from .checkpoints import Checkpoint
 from .domain import commands as cmd
@@ -105,6 +108,41 @@ def archive_idle_blogs(app: Flask) -> int:
                 closed += 1
                 log.info("archived blog %s after %s idle days", blog_id, days)
         return closed
+
+
+def close_due_polls(app: Flask) -> int:
+    """Close every poll whose closing time has come (the command path, actor ``scheduler``);
+    returns how many this call closed."""
+    with app.app_context():
+        liveblog = get_liveblog()
+        now = liveblog.now()
+        rows = liveblog.store().conn.execute(
+            "SELECT poll_id FROM poll_closings WHERE closes_at <= ? ORDER BY closes_at",
+            (format_time(now),)).fetchall()
+        closed = 0
+        for (poll_id,) in rows:
+            try:
+                poll = polls.find(liveblog.store().conn, poll_id)
+                outcome = polls.close(poll, liveblog.votes(), now,
+                                      lambda command: _service().handle(command, SYSTEM))
+            except DomainError:  # not published (it closes once it is), or closed meanwhile
+                continue
+            closed += bool(outcome.events)
+        return closed
+
+
+def expire_questions(app: Flask) -> int:
+    """Erase readers' contacts kept past QUESTION_RETENTION_DAYS (and, from the files too,
+    when any was); returns how many."""
+    with app.app_context():
+        liveblog = get_liveblog()
+        store = liveblog.store()
+        retention = timedelta(days=int(app.config["QUESTION_RETENTION_DAYS"]))
+        with write_transaction(store.conn):
+            erased = questions.expire(store.conn, liveblog.now(), retention)
+        if erased:
+            store.scrub(["questions"])
+        return erased
 
 
 def catch_up_projections(app: Flask) -> int:
@@ -194,6 +232,11 @@ class Jobs:
                                id="sync_schedules")
         self.scheduler.add_job(self._guarded(catch_up_projections), "interval",
                                seconds=5, id="catch_up_projections")
+        self.scheduler.add_job(self._guarded(close_due_polls), "interval",
+                               seconds=float(config["SCHEDULER_SYNC_SECONDS"]),
+                               id="close_due_polls")
+        self.scheduler.add_job(self._guarded(expire_questions), "interval", seconds=3600,
+                               id="expire_questions", next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._guarded(archive_idle_blogs), "interval", seconds=60,
                                id="archive_idle_blogs", next_run_time=datetime.now(UTC))
         self.scheduler.add_job(self._guarded(record_audit_checkpoint), "interval",

@@ -45,7 +45,7 @@ TYPES = ("post.published", "post.updated", "post.deleted", "blog.updated", "blog
          "blog.reopened")
 #: events that change a published post in place
 _UPDATES = ("PostEdited", "PostPinned", "PostUnpinned", "PostMarkedKeyEvent",
-            "PostUnmarkedKeyEvent", "PostCorrected")
+            "PostUnmarkedKeyEvent", "PostCorrected", "PollClosed")
 #: events that take a post away from readers
 _LEAVES = ("PostDeleted", "PostUnpublished", "PostRedacted")
 _BLOG = {"BlogUpdated": "blog.updated", "BlogClosed": "blog.closed",

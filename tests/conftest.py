@@ -34,6 +34,8 @@ BOTH_BACKENDS = {
     "tests/api/test_idempotency.py": "a key's one write under concurrent retries",
     "tests/api/test_redaction.py": "redaction rewrites stored rows and scrubs them from disk",
     "tests/api/test_erasure.py": "erasure leaves no byte on disk (VACUUM, WAL, dead tuples)",
+    "tests/api/test_questions.py::test_deleting": "a deleted question leaves no byte on disk",
+    "tests/api/test_polls.py": "votes counted exactly where each backend keeps them",
     "tests/api/test_checkpoints.py": "projection checkpoints, catch-up and rebuild",
     "tests/api/test_audit.py": "as-of replay from the stored log",
     "tests/api/test_access.py": "who may do what: the access table over each backend's data",

@@ -79,6 +79,25 @@ def reads_json(method: str, path: str) -> bool:
 EDGE_STATUSES = (400, 413, 415)
 
 
+#: what a reader's page may ask from any site (an embed on a newsroom's page): no credentials
+#: go with it, so any origin may read the answers, errors too, and send JSON (a preflight)
+READERS_ASK = {("POST", "questions.Questions"), ("POST", "polls.PollVotes"),
+               ("GET", "questions.Challenge")}
+
+
+def open_to_pages(response: Response) -> Response:
+    """The CORS headers of what READERS_ASK names (its preflight too)."""
+    method = request.headers.get("Access-Control-Request-Method", request.method) \
+        if request.method == "OPTIONS" else request.method
+    if (method, request.endpoint) in READERS_ASK:
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        if request.method == "OPTIONS":
+            response.headers["Access-Control-Allow-Methods"] = method
+            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+            response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
 def require_json_bodies() -> None:
     # 415 comes before parsing: a body in any other media type is refused as a whole.
     if reads_json(request.method, request.path):

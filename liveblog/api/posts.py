@@ -14,7 +14,7 @@ from flask.views import MethodView
 
 from events import format_time, read_snapshot
 
-from .. import embeds, media, queries
+from .. import embeds, media, polls, queries
 from ..audit import feed_as_of, resolve_as_of
 from ..bootstrap import get_liveblog
 from ..cursors import decode_cursor, encode_cursor
@@ -104,11 +104,18 @@ def _send(body: bytes, head: BlogHead, what: str) -> Any:
     return unchanged or json_response(None, raw=body, headers=headers)
 
 
-def _content(data: dict[str, Any]) -> dict[str, Any]:
-
+def _content(data: dict[str, Any], post_id: str,
+             before: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A post's content as its event holds it: uploaded images with their URL and size,
+    embeds resolved, its poll named (``before``: the body the post had)."""
     content = {k: data[k] for k in _CONTENT_FIELDS if k in data}
     if content.get("display_time") is not None:
         content["display_time"] = format_time(content["display_time"])
+    if content.get("body"):
+        for block in content["body"]:
+            if block.get("type") == "poll" and block.get("closes_at") is not None:
+                block["closes_at"] = format_time(block["closes_at"])
+        content["body"] = polls.settle(content["body"], post_id, before)
     for index, block in enumerate(content.get("body") or []):
         if block.get("media_id") is not None:
             # the event holds the image's hash, where it is served and its size
@@ -159,12 +166,13 @@ class Posts(MethodView):
         submit it for approval, or schedule it with publish_at."""
         head = queries.get_blog_head(get_liveblog().store().conn, blog)
         actor = signed_in()
-        content = _content(data)
+        post_id = new_id()
+        content = _content(data, post_id)
         content.setdefault("byline", {"contributors": []})
         content.setdefault("body", [])
         contributor = actor.person is not None and actor.person.on(head.id) == "contributor"
         command = cmd.CreatePost(
-            blog_id=head.id, post_id=new_id(), content=content,
+            blog_id=head.id, post_id=post_id, content=content,
             status=data.get("status", "draft" if contributor else "published"),
             publish_at=data.get("publish_at"), pinned=data.get("pinned", False),
             key_event=data.get("key_event", False), author=actor.id)
@@ -210,9 +218,18 @@ class Post(MethodView):
 
         Needs ``If-Match: "<version>"``; a stale version is a 412 and nothing changes.
         """
-        head = queries.get_blog_head(get_liveblog().store().conn, blog)
+        conn = get_liveblog().store().conn
+        head = queries.get_blog_head(conn, blog)
+        before = None
+        if "body" in data:
+            try:
+                before = queries.post_json(queries.get_post_row(conn, head.id, post,
+                                                                unpublished=True))["body"]
+            except PostNotFoundError:
+                before = None  # deciding says 404
         command = cmd.EditPost(
-            blog_id=head.id, post_id=post, changes=_content(data), pinned=data.get("pinned"),
+            blog_id=head.id, post_id=post, changes=_content(data, post, before),
+            pinned=data.get("pinned"),
             key_event=data.get("key_event"), publish=data.get("status") == "published",
             publish_at=data.get("publish_at"))
         outcome = run(command, expected_version=expected)

@@ -6,9 +6,21 @@ from typing import Any
 
 from flask import Flask
 
-from . import audit, blogs, health, log, media, people, posts, presence, webhooks
+from . import (
+    audit,
+    blogs,
+    health,
+    log,
+    media,
+    people,
+    polls,
+    posts,
+    presence,
+    questions,
+    webhooks,
+)
 from .docs import API_DESCRIPTION, EdgeStatuses, OperationIds
-from .edge import Api, require_json_bodies
+from .edge import Api, open_to_pages, require_json_bodies
 from .problems import register_handlers
 
 
@@ -30,9 +42,11 @@ def register_api(app: Flask) -> Api:
     for plugin in (OperationIds(), EdgeStatuses()):
         plugin.init_spec(api.spec)
         api.spec.plugins.append(plugin)
-    for module in (blogs, posts, presence, media, audit, log, health, people, webhooks):
+    for module in (blogs, posts, presence, media, audit, log, health, people, webhooks,
+                   questions, polls):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.well_known)
     app.before_request(require_json_bodies)
+    app.after_request(open_to_pages)
     register_handlers(app)
     return api

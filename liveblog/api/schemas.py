@@ -168,9 +168,58 @@ class EmbedSchema(StrictSchema):
     provider = Html(max_length=100)
 
 
+def Plain(**kwargs: Any) -> f.String:  # noqa: N802 (a field, named as fields are)
+    """Plain text (a reader's words, a poll's): kept as written, always escaped when shown."""
+    max_length = kwargs.pop("max_length")
+    return f.String(validate=[v.Length(min=kwargs.pop("min_length", 0), max=max_length),
+                              _printable], **kwargs)
+
+
+def _printable(value: str) -> None:
+    if any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\n\t" for c in value):
+        raise ma.ValidationError("Control characters are not text.")
+
+
+class QuestionBlockSchema(StrictSchema):
+    """A reader's question, quoted in the post that answers it (POST .../questions/{id}/answer
+    makes it)."""
+    type = f.String(required=True)
+    text = Plain(required=True, min_length=1, max_length=500)
+    name = Plain(allow_none=True, max_length=80)
+
+
+class PollOptionSchema(StrictSchema):
+    id = f.String(validate=v.Length(max=40))
+    text = Plain(required=True, min_length=1, max_length=200)
+    votes = f.Integer(metadata={"description": "the final tally, once closed"})
+
+
+class PollOption(f.Field[Any]):
+    """An option: its text (a new poll) or ``{"id", "text"}`` as the service gave it."""
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return PollOptionSchema().load({"text": value})["text"]
+        if isinstance(value, dict):
+            return PollOptionSchema().load(value)
+        raise ma.ValidationError("An option is its text.")
+
+
+class PollSchema(StrictSchema):
+    """A poll readers vote in (POST /api/polls/{id}/votes). The service gives it its ``id``
+    and each option ``{"id", "text"}``; once saved, its question and options stay."""
+    type = f.String(required=True)
+    id = f.String(validate=v.Length(max=60))
+    question = Plain(required=True, min_length=1, max_length=300)
+    options = f.List(PollOption(), required=True, validate=v.Length(min=2, max=6))
+    closes_at = Time(allow_none=True, metadata={"description": "when it stops taking votes"})
+    closed_at = f.String(metadata={"description": "set by the service when it closed"})
+    total = f.Integer(metadata={"description": "the final total, once closed"})
+
+
 BLOCK_SCHEMAS: dict[str, ma.Schema] = {
     "paragraph": ParagraphSchema(), "heading": ParagraphSchema(), "quote": QuoteSchema(),
-    "image": ImageSchema(), "embed": EmbedSchema(),
+    "image": ImageSchema(), "embed": EmbedSchema(), "question": QuestionBlockSchema(),
+    "poll": PollSchema(),
 }
 
 
@@ -281,6 +330,8 @@ class BlogPatchSchema(_BlogFields):
     title = Html(min_length=1, max_length=300)
     theme = f.Nested(ThemeSchema, allow_none=True, metadata={
         "description": "accent, font, light/dark/auto and logo of the reader page and embeds"})
+    questions_enabled = f.Boolean(metadata={
+        "description": "readers may send the blog questions (its inbox: .../questions)"})
 
     @ma.validates_schema
     def _something(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -511,6 +562,7 @@ class BlogSchema(ma.Schema):
     language = f.String(metadata={"enum": list(LANGUAGES), "description": "BCP 47"})
     theme = f.Nested(ThemeOutSchema, allow_none=True, metadata={
         "description": "null: the house style"})
+    questions_enabled = f.Boolean()
 
 
 class BlogListSchema(ma.Schema):

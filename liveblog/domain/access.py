@@ -117,6 +117,9 @@ RULES: dict[str, Rule] = {
     # the console's tools
     "presence": _writer,
     "media.upload": lambda p, blog, post: p.role in ("admin", "editor") or bool(p.memberships),
+    # readers' questions: the blog's writers moderate them, its editors see the contacts
+    "questions.moderate": _writer,
+    "questions.contact": _editor,
     # people
     "members.read": _member_or_auditor,
     "members.manage": _role("admin"),  # any role
@@ -213,7 +216,7 @@ def _actions(command: cmd.Command, post: Post | None) -> list[str]:
             return ["post.delete"]
         case cmd.SubmitPost():
             return ["post.submit"]
-        case cmd.ApprovePost() | cmd.UnpublishPost():
+        case cmd.ApprovePost() | cmd.UnpublishPost() | cmd.ClosePoll():
             return ["post.publish"]
         case cmd.RejectPost():
             return ["post.review"]

@@ -195,8 +195,20 @@ class RegisterPerson:
 
 
 BlogCommand = CreateBlog | UpdateBlog | CloseBlog | ReopenBlog
+@dataclass(frozen=True)
+class ClosePoll:
+    """Close a post's poll with its final tally (counted where the votes are, liveblog.votes);
+    closing a closed poll records nothing."""
+
+    blog_id: str
+    post_id: str
+    poll_id: str
+    tally: dict[str, int]
+
+
 PostCommand = (CreatePost | EditPost | DeletePost | CorrectPost | RedactPost
-               | PublishDuePost | SubmitPost | ApprovePost | RejectPost | UnpublishPost)
+               | PublishDuePost | SubmitPost | ApprovePost | RejectPost | UnpublishPost
+               | ClosePoll)
 TokenCommand = CreateToken | RevokeToken
 MemberCommand = SetMember | RemoveMember
 Command = BlogCommand | PostCommand | TokenCommand | MemberCommand | RegisterPerson

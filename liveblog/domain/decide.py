@@ -108,6 +108,8 @@ def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
                 raise IllegalTransitionError(f"a {post.status} post cannot be unpublished: only"
                                              " a published one")
             return [ev.PostUnpublished(*ids, reason=command.reason)]
+        case cmd.ClosePoll():
+            return _close_poll(post, command, ids)
         case cmd.PublishDuePost():
             # Two schedulers firing at once: the second finds it published and does nothing.
             if post.status != "scheduled" or post.publish_at is None:
@@ -118,6 +120,24 @@ def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
                 return []  # a closed blog publishes nothing: it waits for the blog to reopen
             return [ev.PostPublished(*ids)]
     raise TypeError(f"not a post command: {command!r}")
+
+
+def poll_of(content: dict[str, Any]) -> dict[str, Any] | None:
+    """The poll block of a post's content (a post holds one at most)."""
+    return next((block for block in content.get("body") or ()
+                 if isinstance(block, dict) and block.get("type") == "poll"), None)
+
+
+def _close_poll(post: Post, command: cmd.ClosePoll, ids: tuple[str, str, int]) -> list[Any]:
+    poll = poll_of(post.content)
+    if poll is None or poll.get("id") != command.poll_id:
+        raise NotFoundError(f"no poll {command.poll_id} in this post")
+    if poll.get("closed_at") is not None:
+        return []  # closed already (two schedulers, or an editor and the clock)
+    options = [option["id"] for option in poll["options"]]
+    tally = {option: int(command.tally.get(option, 0)) for option in options}
+    return [ev.PollClosed(*ids, poll_id=command.poll_id, tally=tally,
+                          total=sum(tally.values()))]
 
 
 def _approve(blog: Blog, post: Post, command: cmd.ApprovePost, now: datetime,

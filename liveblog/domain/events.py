@@ -234,6 +234,20 @@ class PostUnmarkedKeyEvent(PostFlagChanged):
 
 
 @dataclass(frozen=True)
+class PollClosed:
+    """A post's poll stopped taking votes (at its closing time, or an editor closed it):
+    ``tally`` is each option's votes, ``total`` their sum. Votes are not events; this is how
+    the result enters the audited record."""
+
+    blog_id: str
+    post_id: str
+    revision: int
+    poll_id: str
+    tally: dict[str, int]
+    total: int
+
+
+@dataclass(frozen=True)
 class TokenCreated:
     """An API token was issued; only the secret's SHA-256 is recorded."""
 
@@ -289,7 +303,7 @@ class PersonRegistered:
 BlogEvent = BlogCreated | BlogUpdated | BlogClosed | BlogReopened
 PostEvent = (PostDrafted | PostScheduled | PostPublished | PostEdited | PostDeleted | PostPinned
              | PostUnpinned | PostMarkedKeyEvent | PostUnmarkedKeyEvent | PostCorrected
-             | PostRedacted | PostSubmitted | PostRejected | PostUnpublished)
+             | PostRedacted | PostSubmitted | PostRejected | PostUnpublished | PollClosed)
 TokenEvent = TokenCreated | TokenRevoked
 MemberEvent = MemberAdded | MemberRemoved
 DomainEvent = BlogEvent | PostEvent | TokenEvent | MemberEvent | PersonRegistered

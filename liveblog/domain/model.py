@@ -28,6 +28,8 @@ class Blog:
     language: str = ev.DEFAULT_LANGUAGE
     #: accent, font, colour scheme and logo (None: the house style)
     theme: dict[str, Any] | None = None
+    #: readers may send it questions (liveblog.questions)
+    questions_enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,25 @@ def evolve_post(state: Post | None, event: ev.DomainEvent) -> Post | None:
         case ev.PostMarkedKeyEvent() | ev.PostUnmarkedKeyEvent():
             return replace(state, key_event=isinstance(event, ev.PostMarkedKeyEvent),
                            version=event.revision)
+        case ev.PollClosed():
+            return replace(state, content=closed_poll(state.content, event),
+                           version=event.revision)
     return state
+
+
+def closed_poll(content: dict[str, Any], event: ev.PollClosed,
+                closed_at: str | None = None) -> dict[str, Any]:
+    """A post's content with its poll closed: the final tally on each option (``votes``), the
+    ``total`` and when (``closed_at``: the event's recorded time, where it is known)."""
+    body = []
+    for block in content.get("body") or ():
+        if isinstance(block, dict) and block.get("type") == "poll" \
+                and block.get("id") == event.poll_id:
+            block = {**block, "closed_at": closed_at or "closed", "total": event.total,
+                     "options": [{**option, "votes": event.tally.get(option["id"], 0)}
+                                 for option in block["options"]]}
+        body.append(block)
+    return {**content, "body": body}
 
 
 def evolve_token(state: Token | None, event: ev.DomainEvent) -> Token | None:

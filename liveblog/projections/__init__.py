@@ -8,14 +8,16 @@ from .blogs import BlogsProjection
 from .feed import FeedProjection
 from .history import FeedHistoryProjection
 from .people import PeopleProjection, WorkflowProjection
-from .schedules import SchedulesProjection
+from .schedules import PollClosingsProjection, SchedulesProjection
 from .tokens import TokensProjection
 
 __all__ = ["BlogsProjection", "FeedHistoryProjection", "FeedProjection", "PeopleProjection",
-           "SchedulesProjection", "TokensProjection", "WorkflowProjection", "all_projections"]
+           "PollClosingsProjection", "SchedulesProjection", "TokensProjection",
+           "WorkflowProjection", "all_projections"]
 
 
 def all_projections() -> list[Projection]:
     """Every projection the application keeps current, in the order they are applied."""
     return [BlogsProjection(), FeedProjection(), SchedulesProjection(), TokensProjection(),
-            FeedHistoryProjection(), PeopleProjection(), WorkflowProjection()]
+            FeedHistoryProjection(), PeopleProjection(), WorkflowProjection(),
+            PollClosingsProjection()]

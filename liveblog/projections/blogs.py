@@ -15,7 +15,7 @@ from events.projections import Handler
 from ..domain.events import DEFAULT_ARCHIVE_AFTER_DAYS, DEFAULT_LANGUAGE
 
 BLOG_FIELDS = ("slug", "title", "description", "authors", "organization", "timezone",
-               "archive_after_days", "language", "theme")
+               "archive_after_days", "language", "theme", "questions_enabled")
 #: the fields held as JSON
 JSON_FIELDS = ("authors", "theme")
 
@@ -25,12 +25,12 @@ class BlogsProjection(Projection):
 
     name = "blogs"
     # 2: authors as key-sorted JSON (a rebuild writes the same bytes); 3: archiving; 4: language;
-    # 5: theme
+    # 5: theme, questions
     version = 5
     tables = ("blogs",)
     columns = {"blogs": ("id", "slug", "title", "description", "authors", "organization",
                          "timezone", "status", "created_at", "version", "archive_after_days",
-                         "language", "theme")}
+                         "language", "theme", "questions_enabled")}
 
     def create(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE TABLE {t['blogs']} (id TEXT PRIMARY KEY, slug TEXT NOT NULL,"
@@ -38,7 +38,7 @@ class BlogsProjection(Projection):
                      " organization TEXT, timezone TEXT NOT NULL, status TEXT NOT NULL,"
                      " created_at TEXT NOT NULL, version INTEGER NOT NULL,"
                      " archive_after_days INTEGER, language TEXT NOT NULL DEFAULT 'en-US',"
-                     " theme TEXT)")
+                     " theme TEXT, questions_enabled INTEGER NOT NULL DEFAULT 0)")
 
     def create_indexes(self, conn: Connection, t: Tables) -> None:
         conn.execute(f"CREATE UNIQUE INDEX {t.index('blogs', 'slug')} ON {t['blogs']} (slug)")
@@ -58,7 +58,8 @@ class BlogsProjection(Projection):
             "organization": d["organization"], "timezone": d["timezone"], "status": "live",
             "created_at": format_time(e.recorded_at), "version": e.version,
             "archive_after_days": d.get("archive_after_days", DEFAULT_ARCHIVE_AFTER_DAYS),
-            "language": d.get("language", DEFAULT_LANGUAGE), "theme": None})
+            "language": d.get("language", DEFAULT_LANGUAGE), "theme": None,
+            "questions_enabled": 0})
 
     def _updated(self, rows: Rows, e: RecordedEvent) -> None:
         row = rows.get("blogs", e.data["blog_id"])
@@ -66,7 +67,8 @@ class BlogsProjection(Projection):
             return
         for key, value in e.data["changes"].items():
             if key in BLOG_FIELDS:
-                row[key] = compact(value) if key in JSON_FIELDS and value is not None else value
+                row[key] = (compact(value) if key in JSON_FIELDS and value is not None
+                            else int(value) if isinstance(value, bool) else value)
         row["version"] = e.version
         rows.put("blogs", row)
 

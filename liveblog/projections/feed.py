@@ -19,6 +19,8 @@ from typing import Any
 from events import Connection, Projection, RecordedEvent, Rows, Tables, compact, format_time
 from events.projections import Handler
 
+from ..domain.events import PollClosed
+from ..domain.model import closed_poll
 from ..streams import post_stream
 
 #: the post's content fields, each a column; byline and body are stored as compact JSON with
@@ -28,7 +30,7 @@ _CONTENT_FIELDS = ("headline", "byline", "body", "display_time")
 POST_EVENTS = ("PostDrafted", "PostScheduled", "PostPublished", "PostEdited", "PostDeleted",
                "PostPinned", "PostUnpinned", "PostMarkedKeyEvent", "PostUnmarkedKeyEvent",
                "PostCorrected", "PostRedacted", "PostSubmitted", "PostRejected",
-               "PostUnpublished")
+               "PostUnpublished", "PollClosed")
 #: what a redacted post's row holds in place of its content, however it got there (a live
 #: redaction, or a rebuild from erased events): one representation, byte for byte
 _REDACTED = {"headline": "", "byline": "{}", "body": "[]", "corrections": "[]", "redacted": 1,
@@ -181,6 +183,10 @@ class FeedProjection(Projection):
                 post["key_event"] = int(e.type == "PostMarkedKeyEvent")
             case "PostRedacted":
                 status = "redacted"
+            case "PollClosed":
+                content = closed_poll({"body": json.loads(post["body"])},
+                                      PollClosed(**d), at)
+                post["body"] = compact(content["body"])
             case "PostCorrected":
                 corrections = json.loads(post["corrections"])
                 corrections.append({"id": d["correction_id"], "text": d["text"],

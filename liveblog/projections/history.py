@@ -20,6 +20,7 @@ class FeedHistoryProjection(History):
 
     name = "feed_history"
     # 2: a blog's language; 3: posts' content sealed, the images a post names; 4: a blog's theme
+    # and whether it takes questions
     version = 4
     wrapped = (BlogsProjection(), FeedProjection())
 
@@ -30,7 +31,8 @@ class FeedHistoryProjection(History):
             " title TEXT NOT NULL, description TEXT NOT NULL, authors TEXT NOT NULL,"
             " organization TEXT, timezone TEXT NOT NULL, status TEXT NOT NULL,"
             " created_at TEXT NOT NULL, version INTEGER NOT NULL, archive_after_days INTEGER,"
-            f" language TEXT NOT NULL, theme TEXT, {window}, PRIMARY KEY (id, valid_from))")
+            " language TEXT NOT NULL, theme TEXT, questions_enabled INTEGER NOT NULL DEFAULT 0,"
+            f" {window}, PRIMARY KEY (id, valid_from))")
         conn.execute(
             f"CREATE TABLE {t['feed_posts_versions']} (id TEXT NOT NULL, blog_id TEXT NOT NULL,"
             " status TEXT NOT NULL, headline TEXT NOT NULL, byline TEXT NOT NULL,"

@@ -1,5 +1,5 @@
-/* The script embed's own part (served as /embed.js, after liveblog.js, embeds.js and verify.js,
- * all in one closure: the host page gets no globals). For each <div data-liveblog="<the blog's
+/* The script embed's own part (served as /embed.js, after liveblog.js, embeds.js, verify.js and
+ * audience.js, all in one closure: the host page gets no globals). For each <div data-liveblog="<the blog's
  * reader page URL>"> on the host page it shows the blog in a shadow root, with the reader page's
  * markup and styles, driven by the reader page's own script:
  * - a host page that included /fragment (ESI, SSI) already has it there (a declarative shadow
@@ -8,7 +8,7 @@
  *   its styles are loaded, so nothing paints unstyled.
  * Options, as the element's data attributes: data-header="false", data-order="oldest",
  * data-permalink-base (the host page's URL for permalinks; default its canonical URL). */
-/* global liveblogMount, liveblogConsent, liveblogVerify */
+/* global liveblogMount, liveblogConsent, liveblogVerify, liveblogAudience */
 (function () {
   "use strict";
 
@@ -63,6 +63,7 @@
         host.dataset.liveblogConsent = "true";
         liveblogConsent(shadow);
         liveblogVerify(shadow, service.base);
+        liveblogAudience(shadow, service.base);
       }
       stop = liveblogMount(root, shadow, {
         base: service.base,

@@ -13,6 +13,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from liveblog.domain import commands as cmd
@@ -68,6 +69,12 @@ class Case:
 
 
 PUBLIC = EVERYONE
+
+
+@pytest.fixture
+def app_config():
+    """Every ask comes from the test client's one address: no per-address limit in the way."""
+    return {"QUESTIONS_PER_HOUR": 100_000, "VOTES_PER_ADDRESS": 100_000}
 CASES = [
     Case("GET", "/api/blogs", PUBLIC),
     Case("POST", "/api/blogs", {"admin", "newsroom_editor"}, 201, body={"title": "New"}),
@@ -164,6 +171,17 @@ CASES = [
     Case("GET", "/api/webhooks/{hook_id}/deliveries", {"admin"}, setup="webhook"),
     Case("POST", "/api/webhooks/{hook_id}/replay", {"admin"}, setup="webhook",
          body={"after": 0}),
+    # the audience: questions into the blog's inbox (its writers moderate), polls
+    Case("GET", "/api/challenge", PUBLIC),
+    Case("POST", "/api/blogs/{blog}/questions", PUBLIC, 202, setup="solution"),
+    Case("GET", "/api/blogs/{blog}/questions", WRITERS),
+    Case("POST", "/api/blogs/{blog}/questions/{question}/answer", WRITERS, 201,
+         setup="question", body={"body": [{"type": "paragraph", "text": "At eight."}]}),
+    Case("POST", "/api/blogs/{blog}/questions/{question}/reject", WRITERS, setup="question"),
+    Case("DELETE", "/api/blogs/{blog}/questions/{question}", WRITERS, 204, setup="question"),
+    Case("GET", "/api/polls/{poll}", PUBLIC, setup="poll"),
+    Case("POST", "/api/polls/{poll}/votes", PUBLIC, 202, setup="poll"),
+    Case("POST", "/api/polls/{poll}/close", EDITORS, setup="poll"),
     # pages for people
     Case("GET", "/", PUBLIC),
     Case("GET", "/blogs/{slug}", PUBLIC),
@@ -204,6 +222,8 @@ class World:
                 svc.handle(cmd.CreateBlog(blog_id, title.lower().replace(" ", "-"), title), CLI)
                 self.blogs[target] = blog_id
             own, other = self.blogs["own"], self.blogs["other"]
+            for blog_id in (own, other):
+                svc.handle(cmd.UpdateBlog(blog_id, {"questions_enabled": True}), CLI)
             made = {
                 "admin": ("admin", []), "newsroom_editor": ("editor", []),
                 "editor_here": ("editor", [own]), "editor_elsewhere": ("editor", [other]),
@@ -282,6 +302,14 @@ class World:
             params["level"], params["path"] = "0", "000.p/1"
         elif case.setup == "stored image":
             params["name"] = self._stored_image()
+        elif case.setup == "question":
+            params["question"] = self._question(blog)
+        elif case.setup == "poll":
+            params["poll"], self.option = self._poll(blog)
+        elif case.setup == "solution":
+            from .test_questions import solution
+
+            self.body = {"text": "When?", "altcha": solution(self.client)}
         url = case.path.format(**params)
         return (f"{url}?{query}" if query else url), headers
 
@@ -293,6 +321,26 @@ class World:
                 blog_state, _ = svc.load_blog(blog)
                 if blog_state.status == "closed":
                     svc.handle(cmd.ReopenBlog(blog), CLI)
+
+    def _question(self, blog_id: str) -> str:
+        from liveblog import questions
+
+        question_id = new_id()
+        with self.app.app_context():
+            db = self.app.extensions["liveblog"]
+            questions.add(db.store().conn, question_id, blog_id, "When?", None, None, "x",
+                          db.now())
+        return question_id
+
+    def _poll(self, blog_id: str) -> tuple[str, str]:
+        """A published post's poll, and one of its options."""
+        post_id = new_id()
+        poll = {"type": "poll", "id": f"{post_id}.p", "question": "Who?",
+                "options": [{"id": "o1", "text": "A"}, {"id": "o2", "text": "B"}]}
+        content = {"headline": "Vote", "byline": {"contributors": []}, "body": [poll]}
+        with self.app.app_context():
+            self.service().handle(cmd.CreatePost(blog_id, post_id, content), CLI)
+        return poll["id"], "o1"
 
     def _slug(self, blog_id: str) -> str:
         return self.client.get(f"/api/blogs/{blog_id}").get_json()["slug"]
@@ -333,11 +381,15 @@ def expected(case: Case, role: str, target: str) -> int:
     return case.denied
 
 
-def _ask(client, case: Case, url: str, headers: dict[str, str]):
+def _ask(client, case: Case, url: str, headers: dict[str, str], world: World | None = None):
     if case.setup == "image":
         return client.post(url, data=_png(), headers={**headers, "Content-Type": "image/png"})
     kwargs: dict[str, Any] = {"headers": headers}
-    if case.body is not None:
+    if case.setup == "solution" and world is not None:
+        kwargs["json"] = world.body  # a proof of work solved for this ask
+    elif case.setup == "poll" and case.method == "POST" and case.path.endswith("/votes"):
+        kwargs["json"] = {"option": world.option if world else "o1"}
+    elif case.body is not None:
         kwargs["json"] = case.body
     elif case.method in ("POST", "PUT", "PATCH"):
         kwargs["json"] = {}
@@ -367,7 +419,7 @@ def test_every_person_gets_the_contracts_answer_on_every_route(app, client, toke
         for target in targets:
             for role in ROLES:
                 url, headers = world.prepare(case, target)
-                response = _ask(client, case, url, {**world.headers[role], **headers})
+                response = _ask(client, case, url, {**world.headers[role], **headers}, world)
                 world.settle()
                 asked += 1
                 want = expected(case, role, target)

@@ -45,7 +45,8 @@ class World:
         return {"blog": self.blog["id"], "post": self.post["id"], "slug": self.blog["slug"],
                 "hook_id": self.hook["id"], "person": "nobody", "level": "0", "path": "000",
                 "name": "nothing.png", "digest": "0" * 16, "filename": "reader.js",
-                "zone": "Europe/Oslo", **overrides}
+                "zone": "Europe/Oslo", "question": "nothing", "poll": "nothing.p",
+                **overrides}
 
     def ask(self, method: str, path: str, role: str = "admin", **kwargs: Any):
         return self.client.open(path, method=method, headers={
@@ -63,8 +64,9 @@ def role_for(path: str) -> str:
 
 @pytest.fixture
 def app_config():
-    """Webhooks allowed to a local address (no name lookups in a test)."""
-    return {"WEBHOOK_ALLOW_PRIVATE": True}
+    """Webhooks allowed to a local address (no name lookups in a test); one question an hour
+    and one vote a poll from an address (the test client's one)."""
+    return {"WEBHOOK_ALLOW_PRIVATE": True, "QUESTIONS_PER_HOUR": 1, "VOTES_PER_ADDRESS": 1}
 
 
 @pytest.fixture
@@ -137,6 +139,10 @@ VALID: dict[tuple[str, str], Any] = {
     ("POST", "/api/blogs/{blog}/posts/{post}/reject"): {"json": {"note": "No"}},
     ("POST", "/api/webhooks/{hook_id}/replay"): {"json": {"after": 0}},
     ("PUT", "/api/blogs/{blog}/members/{person}"): {"json": {"role": "contributor"}},
+    ("POST", "/api/blogs/{blog}/questions"): {"json": {"text": "Hi", "altcha": "x"}},
+    ("POST", "/api/blogs/{blog}/questions/{question}/answer"): {
+        "json": {"body": [{"type": "paragraph", "text": "Yes"}]}},
+    ("POST", "/api/polls/{poll}/votes"): {"json": {"option": "x"}},
 }
 
 
@@ -207,6 +213,43 @@ def _key_reused(method: str, path: str, *, role: str = "admin", own: bool = Fals
     return scenario
 
 
+def _asked(world: World, *, twice: bool = False) -> Any:
+    """The blog takes questions; one is asked (and, ``twice``, another from the address)."""
+    from .test_questions import solution
+
+    blog = world.blog["id"]
+    etag = world.ask("GET", f"/api/blogs/{blog}").headers["ETag"]
+    assert world.ask("PATCH", f"/api/blogs/{blog}", json={"questions_enabled": True},
+                     headers={"If-Match": etag}).status_code == 200
+    asked = [world.client.post(f"/api/blogs/{blog}/questions",
+                               json={"text": "When?", "altcha": solution(world.client)})
+             for _ in range(2 if twice else 1)]
+    assert asked[0].status_code == 202, asked[0].get_json()
+    return asked[-1]
+
+
+def _rejected(world: World) -> str:
+    """A question the blog's editors rejected: its path."""
+    path = f"/api/blogs/{world.blog['id']}/questions/{_asked(world).get_json()['id']}"
+    assert world.ask("POST", path + "/reject").status_code == 200
+    return path
+
+
+def _vote(world: World, *, closed: bool) -> Any:
+    """A vote in a closed poll, or a second reader's vote from the same address."""
+    post = create_post(world.client, world.headers["admin"], world.blog["id"], body=[
+        {"type": "poll", "question": "Who?", "options": ["A", "B"]}])
+    poll = post["body"][0]
+    option = {"option": poll["options"][0]["id"]}
+    if closed:
+        assert world.ask("POST", f"/api/polls/{poll['id']}/close").status_code == 200
+    else:
+        first = world.client.post(f"/api/polls/{poll['id']}/votes", json=option)
+        assert first.status_code == 202
+    reader = world.client.application.test_client()  # another reader (their own cookies)
+    return reader.post(f"/api/polls/{poll['id']}/votes", json=option)
+
+
 SCENARIOS: dict[tuple[str, str, str], Callable[[World], Any]] = {
     ("POST", "/api/blogs", "409"): _ask("POST", "/api/blogs",
                                         json={"title": "Again", "slug": "statuses"}),
@@ -270,6 +313,19 @@ SCENARIOS: dict[tuple[str, str, str], Callable[[World], Any]] = {
                                         content_type="text/plain"),
     ("POST", "/api/media", "422"): _ask("POST", "/api/media", data=b"\x89PNG but no image",
                                         content_type="image/png"),
+    ("GET", "/api/blogs/{blog}/questions", "422"): _ask(
+        "GET", "/api/blogs/{blog}/questions?status=spam"),
+    ("POST", "/api/blogs/{blog}/questions", "409"): _ask(  # the blog takes no questions
+        "POST", "/api/blogs/{blog}/questions", json={"text": "Hi", "altcha": "x"}),
+    ("POST", "/api/blogs/{blog}/questions", "429"): lambda world: _asked(world, twice=True),
+    ("POST", "/api/blogs/{blog}/questions/{question}/answer", "409"): lambda world: world.ask(
+        "POST", _rejected(world) + "/answer", json={"body": [{"type": "paragraph",
+                                                              "text": "Yes"}]}),
+    ("POST", "/api/blogs/{blog}/questions/{question}/reject", "409"): lambda world: world.ask(
+        "POST", _rejected(world) + "/reject"),
+    ("POST", "/api/polls/{poll}/votes", "409"): lambda world: _vote(world, closed=True),
+    ("POST", "/api/polls/{poll}/votes", "429"): lambda world: _vote(world, closed=False),
+    ("GET", "/blogs/{slug}/theme.css", "400"): _ask("GET", "/blogs/{slug}/theme.css?accent=red"),
     ("GET", "/login", "404"): _ask("GET", "/login"),
     ("POST", "/logout", "303"): _ask("POST", "/logout"),
     ("GET", "/login/callback", "404"): _ask("GET", "/login/callback?code=x&state=y"),

@@ -1,0 +1,158 @@
+"""Readers' votes in polls. A vote is not an event: it never takes the log's lock, and only a
+poll's closing enters the log (``PollClosed``, with the final tally).
+
+Where they are kept: on PostgreSQL, in the database's own tables (every node counts the same
+rows); on SQLite, in a file of their own beside the database (``<db>-votes``), so that a vote
+never waits on the log's write lock nor makes a publish wait. A vote is one row, acknowledged
+once committed (a ``kill -9`` after that loses nothing: SQLite's write-ahead log has it, with
+``synchronous = NORMAL``; PostgreSQL's commit is durable). One voter, one vote: the row's key is
+(poll, voter), so a retry or a second node never counts it twice. The tally is a count of rows,
+so it equals the acknowledged votes exactly.
+
+Closing is exact too: it marks the poll closed where the votes are, then counts. On SQLite the
+file's lock orders a vote and the mark; on PostgreSQL a vote holds the poll's advisory lock
+shared while it checks the mark and writes, and closing takes it exclusively, so no vote
+counted after the tally is taken can be acknowledged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from events import Connection, EventStore, format_time
+from events.backends import connect, is_postgres, table_exists
+
+#: the votes' tables (the common dialect: PostgreSQL's connection translates)
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS poll_votes (poll_id TEXT NOT NULL, voter TEXT NOT NULL,"
+    " option_id TEXT NOT NULL, address TEXT NOT NULL, voted_at TEXT NOT NULL,"
+    " PRIMARY KEY (poll_id, voter))",
+    "CREATE INDEX IF NOT EXISTS poll_votes_by_option ON poll_votes (poll_id, option_id)",
+    "CREATE INDEX IF NOT EXISTS poll_votes_by_address ON poll_votes (poll_id, address)",
+    "CREATE TABLE IF NOT EXISTS closed_polls (poll_id TEXT PRIMARY KEY,"
+    " closed_at TEXT NOT NULL)",
+)
+
+#: a vote: counted, the voter's second, or too late (the poll closed)
+COUNTED, AGAIN, CLOSED = "counted", "again", "closed"
+
+#: the PostgreSQL advisory lock space of polls (two-key locks: apart from the log's one-key)
+_LOCK_SPACE = 0x706F6C6C  # "poll"
+
+
+def path_of(database: str) -> str:
+    """The SQLite file the votes of a SQLite database are kept in."""
+    return f"{database}-votes"
+
+
+def open_votes(database: str, store: EventStore) -> Votes:
+    """The votes of ``database``, through ``store``'s connection (PostgreSQL) or a connection
+    of their own (SQLite); their tables are made if missing (each statement is idempotent)."""
+    if is_postgres(database):
+        votes = Votes(store.conn, own=False)
+    else:
+        # leased with its store, to one thread at a time (not always the one that opened it)
+        votes = Votes(connect(path_of(database), synchronous="NORMAL",
+                              check_same_thread=False), own=True)
+    votes.make_tables()
+    return votes
+
+
+def _lock_key(poll_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(poll_id.encode()).digest()[:4], "big", signed=True)
+
+
+class Votes:
+    """The votes of every poll, on one connection."""
+
+    def __init__(self, conn: Connection, *, own: bool) -> None:
+        self.conn = conn
+        self.own = own
+
+    def close(self) -> None:
+        if self.own:
+            self.conn.close()
+
+    def make_tables(self) -> None:
+        """Make the votes' tables if missing (nodes starting together make them once)."""
+        if table_exists(self.conn, "closed_polls"):
+            return
+        with self._poll_locked("", exclusive=True):
+            for statement in SCHEMA:
+                self.conn.execute(statement)
+
+    @contextmanager
+    def _poll_locked(self, poll_id: str, *, exclusive: bool) -> Iterator[None]:
+        """A transaction in which the poll's closing and its votes exclude each other."""
+        if self.conn.dialect == "postgresql":
+            kind = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+            self.conn.execute("BEGIN")
+            self.conn.execute(f"SELECT {kind}({_LOCK_SPACE}, ?)", (_lock_key(poll_id),))
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")  # the votes file's own lock
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def record(self, poll_id: str, option_id: str, voter: str, address: str,
+               now: datetime) -> str:
+        """Count ``voter``'s vote: COUNTED, AGAIN (they voted already: nothing changes) or
+        CLOSED (the poll has closed: nothing changes)."""
+        with self._poll_locked(poll_id, exclusive=False):
+            if self.conn.execute("SELECT 1 FROM closed_polls WHERE poll_id = ?",
+                                 (poll_id,)).fetchone() is not None:
+                return CLOSED
+            added = self.conn.execute(
+                "INSERT INTO poll_votes (poll_id, voter, option_id, address, voted_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (poll_id, voter) DO NOTHING",
+                (poll_id, voter, option_id, address, format_time(now))).rowcount
+        return COUNTED if added else AGAIN
+
+    def choice(self, poll_id: str, voter: str) -> str | None:
+        """The option ``voter`` chose, if they voted."""
+        row = self.conn.execute("SELECT option_id FROM poll_votes WHERE poll_id = ?"
+                                " AND voter = ?", (poll_id, voter)).fetchone()
+        return None if row is None else str(row[0])
+
+    def from_address(self, poll_id: str, address: str, limit: int) -> int:
+        """How many votes the poll has from ``address`` (counted up to ``limit``)."""
+        row = self.conn.execute("SELECT count(*) FROM (SELECT 1 FROM poll_votes WHERE"
+                                " poll_id = ? AND address = ? LIMIT ?) AS mine",
+                                (poll_id, address, limit)).fetchone()
+        return int(row[0])
+
+    def tally(self, poll_id: str) -> dict[str, int]:
+        """The votes of each option that has any."""
+        return {str(option): int(n) for option, n in self.conn.execute(
+            "SELECT option_id, count(*) FROM poll_votes WHERE poll_id = ? GROUP BY option_id",
+            (poll_id,))}
+
+    def closed(self, poll_id: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM closed_polls WHERE poll_id = ?",
+                                 (poll_id,)).fetchone() is not None
+
+    def close_poll(self, poll_id: str, now: datetime) -> dict[str, int]:
+        """Stop the poll taking votes, and its final tally (the same however often it is
+        asked: a closing that did not reach the log is finished by asking again)."""
+        with self._poll_locked(poll_id, exclusive=True):
+            self.conn.execute("INSERT INTO closed_polls (poll_id, closed_at) VALUES (?, ?)"
+                              " ON CONFLICT (poll_id) DO NOTHING", (poll_id, format_time(now)))
+        return self.tally(poll_id)
+
+    def forget(self, poll_ids: set[str]) -> None:
+        """Erase the votes of polls whose post was redacted."""
+        for poll_id in poll_ids:
+            self.conn.execute("DELETE FROM poll_votes WHERE poll_id = ?", (poll_id,))
+
+
+def address_key(secret: str, address: str | None) -> str:
+    """A reader's address as the votes and questions keep it: a keyed hash, never the address
+    itself."""
+    return hashlib.sha256(f"{secret}|{address or ''}".encode()).hexdigest()[:24]
+
