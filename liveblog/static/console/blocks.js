@@ -1,6 +1,7 @@
 /* A post's body blocks: their fields, how the API takes one, and rich text (Quill). */
 
 import {h} from "./dom.js";
+import {instantsOf} from "./times.js";
 
 export const BLOCK_FIELDS = {
   paragraph: [["text", "Text", "rich"]],
@@ -9,15 +10,37 @@ export const BLOCK_FIELDS = {
   image: [["url", "Image URL", "input"], ["caption", "Caption", "input"],
           ["credit", "Credit", "input"], ["alt", "Alt text", "input"]],
   // the provider is found from the URL when the post is saved (oEmbed): nothing to type
-  embed: [["url", "Link to the post or video (YouTube, Vimeo, X, Instagram, …)", "input"]]
+  embed: [["url", "Link to the post or video (YouTube, Vimeo, X, Instagram, …)", "input"]],
+  // readers vote; once saved, its question and answers stay (the votes are for them)
+  poll: [["question", "Question", "input"], ["options", "Answers, one a line (2 to 6)", "textarea"],
+         ["closes", "Closes at, on the blog's clock (YYYY-MM-DDTHH:MM; empty: when an editor closes it)", "input"]]
 };
+
+// A poll's answers as the editor holds them: one a line.
+export function pollLines(options) {
+  return Array.isArray(options) ? options.map(function (o) { return o.text || o; }).join("\n") : options || "";
+}
 
 // A block as the API takes it: its fields, and for an uploaded image its media_id (the
 // server fills in where it is served and its size).
-export function blockOut(b) {
+export function blockOut(b, zone) {
+  if (b.type === "poll") return pollOut(b, zone);
   var out = {type: b.type};
   (BLOCK_FIELDS[b.type] || []).forEach(function (f) { if (b[f[0]]) out[f[0]] = b[f[0]]; });
   if (b.type === "image" && b.media_id) out.media_id = b.media_id;
+  return out;
+}
+
+function pollOut(b, zone) {
+  var out = {type: "poll", question: b.question || "",
+             options: pollLines(b.options).split("\n").map(function (s) { return s.trim(); }).filter(Boolean)};
+  if (b.id) out.id = b.id;
+  if (b.closes === undefined) {  // as the server has it (not shown in a form)
+    if (b.closes_at) out.closes_at = b.closes_at;
+    return out;
+  }
+  var closes = b.closes.trim();
+  if (closes) out.closes_at = instantsOf(closes, zone)[0] || closes;  // a time it cannot be: said at the field
   return out;
 }
 

@@ -1,9 +1,10 @@
 /* The blogs: the list with a form for a new one, and one blog's posts, following the log. */
 
 import {api} from "./api.js";
-import {byId, errorSlot, h, showErrors, text} from "./dom.js";
+import {byId, confirming, errorSlot, h, showErrors, text} from "./dom.js";
 import {REFRESH_EVERY, isAdmin, isLegal, leaving, mayOpen, readsAll, reload, roleOn, screen, session, takeFlash} from "./state.js";
 import {verifyStatus} from "./audit.js";
+import {inboxLink} from "./questions.js";
 import {languageSelect, zoneSelect} from "./settings.js";
 import {when, withZone} from "./times.js";
 
@@ -111,7 +112,8 @@ function showBlog(view, blogId, rs, postsPath) {
       h("a", {href: "#/blogs/" + blogId + "/new", id: "write", "class": "button primary", text: "Write a post"}), " ",
       role === "editor" ? toggle : "", " ",
       role === "editor" ? h("a", {href: "#/blogs/" + blogId + "/members", id: "members-link", text: "Members"}) : "", " ",
-      role === "editor" ? h("a", {href: "#/blogs/" + blogId + "/settings", id: "settings-link", text: "Settings"}) : ""])),
+      role === "editor" ? h("a", {href: "#/blogs/" + blogId + "/settings", id: "settings-link", text: "Settings"}) : "",
+      blog.questions_enabled ? " · " : "", blog.questions_enabled ? inboxLink(blogId) : ""])),
     takeFlash() || "", actionError, queue || "",
     h("table", {id: "posts-table"}, [
       h("thead", {}, [h("tr", {}, ["Headline", "Status", "Version", "Time", "Actions"].map(function (t) { return h("th", {text: t}); }))]),
@@ -144,28 +146,6 @@ function showBlog(view, blogId, rs, postsPath) {
   refresh();
   var timer = setInterval(refresh, REFRESH_EVERY);
   leaving.push(function () { clearInterval(timer); });
-}
-
-// A button that acts on a second click only: the first turns it into "Confirm: ..." for a few
-// seconds (taking a blog or a post off air is one click too many to undo). ``question`` null:
-// it acts at once.
-export function confirming(button, question, act) {
-  var label = button.textContent, named = button.getAttribute("aria-label"), timer = null;
-  function back() {
-    clearTimeout(timer); delete button.dataset.confirming; button.textContent = label;
-    button.classList.remove("danger");
-    if (named) button.setAttribute("aria-label", named);
-  }
-  button.addEventListener("click", function () {
-    if (!question || button.dataset.confirming) { back(); act(); return; }
-    button.dataset.confirming = "1";
-    button.textContent = question;
-    if (named) button.setAttribute("aria-label", question);
-    button.classList.add("danger");
-    timer = setTimeout(back, 6000);
-  });
-  button.addEventListener("blur", function () { if (button.dataset.confirming) back(); });
-  return button;
 }
 
 // The approval queue: every submitted post, oldest first, with its live count.

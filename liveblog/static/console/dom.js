@@ -82,3 +82,25 @@ function focusError(slot) {
 }
 
 export function byId(id) { return document.getElementById(id); }
+
+// A button that acts on a second click only: the first turns it into "Confirm: ..." for a few
+// seconds (taking a blog or a post off air is one click too many to undo). ``question`` null:
+// it acts at once.
+export function confirming(button, question, act) {
+  var label = button.textContent, named = button.getAttribute("aria-label"), timer = null;
+  function back() {
+    clearTimeout(timer); delete button.dataset.confirming; button.textContent = label;
+    button.classList.remove("danger");
+    if (named) button.setAttribute("aria-label", named);
+  }
+  button.addEventListener("click", function () {
+    if (!question || button.dataset.confirming) { back(); act(); return; }
+    button.dataset.confirming = "1";
+    button.textContent = question;
+    if (named) button.setAttribute("aria-label", question);
+    button.classList.add("danger");
+    timer = setTimeout(back, 6000);
+  });
+  button.addEventListener("blur", function () { if (button.dataset.confirming) back(); });
+  return button;
+}

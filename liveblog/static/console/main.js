@@ -14,6 +14,7 @@ import {review} from "./review.js";
 import {eventLog} from "./audit.js";
 import {members} from "./members.js";
 import {settings} from "./settings.js";
+import {inbox} from "./questions.js";
 import {clearScreen, leaving, newScreen, readsAll, session} from "./state.js";
 
 const CONSOLE_ROLES = ["admin", "editor", "contributor", "legal", "auditor"];
@@ -75,6 +76,7 @@ function route() {
   if (parts[0] === "blogs" && parts[2] === "new") return editor(parts[1], null);
   if (parts[0] === "blogs" && parts[2] === "members") return members(parts[1]);
   if (parts[0] === "blogs" && parts[2] === "settings") return settings(parts[1]);
+  if (parts[0] === "blogs" && parts[2] === "questions") return inbox(parts[1], parts[3]);
   if (parts[0] === "blogs" && parts[2] === "events") return eventLog(parts[1]);
   if (parts[0] === "blogs" && parts[2] === "posts" && parts[3]) {
     return readsAll() ? review(parts[1], parts[3]) : editor(parts[1], parts[3]);

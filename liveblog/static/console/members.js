@@ -2,8 +2,7 @@
  * add and remove contributors (the server decides; refused changes show its answer). */
 
 import {api} from "./api.js";
-import {errorSlot, h, showErrors, text} from "./dom.js";
-import {confirming} from "./blogs.js";
+import {confirming, errorSlot, h, showErrors, text} from "./dom.js";
 import {isAdmin, reload, screen, session, takeFlash} from "./state.js";
 
 export function members(blogId) {

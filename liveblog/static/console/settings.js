@@ -1,6 +1,6 @@
 /* A blog's settings (its editors): title, description, authors, organization, time zone,
- * language, when an idle blog closes, and its theme (theme.js). A save sends only what
- * changed. */
+ * language, when an idle blog closes, whether readers may send questions, and its theme
+ * (theme.js). A save sends only what changed. */
 
 import {api} from "./api.js";
 import {errorSlot, h, showErrors, text} from "./dom.js";
@@ -58,7 +58,8 @@ export function settings(blogId) {
       timezone: zoneSelect("settings-timezone", blog.timezone),
       language: languageSelect("settings-language", blog.language),
       archive: h("input", {id: "settings-archive", type: "number", min: "1", max: "36500",
-        value: blog.archive_after_days === null ? "" : String(blog.archive_after_days)})
+        value: blog.archive_after_days === null ? "" : String(blog.archive_after_days)}),
+      questions: h("input", {type: "checkbox", id: "settings-questions", checked: Boolean(blog.questions_enabled)})
     };
     var theme = themeEditor(blog);
     var form = h("form", {id: "blog-settings", novalidate: true}, [
@@ -69,6 +70,8 @@ export function settings(blogId) {
       row("settings-timezone", "Time zone", f.timezone, "timezone", "Times on the blog are shown on this clock."),
       row("settings-language", "Language of the reader page", f.language, "language"),
       row("settings-archive", "Close the blog after this many days without news (empty: never)", f.archive, "archive_after_days"),
+      h("div", {"class": "check"}, [f.questions, h("label", {"for": "settings-questions",
+        text: "Readers may send questions (to this blog's inbox; nothing is shown until an editor answers)"})]),
       theme.element,
       h("div", {"class": "actions"}, [h("button", {type: "submit", "class": "button primary", id: "save-settings", text: "Save settings"})]),
       errorSlot("_action")]);
@@ -79,11 +82,11 @@ export function settings(blogId) {
         organization: f.organization.value.trim() || null, timezone: f.timezone.value,
         language: f.language.value,
         archive_after_days: f.archive.value.trim() ? Number(f.archive.value) : null,
-        theme: theme.value()};
+        questions_enabled: f.questions.checked, theme: theme.value()};
       var was = {title: text(blog.title), description: text(blog.description), authors: (blog.authors || []).map(text),
         organization: blog.organization ? text(blog.organization) : null, timezone: blog.timezone,
         language: blog.language, archive_after_days: blog.archive_after_days,
-        theme: savedTheme(blog.theme)};
+        questions_enabled: Boolean(blog.questions_enabled), theme: savedTheme(blog.theme)};
       var patch = {};
       Object.keys(now).forEach(function (k) { if (JSON.stringify(now[k]) !== JSON.stringify(was[k])) patch[k] = now[k]; });
       if (!Object.keys(patch).length) { session.flash = "Nothing changed."; location.hash = "#/blogs/" + blog.id; return; }

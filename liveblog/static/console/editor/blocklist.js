@@ -1,7 +1,8 @@
 /* The body's blocks in the editor: each with its fields (rich text where a block has text),
  * moved up or down, removed; focus stays with a block that moves, goes or comes. */
 
-import {BLOCK_FIELDS, richText} from "../blocks.js";
+import {BLOCK_FIELDS, pollLines, richText} from "../blocks.js";
+import {wallOf} from "../times.js";
 import {errorSlot, h} from "../dom.js";
 import {uploader} from "./uploads.js";
 
@@ -17,12 +18,14 @@ export function renderBlocks(ed, changed) {
         }), errorSlot("body." + i + "." + f[0])]);
       }
       if (block.type === "image" && f[0] === "url" && block.media_id) return null;
+      if (block.type === "poll") pollValues(ed, block);
       var input = h(f[2] === "textarea" ? "textarea" : "input", {type: f[2] === "textarea" ? undefined : "text",
         id: id, value: block[f[0]] || "",
         oninput: function (e) { block[f[0]] = e.target.value; }});
       return h("div", {}, [h("label", {"for": id, text: f[1]}), input, errorSlot("body." + i + "." + f[0])]);
     });
     if (block.type === "image") fields.unshift(uploader(ed, block, i));
+    if (block.type === "poll") pollFields(ed, block, fields);
     if (block.type === "embed") fields.push(embedPreview(block));
     list.append(h("div", {"class": "block", "data-index": String(i)}, [
       h("div", {"class": "block-head"}, [h("strong", {text: block.type}),
@@ -35,6 +38,23 @@ export function renderBlocks(ed, changed) {
       errorSlot("body." + i), errorSlot("body." + i + ".type")].concat(fields)));
   });
   if (changed) ed.persist();
+}
+
+// A poll from the server: its answers one a line, its closing time on the blog's clock.
+function pollValues(ed, block) {
+  if (Array.isArray(block.options)) block.options = pollLines(block.options);
+  if (block.closes_at && block.closes === undefined) block.closes = wallOf(block.closes_at, ed.zone);
+}
+
+// A saved poll's question and answers cannot change: they are shown, not edited.
+function pollFields(ed, block, fields) {
+  if (!block.id) return;
+  fields.forEach(function (field) {
+    var input = field && field.querySelector("input, textarea");
+    if (input && (input.id.endsWith("-question") || input.id.endsWith("-options"))) input.readOnly = true;
+  });
+  fields.push(h("p", {"class": "hint", text: block.closed_at ? "This poll is closed." :
+    "Readers vote on this question and these answers: they cannot change. Its closing time can."}));
 }
 
 // After a block moves, goes or comes, focus stays with it (the same button, or the block's

@@ -65,7 +65,7 @@ function fields(blogId, post, zone) {
 function content(ed) {
   var body = {headline: ed.headline.value,
     byline: {contributors: ed.contributors.value.split(",").map(function (s) { return s.trim(); }).filter(Boolean)},
-    body: ed.blocks.map(blockOut),
+    body: ed.blocks.map(function (b) { return blockOut(b, ed.zone); }),
     pinned: ed.pinned.checked, key_event: ed.keyEvent.checked};
   if (ed.place.value.trim()) body.byline.location = ed.place.value.trim();
   var shownAt = ed.shownTime.resolve().iso;  // an unresolved time is refused by save()
