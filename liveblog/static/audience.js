@@ -14,80 +14,95 @@ function liveblogAudience(scope, base) {
   var root = scope.getElementById("liveblog");
   var words = scope.getElementById("audience-words");
   if (!root || !words) return;
-  var slug = root.dataset.slug;
-  var KEY = "liveblog.polls." + (base || location.origin);
-  var plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(root.dataset.lang || "en-US") : null;
+  var page = {scope: scope, base: base, words: words.dataset, slug: root.dataset.slug,
+              key: "liveblog.polls." + (base || location.origin),
+              plurals: window.Intl && Intl.PluralRules ? new Intl.PluralRules(root.dataset.lang || "en-US") : null};
+  liveblogQuestions(page);
+  liveblogPolls(page);
+}
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k] !== undefined ? values[k] : ""; });
+function liveblogFill(template, values) {
+  "use strict";
+  return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k] !== undefined ? values[k] : ""; });
+}
+
+function liveblogProblem(r) {
+  "use strict";
+  return r.json().then(function (p) { return p; }, function () { return {detail: "HTTP " + r.status}; });
+}
+
+// -- the proof of work ---------------------------------------------------------------------
+
+function liveblogHex(buffer) {
+  "use strict";
+  return Array.from(new Uint8Array(buffer), function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+}
+
+async function liveblogSolve(challenge) {
+  "use strict";
+  var enc = new TextEncoder();
+  for (var n = 0; n <= challenge.maxnumber; n++) {
+    if (liveblogHex(await crypto.subtle.digest("SHA-256", enc.encode(challenge.salt + n))) === challenge.challenge) {
+      return btoa(JSON.stringify({algorithm: challenge.algorithm, challenge: challenge.challenge,
+                                  number: n, salt: challenge.salt, signature: challenge.signature}));
+    }
   }
+  throw new Error("no solution");
+}
+
+// -- questions -----------------------------------------------------------------------------
+
+function liveblogQuestions(page) {
+  "use strict";
+  var form = page.scope.getElementById("ask-form");
+  if (!form) return;
+  var status = page.scope.getElementById("ask-status"), words = page.words;
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var button = form.querySelector("button[type=submit]");
+    var text = form.elements.text.value.trim();
+    if (!text) { form.elements.text.focus(); return; }
+    button.disabled = true;
+    status.textContent = words.sending;
+    fetch(page.base + "/api/challenge", {cache: "no-store"}).then(function (r) { return r.json(); })
+      .then(liveblogSolve).then(function (solution) {
+        var body = {text: text, altcha: solution};
+        if (form.elements.name.value.trim()) body.name = form.elements.name.value.trim();
+        if (form.elements.contact.value.trim()) body.contact = form.elements.contact.value.trim();
+        return fetch(page.base + "/api/blogs/" + encodeURIComponent(page.slug) + "/questions", {
+          method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+      }).then(function (r) {
+        if (r.status === 202) {
+          form.reset();
+          status.textContent = words.sent;
+          return;
+        }
+        return liveblogProblem(r).then(function (p) {
+          var said = p.errors ? Object.keys(p.errors).map(function (k) { return p.errors[k].join(" "); }).join(" ") : p.detail;
+          status.textContent = liveblogFill(words.notSent, {reason: said});
+        });
+      }).catch(function (error) {
+        status.textContent = liveblogFill(words.notSent, {reason: error.message});
+      }).finally(function () { button.disabled = false; });
+  });
+}
+
+// -- polls ---------------------------------------------------------------------------------
+
+function liveblogPolls(page) {
+  "use strict";
+  var scope = page.scope, words = page.words;
+
   function counted(n) {
-    var forms = JSON.parse(words.dataset.votes || "{}");
-    return (forms[plurals ? plurals.select(n) : (n === 1 ? "one" : "other")] || forms.other || "{n}").split("{n}").join(String(n));
+    var forms = JSON.parse(words.votes || "{}");
+    return (forms[page.plurals ? page.plurals.select(n) : (n === 1 ? "one" : "other")] || forms.other || "{n}").split("{n}").join(String(n));
   }
   function remembered() {
-    try { return JSON.parse(localStorage.getItem(KEY) || "{}"); } catch (e) { return {}; }
+    try { return JSON.parse(localStorage.getItem(page.key) || "{}"); } catch (e) { return {}; }
   }
   function remember(update) {
-    try { localStorage.setItem(KEY, JSON.stringify(Object.assign(remembered(), update))); } catch (e) { /* this page only */ }
+    try { localStorage.setItem(page.key, JSON.stringify(Object.assign(remembered(), update))); } catch (e) { /* this page only */ }
   }
-  function problemOf(r) {
-    return r.json().then(function (p) { return p; }, function () { return {detail: "HTTP " + r.status}; });
-  }
-
-  // -- the proof of work -------------------------------------------------------------------
-
-  function hex(buffer) {
-    return Array.from(new Uint8Array(buffer), function (b) { return b.toString(16).padStart(2, "0"); }).join("");
-  }
-  async function solve(challenge) {
-    var enc = new TextEncoder();
-    for (var n = 0; n <= challenge.maxnumber; n++) {
-      if (hex(await crypto.subtle.digest("SHA-256", enc.encode(challenge.salt + n))) === challenge.challenge) {
-        return btoa(JSON.stringify({algorithm: challenge.algorithm, challenge: challenge.challenge,
-                                    number: n, salt: challenge.salt, signature: challenge.signature}));
-      }
-    }
-    throw new Error("no solution");
-  }
-
-  // -- questions ---------------------------------------------------------------------------
-
-  var form = scope.getElementById("ask-form");
-  if (form) {
-    var status = scope.getElementById("ask-status");
-    form.addEventListener("submit", function (event) {
-      event.preventDefault();
-      var button = form.querySelector("button[type=submit]");
-      var text = form.elements.text.value.trim();
-      if (!text) { form.elements.text.focus(); return; }
-      button.disabled = true;
-      status.textContent = words.dataset.sending;
-      fetch(base + "/api/challenge", {cache: "no-store"}).then(function (r) { return r.json(); })
-        .then(solve).then(function (solution) {
-          var body = {text: text, altcha: solution};
-          if (form.elements.name.value.trim()) body.name = form.elements.name.value.trim();
-          if (form.elements.contact.value.trim()) body.contact = form.elements.contact.value.trim();
-          return fetch(base + "/api/blogs/" + encodeURIComponent(slug) + "/questions", {
-            method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
-        }).then(function (r) {
-          if (r.status === 202) {
-            form.reset();
-            status.textContent = words.dataset.sent;
-            return;
-          }
-          return problemOf(r).then(function (p) {
-            var said = p.errors ? Object.keys(p.errors).map(function (k) { return p.errors[k].join(" "); }).join(" ") : p.detail;
-            status.textContent = fill(words.dataset.notSent, {reason: said});
-          });
-        }).catch(function (error) {
-          status.textContent = fill(words.dataset.notSent, {reason: error.message});
-        }).finally(function () { button.disabled = false; });
-    });
-  }
-
-  // -- polls -------------------------------------------------------------------------------
-
   function pollStatus(poll, text) {
     var out = poll.querySelector(".poll-status");
     if (out) out.textContent = text;
@@ -113,25 +128,25 @@ function liveblogAudience(scope, base) {
     if (choices) choices.replaceWith(list);
     var actions = poll.querySelector(".poll-actions");
     if (actions) actions.remove();
-    pollStatus(poll, (results.closed ? words.dataset.closed + " · " : choice ? words.dataset.voted + " · " : "") +
+    pollStatus(poll, (results.closed ? words.closed + " · " : choice ? words.voted + " · " : "") +
                      counted(results.total));
   }
 
   function results(poll, choice) {
-    return fetch(base + "/api/polls/" + encodeURIComponent(poll.dataset.poll), {headers: {"Accept": "application/json"}})
+    return fetch(page.base + "/api/polls/" + encodeURIComponent(poll.dataset.poll), {headers: {"Accept": "application/json"}})
       .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
       .then(function (data) { showResults(poll, data, choice); });
   }
 
   function vote(poll) {
     var chosen = poll.querySelector("input[name=option]:checked");
-    if (!chosen) { pollStatus(poll, words.dataset.choose); return; }
+    if (!chosen) { pollStatus(poll, words.choose); return; }
     var button = poll.querySelector(".poll-vote");
     button.disabled = true;
     var mine = remembered();
     var body = {option: chosen.value};
     if (mine.voter) body.voter = mine.voter;
-    fetch(base + "/api/polls/" + encodeURIComponent(poll.dataset.poll) + "/votes", {
+    fetch(page.base + "/api/polls/" + encodeURIComponent(poll.dataset.poll) + "/votes", {
       method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)
     }).then(function (r) {
       if (r.status === 202) {
@@ -142,16 +157,16 @@ function liveblogAudience(scope, base) {
           showResults(poll, answer.poll, answer.choice);
         });
       }
-      return problemOf(r).then(function (p) {
+      return liveblogProblem(r).then(function (p) {
         if (r.status === 409) {  // voted already, or closed meanwhile: the results are due
           var choice = p.errors && p.errors.choice ? p.errors.choice[0] : null;
           if (choice) { var update = {}; update[poll.dataset.poll] = choice; remember(update); }
           return results(poll, choice);
         }
-        pollStatus(poll, fill(words.dataset.notCounted, {reason: p.detail}));
+        pollStatus(poll, liveblogFill(words.notCounted, {reason: p.detail}));
       });
     }).catch(function (error) {
-      pollStatus(poll, fill(words.dataset.notCounted, {reason: error.message}));
+      pollStatus(poll, liveblogFill(words.notCounted, {reason: error.message}));
     }).finally(function () { button.disabled = false; });
   }
 
@@ -163,17 +178,17 @@ function liveblogAudience(scope, base) {
   });
 
   // polls this reader voted in show their results (a post the live updates bring again too)
-  function showVoted(within) {
+  function showVoted() {
     var mine = remembered();
-    within.querySelectorAll("form.poll:not([data-closed])").forEach(function (poll) {
+    scope.querySelectorAll("form.poll:not([data-closed])").forEach(function (poll) {
       if (mine[poll.dataset.poll] && !poll.querySelector(".poll-results")) {
         results(poll, mine[poll.dataset.poll]).catch(function () {});
       }
     });
   }
-  showVoted(scope);
+  showVoted();
   var posts = scope.getElementById("posts");
   if (posts && window.MutationObserver) {
-    new MutationObserver(function () { showVoted(scope); }).observe(posts, {childList: true, subtree: true});
+    new MutationObserver(showVoted).observe(posts, {childList: true, subtree: true});
   }
 }
