@@ -14,6 +14,7 @@ from events import utc_now
 from . import bootstrap, embeds, pages, signin
 from .api import register_api
 from .api.auth import FailedAuthentications, authenticate_request, check_session_request
+from .api.ballots import Ballots
 from .api.freshness import Freshness, LongPolls
 from .config import DEFAULTS, from_environ
 from .http import caching
@@ -51,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     pages.document(app, api.spec)
     app.after_request(_security_headers)
     trusted = app.config["TRUSTED_PROXIES"]
+    app.wsgi_app = Ballots(app, app.wsgi_app)  # type: ignore[method-assign]
     app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
         app.wsgi_app, [trusted] if isinstance(trusted, str) else list(trusted))
     app.wsgi_app = Freshness(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -36,6 +36,11 @@ SCHEMA = (
     " closed_at TEXT NOT NULL)",
 )
 
+#: a vote, unless the poll is closed or the voter voted already
+_VOTE = ("INSERT INTO poll_votes (poll_id, voter, option_id, address, voted_at)"
+         " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM closed_polls WHERE poll_id = ?)"
+         " ON CONFLICT (poll_id, voter) DO NOTHING")
+
 #: a vote: counted, the voter's second, or too late (the poll closed)
 COUNTED, AGAIN, CLOSED = "counted", "again", "closed"
 
@@ -104,15 +109,15 @@ class Votes:
                now: datetime) -> str:
         """Count ``voter``'s vote: COUNTED, AGAIN (they voted already: nothing changes) or
         CLOSED (the poll has closed: nothing changes)."""
-        with self._poll_locked(poll_id, exclusive=False):
-            if self.conn.execute("SELECT 1 FROM closed_polls WHERE poll_id = ?",
-                                 (poll_id,)).fetchone() is not None:
-                return CLOSED
-            added = self.conn.execute(
-                "INSERT INTO poll_votes (poll_id, voter, option_id, address, voted_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (poll_id, voter) DO NOTHING",
-                (poll_id, voter, option_id, address, format_time(now))).rowcount
-        return COUNTED if added else AGAIN
+        values = (poll_id, voter, option_id, address, format_time(now), poll_id)
+        if self.conn.dialect == "postgresql":
+            with self._poll_locked(poll_id, exclusive=False):  # its own snapshot after the lock
+                added = self.conn.execute(_VOTE, values).rowcount
+        else:  # one statement: atomic under the file's lock, as closing is
+            added = self.conn.execute(_VOTE, values).rowcount
+        if added:
+            return COUNTED
+        return CLOSED if self.closed(poll_id) else AGAIN
 
     def choice(self, poll_id: str, voter: str) -> str | None:
         """The option ``voter`` chose, if they voted."""

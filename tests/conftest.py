@@ -46,6 +46,7 @@ BOTH_BACKENDS = {
     "tests/scheduler/": "due posts claimed once across processes",
     "tests/test_rebuild.py": "a rebuild reproduces every stored read model byte for byte",
     "tests/e2e/test_nodes.py": "several nodes on one database",
+    "tests/e2e/test_votes.py": "votes on two nodes and through a kill -9, counted where kept",
     "tests/e2e/test_waiting.py": "waiting readers woken through each backend's watcher",
     "tests/e2e/test_backup.py": "a consistent backup of a live database, and its restore",
     "tests/e2e/test_scheduling.py": "deployments sharing one database publish once",

@@ -123,36 +123,40 @@ class PollVotes(MethodView):
     @errors(blp, 401, 404, 409, 429)
     def post(self, data: dict[str, Any], poll: str) -> Any:
         """Vote (no credentials): one vote a voter (a cookie, or the token an earlier answer
-        gave), a few an address. A vote is not an event: it never waits on the log."""
-        found = _poll(poll)
-        if data["option"] not in found.options:
-            raise InvalidCommandError("option", "not an option of this poll")
-        liveblog = get_liveblog()
-        now = liveblog.now()
-        if not found.open_at(now):
-            raise ConflictError("the poll is closed")
-        voter, new = _voter(data.get("voter"))
-        store = liveblog.votes()
-        address = client_address()
-        limit = int(current_app.config["VOTES_PER_ADDRESS"])
-        if store.from_address(poll, address, limit) >= limit:
-            return problem(429, f"at most {limit} votes in a poll from one address",
-                           slug="too-many-votes", title="Too many votes",
-                           headers={"Retry-After": "3600"})
-        outcome = store.record(poll, data["option"], voter, address, now)
-        if outcome == votes.CLOSED:
-            raise ConflictError("the poll is closed")
-        if outcome == votes.AGAIN:
-            return problem(409, "you have voted in this poll already", slug="voted",
-                           title="Already voted",
-                           errors={"choice": [store.choice(poll, voter) or ""]})
-        token = _sign(voter)
-        response = json_response({"choice": data["option"], "voter": token,
-                                  "poll": _results(found)}, 202,
-                                 {"Cache-Control": policies().secret})
-        if new:
-            _set_voter_cookie(response, token)
-        return response
+        gave), a few an address. A vote is not an event: it never waits on the log. (Most
+        votes are answered in front of Flask's routing, by the same :func:`cast`: api/ballots.py.)"""
+        return cast(poll, data["option"], data.get("voter"))
+
+
+def cast(poll: str, option: str, given_voter: str | None) -> Response:
+    """A reader's vote, in a request's context: its answer (202, or a problem)."""
+    found = _poll(poll)
+    if option not in found.options:
+        raise InvalidCommandError("option", "not an option of this poll")
+    liveblog = get_liveblog()
+    now = liveblog.now()
+    if not found.open_at(now):
+        raise ConflictError("the poll is closed")
+    voter, new = _voter(given_voter)
+    store = liveblog.votes()
+    address = client_address()
+    limit = int(current_app.config["VOTES_PER_ADDRESS"])
+    if store.from_address(poll, address, limit) >= limit:
+        return problem(429, f"at most {limit} votes in a poll from one address",
+                       slug="too-many-votes", title="Too many votes",
+                       headers={"Retry-After": "3600"})
+    outcome = store.record(poll, option, voter, address, now)
+    if outcome == votes.CLOSED:
+        raise ConflictError("the poll is closed")
+    if outcome == votes.AGAIN:
+        return problem(409, "you have voted in this poll already", slug="voted",
+                       title="Already voted", errors={"choice": [store.choice(poll, voter) or ""]})
+    token = _sign(voter)
+    response = json_response({"choice": option, "voter": token, "poll": _results(found)}, 202,
+                             {"Cache-Control": policies().secret})
+    if new:
+        _set_voter_cookie(response, token)
+    return response
 
 
 def _set_voter_cookie(response: Response, token: str) -> None:

@@ -239,3 +239,20 @@ def test_votes_arriving_while_a_poll_closes_are_counted_exactly_once(app, client
     final = {o["id"]: o["votes"] for o in closed.get_json()["options"]}
     assert final == {o: acknowledged.count(o) for o in options}
     assert 40 <= sum(final.values()) < 200
+
+
+def test_votes_answered_in_front_of_flask_give_their_store_back(app, client, editor, blog):
+    """Each vote in a thread of its own (as each of a worker's greenlets): were a vote to keep
+    its database connection, the pool (32) would run dry and the 33rd would wait, then fail."""
+    _, poll = poll_post(client, editor, blog)
+    answers: list[int] = []
+
+    def one(i: int) -> None:
+        answers.append(vote(voter_client(app), poll, poll["options"][0]["id"],
+                            environ_base={"REMOTE_ADDR": f"10.1.0.{i}"}).status_code)
+
+    for i in range(40):
+        reader = threading.Thread(target=one, args=(i,))
+        reader.start()
+        reader.join(timeout=5)
+    assert answers == [202] * 40
