@@ -124,7 +124,7 @@ class PollVotes(MethodView):
     def post(self, data: dict[str, Any], poll: str) -> Any:
         """Vote (no credentials): one vote a voter (a cookie, or the token an earlier answer
         gave), a few an address. A vote is not an event: it never waits on the log. (Most
-        votes are answered in front of Flask's routing, by the same :func:`cast`: api/ballots.py.)"""
+        votes are answered in front of Flask's routing, by the same :func:`cast`.)"""
         return cast(poll, data["option"], data.get("voter"))
 
 
