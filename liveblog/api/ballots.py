@@ -14,12 +14,15 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import orjson
 from flask import Flask
 
 from .polls import cast
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 #: what a vote's body may be at most, here (a bigger one goes to Flask, which refuses it)
 MAX_BODY = 1024
@@ -29,10 +32,11 @@ _VOTES = re.compile(r"^/api/polls/([A-Za-z0-9_.\-]{1,80})/votes$")
 class Ballots:
     """WSGI middleware: the votes of readers (see the module)."""
 
-    def __init__(self, app: Flask, wsgi_app: Any) -> None:
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
         self.app, self.wsgi_app = app, wsgi_app
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    def __call__(self, environ: WSGIEnvironment,
+                 start_response: StartResponse) -> Iterable[bytes]:
         match = _VOTES.match(environ.get("PATH_INFO", ""))
         if (match is None or environ.get("REQUEST_METHOD") != "POST"
                 or "HTTP_AUTHORIZATION" in environ or "HTTP_IDEMPOTENCY_KEY" in environ

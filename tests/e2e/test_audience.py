@@ -44,6 +44,17 @@ def tab(browser):
     context.close()
 
 
+def open_blog_in_console(context, site):
+    """A console page in ``context``, signed in with the editor's token, on the blog."""
+    page = context.new_page()
+    page.goto(site.base + "/console")
+    page.fill("#token", site.token)
+    page.click("#signin-form button")
+    page.wait_for_selector("#blog-list")
+    page.click("#blog-list a:has-text('Town hall')")
+    return page
+
+
 def poll_post(site, question):
     reply = site.request("POST", "/api/blogs/town/posts", {"headline": question, "body": [
         {"type": "poll", "question": question, "options": ["Yes", "No", "Not sure"]}]},
@@ -67,12 +78,7 @@ def test_a_reader_asks_and_an_editor_answers_from_the_inbox(site, tab, browser):
     # the editor's console: the inbox link counts it, the inbox shows it with the contact
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     try:
-        console = context.new_page()
-        console.goto(site.base + "/console")
-        console.fill("#token", site.token)
-        console.click("#signin-form button")
-        console.wait_for_selector("#blog-list")
-        console.click("#blog-list a:has-text('Town hall')")
+        console = open_blog_in_console(context, site)
         expect(console.locator("#questions-count")).to_have_text("(1)")
         console.click("#questions-link")
         question = console.locator("li.question").first
@@ -173,12 +179,7 @@ def test_the_script_embed_takes_questions_and_votes_from_another_site(site, tab)
 def test_an_editor_makes_a_poll_in_the_composer(site, browser):
     context = browser.new_context(viewport={"width": 1100, "height": 1200})
     try:
-        page = context.new_page()
-        page.goto(site.base + "/console")
-        page.fill("#token", site.token)
-        page.click("#signin-form button")
-        page.wait_for_selector("#blog-list")
-        page.click("#blog-list a:has-text('Town hall')")
+        page = open_blog_in_console(context, site)
         page.click("#write")
         page.fill("#headline", "Have your say")
         page.click("[data-add=poll]")
