@@ -94,8 +94,8 @@ class Votes:
         """A transaction in which the poll's closing and its votes exclude each other."""
         if self.conn.dialect == "postgresql":
             kind = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-            self.conn.execute("BEGIN")
-            self.conn.execute(f"SELECT {kind}({_LOCK_SPACE}, ?)", (_lock_key(poll_id),))
+            # no parameters: one simple query, one round trip (the key is a number we made)
+            self.conn.execute(f"BEGIN; SELECT {kind}({_LOCK_SPACE}, {_lock_key(poll_id)})")
         else:
             self.conn.execute("BEGIN IMMEDIATE")  # the votes file's own lock
         try:
