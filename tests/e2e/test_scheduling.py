@@ -30,8 +30,9 @@ def test_a_post_due_while_the_service_was_down_goes_live_once_at_start(database)
     server = Server(db)
     try:
         server.request("POST", "/api/blogs", {"title": "Embargo", "slug": "embargo"}, auth)
-        # far enough ahead that a slow, shared machine stops the service before it is due
-        due = datetime.now(UTC) + timedelta(seconds=6)
+        # far enough ahead that a slow, shared machine stops the service before it is due (a
+        # stop takes about 2 s here; a CI run with three workers and a fuzz beside took 6)
+        due = datetime.now(UTC) + timedelta(seconds=12)
         post = server.request("POST", "/api/blogs/embargo/posts",
                               {"headline": "Embargo lifts", "publish_at": due.isoformat()},
                               auth).json()
