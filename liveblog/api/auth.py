@@ -21,6 +21,7 @@ from ..people import SESSION_COOKIE, Session, csrf_matches, find_session, person
 from ..service import Actor
 from ..tokens import authenticate
 from .docs import answers
+from .edge import READERS_ASK
 from .problems import problem
 
 #: the methods that change nothing (no CSRF token needed)
@@ -140,6 +141,8 @@ def check_session_request() -> Response | None:
         return None
     if SESSION_COOKIE not in request.cookies or request.endpoint == "signin.logout":
         return None
+    if (request.method, request.endpoint) in READERS_ASK:
+        return None  # a reader's question or vote: anyone's, no one's session acts in it
     session = current_session()
     if session is None:
         return None  # an ended session is no one: the view answers 401 where it matters

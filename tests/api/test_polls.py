@@ -256,3 +256,19 @@ def test_votes_answered_in_front_of_flask_give_their_store_back(app, client, edi
         reader.start()
         reader.join(timeout=5)
     assert answers == [202] * 40
+
+
+def test_a_signed_in_newsroom_browser_votes_and_asks_as_any_reader(app, client, editor, blog):
+    """A person signed in through the identity provider reads the blog too: their session
+    cookie goes with their vote, which needs no CSRF token (it acts for no one)."""
+    from liveblog.people import SESSION_COOKIE, start_session
+
+    _, poll = poll_post(client, editor, blog)
+    with app.app_context():
+        db = app.extensions["liveblog"]
+        secret = start_session(db.store().conn, "person-1", "Ana Ruiz", "editor", db.now())
+    browser = voter_client(app)
+    browser.set_cookie(SESSION_COOKIE, secret)
+    assert vote(browser, poll, poll["options"][0]["id"]).status_code == 202
+    # a write of the API still needs it
+    assert_problem(browser.post("/api/blogs", json={"title": "Forged"}), 403)
