@@ -10,9 +10,10 @@ once committed (a ``kill -9`` after that loses nothing: SQLite's write-ahead log
 so it equals the acknowledged votes exactly.
 
 Closing is exact too: it marks the poll closed where the votes are, then counts. On SQLite the
-file's lock orders a vote and the mark; on PostgreSQL a vote holds the poll's advisory lock
-shared while it checks the mark and writes, and closing takes it exclusively, so no vote
-counted after the tally is taken can be acknowledged.
+file's lock orders a vote and the mark; on PostgreSQL a vote (one call of a function,
+``liveblog_vote``) holds the poll's advisory lock shared while it checks the mark and writes,
+and closing takes it exclusively, so no vote counted after the tally is taken can be
+acknowledged.
 """
 
 from __future__ import annotations
@@ -46,6 +47,21 @@ COUNTED, AGAIN, CLOSED = "counted", "again", "closed"
 
 #: the PostgreSQL advisory lock space of polls (two-key locks: apart from the log's one-key)
 _LOCK_SPACE = 0x706F6C6C  # "poll"
+
+#: PostgreSQL's vote, one round trip: the poll's lock taken shared, then the vote written by a
+#: statement of its own (so it sees a closing that committed while it waited for the lock)
+_PG_VOTE_FUNCTION = f"""
+CREATE OR REPLACE FUNCTION liveblog_vote(p TEXT, v TEXT, o TEXT, a TEXT, t TEXT, k INTEGER)
+RETURNS INTEGER LANGUAGE plpgsql VOLATILE AS $$
+DECLARE added INTEGER;
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared({_LOCK_SPACE}, k);
+  INSERT INTO poll_votes (poll_id, voter, option_id, address, voted_at)
+    SELECT p, v, o, a, t WHERE NOT EXISTS (SELECT 1 FROM closed_polls WHERE poll_id = p)
+    ON CONFLICT (poll_id, voter) DO NOTHING;
+  GET DIAGNOSTICS added = ROW_COUNT;
+  RETURN added;
+END $$"""
 
 
 def path_of(database: str) -> str:
@@ -83,11 +99,16 @@ class Votes:
 
     def make_tables(self) -> None:
         """Make the votes' tables if missing (nodes starting together make them once)."""
-        if table_exists(self.conn, "closed_polls"):
+        postgres = self.conn.dialect == "postgresql"
+        if table_exists(self.conn, "closed_polls") and not (postgres and self.conn.execute(
+                "SELECT to_regprocedure('liveblog_vote(text, text, text, text, text, integer)')"
+                " IS NULL").fetchone()[0]):
             return
         with self._poll_locked("", exclusive=True):
             for statement in SCHEMA:
                 self.conn.execute(statement)
+            if postgres:
+                getattr(self.conn, "raw", self.conn).execute(_PG_VOTE_FUNCTION)
 
     @contextmanager
     def _poll_locked(self, poll_id: str, *, exclusive: bool) -> Iterator[None]:
@@ -109,12 +130,13 @@ class Votes:
                now: datetime) -> str:
         """Count ``voter``'s vote: COUNTED, AGAIN (they voted already: nothing changes) or
         CLOSED (the poll has closed: nothing changes)."""
-        values = (poll_id, voter, option_id, address, format_time(now), poll_id)
-        if self.conn.dialect == "postgresql":
-            with self._poll_locked(poll_id, exclusive=False):  # its own snapshot after the lock
-                added = self.conn.execute(_VOTE, values).rowcount
+        if self.conn.dialect == "postgresql":  # one function call (see _PG_VOTE_FUNCTION)
+            added = self.conn.execute("SELECT liveblog_vote(?, ?, ?, ?, ?, ?)", (
+                poll_id, voter, option_id, address, format_time(now),
+                _lock_key(poll_id))).fetchone()[0]
         else:  # one statement: atomic under the file's lock, as closing is
-            added = self.conn.execute(_VOTE, values).rowcount
+            added = self.conn.execute(_VOTE, (poll_id, voter, option_id, address,
+                                              format_time(now), poll_id)).rowcount
         if added:
             return COUNTED
         return CLOSED if self.closed(poll_id) else AGAIN

@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import marshmallow as ma
@@ -18,6 +21,7 @@ from ..bootstrap import get_liveblog
 from ..challenges import key
 from ..domain.errors import ConflictError, InvalidCommandError
 from ..http.caching import conditional, content_etag, policies, reader_headers
+from ..pool import POOL_TIMEOUT, PoolExhaustedError
 from .auth import allowed, require
 from .docs import SIGNED_IN, Blueprint, errors, reader_get
 from .edge import dumps, json_response
@@ -128,8 +132,33 @@ class PollVotes(MethodView):
         return cast(poll, data["option"], data.get("voter"))
 
 
+@contextmanager
+def _vote_slot() -> Iterator[None]:
+    """At most half of this process's database connections in readers' votes at once, each
+    given back as soon as its vote is written: an editor's publish never waits behind a storm
+    of votes for a connection."""
+    liveblog = get_liveblog()
+    slots: threading.BoundedSemaphore = current_app.extensions.setdefault(
+        "liveblog.vote_slots", threading.BoundedSemaphore(
+            max(1, liveblog.pool.max_connections // 2)))
+    if not slots.acquire(timeout=POOL_TIMEOUT):
+        raise PoolExhaustedError(f"no database connection free for votes for {POOL_TIMEOUT} s")
+    held = liveblog.holds()
+    try:
+        yield
+    finally:
+        if not held:
+            liveblog.release()
+        slots.release()
+
+
 def cast(poll: str, option: str, given_voter: str | None) -> Response:
     """A reader's vote, in a request's context: its answer (202, or a problem)."""
+    with _vote_slot():
+        return _cast(poll, option, given_voter)
+
+
+def _cast(poll: str, option: str, given_voter: str | None) -> Response:
     found = _poll(poll)
     if option not in found.options:
         raise InvalidCommandError("option", "not an option of this poll")
