@@ -24,11 +24,13 @@ from flask import (
 )
 from jinja2 import pass_context
 from markupsafe import Markup, escape
+from marshmallow import ValidationError
 
 from events import format_time, read_snapshot
 
 from . import assets, i18n, media, queries, themes
 from .api.problems import problem
+from .api.schemas import ThemeSchema
 from .bootstrap import get_liveblog
 from .cursors import MalformedCursorError, decode_cursor, encode_cursor
 from .domain.errors import NotFoundError
@@ -204,16 +206,24 @@ def fragment(slug: str) -> Any:
     return _reader_page(slug, "fragment.html", "fragment", included=True)
 
 
+#: a preview's theme, as the API takes one (no logo: the console shows that itself)
+_PREVIEW = ThemeSchema(only=themes.PREVIEW)
+
+
 @bp.route("/blogs/<slug>/theme.css")
 def theme(slug: str) -> Any:
     """The blog's theme as a stylesheet (themes.py), cached as its pages are. With a theme in
     the query (accent, font_family, color_scheme): that one, for the console's preview."""
     _, head, summary = _blog(slug)
-    try:
-        shown = (themes.preview(request.args) if set(request.args) & set(themes.PREVIEW)
-                 else summary["theme"])
-    except ValueError as e:
-        return problem(400, str(e), slug="malformed-theme", title="Not a theme")
+    shown = summary["theme"]
+    if set(request.args) & set(themes.PREVIEW):  # checked as a saved theme is (its schema)
+        try:
+            shown = _PREVIEW.load({name: value for name, value in request.args.items()
+                                   if name in themes.PREVIEW and value})
+        except ValidationError as e:
+            return problem(400, "; ".join(f"{name}: {' '.join(said)}" for name, said in
+                                          e.messages_dict.items()),
+                           slug="malformed-theme", title="Not a theme")
     headers = _page_headers(head, summary["status"], "theme")
     if isinstance(headers, Response):
         return headers

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from events import Connection
+from events import Connection, format_time
 
 from . import queries
 from .domain.commands import ClosePoll
 from .domain.errors import InvalidCommandError, NotFoundError
+from .domain.model import poll_in
 from .votes import Votes
 
 #: how long a node keeps what a poll is (its options, its post's state) between votes
@@ -44,7 +45,8 @@ def settle(body: list[dict[str, Any]], post_id: str,
     """A post body as it is stored: its poll named (a new one) or as it was (a published
     one's question and options do not change; its closing time may, while it is open).
 
-    :raises InvalidCommandError: two polls, or a poll's options changed.
+    :raises InvalidCommandError: two polls, an id that is not this post's poll, or a saved
+        poll's question or options changed.
     """
     polls = [i for i, block in enumerate(body) if block.get("type") == "poll"]
     if len(polls) > 1:
@@ -53,22 +55,22 @@ def settle(body: list[dict[str, Any]], post_id: str,
         return body
     index = polls[0]
     block = body[index]
-    old = next((b for b in before or () if b.get("type") == "poll"), None)
-    if block.get("id") is None or old is None or old.get("id") != block["id"]:
-        if block.get("id") is not None and (old is None or old.get("id") != block["id"]):
-            raise InvalidCommandError(f"body.{index}.id", "no such poll in this post: leave"
-                                      " the id out for a new poll")
+    old = poll_in(before)
+    if block.get("id") is None:  # a new poll
         settled = {"type": "poll", "id": new_poll_id(post_id), "question": block["question"],
                    "options": [{"id": secrets.token_urlsafe(6), "text": _text(option)}
                                for option in block["options"]]}
+    elif old is None or old.get("id") != block["id"]:
+        raise InvalidCommandError(f"body.{index}.id", "no such poll in this post: leave"
+                                  " the id out for a new poll")
+    elif [_text(o) for o in block["options"]] != [o["text"] for o in old["options"]] \
+            or block["question"] != old["question"]:
+        raise InvalidCommandError(f"body.{index}.options", "a poll's question and options"
+                                  " cannot change once it is saved: add a new poll")
     else:
-        if [_text(o) for o in block["options"]] != [o["text"] for o in old["options"]] \
-                or block["question"] != old["question"]:
-            raise InvalidCommandError(f"body.{index}.options", "a poll's question and options"
-                                      " cannot change once it is saved: add a new poll")
-        settled = {k: v for k, v in old.items() if k not in ("closes_at",)}
+        settled = {k: v for k, v in old.items() if k != "closes_at"}
     if block.get("closes_at") is not None and not settled.get("closed_at"):
-        settled["closes_at"] = block["closes_at"]
+        settled["closes_at"] = format_time(block["closes_at"])
     return [*body[:index], settled, *body[index + 1:]]
 
 
@@ -105,9 +107,8 @@ def find(conn: Connection, poll_id: str) -> Poll:
     if row is None:
         raise NotFoundError(f"no poll {poll_id!r}")
     post = queries.post_json(queries.get_post_row(conn, row[0], post_id))
-    block = next((b for b in post["body"] if b.get("type") == "poll"
-                  and b.get("id") == poll_id), None)
-    if block is None or post["status"] not in ("published",):
+    block = poll_in(post["body"])
+    if block is None or block.get("id") != poll_id or post["status"] != "published":
         raise NotFoundError(f"no poll {poll_id!r}")
     return Poll(poll_id, row[0], post_id, block, post["status"])
 

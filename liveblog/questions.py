@@ -42,18 +42,13 @@ class Question(NamedTuple):
         return out
 
 
-def recent_from(conn: Connection, address: str, now: datetime) -> int:
-    """How many questions came from ``address`` in the last hour (on any blog)."""
-    row = conn.execute("SELECT count(*) FROM questions WHERE address = ? AND created_at > ?",
-                       (address, format_time(now - timedelta(hours=1)))).fetchone()
-    return int(row[0])
-
-
-def oldest_recent_from(conn: Connection, address: str, now: datetime) -> str | None:
-    row = conn.execute("SELECT min(created_at) FROM questions WHERE address = ? AND"
-                       " created_at > ?",
-                       (address, format_time(now - timedelta(hours=1)))).fetchone()
-    return None if row is None or row[0] is None else str(row[0])
+def recent_from(conn: Connection, address: str, now: datetime) -> tuple[int, str | None]:
+    """How many questions came from ``address`` in the last hour (on any blog), and when the
+    first of them came (None: none did)."""
+    count, first = conn.execute(
+        "SELECT count(*), min(created_at) FROM questions WHERE address = ? AND created_at > ?",
+        (address, format_time(now - timedelta(hours=1)))).fetchone()
+    return int(count), None if first is None else str(first)
 
 
 def add(conn: Connection, question_id: str, blog_id: str, text: str, name: str | None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
 from typing import Any
 
 COLOR_SCHEMES = ("light", "dark", "auto")
@@ -48,31 +47,13 @@ def font_families(value: str) -> list[str]:
     return families
 
 
-#: what a preview's query may give
+#: what the console's preview of a theme not yet saved may give (/blogs/<slug>/theme.css?...)
 PREVIEW = ("accent", "font_family", "color_scheme")
 
 
 def digest(theme: dict[str, Any] | None) -> str:
     """A short name of a theme's content (its stylesheet's URL carries it)."""
     return hashlib.sha256(json.dumps(theme, sort_keys=True).encode()).hexdigest()[:12]
-
-
-def preview(args: Mapping[str, str]) -> dict[str, Any]:
-    """A theme from a query (the console's live preview of one not yet saved: accent,
-    font_family, color_scheme); ValueError naming what is not one."""
-    theme: dict[str, Any] = {}
-    if args.get("accent"):
-        if not re.fullmatch(ACCENT, args["accent"]):
-            raise ValueError("accent: use #RRGGBB")
-        theme["accent"] = args["accent"]
-    if args.get("font_family"):
-        font_families(args["font_family"])
-        theme["font_family"] = args["font_family"]
-    if args.get("color_scheme"):
-        if args["color_scheme"] not in COLOR_SCHEMES:
-            raise ValueError("color_scheme: use light, dark or auto")
-        theme["color_scheme"] = args["color_scheme"]
-    return theme
 
 
 def _font_css(value: str) -> str:

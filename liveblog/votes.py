@@ -104,19 +104,20 @@ class Votes:
                 "SELECT to_regprocedure('liveblog_vote(text, text, text, text, text, integer)')"
                 " IS NULL").fetchone()[0]):
             return
-        with self._poll_locked("", exclusive=True):
+        with self._poll_locked(""):
             for statement in SCHEMA:
                 self.conn.execute(statement)
             if postgres:
                 getattr(self.conn, "raw", self.conn).execute(_PG_VOTE_FUNCTION)
 
     @contextmanager
-    def _poll_locked(self, poll_id: str, *, exclusive: bool) -> Iterator[None]:
-        """A transaction in which the poll's closing and its votes exclude each other."""
+    def _poll_locked(self, poll_id: str) -> Iterator[None]:
+        """A transaction that holds the poll's lock exclusively: no vote is being written
+        meanwhile (a vote holds it shared: ``liveblog_vote``; on SQLite, the file's lock)."""
         if self.conn.dialect == "postgresql":
-            kind = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
             # no parameters: one simple query, one round trip (the key is a number we made)
-            self.conn.execute(f"BEGIN; SELECT {kind}({_LOCK_SPACE}, {_lock_key(poll_id)})")
+            self.conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_LOCK_SPACE},"
+                              f" {_lock_key(poll_id)})")
         else:
             self.conn.execute("BEGIN IMMEDIATE")  # the votes file's own lock
         try:
@@ -167,15 +168,11 @@ class Votes:
     def close_poll(self, poll_id: str, now: datetime) -> dict[str, int]:
         """Stop the poll taking votes, and its final tally (the same however often it is
         asked: a closing that did not reach the log is finished by asking again)."""
-        with self._poll_locked(poll_id, exclusive=True):
+        with self._poll_locked(poll_id):
             self.conn.execute("INSERT INTO closed_polls (poll_id, closed_at) VALUES (?, ?)"
                               " ON CONFLICT (poll_id) DO NOTHING", (poll_id, format_time(now)))
         return self.tally(poll_id)
 
-    def forget(self, poll_ids: set[str]) -> None:
-        """Erase the votes of polls whose post was redacted."""
-        for poll_id in poll_ids:
-            self.conn.execute("DELETE FROM poll_votes WHERE poll_id = ?", (poll_id,))
 
 
 def address_key(secret: str, address: str | None) -> str:

@@ -16,10 +16,11 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import marshmallow as ma
 import orjson
 from flask import Flask
 
-from .polls import cast
+from .polls import VoteSchema, cast
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -62,17 +63,14 @@ class Ballots:
             return response(environ, start_response)
 
 
+#: the view's own schema of a vote's body
+_VOTE = VoteSchema()
+
+
 def _vote(body: bytes) -> tuple[str, str | None] | None:
-    """(option, voter) of a body the view's schema would take as it is; None otherwise."""
+    """(option, voter) of a body the view's schema takes; None otherwise (Flask says why)."""
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
+        vote = _VOTE.load(orjson.loads(body))
+    except (orjson.JSONDecodeError, ma.ValidationError):
         return None
-    if not isinstance(data, dict) or not set(data) <= {"option", "voter"}:
-        return None
-    option, voter = data.get("option"), data.get("voter")
-    if not isinstance(option, str) or not 1 <= len(option) <= 40:
-        return None
-    if voter is not None and not (isinstance(voter, str) and len(voter) <= 100):
-        return None
-    return option, voter
+    return vote["option"], vote.get("voter")

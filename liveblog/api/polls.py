@@ -143,12 +143,10 @@ def _vote_slot() -> Iterator[None]:
             max(1, liveblog.pool.max_connections // 2)))
     if not slots.acquire(timeout=POOL_TIMEOUT):
         raise PoolExhaustedError(f"no database connection free for votes for {POOL_TIMEOUT} s")
-    held = liveblog.holds()
     try:
-        yield
+        with liveblog.leased():
+            yield
     finally:
-        if not held:
-            liveblog.release()
         slots.release()
 
 

@@ -112,9 +112,6 @@ def _content(data: dict[str, Any], post_id: str,
     if content.get("display_time") is not None:
         content["display_time"] = format_time(content["display_time"])
     if content.get("body"):
-        for block in content["body"]:
-            if block.get("type") == "poll" and block.get("closes_at") is not None:
-                block["closes_at"] = format_time(block["closes_at"])
         content["body"] = polls.settle(content["body"], post_id, before)
     for index, block in enumerate(content.get("body") or []):
         if block.get("media_id") is not None:

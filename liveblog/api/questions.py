@@ -110,9 +110,9 @@ class Challenge(MethodView):
 
 def _limited(conn: Any, address: str, now: datetime) -> Any:
     limit = int(current_app.config["QUESTIONS_PER_HOUR"])
-    if questions.recent_from(conn, address, now) < limit:
+    count, oldest = questions.recent_from(conn, address, now)
+    if count < limit:
         return None
-    oldest = questions.oldest_recent_from(conn, address, now)
     wait = 3600 if oldest is None else max(1, math.ceil(
         (datetime.fromisoformat(oldest) + timedelta(hours=1) - now).total_seconds()))
     return problem(429, f"at most {limit} questions an hour from one address: try again"

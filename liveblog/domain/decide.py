@@ -21,7 +21,7 @@ from .errors import (
     PostNotFoundError,
     TokenNotFoundError,
 )
-from .model import Account, Blog, Members, Post, Token
+from .model import Account, Blog, Members, Post, Token, poll_in
 
 
 def decide_blog(blog: Blog | None, command: cmd.BlogCommand, now: datetime) -> list[Any]:
@@ -122,14 +122,8 @@ def decide_post(blog: Blog | None, post: Post | None, command: cmd.PostCommand,
     raise TypeError(f"not a post command: {command!r}")
 
 
-def poll_of(content: dict[str, Any]) -> dict[str, Any] | None:
-    """The poll block of a post's content (a post holds one at most)."""
-    return next((block for block in content.get("body") or ()
-                 if isinstance(block, dict) and block.get("type") == "poll"), None)
-
-
 def _close_poll(post: Post, command: cmd.ClosePoll, ids: tuple[str, str, int]) -> list[Any]:
-    poll = poll_of(post.content)
+    poll = poll_in(post.content.get("body"))
     if poll is None or poll.get("id") != command.poll_id:
         raise NotFoundError(f"no poll {command.poll_id} in this post")
     if poll.get("closed_at") is not None:

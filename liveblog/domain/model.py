@@ -139,6 +139,12 @@ def evolve_post(state: Post | None, event: ev.DomainEvent) -> Post | None:
     return state
 
 
+def poll_in(body: Any) -> dict[str, Any] | None:
+    """The poll block of a post's body (a post holds one at most), or None."""
+    return next((block for block in body if isinstance(block, dict)
+                 and block.get("type") == "poll"), None) if isinstance(body, list) else None
+
+
 def closed_poll(content: dict[str, Any], event: ev.PollClosed,
                 closed_at: str | None = None) -> dict[str, Any]:
     """A post's content with its poll closed: the final tally on each option (``votes``), the

@@ -9,6 +9,8 @@ from typing import Any
 from events import Connection, Projection, RecordedEvent, Rows, Tables
 from events.projections import Handler
 
+from ..domain.model import poll_in
+
 
 class SchedulesProjection(Projection):
     """A post is here while it is scheduled; publishing or deleting it takes it out."""
@@ -43,11 +45,6 @@ class SchedulesProjection(Projection):
             rows.delete("schedules", e.data["post_id"])
 
 
-def _poll_in(body: Any) -> dict[str, Any] | None:
-    return next((block for block in body if isinstance(block, dict)
-                 and block.get("type") == "poll"), None) if isinstance(body, list) else None
-
-
 class PollClosingsProjection(Projection):
     """Polls with a closing time, not closed yet (one row a post: a post holds one poll): the
     scheduler closes each when its time comes."""
@@ -77,7 +74,7 @@ class PollClosingsProjection(Projection):
         content = e.data.get("content") or e.data.get("changes")
         if not isinstance(content, dict) or "body" not in content:
             return  # no body given: the poll is as it was
-        poll = _poll_in(content["body"])
+        poll = poll_in(content["body"])
         if poll is None or not poll.get("closes_at") or poll.get("closed_at"):
             self._gone(rows, e)
             return

@@ -9,6 +9,7 @@
  * the results, shown from then on (they are not shown before a reader votes, nor before the
  * poll closes). The page's words come from #audience-words, in the blog's language. */
 /* exported liveblogAudience */
+/* global liveblogCounted, liveblogFill, liveblogHex, liveblogPlurals */
 function liveblogAudience(scope, base) {
   "use strict";
   var root = scope.getElementById("liveblog");
@@ -16,14 +17,9 @@ function liveblogAudience(scope, base) {
   if (!root || !words) return;
   var page = {scope: scope, base: base, words: words.dataset, slug: root.dataset.slug,
               key: "liveblog.polls." + (base || location.origin),
-              plurals: window.Intl && Intl.PluralRules ? new Intl.PluralRules(root.dataset.lang || "en-US") : null};
+              plurals: liveblogPlurals(root)};
   liveblogQuestions(page);
   liveblogPolls(page);
-}
-
-function liveblogFill(template, values) {
-  "use strict";
-  return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k] !== undefined ? values[k] : ""; });
 }
 
 function liveblogProblem(r) {
@@ -33,16 +29,11 @@ function liveblogProblem(r) {
 
 // -- the proof of work ---------------------------------------------------------------------
 
-function liveblogHex(buffer) {
-  "use strict";
-  return Array.from(new Uint8Array(buffer), function (b) { return b.toString(16).padStart(2, "0"); }).join("");
-}
-
 async function liveblogSolve(challenge) {
   "use strict";
   var enc = new TextEncoder();
   for (var n = 0; n <= challenge.maxnumber; n++) {
-    if (liveblogHex(await crypto.subtle.digest("SHA-256", enc.encode(challenge.salt + n))) === challenge.challenge) {
+    if (liveblogHex(new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(challenge.salt + n)))) === challenge.challenge) {
       return btoa(JSON.stringify({algorithm: challenge.algorithm, challenge: challenge.challenge,
                                   number: n, salt: challenge.salt, signature: challenge.signature}));
     }
@@ -93,10 +84,7 @@ function liveblogPolls(page) {
   "use strict";
   var scope = page.scope, words = page.words;
 
-  function counted(n) {
-    var forms = JSON.parse(words.votes || "{}");
-    return (forms[page.plurals ? page.plurals.select(n) : (n === 1 ? "one" : "other")] || forms.other || "{n}").split("{n}").join(String(n));
-  }
+  function counted(n) { return liveblogCounted(page.plurals, words.votes, n).join(String(n)); }
   function remembered() {
     try { return JSON.parse(localStorage.getItem(page.key) || "{}"); } catch (e) { return {}; }
   }

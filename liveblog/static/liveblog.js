@@ -43,9 +43,36 @@ function LiveblogFeed(root, scope, options) {
   this.interval = 2000; this.failures = 0; this.timer = null; this.stopped = false;
   this.loading = null;        // the page of older posts being loaded (a promise)
   this.lastHeader = null;
-  // The page's words are its blog's language: the server wrote each plural form ("{n} Posts")
-  // into the page, and Intl.PluralRules picks the one a number takes.
-  this.plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(root.dataset.lang || "en-US") : null;
+  this.plurals = liveblogPlurals(root);
+}
+
+// -- what the blog's scripts share (liveblog.js comes first on a page and in embed.js) -------
+
+// The page's words are its blog's language: the server wrote each plural form ("{n} Posts")
+// into the page, and Intl.PluralRules picks the one a number takes.
+function liveblogPlurals(root) {
+  "use strict";
+  return window.Intl && Intl.PluralRules ? new Intl.PluralRules(root.dataset.lang || "en-US") : null;
+}
+
+// The words of ``forms`` (a plural form a category, as JSON) for ``n``, split at "{n}".
+function liveblogCounted(plurals, forms, n) {
+  "use strict";
+  var all = JSON.parse(forms || "{}");
+  var text = all[plurals ? plurals.select(n) : (n === 1 ? "one" : "other")] || all.other || "{n}";
+  return text.split("{n}");
+}
+
+// A sentence of the page's words with its {placeholders} filled.
+function liveblogFill(template, values) {
+  "use strict";
+  return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k] !== undefined ? values[k] : ""; });
+}
+
+// Bytes (a Uint8Array) as lowercase hex.
+function liveblogHex(bytes) {
+  "use strict";
+  return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
 }
 
 LiveblogFeed.HIDDEN_INTERVAL = 30000;
@@ -54,12 +81,6 @@ LiveblogFeed.MAX_BACKOFF = 60000;
 LiveblogFeed.prototype.byId = function (id) { return this.scope.getElementById(id); };
 LiveblogFeed.prototype.blogUrl = function (path) {
   return this.base + "/blogs/" + encodeURIComponent(this.slug) + path;
-};
-
-LiveblogFeed.prototype.counted = function (forms, n) {
-  var all = JSON.parse(forms || "{}");
-  var text = all[this.plurals ? this.plurals.select(n) : (n === 1 ? "one" : "other")] || all.other || "{n}";
-  return text.split("{n}");
 };
 
 // a post's time links to its permalink (the host page's, in an embed)
@@ -140,7 +161,7 @@ LiveblogFeed.prototype.updateHeader = function (info) {
   var shown = Math.max(0, info.count - this.pending.length);
   var label = this.root.querySelector(".count"), count = this.byId("count");
   if (!count) { count = document.createElement("span"); count.id = "count"; }
-  var parts = this.counted(this.root.dataset.countForms, shown);
+  var parts = liveblogCounted(this.plurals, this.root.dataset.countForms, shown);
   count.textContent = shown;
   count.hidden = parts.length < 2;  // a form that names its number (the Arabic dual)
   label.textContent = "";
@@ -240,7 +261,7 @@ LiveblogFeed.prototype.showButton = function () {
   var empty = this.byId("empty");
   if (empty) empty.hidden = this.pending.length > 0;
   if (!this.pending.length) { this.button.hidden = true; return; }
-  this.button.textContent = this.counted(this.root.dataset.newForms, this.pending.length)
+  this.button.textContent = liveblogCounted(this.plurals, this.root.dataset.newForms, this.pending.length)
     .join(String(this.pending.length));
   this.button.hidden = false;
 };

@@ -8,6 +8,7 @@
  * base) does it for the blog in scope (the document, or an embed's shadow root), asking the
  * service at base ("" on its own pages). */
 /* exported liveblogVerify */
+/* global liveblogFill, liveblogHex */
 function liveblogVerify(scope, base) {
   "use strict";
   var root = scope.getElementById("liveblog");
@@ -22,9 +23,6 @@ function liveblogVerify(scope, base) {
     var raw = atob(text), out = new Uint8Array(raw.length);
     for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
     return out;
-  }
-  function hex(bytes) {
-    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
   }
   function concat() {
     var parts = Array.prototype.slice.call(arguments), size = 0, at = 0;
@@ -63,7 +61,7 @@ function liveblogVerify(scope, base) {
     var raw = b64(parts[2]);
     if (raw.length !== 33 || raw[0] !== 1) fail("the log's key is not an Ed25519 key");
     var id = (await sha256(concat(enc.encode(parts[0] + "\n"), raw))).slice(0, 4);
-    if (hex(id) !== parts[1]) fail("the log's key does not match its id");
+    if (liveblogHex(id) !== parts[1]) fail("the log's key does not match its id");
     var key = await crypto.subtle.importKey("raw", raw.slice(1), { name: "Ed25519" }, false, ["verify"]);
     return { name: parts[0], id: id, key: key };
   }
@@ -92,7 +90,7 @@ function liveblogVerify(scope, base) {
     var chain = await sha256(enc.encode(proven.record));
     var record = JSON.parse(proven.record);
     if (record.position !== proven.leaf_index + 1) fail("an event is not where its proof says");
-    if (!proven.redacted && hex(await sha256(enc.encode(proven.data))) !== record.data_hash)
+    if (!proven.redacted && liveblogHex(await sha256(enc.encode(proven.data))) !== record.data_hash)
       fail("the post's words are not the ones the log recorded");
     var leaf = await sha256(concat(new Uint8Array([0]), chain));
     if (!await included(proven.leaf_index, checkpoint.size, leaf, proven.inclusion.map(b64), checkpoint.root))
@@ -111,16 +109,12 @@ function liveblogVerify(scope, base) {
     if (checkpoint.origin !== log.name) fail("the checkpoint is of another log");
     var last = null;
     for (var i = 0; i < proof.events.length; i++) last = await checkEvent(proof.events[i], checkpoint);
-    if (!last || hex(await sha256(enc.encode(proof.record))) !== proof.hash ||
+    if (!last || liveblogHex(await sha256(enc.encode(proof.record))) !== proof.hash ||
         proof.events[proof.events.length - 1].record !== proof.record)
       fail("the proof does not cover this version");
     return { origin: checkpoint.origin, size: checkpoint.size, index: last.position,
              time: new Date(last.recorded_at).toLocaleString(root.dataset.lang || undefined),
-             key: log.name + "+" + hex(log.id), events: proof.events.length };
-  }
-
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (_, k) { return values[k] !== undefined ? values[k] : ""; });
+             key: log.name + "+" + liveblogHex(log.id), events: proof.events.length };
   }
 
   function result(article) {
@@ -145,13 +139,13 @@ function liveblogVerify(scope, base) {
       out.className = "verify-result verified";
       out.textContent = "";
       var said = document.createElement("p");
-      said.textContent = fill(words.dataset.ok, found);
+      said.textContent = liveblogFill(words.dataset.ok, found);
       var meaning = document.createElement("p");
       meaning.textContent = words.dataset.meaning;
       out.append(said, meaning);
     }, function (error) {
       out.className = "verify-result failed";
-      out.textContent = fill(words.dataset.failed, { reason: error.message });
+      out.textContent = liveblogFill(words.dataset.failed, { reason: error.message });
     }).finally(function () { button.disabled = false; });
   });
 }

@@ -25,6 +25,12 @@ export function text(fragment) {
   return doc.body.textContent;
 }
 
+// A form's field: its label, the input, a hint, the slot its error shows in.
+export function row(id, label, input, path, hint) {
+  return h("div", {}, [h("label", {"for": id, text: label}), input,
+    hint ? h("p", {"class": "hint", text: hint}) : null, errorSlot(path)]);
+}
+
 export function errorSlot(path) { return h("p", {"class": "error", "data-error-for": path, role: "alert"}); }
 
 // The API's validators speak to programmers; the console speaks to the newsroom.

@@ -3,7 +3,7 @@
  * (theme.js). A save sends only what changed. */
 
 import {api} from "./api.js";
-import {errorSlot, h, showErrors, text} from "./dom.js";
+import {errorSlot, h, row, showErrors, text} from "./dom.js";
 import {reload, roleOn, screen, session, takeFlash} from "./state.js";
 import {savedTheme, themeEditor} from "./theme.js";
 import {zoneName} from "./times.js";
@@ -33,11 +33,6 @@ export function zoneSelect(id, chosen) {
     option.selected = zone === want;
     return option;
   }));
-}
-
-function row(id, label, input, path, hint) {
-  return h("div", {}, [h("label", {"for": id, text: label}), input,
-    hint ? h("p", {"class": "hint", text: hint}) : null, errorSlot(path)]);
 }
 
 export function settings(blogId) {

@@ -3,7 +3,7 @@
  * edited. Its stylesheet (/blogs/<slug>/theme.css?accent=…) is made by the server by the same
  * rules as the saved theme's, so the preview is what readers will see. */
 
-import {errorSlot, h} from "./dom.js";
+import {errorSlot, h, row} from "./dom.js";
 import {upload} from "./editor/uploads.js";
 
 const HOUSE_ACCENT = "#b00020";
@@ -21,11 +21,6 @@ function themeOf(accent, font, scheme, logoId) {
 // The theme a blog has, as themeOf makes it (to tell whether the editor changed it).
 export function savedTheme(theme) {
   return theme ? themeOf(theme.accent, theme.font_family, theme.color_scheme, theme.logo_media_id) : null;
-}
-
-function row(id, label, input, path, hint) {
-  return h("div", {}, [h("label", {"for": id, text: label}), input,
-    hint ? h("p", {"class": "hint", text: hint}) : null, errorSlot(path)]);
 }
 
 // The theme's fields and preview: {element, value()}.
