@@ -16,6 +16,7 @@ from .api import register_api
 from .api.auth import FailedAuthentications, authenticate_request, check_session_request
 from .api.ballots import Ballots
 from .api.freshness import Freshness, LongPolls
+from .api.polls import Voting
 from .config import DEFAULTS, from_environ
 from .http import caching
 from .http.requests import RequestLog
@@ -52,7 +53,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     pages.document(app, api.spec)
     app.after_request(_security_headers)
     trusted = app.config["TRUSTED_PROXIES"]
-    app.wsgi_app = Ballots(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.extensions["liveblog.voting"] = voting = Voting(app.extensions["liveblog"], app.config)
+    app.wsgi_app = Ballots(app, app.wsgi_app, voting)  # type: ignore[method-assign]
     app.wsgi_app = TrustedProxies(  # type: ignore[method-assign]
         app.wsgi_app, [trusted] if isinstance(trusted, str) else list(trusted))
     app.wsgi_app = Freshness(app, app.wsgi_app)  # type: ignore[method-assign]
@@ -69,12 +71,30 @@ class TrustedProxies:
     def __init__(self, wsgi_app: Any, trusted: list[str]) -> None:
         self.wsgi_app = wsgi_app
         self.trusted = frozenset(trusted)
-        self.fixed = ProxyFix(wsgi_app, x_for=1, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+        self.fixed = _proxy_fix(wsgi_app)
+        #: the answers at once of the middleware behind, asked with the address fixed alike
+        behind = getattr(wsgi_app, "answer_at_once", None)
+        self._behind = behind
+        self._fixed_behind = None if behind is None else _proxy_fix(
+            lambda environ, _start_response: behind(environ))
 
     def __call__(self, environ: Any, start_response: Any) -> Any:
         if self.trusted and environ.get("REMOTE_ADDR") in self.trusted:
             return self.fixed(environ, start_response)
         return self.wsgi_app(environ, start_response)
+
+    def answer_at_once(self, environ: Any) -> Any:
+        """The middleware behind's answer at once (a reader's vote), or None."""
+        if self._behind is None:
+            return None
+        if self.trusted and environ.get("REMOTE_ADDR") in self.trusted:
+            return self._fixed_behind(environ, None)  # type: ignore[misc,arg-type]
+        return self._behind(environ)
+
+
+def _proxy_fix(wsgi_app: Any) -> ProxyFix:
+    """werkzeug's ProxyFix, the client's address taken from the last X-Forwarded-For."""
+    return ProxyFix(wsgi_app, x_for=1, x_proto=0, x_host=0, x_port=0, x_prefix=0)
 
 
 #: Pages run only their own scripts and styles (post text is sanitised too: this is the second

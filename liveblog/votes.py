@@ -37,13 +37,17 @@ SCHEMA = (
     " closed_at TEXT NOT NULL)",
 )
 
-#: a vote, unless the poll is closed or the voter voted already
+#: a vote, unless the poll is closed, the voter voted already, or the address has voted as
+#: often as a poll allows
 _VOTE = ("INSERT INTO poll_votes (poll_id, voter, option_id, address, voted_at)"
          " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM closed_polls WHERE poll_id = ?)"
+         " AND (SELECT count(*) FROM (SELECT 1 FROM poll_votes WHERE poll_id = ?"
+         " AND address = ? LIMIT ?) AS mine) < ?"
          " ON CONFLICT (poll_id, voter) DO NOTHING")
 
-#: a vote: counted, the voter's second, or too late (the poll closed)
-COUNTED, AGAIN, CLOSED = "counted", "again", "closed"
+#: a vote: counted, the voter's second, too late (the poll closed), or one too many from the
+#: address
+COUNTED, AGAIN, CLOSED, TOO_MANY = "counted", "again", "closed", "too many"
 
 #: the PostgreSQL advisory lock space of polls (two-key locks: apart from the log's one-key)
 _LOCK_SPACE = 0x706F6C6C  # "poll"
@@ -51,17 +55,21 @@ _LOCK_SPACE = 0x706F6C6C  # "poll"
 #: PostgreSQL's vote, one round trip: the poll's lock taken shared, then the vote written by a
 #: statement of its own (so it sees a closing that committed while it waited for the lock)
 _PG_VOTE_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION liveblog_vote(p TEXT, v TEXT, o TEXT, a TEXT, t TEXT, k INTEGER)
+CREATE OR REPLACE FUNCTION liveblog_vote(p TEXT, v TEXT, o TEXT, a TEXT, t TEXT, k INTEGER,
+                                         n INTEGER)
 RETURNS INTEGER LANGUAGE plpgsql VOLATILE AS $$
 DECLARE added INTEGER;
 BEGIN
   PERFORM pg_advisory_xact_lock_shared({_LOCK_SPACE}, k);
   INSERT INTO poll_votes (poll_id, voter, option_id, address, voted_at)
     SELECT p, v, o, a, t WHERE NOT EXISTS (SELECT 1 FROM closed_polls WHERE poll_id = p)
+      AND (SELECT count(*) FROM (SELECT 1 FROM poll_votes WHERE poll_id = p AND address = a
+                                 LIMIT n) AS mine) < n
     ON CONFLICT (poll_id, voter) DO NOTHING;
   GET DIAGNOSTICS added = ROW_COUNT;
   RETURN added;
 END $$"""
+_PG_VOTE_SIGNATURE = "liveblog_vote(text, text, text, text, text, integer, integer)"
 
 
 def path_of(database: str) -> str:
@@ -101,8 +109,7 @@ class Votes:
         """Make the votes' tables if missing (nodes starting together make them once)."""
         postgres = self.conn.dialect == "postgresql"
         if table_exists(self.conn, "closed_polls") and not (postgres and self.conn.execute(
-                "SELECT to_regprocedure('liveblog_vote(text, text, text, text, text, integer)')"
-                " IS NULL").fetchone()[0]):
+                f"SELECT to_regprocedure('{_PG_VOTE_SIGNATURE}') IS NULL").fetchone()[0]):
             return
         with self._poll_locked(""):
             for statement in SCHEMA:
@@ -127,33 +134,31 @@ class Votes:
             raise
         self.conn.execute("COMMIT")
 
-    def record(self, poll_id: str, option_id: str, voter: str, address: str,
-               now: datetime) -> str:
-        """Count ``voter``'s vote: COUNTED, AGAIN (they voted already: nothing changes) or
-        CLOSED (the poll has closed: nothing changes)."""
-        if self.conn.dialect == "postgresql":  # one function call (see _PG_VOTE_FUNCTION)
-            added = self.conn.execute("SELECT liveblog_vote(?, ?, ?, ?, ?, ?)", (
-                poll_id, voter, option_id, address, format_time(now),
-                _lock_key(poll_id))).fetchone()[0]
-        else:  # one statement: atomic under the file's lock, as closing is
-            added = self.conn.execute(_VOTE, (poll_id, voter, option_id, address,
-                                              format_time(now), poll_id)).rowcount
+    def record(self, poll_id: str, option_id: str, voter: str, address: str, now: datetime,
+               per_address: int) -> str:
+        """Count ``voter``'s vote: COUNTED; or, changing nothing, AGAIN (they voted already),
+        CLOSED (the poll has closed) or TOO_MANY (``address`` has ``per_address`` votes in
+        the poll already). One statement (on PostgreSQL, one function call): a vote costs one
+        round trip, and is atomic under the lock closing takes."""
+        if self.conn.dialect == "postgresql":  # see _PG_VOTE_FUNCTION
+            added = self.conn.execute("SELECT liveblog_vote(?, ?, ?, ?, ?, ?, ?)", (
+                poll_id, voter, option_id, address, format_time(now), _lock_key(poll_id),
+                per_address)).fetchone()[0]
+        else:
+            added = self.conn.execute(_VOTE, (
+                poll_id, voter, option_id, address, format_time(now), poll_id, poll_id,
+                address, per_address, per_address)).rowcount
         if added:
             return COUNTED
-        return CLOSED if self.closed(poll_id) else AGAIN
+        if self.closed(poll_id):
+            return CLOSED
+        return AGAIN if self.choice(poll_id, voter) is not None else TOO_MANY
 
     def choice(self, poll_id: str, voter: str) -> str | None:
         """The option ``voter`` chose, if they voted."""
         row = self.conn.execute("SELECT option_id FROM poll_votes WHERE poll_id = ?"
                                 " AND voter = ?", (poll_id, voter)).fetchone()
         return None if row is None else str(row[0])
-
-    def from_address(self, poll_id: str, address: str, limit: int) -> int:
-        """How many votes the poll has from ``address`` (counted up to ``limit``)."""
-        row = self.conn.execute("SELECT count(*) FROM (SELECT 1 FROM poll_votes WHERE"
-                                " poll_id = ? AND address = ? LIMIT ?) AS mine",
-                                (poll_id, address, limit)).fetchone()
-        return int(row[0])
 
     def tally(self, poll_id: str) -> dict[str, int]:
         """The votes of each option that has any."""

@@ -20,6 +20,7 @@ from gunicorn.util import http_date, unquote_to_wsgi_str
 from gunicorn.workers.base_async import AsyncWorker
 from gunicorn.workers.ggevent import GeventWorker
 
+from .api.ballots import MAX_BODY, ReadAgain
 from .api.freshness import CLOSE_KEY
 
 #: seconds one read or write of a client's socket may take once its headers are in
@@ -73,9 +74,11 @@ class Worker(GeventWorker):  # type: ignore[misc]
         self.answer_at_once = getattr(getattr(app, "wsgi_app", None), "answer_at_once", None)
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> Any:
-        if self.answer_at_once is not None and req.method == "GET":
+        if self.answer_at_once is not None and req.method in ("GET", "POST"):
             environ = _short_environ(req, addr)
             found = self.answer_at_once(environ) if environ is not None else None
+            if found is None and environ is not None and "wsgi.input" in environ:
+                req.body = environ["wsgi.input"]  # read already: Flask reads it from there
             if found is not None:
                 (status, headers, body), sent = found
                 close = not self.alive or req.should_close()
@@ -100,14 +103,24 @@ class Worker(GeventWorker):  # type: ignore[misc]
 
 
 def _short_environ(req: Any, addr: Any) -> dict[str, Any] | None:
-    """What the app's ``answer_at_once`` reads of a request (None: one with a body)."""
+    """What the app's ``answer_at_once`` reads of a request: a GET without a body, or a POST
+    with a small one (a reader's vote), read here (None: any other)."""
     environ: dict[str, Any] = {
         "REQUEST_METHOD": req.method, "PATH_INFO": unquote_to_wsgi_str(req.path),
         "QUERY_STRING": req.query, "SERVER_PROTOCOL": f"HTTP/{req.version[0]}.{req.version[1]}",
         "REMOTE_ADDR": addr[0] if isinstance(addr, tuple) else str(addr)}
+    length = None
     for name, value in req.headers:
+        if name == "CONTENT-LENGTH" and req.method == "POST" and length is None:
+            length = value
+            continue
         if name in _BODY_HEADERS:
             return None
-        key = "HTTP_" + name.replace("-", "_")
+        key = "CONTENT_TYPE" if name == "CONTENT-TYPE" else "HTTP_" + name.replace("-", "_")
         environ[key] = f"{environ[key]},{value}" if key in environ else value
+    if req.method == "POST":
+        if length is None or not length.isdigit() or not 0 < int(length) <= MAX_BODY:
+            return None
+        environ["CONTENT_LENGTH"] = length
+        environ["wsgi.input"] = ReadAgain(req.body.read(int(length)))
     return environ

@@ -438,6 +438,9 @@ class Freshness:
         self.answering = {endpoint: what for endpoint, view in app.view_functions.items()
                           if (what := _reader_answer_of(view)) is not None}
         self.wsgi_app = wsgi_app
+        #: the answers at once of the middleware behind (readers' votes)
+        self._behind: Callable[[WSGIEnvironment], Answer | None] | None = getattr(
+            wsgi_app, "answer_at_once", None)
         self._routes: dict[str, tuple[str, str] | None] = {}
         #: the answers being rendered now, by ETag: others asking for one wait for it
         self._flights: dict[str, threading.Event] = {}
@@ -490,7 +493,10 @@ class Freshness:
     def answer_at_once(self, environ: WSGIEnvironment) -> Answer | None:
         """The answer to an anonymous reader's GET that needs neither Flask nor a wait (its 304,
         or the answer already rendered), for a server that can send it without WSGI's
-        machinery (liveblog.worker); None: the request goes the usual way."""
+        machinery (liveblog.worker); None: the request goes the usual way. Any other method
+        is asked of the middleware behind (a reader's vote)."""
+        if environ.get("REQUEST_METHOD") != "GET":
+            return self._behind(environ) if self._behind is not None else None
         decided = self._decide(environ, wait=False)
         if decided is None:
             return None

@@ -7,14 +7,17 @@ import hashlib
 import hmac
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import marshmallow as ma
 from flask import Response, current_app, request
 from flask.views import MethodView
 from marshmallow import validate as v
+from werkzeug.http import dump_cookie
+
+from events import DATABASE_ERRORS
 
 from .. import polls, votes
 from ..bootstrap import get_liveblog
@@ -26,9 +29,11 @@ from .auth import allowed, require
 from .docs import SIGNED_IN, Blueprint, errors, reader_get
 from .edge import dumps, json_response
 from .problems import problem
-from .questions import client_address
 from .schemas import StrictSchema
 from .views import run
+
+if TYPE_CHECKING:
+    from ..bootstrap import Liveblog
 
 blp = Blueprint("polls", __name__, url_prefix="/api/polls",
                 description="Polls in posts: readers vote, anyone reads the results.")
@@ -65,46 +70,122 @@ class ResultsSchema(ma.Schema):
 class VotedSchema(ma.Schema):
     choice = f.String(metadata={"description": "the option counted"})
     voter = f.String(metadata={"description": "this voter's token (send it with later votes)"})
-    poll = f.Nested(ResultsSchema)
+    poll = f.Nested(ResultsSchema, metadata={
+        "description": "the results (absent when they could not be read just then)"})
 
 
-def _kept() -> tuple[polls.Kept, polls.Kept]:
-    """This process's short memory of polls' definitions and results."""
-    kept: tuple[polls.Kept, polls.Kept] = current_app.extensions.setdefault(
-        "liveblog.polls", (polls.Kept(polls.DEFINITION_TTL), polls.Kept(polls.RESULTS_TTL)))
-    return kept
+class Voting:
+    """This process's polls desk: what it keeps of polls for a moment (their definitions and
+    results), and the counting of a reader's vote. It needs no request context: the votes
+    answered in front of Flask (:mod:`liveblog.api.ballots`) and the view share it."""
+
+    def __init__(self, liveblog: Liveblog, config: Mapping[str, Any]) -> None:
+        self.liveblog = liveblog
+        self.secret = str(config["SECRET_KEY"])
+        self._voter_key = key(self.secret, "voter")
+        self.per_address = int(config["VOTES_PER_ADDRESS"])
+        self.definitions = polls.Kept(polls.DEFINITION_TTL)
+        self.results_kept = polls.Kept(polls.RESULTS_TTL)
+        # at most half of the process's database connections in readers' votes at once
+        self.slots = threading.BoundedSemaphore(max(1, liveblog.pool.max_connections // 2))
+
+    def poll(self, poll_id: str, *, fresh: bool = False) -> polls.Poll:
+        if fresh:
+            self.definitions.forget(poll_id)
+        poll: polls.Poll = self.definitions.get(
+            poll_id, lambda: polls.find(self.liveblog.store().conn, poll_id))
+        return poll
+
+    def results(self, poll: polls.Poll) -> dict[str, Any]:
+        body: dict[str, Any] = self.results_kept.get(
+            poll.id, lambda: polls.results(poll, self.liveblog.votes()))
+        return body | {"closed": body["closed"] or not poll.open_at(self.liveblog.now())}
+
+    def sign(self, voter: str) -> str:
+        mac = hmac.new(self._voter_key, voter.encode(), hashlib.sha256).hexdigest()
+        return f"{voter}.{mac[:24]}"
+
+    def voter(self, *tokens: str | None) -> tuple[str, bool]:
+        """The voter's id, from the first of ``tokens`` (their cookie, the token they sent)
+        this service signed; or a new one (True)."""
+        for token in tokens:
+            if token and "." in token:
+                voter = token.rsplit(".", 1)[0]
+                if hmac.compare_digest(self.sign(voter), token):
+                    return voter, False
+        return secrets.token_urlsafe(12), True
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        """A database connection for one vote, given back as soon as it is written: an
+        editor's publish never waits behind a storm of votes for a connection."""
+        if not self.slots.acquire(timeout=POOL_TIMEOUT):
+            raise PoolExhaustedError(
+                f"no database connection free for votes for {POOL_TIMEOUT} s")
+        try:
+            with self.liveblog.leased():
+                yield
+        finally:
+            self.slots.release()
+
+    def cast(self, poll_id: str, option: str, tokens: tuple[str | None, ...],
+             address: str | None) -> Cast:
+        """Count a vote (``address``: the reader's, as TRUSTED_PROXIES decided it): what came
+        of it, and on COUNTED the answer's body.
+
+        :raises NotFoundError: no such poll; :raises InvalidCommandError: not one of its
+            options; :raises ConflictError: it is closed.
+        """
+        with self._slot():
+            found = self.poll(poll_id)
+            if option not in found.options:
+                raise InvalidCommandError("option", "not an option of this poll")
+            now = self.liveblog.now()
+            if not found.open_at(now):
+                raise ConflictError("the poll is closed")
+            voter, new = self.voter(*tokens)
+            store = self.liveblog.votes()
+            outcome = store.record(poll_id, option, voter, votes.address_key(self.secret, address),
+                                   now, self.per_address)
+            if outcome == votes.CLOSED:
+                raise ConflictError("the poll is closed")
+            if outcome == votes.AGAIN:
+                return Cast(outcome, choice=store.choice(poll_id, voter) or "")
+            if outcome == votes.TOO_MANY:
+                return Cast(outcome)
+            token = self.sign(voter)
+            answer: dict[str, Any] = {"choice": option, "voter": token}
+            try:  # counted: so the answer says, even when the results cannot be read just now
+                answer["poll"] = self.results(found)
+            except DATABASE_ERRORS:
+                pass
+            return Cast(outcome, dumps(answer), token if new else None)
 
 
-def _poll(poll_id: str, *, fresh: bool = False) -> polls.Poll:
-    definitions, _ = _kept()
-    if fresh:
-        definitions.forget(poll_id)
-    poll: polls.Poll = definitions.get(
-        poll_id, lambda: polls.find(get_liveblog().store().conn, poll_id))
-    return poll
+class Cast(NamedTuple):
+    """What came of a vote: its outcome (votes.COUNTED, AGAIN or TOO_MANY); counted,
+    the answer's body and the cookie to set (a new voter's token); again, the choice."""
+    outcome: str
+    body: bytes = b""
+    new_token: str | None = None
+    choice: str = ""
 
 
-def _results(poll: polls.Poll) -> dict[str, Any]:
-    _, kept = _kept()
-    now = get_liveblog().now()
-    body: dict[str, Any] = kept.get(poll.id, lambda: polls.results(poll, get_liveblog().votes()))
-    return body | {"closed": body["closed"] or not poll.open_at(now)}
+def voting() -> Voting:
+    """The current app's polls desk."""
+    desk: Voting = current_app.extensions["liveblog.voting"]
+    return desk
 
 
-def _sign(voter: str) -> str:
-    mac = hmac.new(key(str(current_app.config["SECRET_KEY"]), "voter"), voter.encode(),
-                   hashlib.sha256).hexdigest()[:24]
-    return f"{voter}.{mac}"
+def voter_cookie(token: str, *, secure: bool) -> str:
+    """The Set-Cookie value that says who voted (on a secure site it may go with a vote from
+    an iframe on a newsroom's page)."""
+    return dump_cookie(VOTER_COOKIE, token, max_age=365 * 24 * 3600, path="/api/polls",
+                       httponly=True, secure=secure, samesite="None" if secure else "Lax")
 
 
-def _voter(given: str | None) -> tuple[str, bool]:
-    """The voter's id (from their cookie or the token they sent), or a new one (True)."""
-    for token in (request.cookies.get(VOTER_COOKIE), given):
-        if token and "." in token:
-            voter = token.rsplit(".", 1)[0]
-            if hmac.compare_digest(_sign(voter), token):
-                return voter, False
-    return secrets.token_urlsafe(12), True
+def secure_site(config: Mapping[str, Any]) -> bool:
+    return str(config.get("PUBLIC_URL") or "").startswith("https://")
 
 
 @blp.route("/<poll>")
@@ -115,7 +196,8 @@ class Poll(MethodView):
     def get(self, poll: str) -> Any:
         """A poll's results: each option's votes and the total (the final tally once closed).
         Cached for a few seconds, so a shared cache absorbs those who refresh them."""
-        body = dumps(_results(_poll(poll)))
+        desk = voting()
+        body = dumps(desk.results(desk.poll(poll)))
         headers = reader_headers(content_etag(body), cache_control=policies().reader)
         return conditional(headers) or json_response(None, raw=body, headers=headers)
 
@@ -132,65 +214,28 @@ class PollVotes(MethodView):
         return cast(poll, data["option"], data.get("voter"))
 
 
-@contextmanager
-def _vote_slot() -> Iterator[None]:
-    """At most half of this process's database connections in readers' votes at once, each
-    given back as soon as its vote is written: an editor's publish never waits behind a storm
-    of votes for a connection."""
-    liveblog = get_liveblog()
-    slots: threading.BoundedSemaphore = current_app.extensions.setdefault(
-        "liveblog.vote_slots", threading.BoundedSemaphore(
-            max(1, liveblog.pool.max_connections // 2)))
-    if not slots.acquire(timeout=POOL_TIMEOUT):
-        raise PoolExhaustedError(f"no database connection free for votes for {POOL_TIMEOUT} s")
-    try:
-        with liveblog.leased():
-            yield
-    finally:
-        slots.release()
-
-
 def cast(poll: str, option: str, given_voter: str | None) -> Response:
     """A reader's vote, in a request's context: its answer (202, or a problem)."""
-    with _vote_slot():
-        return _cast(poll, option, given_voter)
-
-
-def _cast(poll: str, option: str, given_voter: str | None) -> Response:
-    found = _poll(poll)
-    if option not in found.options:
-        raise InvalidCommandError("option", "not an option of this poll")
-    liveblog = get_liveblog()
-    now = liveblog.now()
-    if not found.open_at(now):
-        raise ConflictError("the poll is closed")
-    voter, new = _voter(given_voter)
-    store = liveblog.votes()
-    address = client_address()
-    limit = int(current_app.config["VOTES_PER_ADDRESS"])
-    if store.from_address(poll, address, limit) >= limit:
+    done = voting().cast(poll, option, (request.cookies.get(VOTER_COOKIE), given_voter),
+                         request.remote_addr)
+    if done.outcome == votes.TOO_MANY:
+        limit = voting().per_address
         return problem(429, f"at most {limit} votes in a poll from one address",
                        slug="too-many-votes", title="Too many votes",
                        headers={"Retry-After": "3600"})
-    outcome = store.record(poll, option, voter, address, now)
-    if outcome == votes.CLOSED:
-        raise ConflictError("the poll is closed")
-    if outcome == votes.AGAIN:
+    if done.outcome == votes.AGAIN:
         return problem(409, "you have voted in this poll already", slug="voted",
-                       title="Already voted", errors={"choice": [store.choice(poll, voter) or ""]})
-    token = _sign(voter)
-    response = json_response({"choice": option, "voter": token, "poll": _results(found)}, 202,
-                             {"Cache-Control": policies().secret})
-    if new:
-        _set_voter_cookie(response, token)
+                       title="Already voted", errors={"choice": [done.choice]})
+    return counted_response(done)
+
+
+def counted_response(done: Cast) -> Response:
+    """The answer to a counted vote (in a request's or the app's context)."""
+    response = json_response(None, 202, {"Cache-Control": policies().secret}, raw=done.body)
+    if done.new_token:
+        response.headers.add("Set-Cookie", voter_cookie(done.new_token,
+                                                        secure=secure_site(current_app.config)))
     return response
-
-
-def _set_voter_cookie(response: Response, token: str) -> None:
-    secure = str(current_app.config.get("PUBLIC_URL") or "").startswith("https://")
-    # on a secure site the cookie may go with a vote from an iframe on a newsroom's page
-    response.set_cookie(VOTER_COOKIE, token, max_age=365 * 24 * 3600, path="/api/polls",
-                        httponly=True, secure=secure, samesite="None" if secure else "Lax")
 
 
 @blp.route("/<poll>/close")
@@ -202,10 +247,11 @@ class ClosePoll(MethodView):
     def post(self, poll: str) -> Any:
         """Close a poll now (the blog's editors): it takes no more votes, and its final tally
         is recorded in the log (PollClosed)."""
-        found = _poll(poll, fresh=True)
+        desk = voting()
+        found = desk.poll(poll, fresh=True)
         liveblog = get_liveblog()
         # who may: the service asks (an editor of the blog), before any vote is stopped
         allowed("post.publish", found.blog_id)
         polls.close(found, liveblog.votes(), liveblog.now(), run)
-        _kept()[1].forget(poll)
-        return json_response(_results(_poll(poll, fresh=True)))
+        desk.results_kept.forget(poll)
+        return json_response(desk.results(desk.poll(poll, fresh=True)))

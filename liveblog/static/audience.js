@@ -142,7 +142,8 @@ function liveblogPolls(page) {
           var update = {voter: answer.voter};
           update[poll.dataset.poll] = answer.choice;
           remember(update);
-          showResults(poll, answer.poll, answer.choice);
+          if (answer.poll) showResults(poll, answer.poll, answer.choice);
+          else results(poll, answer.choice).catch(function () {});
         });
       }
       return liveblogProblem(r).then(function (p) {

@@ -272,3 +272,38 @@ def test_a_signed_in_newsroom_browser_votes_and_asks_as_any_reader(app, client, 
     assert vote(browser, poll, poll["options"][0]["id"]).status_code == 202
     # a write of the API still needs it
     assert_problem(browser.post("/api/blogs", json={"title": "Forged"}), 403)
+
+
+def test_a_vote_counted_in_front_of_flask_is_answered_as_flask_answers_it(app, client, editor,
+                                                                         blog):
+    """A well-formed anonymous vote never enters Flask (api/ballots.py); one with an
+    Idempotency-Key does. The two answers are the same but for the voter's own values."""
+    from flask import request_started
+
+    _, poll = poll_post(client, editor, blog)
+    option = poll["options"][0]["id"]
+    entered: list[str] = []
+
+    def started(sender, **_):
+        from flask import request
+        entered.append(request.path)
+
+    with request_started.connected_to(started, app):
+        fast = vote(voter_client(app), poll, option, environ_base={"REMOTE_ADDR": "10.2.0.1"})
+        assert entered == []
+        slow = vote(voter_client(app), poll, option, environ_base={"REMOTE_ADDR": "10.2.0.2"},
+                    headers={"Idempotency-Key": "vote-1"})
+        assert entered == [f"/api/polls/{poll['id']}/votes"]
+    assert fast.status_code == slow.status_code == 202
+    varying = {"Content-Length", "Set-Cookie", "X-Request-Id"}
+    assert {k: v for k, v in fast.headers.items() if k not in varying} == {
+        k: v for k, v in slow.headers.items() if k not in varying}
+    cookie_fast, cookie_slow = fast.headers["Set-Cookie"], slow.headers["Set-Cookie"]
+    assert cookie_fast.split(";", 1)[1] == cookie_slow.split(";", 1)[1]  # all but the token
+    assert fast.get_json()["choice"] == slow.get_json()["choice"] == option
+    assert fast.get_json().keys() == slow.get_json().keys() == {"choice", "voter", "poll"}
+    # what Flask refuses is refused alike: the fast way declined a second vote, Flask said 409
+    again = vote(client, poll, option, voter=fast.get_json()["voter"],
+                 environ_base={"REMOTE_ADDR": "10.2.0.3"})
+    assert_problem(again, 409)
+    assert again.get_json()["errors"] == {"choice": [option]}

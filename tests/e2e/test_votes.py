@@ -97,3 +97,42 @@ def test_votes_on_two_nodes_are_counted_exactly_once_through_a_kill(database):
         a.proc.kill()
         a.stop()
         b.stop()
+
+
+def test_a_vote_the_worker_counts_is_answered_logged_and_counted_as_flasks(database):
+    """The worker counts most votes straight from the parsed request (no WSGI environ, no
+    Flask); one with an Idempotency-Key goes through Flask. Both answers carry the same
+    headers, and /metrics counts both as requests of the votes' route. The worker takes a
+    reader's address as Flask does: from X-Forwarded-For only through a trusted proxy."""
+    token = {"Authorization": f"Bearer {editor_token(database)}"}
+    node = Server(database, workers=1, extra_env={"LIVEBLOG_VOTES_PER_ADDRESS": "2",
+                                                  "LIVEBLOG_TRUSTED_PROXIES": "127.0.0.1"})
+    try:
+        assert node.request("POST", "/api/blogs", {"title": "Ask", "slug": "ask"},
+                            token).status == 201
+        post = node.request("POST", "/api/blogs/ask/posts", {"headline": "Vote", "body": [
+            {"type": "poll", "question": "Which?", "options": ["A", "B"]}]}, token).json()
+        poll = post["body"][0]
+        path = f"/api/polls/{poll['id']}/votes"
+        fast = node.request("POST", path, {"option": poll["options"][0]["id"]})
+        slow = node.request("POST", path, {"option": poll["options"][1]["id"]},
+                            {"Idempotency-Key": "vote-1"})
+        assert fast.status == slow.status == 202
+        varying = {"Date", "Content-Length", "Set-Cookie", "X-Request-Id"}
+        assert {k: v for k, v in fast.headers.items() if k not in varying} == {
+            k: v for k, v in slow.headers.items() if k not in varying}
+        assert fast.headers["X-Request-Id"] != slow.headers["X-Request-Id"]
+        assert (fast.headers["Set-Cookie"].split(";", 1)[1]
+                == slow.headers["Set-Cookie"].split(";", 1)[1])
+        assert fast.json().keys() == slow.json().keys() == {"choice", "voter", "poll"}
+        metrics = node.request("GET", "/metrics").body.decode()  # the operator's network
+        assert ('liveblog_http_requests_total{method="POST",route="/api/polls/{poll}/votes",'
+                'status="202"} 2.0') in metrics
+        # this machine has voted twice; readers behind it (the proxy) are each themselves
+        assert node.request("POST", path, {"option": poll["options"][0]["id"]}).status == 429
+        for reader, status in (("10.0.0.1", 202), ("10.0.0.1", 202), ("10.0.0.1", 429),
+                               ("10.0.0.2", 202)):
+            assert node.request("POST", path, {"option": poll["options"][0]["id"]},
+                                {"X-Forwarded-For": reader}).status == status, reader
+    finally:
+        node.stop()
