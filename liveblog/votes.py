@@ -19,9 +19,12 @@ acknowledged.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import NamedTuple
 
 from events import Connection, EventStore, format_time
 from events.backends import connect, is_postgres, table_exists
@@ -70,6 +73,21 @@ BEGIN
   RETURN added;
 END $$"""
 _PG_VOTE_SIGNATURE = "liveblog_vote(text, text, text, text, text, integer, integer)"
+#: votes written together: one statement, the function called once a vote, in order
+_PG_VOTES = ("SELECT b.i, liveblog_vote(b.p, b.v, b.o, b.a, b.t, b.k, b.n) FROM unnest("
+             "?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[],"
+             " ?::int[]) WITH ORDINALITY AS b(i, p, v, o, a, t, k, n, ordinal)"
+             " ORDER BY b.ordinal")
+
+
+class Ballot(NamedTuple):
+    """A reader's vote, to be written (``address``: its keyed hash, :func:`address_key`)."""
+    poll_id: str
+    option_id: str
+    voter: str
+    address: str
+    voted_at: str
+    per_address: int
 
 
 def path_of(database: str) -> str:
@@ -134,25 +152,36 @@ class Votes:
             raise
         self.conn.execute("COMMIT")
 
-    def record(self, poll_id: str, option_id: str, voter: str, address: str, now: datetime,
-               per_address: int) -> str:
-        """Count ``voter``'s vote: COUNTED; or, changing nothing, AGAIN (they voted already),
-        CLOSED (the poll has closed) or TOO_MANY (``address`` has ``per_address`` votes in
-        the poll already). One statement (on PostgreSQL, one function call): a vote costs one
-        round trip, and is atomic under the lock closing takes."""
+    def record(self, ballots: Sequence[Ballot]) -> list[str]:
+        """Count each of ``ballots``, in one transaction (on PostgreSQL, one statement): for
+        each, COUNTED; or, changing nothing, AGAIN (the voter voted already), CLOSED (the poll
+        has closed) or TOO_MANY (the address has as many votes in the poll as it may). Each
+        vote is written by one statement, atomic under the lock closing takes, and sees the
+        ones before it."""
         if self.conn.dialect == "postgresql":  # see _PG_VOTE_FUNCTION
-            added = self.conn.execute("SELECT liveblog_vote(?, ?, ?, ?, ?, ?, ?)", (
-                poll_id, voter, option_id, address, format_time(now), _lock_key(poll_id),
-                per_address)).fetchone()[0]
+            rows = [(i, b.poll_id, b.voter, b.option_id, b.address, b.voted_at,
+                     _lock_key(b.poll_id), b.per_address) for i, b in enumerate(ballots)]
+            added = [0] * len(ballots)
+            for i, n in self.conn.execute(_PG_VOTES, [list(column) for column in zip(
+                    *rows, strict=True)]):
+                added[i] = n
         else:
-            added = self.conn.execute(_VOTE, (
-                poll_id, voter, option_id, address, format_time(now), poll_id, poll_id,
-                address, per_address, per_address)).rowcount
-        if added:
-            return COUNTED
-        if self.closed(poll_id):
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                added = [self.conn.execute(_VOTE, (
+                    b.poll_id, b.voter, b.option_id, b.address, b.voted_at, b.poll_id,
+                    b.poll_id, b.address, b.per_address, b.per_address)).rowcount
+                    for b in ballots]
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+        return [COUNTED if n else self._not_counted(b) for n, b in zip(added, ballots, strict=True)]
+
+    def _not_counted(self, ballot: Ballot) -> str:
+        if self.closed(ballot.poll_id):
             return CLOSED
-        return AGAIN if self.choice(poll_id, voter) is not None else TOO_MANY
+        return AGAIN if self.choice(ballot.poll_id, ballot.voter) is not None else TOO_MANY
 
     def choice(self, poll_id: str, voter: str) -> str | None:
         """The option ``voter`` chose, if they voted."""
@@ -185,3 +214,71 @@ def address_key(secret: str, address: str | None) -> str:
     itself."""
     return hashlib.sha256(f"{secret}|{address or ''}".encode()).hexdigest()[:24]
 
+
+
+class GroupCommit:
+    """Votes that arrive together are written together: one transaction (one round trip on
+    PostgreSQL) for as many votes as came while the last was being written, so a storm of
+    votes costs the database a commit per batch, not per vote. A vote is answered only once
+    its batch is committed (an acknowledged vote is never lost).
+
+    The first vote to find no write under way leads: it lets the votes ready to run join
+    (a yield: under gevent, the greenlets whose requests are read), writes them, hands the
+    lead to the first vote that came meanwhile, and returns. The others wait; they hold no
+    database connection while they do.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[_Waiting] = []
+        self._writing = False
+
+    def record(self, ballot: Ballot, write: Callable[[list[Ballot]], list[str]]) -> str:
+        """Count ``ballot`` with the others that came meanwhile (``write``: what writes a
+        batch, :meth:`Votes.record` on a connection of the leader's): its outcome."""
+        waiting = _Waiting(ballot)
+        with self._lock:
+            self._pending.append(waiting)
+            waiting.lead = not self._writing
+            self._writing = True
+        while not waiting.lead:
+            waiting.done.wait()
+            if waiting.outcome is not None or waiting.error is not None:
+                return waiting.result()
+        time.sleep(0)  # the votes ready to run join this batch
+        with self._lock:
+            batch, self._pending = self._pending, []
+        try:
+            outcomes = write([w.ballot for w in batch])
+        except BaseException as error:  # each vote of the batch is answered with it
+            for w in batch:
+                w.error = error
+        else:
+            for w, outcome in zip(batch, outcomes, strict=True):
+                w.outcome = outcome
+        with self._lock:
+            if self._pending:  # the next batch's first vote leads it
+                self._pending[0].lead = True
+                self._pending[0].done.set()
+            else:
+                self._writing = False
+        for w in batch:
+            w.done.set()
+        return waiting.result()
+
+
+class _Waiting:
+    """A vote waiting for its batch: its outcome, or the error that stopped the batch."""
+
+    def __init__(self, ballot: Ballot) -> None:
+        self.ballot = ballot
+        self.done = threading.Event()
+        self.lead = False
+        self.outcome: str | None = None
+        self.error: BaseException | None = None
+
+    def result(self) -> str:
+        if self.error is not None:
+            raise self.error
+        assert self.outcome is not None
+        return self.outcome

@@ -17,7 +17,7 @@ from flask.views import MethodView
 from marshmallow import validate as v
 from werkzeug.http import dump_cookie
 
-from events import DATABASE_ERRORS
+from events import DATABASE_ERRORS, EventStore, format_time
 
 from .. import polls, votes
 from ..bootstrap import get_liveblog
@@ -88,17 +88,24 @@ class Voting:
         self.results_kept = polls.Kept(polls.RESULTS_TTL)
         # at most half of the process's database connections in readers' votes at once
         self.slots = threading.BoundedSemaphore(max(1, liveblog.pool.max_connections // 2))
+        self.counting = votes.GroupCommit()
 
     def poll(self, poll_id: str, *, fresh: bool = False) -> polls.Poll:
         if fresh:
             self.definitions.forget(poll_id)
-        poll: polls.Poll = self.definitions.get(
-            poll_id, lambda: polls.find(self.liveblog.store().conn, poll_id))
+        def find() -> polls.Poll:
+            with self._slot() as store:
+                return polls.find(store.conn, poll_id)
+
+        poll: polls.Poll = self.definitions.get(poll_id, find)
         return poll
 
     def results(self, poll: polls.Poll) -> dict[str, Any]:
-        body: dict[str, Any] = self.results_kept.get(
-            poll.id, lambda: polls.results(poll, self.liveblog.votes()))
+        def count() -> dict[str, Any]:
+            with self._slot():
+                return polls.results(poll, self.liveblog.votes())
+
+        body: dict[str, Any] = self.results_kept.get(poll.id, count)
         return body | {"closed": body["closed"] or not poll.open_at(self.liveblog.now())}
 
     def sign(self, voter: str) -> str:
@@ -116,15 +123,15 @@ class Voting:
         return secrets.token_urlsafe(12), True
 
     @contextmanager
-    def _slot(self) -> Iterator[None]:
-        """A database connection for one vote, given back as soon as it is written: an
+    def _slot(self) -> Iterator[EventStore]:
+        """A database connection for votes, given back as soon as they are written: an
         editor's publish never waits behind a storm of votes for a connection."""
         if not self.slots.acquire(timeout=POOL_TIMEOUT):
             raise PoolExhaustedError(
                 f"no database connection free for votes for {POOL_TIMEOUT} s")
         try:
-            with self.liveblog.leased():
-                yield
+            with self.liveblog.leased() as store:
+                yield store
         finally:
             self.slots.release()
 
@@ -136,30 +143,38 @@ class Voting:
         :raises NotFoundError: no such poll; :raises InvalidCommandError: not one of its
             options; :raises ConflictError: it is closed.
         """
+        found = self.poll(poll_id)
+        if option not in found.options:
+            raise InvalidCommandError("option", "not an option of this poll")
+        now = self.liveblog.now()
+        if not found.open_at(now):
+            raise ConflictError("the poll is closed")
+        voter, new = self.voter(*tokens)
+        outcome = self.counting.record(votes.Ballot(
+            poll_id, option, voter, votes.address_key(self.secret, address), format_time(now),
+            self.per_address), self._write)
+        if outcome == votes.CLOSED:
+            raise ConflictError("the poll is closed")
+        if outcome == votes.AGAIN:
+            with self._slot():
+                return Cast(outcome, choice=self.liveblog.votes().choice(poll_id, voter) or "")
+        if outcome == votes.TOO_MANY:
+            return Cast(outcome)
+        token = self.sign(voter)
+        answer: dict[str, Any] = {"choice": option, "voter": token}
+        try:  # counted: so the answer says, even when the results cannot be read just now
+            answer["poll"] = self.results(found)
+        except _UNREADABLE:
+            pass
+        return Cast(outcome, dumps(answer), token if new else None)
+
+    def _write(self, ballots: list[votes.Ballot]) -> list[str]:
         with self._slot():
-            found = self.poll(poll_id)
-            if option not in found.options:
-                raise InvalidCommandError("option", "not an option of this poll")
-            now = self.liveblog.now()
-            if not found.open_at(now):
-                raise ConflictError("the poll is closed")
-            voter, new = self.voter(*tokens)
-            store = self.liveblog.votes()
-            outcome = store.record(poll_id, option, voter, votes.address_key(self.secret, address),
-                                   now, self.per_address)
-            if outcome == votes.CLOSED:
-                raise ConflictError("the poll is closed")
-            if outcome == votes.AGAIN:
-                return Cast(outcome, choice=store.choice(poll_id, voter) or "")
-            if outcome == votes.TOO_MANY:
-                return Cast(outcome)
-            token = self.sign(voter)
-            answer: dict[str, Any] = {"choice": option, "voter": token}
-            try:  # counted: so the answer says, even when the results cannot be read just now
-                answer["poll"] = self.results(found)
-            except DATABASE_ERRORS:
-                pass
-            return Cast(outcome, dumps(answer), token if new else None)
+            return self.liveblog.votes().record(ballots)
+
+
+#: what reading the results may raise (a vote counted is answered 202 all the same)
+_UNREADABLE: tuple[type[Exception], ...] = (PoolExhaustedError, *DATABASE_ERRORS)
 
 
 class Cast(NamedTuple):
