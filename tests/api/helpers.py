@@ -31,3 +31,9 @@ def create_post(client, editor, blog, **fields):
     response = client.post(f"/api/blogs/{blog}/posts", json=body, headers=editor)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+def cookie_attributes(cookie: str) -> set[str]:
+    """A Set-Cookie's attributes but its value and its Expires (a second apart, it differs)."""
+    return {part.strip() for part in cookie.split(";")[1:]
+            if not part.strip().startswith("Expires=")}
