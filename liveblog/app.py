@@ -50,7 +50,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["liveblog.embeds"] = embeds.Settings.from_config(app.config)
     signin.init_app(app)
     pages.init_app(app)
-    pages.document(app, api.spec)
+    api.later(lambda spec: pages.document(app, spec))
     app.after_request(_security_headers)
     trusted = app.config["TRUSTED_PROXIES"]
     app.extensions["liveblog.voting"] = voting = Voting(app.extensions["liveblog"], app.config)

@@ -52,3 +52,33 @@ def test_the_readme_stands_on_its_own():
 
     assert re.search(r"(?<![.\w])\.\./", README) is None  # ``.../posts`` is an elision
     assert "`/docs`" in README and "`/openapi.json`" in README
+
+
+def test_the_document_is_written_when_first_read_and_whole_for_readers_at_once(tmp_path):
+    """Making an app does not write the OpenAPI document (most of making one: every worker,
+    scheduler and test would pay for it); the first readers, eight at once, each get all of
+    it, as a later reader does."""
+    import json
+    import threading
+
+    from liveblog import create_app
+
+    app = create_app({"DATABASE": str(tmp_path / "d.db")})
+    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    assert api._later, "the document was written while the app was made"
+    documents: list[dict] = []
+    start = threading.Barrier(8)
+
+    def read() -> None:
+        start.wait()
+        documents.append(json.loads(json.dumps(api.spec.to_dict())))
+
+    readers = [threading.Thread(target=read) for _ in range(8)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(10)
+    whole = app.test_client().get("/openapi.json").get_json()
+    assert len(documents) == 8
+    assert all(document == whole for document in documents)
+    assert "/api/polls/{poll}/votes" in whole["paths"] and "/blogs/{slug}" in whole["paths"]
