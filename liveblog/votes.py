@@ -80,7 +80,7 @@ _PG_VOTES = ("SELECT b.i, liveblog_vote(b.p, b.v, b.o, b.a, b.t, b.k, b.n) FROM 
              " ORDER BY b.ordinal")
 
 
-class Ballot(NamedTuple):
+class Vote(NamedTuple):
     """A reader's vote, to be written (``address``: its keyed hash, :func:`address_key`)."""
     poll_id: str
     option_id: str
@@ -152,16 +152,16 @@ class Votes:
             raise
         self.conn.execute("COMMIT")
 
-    def record(self, ballots: Sequence[Ballot]) -> list[str]:
-        """Count each of ``ballots``, in one transaction (on PostgreSQL, one statement): for
+    def record(self, batch: Sequence[Vote]) -> list[str]:
+        """Count each of ``batch``, in one transaction (on PostgreSQL, one statement): for
         each, COUNTED; or, changing nothing, AGAIN (the voter voted already), CLOSED (the poll
         has closed) or TOO_MANY (the address has as many votes in the poll as it may). Each
         vote is written by one statement, atomic under the lock closing takes, and sees the
         ones before it."""
         if self.conn.dialect == "postgresql":  # see _PG_VOTE_FUNCTION
             rows = [(i, b.poll_id, b.voter, b.option_id, b.address, b.voted_at,
-                     _lock_key(b.poll_id), b.per_address) for i, b in enumerate(ballots)]
-            added = [0] * len(ballots)
+                     _lock_key(b.poll_id), b.per_address) for i, b in enumerate(batch)]
+            added = [0] * len(batch)
             for i, n in self.conn.execute(_PG_VOTES, [list(column) for column in zip(
                     *rows, strict=True)]):
                 added[i] = n
@@ -171,17 +171,17 @@ class Votes:
                 added = [self.conn.execute(_VOTE, (
                     b.poll_id, b.voter, b.option_id, b.address, b.voted_at, b.poll_id,
                     b.poll_id, b.address, b.per_address, b.per_address)).rowcount
-                    for b in ballots]
+                    for b in batch]
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
             self.conn.execute("COMMIT")
-        return [COUNTED if n else self._not_counted(b) for n, b in zip(added, ballots, strict=True)]
+        return [COUNTED if n else self._not_counted(b) for n, b in zip(added, batch, strict=True)]
 
-    def _not_counted(self, ballot: Ballot) -> str:
-        if self.closed(ballot.poll_id):
+    def _not_counted(self, vote: Vote) -> str:
+        if self.closed(vote.poll_id):
             return CLOSED
-        return AGAIN if self.choice(ballot.poll_id, ballot.voter) is not None else TOO_MANY
+        return AGAIN if self.choice(vote.poll_id, vote.voter) is not None else TOO_MANY
 
     def choice(self, poll_id: str, voter: str) -> str | None:
         """The option ``voter`` chose, if they voted."""
@@ -233,10 +233,10 @@ class GroupCommit:
         self._pending: list[_Waiting] = []
         self._writing = False
 
-    def record(self, ballot: Ballot, write: Callable[[list[Ballot]], list[str]]) -> str:
-        """Count ``ballot`` with the others that came meanwhile (``write``: what writes a
+    def record(self, vote: Vote, write: Callable[[list[Vote]], list[str]]) -> str:
+        """Count ``vote`` with the others that came meanwhile (``write``: what writes a
         batch, :meth:`Votes.record` on a connection of the leader's): its outcome."""
-        waiting = _Waiting(ballot)
+        waiting = _Waiting(vote)
         with self._lock:
             self._pending.append(waiting)
             waiting.lead = not self._writing
@@ -249,7 +249,7 @@ class GroupCommit:
         with self._lock:
             batch, self._pending = self._pending, []
         try:
-            outcomes = write([w.ballot for w in batch])
+            outcomes = write([w.vote for w in batch])
         except BaseException as error:  # each vote of the batch is answered with it
             for w in batch:
                 w.error = error
@@ -270,8 +270,8 @@ class GroupCommit:
 class _Waiting:
     """A vote waiting for its batch: its outcome, or the error that stopped the batch."""
 
-    def __init__(self, ballot: Ballot) -> None:
-        self.ballot = ballot
+    def __init__(self, vote: Vote) -> None:
+        self.vote = vote
         self.done = threading.Event()
         self.lead = False
         self.outcome: str | None = None

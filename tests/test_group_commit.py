@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 import time
 
-from liveblog.votes import AGAIN, COUNTED, Ballot, GroupCommit
+from liveblog.votes import AGAIN, COUNTED, GroupCommit, Vote
 
 
-def ballot(voter: str) -> Ballot:
-    return Ballot("poll", "a", voter, "address", "2026-12-07T00:00:00Z", 10)
+def new_vote(voter: str) -> Vote:
+    return Vote("poll", "a", voter, "address", "2026-12-07T00:00:00Z", 10)
 
 
 def test_votes_that_come_during_a_write_are_written_together_in_the_next():
@@ -19,20 +19,20 @@ def test_votes_that_come_during_a_write_are_written_together_in_the_next():
     first_written, go_on = threading.Event(), threading.Event()
     failing = {"v3"}
 
-    def write(ballots: list[Ballot]) -> list[str]:
-        batches.append([b.voter for b in ballots])
+    def write(batch: list[Vote]) -> list[str]:
+        batches.append([b.voter for b in batch])
         if len(batches) == 1:
             first_written.set()
             assert go_on.wait(10)
-        if failing & {b.voter for b in ballots} and len(batches) == 2:
+        if failing & {b.voter for b in batch} and len(batches) == 2:
             raise OSError("disk full")
-        return [AGAIN if b.voter == "v2" else COUNTED for b in ballots]
+        return [AGAIN if b.voter == "v2" else COUNTED for b in batch]
 
     outcomes: dict[str, object] = {}
 
     def vote(voter: str) -> None:
         try:
-            outcomes[voter] = counting.record(ballot(voter), write)
+            outcomes[voter] = counting.record(new_vote(voter), write)
         except OSError as error:
             outcomes[voter] = error
 
@@ -53,8 +53,8 @@ def test_votes_that_come_during_a_write_are_written_together_in_the_next():
     assert outcomes["v0"] == COUNTED
     assert all(isinstance(outcomes[f"v{i}"], OSError) for i in range(1, 5))
     # the next vote leads a batch of its own: the error stayed with its batch
-    assert counting.record(ballot("v5"), write) == COUNTED
-    assert counting.record(ballot("v2"), write) == AGAIN
+    assert counting.record(new_vote("v5"), write) == COUNTED
+    assert counting.record(new_vote("v2"), write) == AGAIN
 
 
 def test_many_threads_each_get_their_own_outcome():
@@ -63,14 +63,14 @@ def test_many_threads_each_get_their_own_outcome():
     written: list[str] = []
     lock = threading.Lock()
 
-    def write(ballots: list[Ballot]) -> list[str]:
+    def write(batch: list[Vote]) -> list[str]:
         with lock:
-            written.extend(b.voter for b in ballots)
-        return [f"outcome-{b.voter}" for b in ballots]
+            written.extend(b.voter for b in batch)
+        return [f"outcome-{b.voter}" for b in batch]
 
     results: dict[str, str] = {}
     threads = [threading.Thread(target=lambda v=f"r{i}": results.__setitem__(
-        v, counting.record(ballot(v), write))) for i in range(votes)]
+        v, counting.record(new_vote(v), write))) for i in range(votes)]
     for t in threads:
         t.start()
     for t in threads:

@@ -150,7 +150,7 @@ class Voting:
         if not found.open_at(now):
             raise ConflictError("the poll is closed")
         voter, new = self.voter(*tokens)
-        outcome = self.counting.record(votes.Ballot(
+        outcome = self.counting.record(votes.Vote(
             poll_id, option, voter, votes.address_key(self.secret, address), format_time(now),
             self.per_address), self._write)
         if outcome == votes.CLOSED:
@@ -168,9 +168,9 @@ class Voting:
             pass
         return Cast(outcome, dumps(answer), token if new else None)
 
-    def _write(self, ballots: list[votes.Ballot]) -> list[str]:
+    def _write(self, batch: list[votes.Vote]) -> list[str]:
         with self._slot():
-            return self.liveblog.votes().record(ballots)
+            return self.liveblog.votes().record(batch)
 
 
 #: what reading the results may raise (a vote counted is answered 202 all the same)
