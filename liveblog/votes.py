@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import NamedTuple
 
-from events import Connection, EventStore, format_time
+from events import Connection, EventStore, format_time, write_transaction
 from events.backends import connect, is_postgres, table_exists
 
 #: the votes' tables (the common dialect: PostgreSQL's connection translates)
@@ -74,10 +74,9 @@ BEGIN
 END $$"""
 _PG_VOTE_SIGNATURE = "liveblog_vote(text, text, text, text, text, integer, integer)"
 #: votes written together: one statement, the function called once a vote, in order
-_PG_VOTES = ("SELECT b.i, liveblog_vote(b.p, b.v, b.o, b.a, b.t, b.k, b.n) FROM unnest("
-             "?::int[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[],"
-             " ?::int[]) WITH ORDINALITY AS b(i, p, v, o, a, t, k, n, ordinal)"
-             " ORDER BY b.ordinal")
+_PG_VOTES = ("SELECT b.ordinal, liveblog_vote(b.p, b.v, b.o, b.a, b.t, b.k, b.n) FROM unnest("
+             "?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[])"
+             " WITH ORDINALITY AS b(p, v, o, a, t, k, n, ordinal) ORDER BY b.ordinal")
 
 
 class Vote(NamedTuple):
@@ -159,23 +158,18 @@ class Votes:
         vote is written by one statement, atomic under the lock closing takes, and sees the
         ones before it."""
         if self.conn.dialect == "postgresql":  # see _PG_VOTE_FUNCTION
-            rows = [(i, b.poll_id, b.voter, b.option_id, b.address, b.voted_at,
-                     _lock_key(b.poll_id), b.per_address) for i, b in enumerate(batch)]
+            rows = [(b.poll_id, b.voter, b.option_id, b.address, b.voted_at,
+                     _lock_key(b.poll_id), b.per_address) for b in batch]
             added = [0] * len(batch)
-            for i, n in self.conn.execute(_PG_VOTES, [list(column) for column in zip(
+            for ordinal, n in self.conn.execute(_PG_VOTES, [list(column) for column in zip(
                     *rows, strict=True)]):
-                added[i] = n
+                added[ordinal - 1] = n
         else:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(self.conn):  # the votes file's own lock
                 added = [self.conn.execute(_VOTE, (
                     b.poll_id, b.voter, b.option_id, b.address, b.voted_at, b.poll_id,
                     b.poll_id, b.address, b.per_address, b.per_address)).rowcount
                     for b in batch]
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
         return [COUNTED if n else self._not_counted(b) for n, b in zip(added, batch, strict=True)]
 
     def _not_counted(self, vote: Vote) -> str:
@@ -208,12 +202,10 @@ class Votes:
         return self.tally(poll_id)
 
 
-
 def address_key(secret: str, address: str | None) -> str:
     """A reader's address as the votes and questions keep it: a keyed hash, never the address
     itself."""
     return hashlib.sha256(f"{secret}|{address or ''}".encode()).hexdigest()[:24]
-
 
 
 class GroupCommit:

@@ -32,15 +32,12 @@ from events import DATABASE_ERRORS
 from ..domain.errors import DomainError
 from ..pool import PoolExhaustedError
 from ..votes import COUNTED
-from .polls import (
-    VOTER_COOKIE,
-    Cast,
-    VoteSchema,
-    Voting,
-    counted_response,
-    secure_site,
-    voter_cookie,
-)
+from .polls import VOTER_COOKIE, Cast, VoteSchema, Voting, counted_response
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from ..http.requests import Answer
 
 #: what a vote's body may be at most, here (a bigger one goes to Flask, which refuses it)
 MAX_BODY = 1024
@@ -50,10 +47,6 @@ class ReadAgain(io.BytesIO):
     """A body read already by a server that asked :meth:`Ballots.answer_at_once` and was
     declined: the middleware leaves it to Flask without asking again."""
 
-if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
-
-    from ..http.requests import Answer
 
 #: what a vote not counted raises (nothing was written: Flask answers it)
 _NOT_WRITTEN: tuple[type[Exception], ...] = (DomainError, PoolExhaustedError, *DATABASE_ERRORS)
@@ -65,7 +58,6 @@ class Ballots:
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication, voting: Voting) -> None:
         self.app, self.wsgi_app, self.voting = app, wsgi_app, voting
-        self.secure = secure_site(app.config)
         self._added: list[tuple[str, str]] | None = None
 
     def __call__(self, environ: WSGIEnvironment,
@@ -95,7 +87,7 @@ class Ballots:
         headers = [("Content-Type", "application/json"),
                    ("Content-Length", str(len(done.body))), *self._headers()]
         if done.new_token:
-            headers.append(("Set-Cookie", voter_cookie(done.new_token, secure=self.secure)))
+            headers.append(("Set-Cookie", self.voting.cookie(done.new_token)))
         return "202 ACCEPTED", headers, done.body
 
     def _headers(self) -> list[tuple[str, str]]:

@@ -82,6 +82,9 @@ class Voting:
     def __init__(self, liveblog: Liveblog, config: Mapping[str, Any]) -> None:
         self.liveblog = liveblog
         self.secret = str(config["SECRET_KEY"])
+        # on a secure site the voter's cookie may go with a vote from an iframe on a newsroom's
+        # page
+        self.secure = str(config.get("PUBLIC_URL") or "").startswith("https://")
         self._voter_key = key(self.secret, "voter")
         self.per_address = int(config["VOTES_PER_ADDRESS"])
         self.definitions = polls.Kept(polls.DEFINITION_TTL)
@@ -93,6 +96,7 @@ class Voting:
     def poll(self, poll_id: str, *, fresh: bool = False) -> polls.Poll:
         if fresh:
             self.definitions.forget(poll_id)
+
         def find() -> polls.Poll:
             with self._slot() as store:
                 return polls.find(store.conn, poll_id)
@@ -111,6 +115,12 @@ class Voting:
     def sign(self, voter: str) -> str:
         mac = hmac.new(self._voter_key, voter.encode(), hashlib.sha256).hexdigest()
         return f"{voter}.{mac[:24]}"
+
+    def cookie(self, token: str) -> str:
+        """The Set-Cookie value that says who voted: ``token``, signed by :meth:`sign`."""
+        return dump_cookie(VOTER_COOKIE, token, max_age=365 * 24 * 3600, path="/api/polls",
+                           httponly=True, secure=self.secure,
+                           samesite="None" if self.secure else "Lax")
 
     def voter(self, *tokens: str | None) -> tuple[str, bool]:
         """The voter's id, from the first of ``tokens`` (their cookie, the token they sent)
@@ -192,17 +202,6 @@ def voting() -> Voting:
     return desk
 
 
-def voter_cookie(token: str, *, secure: bool) -> str:
-    """The Set-Cookie value that says who voted (on a secure site it may go with a vote from
-    an iframe on a newsroom's page)."""
-    return dump_cookie(VOTER_COOKIE, token, max_age=365 * 24 * 3600, path="/api/polls",
-                       httponly=True, secure=secure, samesite="None" if secure else "Lax")
-
-
-def secure_site(config: Mapping[str, Any]) -> bool:
-    return str(config.get("PUBLIC_URL") or "").startswith("https://")
-
-
 @blp.route("/<poll>")
 class Poll(MethodView):
     @blp.response(200, ResultsSchema)
@@ -231,11 +230,11 @@ class PollVotes(MethodView):
 
 def cast(poll: str, option: str, given_voter: str | None) -> Response:
     """A reader's vote, in a request's context: its answer (202, or a problem)."""
-    done = voting().cast(poll, option, (request.cookies.get(VOTER_COOKIE), given_voter),
-                         request.remote_addr)
+    desk = voting()
+    done = desk.cast(poll, option, (request.cookies.get(VOTER_COOKIE), given_voter),
+                     request.remote_addr)
     if done.outcome == votes.TOO_MANY:
-        limit = voting().per_address
-        return problem(429, f"at most {limit} votes in a poll from one address",
+        return problem(429, f"at most {desk.per_address} votes in a poll from one address",
                        slug="too-many-votes", title="Too many votes",
                        headers={"Retry-After": "3600"})
     if done.outcome == votes.AGAIN:
@@ -248,8 +247,7 @@ def counted_response(done: Cast) -> Response:
     """The answer to a counted vote (in a request's or the app's context)."""
     response = json_response(None, 202, {"Cache-Control": policies().secret}, raw=done.body)
     if done.new_token:
-        response.headers.add("Set-Cookie", voter_cookie(done.new_token,
-                                                        secure=secure_site(current_app.config)))
+        response.headers.add("Set-Cookie", voting().cookie(done.new_token))
     return response
 
 
