@@ -19,12 +19,14 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from .backends import Connection
+from .backends import Connection, write_transaction
 from .projections import Handler, Projection, Row, Rows, SealedColumns, Tables
 from .records import RecordedEvent
 
 #: the suffix of a wrapped table's versions table
 VERSIONS = "_versions"
+#: rows a copy of current versions writes in one transaction
+COPY_CHUNK = 20_000
 
 
 class VersionedRows(Rows):
@@ -234,6 +236,38 @@ class History(Projection):
         for projection in self.wrapped:
             merged.update(projection.sealed)
         return merged
+
+    def holds(self) -> Sequence[Projection]:
+        """The wrapped projections: their rows are the versions still current."""
+        return self.wrapped
+
+    def copy_rows(self, conn: Connection, t: Tables, projection: Projection,
+                  into: Tables) -> None:
+        """Each of ``projection``'s tables filled with its versions still current, in key
+        order, :data:`COPY_CHUNK` rows a transaction (along the unique index on the key of the
+        current versions). They are the same bytes the projection's own fold would write:
+        the same handlers made them, sealed with the same keys."""
+        for table in projection.tables:
+            columns = self.wrapped_columns[table]
+            key, names = columns[0], ", ".join(columns)
+            versions = t[table + VERSIONS]
+            last = None
+            while True:
+                after = "" if last is None else f" AND {key} > ?"
+                bound = conn.execute(
+                    f"SELECT {key} FROM {versions} WHERE valid_to IS NULL{after}"
+                    f" ORDER BY {key} LIMIT 1 OFFSET {COPY_CHUNK - 1}",
+                    () if last is None else (last,)).fetchone()
+                upto = "" if bound is None else f" AND {key} <= ?"
+                with write_transaction(conn):
+                    conn.execute(
+                        f"INSERT INTO {into[table]} ({names}) SELECT {names} FROM {versions}"
+                        f" WHERE valid_to IS NULL{after}{upto}",
+                        tuple(v for v in (last, None if bound is None else bound[0])
+                              if v is not None))
+                if bound is None:
+                    break
+                last = bound[0]
 
     def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
         for projection in self.wrapped:

@@ -404,6 +404,18 @@ class Projection:
         """Event type -> handler. Types not listed are skipped."""
         raise NotImplementedError
 
+    def holds(self) -> Sequence[Projection]:
+        """The projections whose rows this one's tables hold as well (a history holds its
+        wrapped projections' current rows): a rebuild of both folds the log into this one
+        and copies their rows from it with :meth:`copy_rows`. None by default."""
+        return ()
+
+    def copy_rows(self, conn: Connection, t: Tables, projection: Projection,
+                  into: Tables) -> None:
+        """Fill the fresh tables ``into`` of ``projection`` (one of :meth:`holds`) from this
+        projection's tables ``t``, in short transactions."""
+        raise NotImplementedError
+
     def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
         """``(table, key)`` of every row the handler of ``event`` may read."""
         raise NotImplementedError
@@ -430,6 +442,21 @@ class Projection:
             cached = self.handlers()
             self.__dict__["_handler_cache"] = cached
         return cached
+
+
+def _holders(chosen: Sequence[Projection]) -> dict[str, Projection]:
+    """Of the projections ``chosen``, those whose rows another chosen one holds (the very same
+    kind of projection, at the same version), each with the one that holds them."""
+    by_name = {p.name: p for p in chosen}
+    holders = {}
+    for holder in chosen:
+        for held in holder.holds():
+            same = by_name.get(held.name)
+            if (same is not None and same is not holder and type(same) is type(held)
+                    and same.version == held.version):
+                holders[same.name] = holder
+    # a holder whose own rows are copied would be copied from before it is filled
+    return {name: holder for name, holder in holders.items() if holder.name not in holders}
 
 
 class ProjectionRunner:
@@ -617,8 +644,11 @@ class ProjectionRunner:
         # The fresh tables are ours alone: rows held in memory are the whole truth about them,
         # folding needs no lock, and rows are written in short transactions, so editors'
         # writes go on meanwhile and never wait long for the write lock.
+        # a projection another one chosen holds the rows of is copied from it, not folded
+        copied = _holders(chosen)
+        folded = [p for p in chosen if p.name not in copied]
         rows = {p.name: p.rows_class(p, conn, fresh[p.name], complete=True, keep=True)
-                for p in chosen}
+                for p in folded}
         target = self.store.head().position
         events = self.store.read_all(0, until=target, page_size=self.batch_size)
         done = total = 0
@@ -626,7 +656,7 @@ class ProjectionRunner:
         # batch (the swap below is as durable as the connection is)
         with relaxed_durability(conn):
             while batch := list(itertools.islice(events, self.batch_size)):
-                for projection in chosen:
+                for projection in folded:
                     projection.apply_rows(rows[projection.name], batch)
                     # rows stay in memory, each written once, until there are too many
                     self._bound(rows[projection.name])
@@ -634,8 +664,15 @@ class ProjectionRunner:
                 total += len(batch)
                 if progress is not None:
                     progress(done, target)
-            for projection in chosen:
-                self._write(rows[projection.name])
+            for projection in folded + [p for p in chosen if p.name in copied]:
+                if projection.name in copied:
+                    holder = copied[projection.name]
+                    holder.copy_rows(conn, fresh[holder.name], projection, fresh[projection.name])
+                    # the tail below reads its rows from the tables
+                    rows[projection.name] = projection.rows_class(projection, conn,
+                                                                  fresh[projection.name])
+                else:
+                    self._write(rows[projection.name])
                 # one statement (and one short transaction) an index
                 projection.create_indexes(conn, fresh[projection.name])
         if progress is not None and total == 0:

@@ -4,7 +4,10 @@ the log up to there gives."""
 
 from __future__ import annotations
 
-from events import NewEvent, ProjectionRunner, projections
+import threading
+
+from events import EventStore, NewEvent, ProjectionRunner, projections
+from events import history as history_module
 from events.history import AsOf, History, VersionedRows
 
 from .counting import Counting, snapshot
@@ -92,3 +95,60 @@ def test_an_erasure_rewrites_every_earlier_version_of_its_key(store):
                  then=erasing.apply_inline)
     totals = [r[3] for r in versions(store.conn)[0]]
     assert totals == [0, 0, 0, 0]  # the version made in the same batch before it too
+
+
+
+def test_a_rebuild_copies_the_rows_a_history_holds_instead_of_folding_them(store, database,
+                                                                          clock, monkeypatch):
+    """Rebuilt together, a projection's rows are its history's current versions, copied a
+    few at a time: the rows a replay of the log gives (removed ones staying removed), the
+    projection's own handlers running only for what was appended during the rebuild."""
+    folded = []
+
+    class Watched(Counting):
+        def _counted(self, rows, event):
+            folded.append(event.position)
+            super()._counted(rows, event)
+
+    class WatchedHistory(CountingHistory):
+        wrapped = (Watched(),)
+
+    runner = ProjectionRunner(store, [Watched(), WatchedHistory()], batch_size=4)
+    runner.start()
+    for i in range(30):
+        store.append(f"s{i % 11}", [NewEvent("Added", {"amount": i})], then=runner.apply_inline)
+        if i % 8 == 3:
+            store.append(f"s{i % 11}", [NewEvent("Cleared", {})], then=runner.apply_inline)
+
+    def append_elsewhere():
+        other = EventStore.open(database, clock=clock)
+        try:
+            other.append("s3", [NewEvent("Added", {"amount": 100})], then=ProjectionRunner(
+                other, [Watched(), WatchedHistory()]).apply_inline)
+        finally:
+            other.close()
+
+    writers: list[threading.Thread] = []
+    copy_rows = WatchedHistory.copy_rows
+
+    def copy_while_another_appends(self, *args):
+        if not writers:  # after the fold, before the swap: it is the rebuild's tail
+            writers.append(threading.Thread(target=append_elsewhere))
+            writers[0].start()
+            writers[0].join(10)
+        copy_rows(self, *args)
+
+    monkeypatch.setattr(WatchedHistory, "copy_rows", copy_while_another_appends)
+    monkeypatch.setattr(history_module, "COPY_CHUNK", 3)
+    folded.clear()
+    head = runner.rebuild()
+    assert writers and head == store.head().position == 30 + 4 + 1
+    # the history folded the 30 additions; the projection itself none of them (folding both
+    # would be 60); the one appended meanwhile, both, inline and in the rebuild's tail
+    assert len(folded) == 30 + 2 + 2 and folded.count(head) == 4
+    replayed, _ = ProjectionRunner(store, []).as_of(Counting(), position=head)
+    try:
+        assert snapshot(store.conn) == snapshot(replayed)
+        assert len(snapshot(replayed)[0]) > 3  # more rows than one chunk copies
+    finally:
+        replayed.close()
