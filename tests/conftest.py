@@ -22,6 +22,7 @@ import pytest
 
 from events import EventStore
 
+from . import TEST_SYNCHRONOUS
 from .postgres import SERVER, own_database, with_schema
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -154,7 +155,7 @@ def app(database, clock, app_config):
     from liveblog import create_app
 
     application = create_app({"TESTING": True, "DATABASE": database, "CLOCK": clock,
-                              **app_config})
+                              "SYNCHRONOUS": TEST_SYNCHRONOUS, **app_config})
     yield application
     application.extensions["liveblog"].shutdown()
 

@@ -16,6 +16,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import TEST_SYNCHRONOUS
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -86,7 +88,8 @@ class Server:
         # the metrics' files in a folder of the test's own: a node a test kills cannot remove
         # the one `serve` would make, and it would stay behind in /tmp
         self.metrics = tempfile.mkdtemp(prefix="liveblog-test-metrics-")
-        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics, **(extra_env or {})}
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": self.metrics,
+               "LIVEBLOG_SYNCHRONOUS": TEST_SYNCHRONOUS, **(extra_env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "liveblog", "serve", "--db", str(db), "--port",
              str(self.port), *(("--workers", str(workers)) if workers else ()), *extra_args],

@@ -236,6 +236,7 @@ def test_editors_see_who_else_is_editing_a_post(site, browser):
     jane, john = sign_in(browser, site, "jane"), sign_in(browser, site, "john")
     jane.goto(f"{site.base}/console#/blogs/{post['blog_id']}/posts/{post['id']}")
     jane.wait_for_selector("#post-form")
+    before = jane.locator("#pinned").bounding_box()
     john.goto(f"{site.base}/console#/blogs/{post['blog_id']}")
     john.locator(f"tr[data-post-id='{post['id']}'] .presence",
                  has_text="Jane Roe is editing").wait_for(timeout=8_000)
@@ -244,6 +245,9 @@ def test_editors_see_who_else_is_editing_a_post(site, browser):
         timeout=8_000)
     jane.locator("#presence", has_text="John Doe is editing this post too").wait_for(
         timeout=8_000)
+    # the line arriving moved nothing under Jane's hand (a click on the pin, say, would land
+    # elsewhere: a test clicking it at that moment found it unchanged)
+    assert jane.locator("#pinned").bounding_box() == before
     jane.click("text=← Back to the blog")  # leaving says so at once
     john.locator("#presence", has_text="Jane Roe").wait_for(state="detached", timeout=8_000)
 

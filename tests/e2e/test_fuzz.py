@@ -39,6 +39,9 @@ expected-statuses = ["400", "401", "403", "404", "405", "406", "409", "413", "41
 
 [checks.missing_required_header]
 expected-statuses = ["400", "401", "403", "406", "415", "422", "428"]
+
+[generation]
+database = "none"
 """
 
 
