@@ -643,8 +643,8 @@ class ProjectionRunner:
                 replaced[projection.name] = checkpoint is not None
         # The fresh tables are ours alone: rows held in memory are the whole truth about them,
         # folding needs no lock, and rows are written in short transactions, so editors'
-        # writes go on meanwhile and never wait long for the write lock.
-        # a projection another one chosen holds the rows of is copied from it, not folded
+        # writes go on meanwhile and never wait long for the write lock. A projection whose
+        # rows another one chosen holds is copied from it, not folded.
         copied = _holders(chosen)
         folded = [p for p in chosen if p.name not in copied]
         rows = {p.name: p.rows_class(p, conn, fresh[p.name], complete=True, keep=True)
@@ -664,17 +664,7 @@ class ProjectionRunner:
                 total += len(batch)
                 if progress is not None:
                     progress(done, target)
-            for projection in folded + [p for p in chosen if p.name in copied]:
-                if projection.name in copied:
-                    holder = copied[projection.name]
-                    holder.copy_rows(conn, fresh[holder.name], projection, fresh[projection.name])
-                    # the tail below reads its rows from the tables
-                    rows[projection.name] = projection.rows_class(projection, conn,
-                                                                  fresh[projection.name])
-                else:
-                    self._write(rows[projection.name])
-                # one statement (and one short transaction) an index
-                projection.create_indexes(conn, fresh[projection.name])
+            self._fill(chosen, copied, rows, fresh)
         if progress is not None and total == 0:
             progress(0, target)
         settle(conn)
@@ -706,6 +696,24 @@ class ProjectionRunner:
             for logical in projection.tables:
                 drop_table_unzeroed(conn, f"{logical}{_RETIRED}")
         return total
+
+    def _fill(self, chosen: list[Projection], copied: Mapping[str, Projection],
+              rows: dict[str, Rows], fresh: Mapping[str, Tables]) -> None:
+        """Finish a rebuild's fresh tables: write what was folded and still held, then copy
+        the rows held by another projection (``copied``: by name, the holder), and build each
+        one's indexes. ``rows`` then has, for a copied projection, rows read from its tables."""
+        conn = self.store.conn
+        for projection in [p for p in chosen if p.name not in copied] + [
+                p for p in chosen if p.name in copied]:
+            if projection.name in copied:
+                holder = copied[projection.name]
+                holder.copy_rows(conn, fresh[holder.name], projection, fresh[projection.name])
+                rows[projection.name] = projection.rows_class(projection, conn,
+                                                              fresh[projection.name])
+            else:
+                self._write(rows[projection.name])
+            # one statement (and one short transaction) an index
+            projection.create_indexes(conn, fresh[projection.name])
 
     def _write(self, rows: Rows) -> None:
         """Write a rebuild's changed rows, :data:`_WRITE_CHUNK` rows a transaction."""
