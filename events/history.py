@@ -251,23 +251,20 @@ class History(Projection):
             columns = self.wrapped_columns[table]
             key, names = columns[0], ", ".join(columns)
             versions = t[table + VERSIONS]
-            last = None
+            after = ""  # past the keys copied so far: none yet
+            params: tuple[Any, ...] = ()
             while True:
-                after = "" if last is None else f" AND {key} > ?"
                 bound = conn.execute(
                     f"SELECT {key} FROM {versions} WHERE valid_to IS NULL{after}"
-                    f" ORDER BY {key} LIMIT 1 OFFSET {COPY_CHUNK - 1}",
-                    () if last is None else (last,)).fetchone()
-                upto = "" if bound is None else f" AND {key} <= ?"
+                    f" ORDER BY {key} LIMIT 1 OFFSET {COPY_CHUNK - 1}", params).fetchone()
+                upto, through = ("", ()) if bound is None else (f" AND {key} <= ?", (bound[0],))
                 with write_transaction(conn):
                     conn.execute(
                         f"INSERT INTO {into[table]} ({names}) SELECT {names} FROM {versions}"
-                        f" WHERE valid_to IS NULL{after}{upto}",
-                        tuple(v for v in (last, None if bound is None else bound[0])
-                              if v is not None))
+                        f" WHERE valid_to IS NULL{after}{upto}", (*params, *through))
                 if bound is None:
                     break
-                last = bound[0]
+                after, params = f" AND {key} > ?", (bound[0],)
 
     def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
         for projection in self.wrapped:

@@ -217,7 +217,6 @@ class Keys:
         ready = None if fresh else self._ready.get(stream_id)
         if ready is not None:
             return ready
-        self._ready.pop(stream_id, None)
         raw = self._raw_key(stream_id, create=create, fresh=fresh)
         if raw is None:
             return None
@@ -280,8 +279,11 @@ class Keys:
                 self._sealed.clear()  # some may be sealed with a key that was never stored
                 self._sealed_bytes = 0
             for kind, what in self._unsettled:
-                (self._cache if kind == "stream" else self._groups).pop(what, None)
-                self._ready.pop(what, None)
+                if kind == "stream":
+                    self._cache.pop(what, None)
+                    self._ready.pop(what, None)
+                else:
+                    self._groups.pop(what, None)
         self._unsettled.clear()
 
 

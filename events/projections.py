@@ -703,8 +703,7 @@ class ProjectionRunner:
         the rows held by another projection (``copied``: by name, the holder), and build each
         one's indexes. ``rows`` then has, for a copied projection, rows read from its tables."""
         conn = self.store.conn
-        for projection in [p for p in chosen if p.name not in copied] + [
-                p for p in chosen if p.name in copied]:
+        for projection in sorted(chosen, key=lambda p: p.name in copied):  # holders first
             if projection.name in copied:
                 holder = copied[projection.name]
                 holder.copy_rows(conn, fresh[holder.name], projection, fresh[projection.name])
