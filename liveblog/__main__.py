@@ -1,5 +1,7 @@
 """The command line (`liveblog`, or python -m liveblog)."""
 
+import atexit
+import gc
 import sys
 
 #: the commands that run the server: gevent's workers need every blocking call made cooperative
@@ -9,6 +11,11 @@ SERVING = ("serve", "demo")
 
 def run() -> None:
     """Patch for gevent when serving, then run the command."""
+    # Registered first, so it runs last: what is left is frozen, and the interpreter's
+    # teardown does not walk it with the cycle collector again and again (0.2 s of every
+    # exit here: of each command, of serve's processes at a stop). Nothing of ours relies on
+    # a collection at exit: connections and files are closed where they are used.
+    atexit.register(gc.freeze)
     if sys.argv[1:2] and sys.argv[1] in SERVING:
         from gevent import monkey  # only when serving: the other commands stay unpatched
 

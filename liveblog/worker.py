@@ -11,11 +11,16 @@ seconds after that (a body shorter than its Content-Length, a reader that stoppe
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
 import gevent
+import gevent.event
+from gevent.pool import Pool
+from gevent.server import StreamServer
 from gunicorn import SERVER
+from gunicorn.sock import ssl_context
 from gunicorn.util import http_date, unquote_to_wsgi_str
 from gunicorn.workers.base_async import AsyncWorker
 from gunicorn.workers.ggevent import GeventWorker
@@ -44,6 +49,8 @@ class Worker(GeventWorker):  # type: ignore[misc]
 
     _date = (0, "")
     _long_polls: Any = None
+    #: set when a graceful stop begins (made in :meth:`run`, after the fork)
+    _stopping: gevent.event.Event | None = None
 
     def handle_exit(self, sig: Any, frame: Any) -> None:
         """A graceful stop (SIGTERM): held long polls are answered now, from a greenlet (not
@@ -52,6 +59,39 @@ class Worker(GeventWorker):  # type: ignore[misc]
         super().handle_exit(sig, frame)
         if self._long_polls is not None:
             gevent.spawn(self._long_polls.drain)
+        if self._stopping is not None:
+            gevent.spawn(self._stopping.set)
+
+    def run(self) -> None:
+        """Serve until stopped, as gunicorn's gevent worker does, except that a graceful stop
+        is acted on at once and the worker exits the moment its last connection ends (within
+        the graceful timeout), where gunicorn's looks once a second for each: an idle node
+        stopped in 1 to 2 s; it stops in a few milliseconds now."""
+        self._stopping = gevent.event.Event()
+        ssl = {"ssl_context": ssl_context(self.cfg)} if self.cfg.is_ssl else {}
+        servers = []
+        for sock in self.sockets:
+            sock.setblocking(1)
+            server = StreamServer(sock, handle=functools.partial(self.handle, sock),
+                                  spawn=Pool(self.worker_connections), **ssl)
+            if self.cfg.workers > 1:
+                server.max_accept = 1  # (as gunicorn's: workers share the accepts)
+            server.start()
+            servers.append(server)
+        while self.alive:
+            self.notify()
+            self._stopping.wait(1.0)
+        for server in servers:
+            server.close()  # accept no more
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        for server in servers:
+            # the connections open finish their requests; the master hears from us each second
+            while not server.pool.join(timeout=max(0.0, min(1.0, deadline - time.monotonic()))):
+                if time.monotonic() >= deadline:
+                    self.log.warning("Worker graceful timeout (pid:%s)", self.pid)
+                    server.stop(timeout=1)
+                    break
+                self.notify()
 
     def handle(self, listener: Any, client: Any, addr: Any) -> None:
         client.settimeout(IO_TIMEOUT)  # GeventWorker.handle would make the socket wait forever

@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from events import EventStore
+
 from .server import Server, editor_token
 
 pytestmark = pytest.mark.slow
@@ -257,3 +259,43 @@ def test_a_stopping_node_answers_its_held_polls_at_once_and_exits(server):
     assert [status for status, _ in answered] == [200] * 20
     assert max(took for _, took in answered) < 5.0
     assert gone < 10.0  # within gunicorn's graceful timeout, which it no longer waits out
+
+
+async def _midway_then_stopped(server: Server) -> tuple[int, dict, float, float]:
+    """An editor's publish half sent, then SIGTERM, then the rest of it: its answer, and when
+    the answer came and when the node was gone, in seconds after the signal."""
+    raw = _post("/api/blogs", {"title": "Midway", "slug": "midway"},
+                f"Authorization: {server.auth['Authorization']}")
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    try:
+        writer.write(raw[:-10])
+        await writer.drain()
+        await asyncio.sleep(0.5)  # the worker is reading the request now
+        signalled = time.monotonic()
+        server.proc.terminate()
+        await asyncio.sleep(1.5)  # a stop that cut connections off would have by now
+        writer.write(raw[-10:])
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        answered = time.monotonic() - signalled
+        lines = head.decode("latin-1").split("\r\n")
+        fields = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
+    finally:
+        writer.close()
+    await asyncio.get_running_loop().run_in_executor(None, server.proc.wait, 30)
+    return int(lines[0].split()[1]), fields, answered, time.monotonic() - signalled
+
+
+def test_a_stopping_node_finishes_the_request_under_way_then_exits(server):
+    """A graceful stop waits for a request it is reading (not a whole second more), and that
+    request's write is kept."""
+    with ThreadPoolExecutor(1) as runner:
+        status, fields, answered, gone = runner.submit(
+            lambda: asyncio.run(_midway_then_stopped(server))).result()
+    assert status == 201 and fields["connection"] == "close"
+    assert answered >= 1.5 and gone < answered + 5.0
+    store = EventStore.open(str(server.db))
+    try:
+        assert [e.data["slug"] for e in store.read_all(types=["BlogCreated"])] == ["midway"]
+    finally:
+        store.close()
