@@ -258,7 +258,7 @@ class History(Projection):
                     f"SELECT {key} FROM {versions} WHERE valid_to IS NULL{after}"
                     f" ORDER BY {key} LIMIT 1 OFFSET {COPY_CHUNK - 1}", params).fetchone()
                 upto, through = ("", ()) if bound is None else (f" AND {key} <= ?", (bound[0],))
-                with write_transaction(conn):
+                with write_transaction(conn, yielding=True):
                     conn.execute(
                         f"INSERT INTO {into[table]} ({names}) SELECT {names} FROM {versions}"
                         f" WHERE valid_to IS NULL{after}{upto}", (*params, *through))

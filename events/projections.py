@@ -630,7 +630,7 @@ class ProjectionRunner:
         fresh: dict[str, Tables] = {}
         generations: dict[str, int] = {}
         replaced: dict[str, bool] = {}
-        with write_transaction(conn):
+        with write_transaction(conn, yielding=True):
             for projection in chosen:
                 checkpoint = self._checkpoint(conn, projection)
                 generation = (checkpoint[2] if checkpoint else 0) + 1
@@ -668,7 +668,7 @@ class ProjectionRunner:
         if progress is not None and total == 0:
             progress(0, target)
         settle(conn)
-        with write_transaction(conn):
+        with write_transaction(conn, yielding=True):
             # Events appended while we rebuilt, then the swap, under one write lock.
             tail = list(self.store.read_all(done))
             for projection in chosen:
@@ -718,7 +718,7 @@ class ProjectionRunner:
         """Write a rebuild's changed rows, :data:`_WRITE_CHUNK` rows a transaction."""
         more = True
         while more:
-            with write_transaction(self.store.conn):
+            with write_transaction(self.store.conn, yielding=True):
                 more = rows.flush(most=_WRITE_CHUNK)
 
     def _bound(self, rows: Rows) -> None:
@@ -726,7 +726,7 @@ class ProjectionRunner:
         held longest, down to half of it, :data:`_WRITE_CHUNK` rows a transaction."""
         more = rows.over()
         while more:
-            with write_transaction(self.store.conn):
+            with write_transaction(self.store.conn, yielding=True):
                 more = rows.evict(_WRITE_CHUNK)
 
     # -- as-of ---------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from events import (
     write_transaction,
 )
 from events import verify as verify_chain
-from events.backends import is_read_only_error
+from events.backends import SIDE_FILES, is_read_only_error
 from events.jsonl import export_lines
 
 from . import checkpoints, media, queries
@@ -388,7 +388,7 @@ def _remove_if_refused(db_path: str) -> None:
 
     def remove() -> None:  # runs after the command's connection closed (callbacks run LIFO)
         if context.meta.get("liveblog.failed"):
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", *SIDE_FILES):
                 with contextlib.suppress(FileNotFoundError):
                     os.remove(db_path + suffix)
 

@@ -28,12 +28,14 @@ from .base import (
     read_snapshot,
     write_transaction,
 )
+from .sqlite import SIDE_FILES
 
 __all__ = ["POSTGRES_SCHEMES", "Connection", "Cursor", "Watcher", "is_postgres",
            "read_snapshot", "write_transaction", "check_name", "connect", "upgrade_lock",
            "table_exists", "connect_read_only",
            "relaxed_durability", "settle", "DATABASE_ERRORS", "unique_violation",
-           "is_read_only_error", "unavailable", "watcher", "scrub", "drop_table_unzeroed"]
+           "is_read_only_error", "unavailable", "watcher", "scrub", "drop_table_unzeroed",
+           "SIDE_FILES"]
 
 
 def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000,
@@ -142,7 +144,7 @@ def drop_table_unzeroed(conn: Connection, table: str, *, step: int = 5000,
     of the machine (no sync each): a table left half dropped is still named as retired, and the
     next rebuild drops it before it swaps."""
     if conn.dialect != "sqlite":
-        with write_transaction(conn):
+        with write_transaction(conn, yielding=True):
             conn.execute(f'DROP TABLE IF EXISTS "{table}"')
         return
     conn.execute("PRAGMA secure_delete = OFF")
@@ -151,10 +153,10 @@ def drop_table_unzeroed(conn: Connection, table: str, *, step: int = 5000,
             for (index,) in conn.execute(
                     "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
                     " AND sql IS NOT NULL", (table,)).fetchall():
-                with write_transaction(conn):
+                with write_transaction(conn, yielding=True):
                     conn.execute(f'DROP INDEX IF EXISTS "{index}"')
             while True:
-                with write_transaction(conn):
+                with write_transaction(conn, yielding=True):
                     if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
                                     " AND name = ?", (table,)).fetchone() is None:
                         return

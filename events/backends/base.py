@@ -45,7 +45,7 @@ class Connection(Protocol):
     @property
     def in_transaction(self) -> bool: ...
 
-    def begin_write(self) -> None: ...
+    def begin_write(self, *, yielding: bool = False) -> None: ...
 
     def begin_read(self) -> None: ...
 
@@ -60,12 +60,15 @@ def is_postgres(database: str) -> bool:
 
 
 @contextlib.contextmanager
-def write_transaction(conn: Connection) -> Iterator[Connection]:
+def write_transaction(conn: Connection, *, yielding: bool = False) -> Iterator[Connection]:
     """Run the block in a write transaction, or in a savepoint when one is open.
 
     The transaction excludes every other writer of the database (``begin_write``), so what the
     block reads stays true until it commits. Commits when the block ends, rolls everything back
     when it raises.
+
+    :param yielding: background work, one of many short transactions (a rebuild's): writers
+        waiting for the database go first.
     """
     if conn.in_transaction:
         conn.execute("SAVEPOINT events_write")
@@ -84,7 +87,7 @@ def write_transaction(conn: Connection) -> Iterator[Connection]:
     keys = getattr(conn, "_event_keys", None)  # events.keys: caches to settle at the end
     if keys is not None:
         keys.settled(committed=False)  # an earlier transaction ended unseen (a dropped one)
-    conn.begin_write()
+    conn.begin_write(yielding=yielding)
     try:
         yield conn
     except BaseException:

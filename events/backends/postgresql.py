@@ -111,8 +111,9 @@ class PostgresConnection:
         """True inside an explicit transaction (False once the connection broke)."""
         return self.raw.info.transaction_status not in (_IDLE, _UNKNOWN)
 
-    def begin_write(self) -> None:
-        """Start a transaction and take the database's one writer lock (released at its end)."""
+    def begin_write(self, *, yielding: bool = False) -> None:
+        """Start a transaction and take the database's one writer lock (released at its end).
+        Its waiters are a queue, served in turn: ``yielding`` work needs nothing more."""
         self._notify = None
         raw = self._live()
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 import sqlite3
 import threading
@@ -16,15 +18,69 @@ _UNAVAILABLE = ("database or disk is full", "readonly database", "database is lo
                 "disk i/o error", "unable to open database", "database table is locked")
 
 
+#: the file beside a database through which writers waiting for its write lock are seen (see
+#: :meth:`SQLiteConnection.begin_write`); with SQLite's own, the files a database is made of
+GATE = "-writers"
+SIDE_FILES = ("-wal", "-shm", GATE)
+#: the longest background work waits for writers before it takes the lock anyway (a stream of
+#: writes that never ends must not stop a rebuild)
+GIVE_WAY_MAX = 2.0
+
+
 class SQLiteConnection(sqlite3.Connection):
     """A sqlite3 connection that speaks :class:`events.backends.Connection` (C speed for the
     rest: the store's statements go straight to sqlite3)."""
 
     dialect = "sqlite"
+    #: the database's file path (set by :func:`connect`; None: in memory)
+    path: str | None = None
+    #: the gate file, open (with the process that opened it: a forked child opens its own)
+    _gate: tuple[int, int] | None = None
 
-    def begin_write(self) -> None:
-        """Take SQLite's write lock now: no other writer until this transaction ends."""
-        self.execute("BEGIN IMMEDIATE")
+    def begin_write(self, *, yielding: bool = False) -> None:
+        """Take SQLite's write lock now: no other writer until this transaction ends.
+
+        SQLite's lock is not a queue: a writer that finds it taken sleeps and tries again (up to
+        100 ms apart), and work that writes one short transaction after another (a rebuild's)
+        takes it again microseconds after each commit, so a writer could wait seconds for a try
+        that falls in a gap. So a writer holds a shared lock on the gate file while it waits, and
+        ``yielding`` work (a rebuild) starts a transaction only once no writer holds it (or after
+        :data:`GIVE_WAY_MAX` seconds): a waiting editor then waits for one transaction at most.
+        """
+        gate = self._gate_fd()
+        if gate is None:
+            self.execute("BEGIN IMMEDIATE")
+        elif yielding:
+            _give_way(gate)
+            self.execute("BEGIN IMMEDIATE")
+        else:
+            while True:  # held exclusively only for an instant (see _give_way)
+                try:
+                    fcntl.flock(gate, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    time.sleep(0.0005)
+            try:
+                self.execute("BEGIN IMMEDIATE")
+            finally:
+                fcntl.flock(gate, fcntl.LOCK_UN)
+
+    def _gate_fd(self) -> int | None:
+        if self.path is None:
+            return None
+        if self._gate is None or self._gate[1] != os.getpid():
+            try:
+                self._gate = (os.open(self.path + GATE, os.O_RDWR | os.O_CREAT, 0o644),
+                              os.getpid())
+            except OSError:
+                return None  # (a folder this process cannot write: it cannot write the WAL)
+        return self._gate[0]
+
+    def close(self) -> None:
+        if self._gate is not None and self._gate[1] == os.getpid():
+            os.close(self._gate[0])
+        self._gate = None
+        super().close()
 
     def begin_read(self) -> None:
         """A deferred transaction: in WAL mode, one snapshot for every read in it."""
@@ -57,6 +113,7 @@ def connect(
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         if str(path) != ":memory:":
+            conn.path = str(path)
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute(f"PRAGMA synchronous = {level}")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -67,6 +124,23 @@ def connect(
         conn.close()  # e.g. a read-only file system refusing WAL: leave nothing open
         raise
     return conn
+
+
+def _give_way(gate: int) -> None:
+    """Wait until no writer waits for the write lock (no shared lock on the gate), at most
+    :data:`GIVE_WAY_MAX` seconds. The exclusive lock that tells is let go at once: a writer
+    arriving after this waits for the transaction about to start, no longer."""
+    deadline = time.monotonic() + GIVE_WAY_MAX
+    while True:
+        try:
+            fcntl.flock(gate, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if time.monotonic() < deadline:
+                time.sleep(0.002)
+                continue
+            return
+        fcntl.flock(gate, fcntl.LOCK_UN)
+        return
 
 
 def connect_read_only(path: str | Path, *, check_same_thread: bool = True) -> SQLiteConnection:
