@@ -119,6 +119,14 @@ class Server:
         except urllib.error.HTTPError as error:
             with error:
                 return Reply(error.code, dict(error.headers), error.read())
+        except urllib.error.URLError as error:
+            if self.proc.poll() is None or self.proc.stderr is None:
+                raise
+            # the server is gone: say how it ended, not just that nothing answers (still an
+            # OSError, as callers that expect a server to be gone catch)
+            said = self.proc.stderr.read().decode(errors="replace")[-4000:]
+            raise ConnectionError(f"the server exited ({self.proc.returncode}) before"
+                                  f" {method} {path}: {said}") from error
 
     def stop(self) -> None:
         stop_process(self.proc, signal.SIGTERM, 20)

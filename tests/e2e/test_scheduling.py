@@ -93,7 +93,9 @@ def test_two_schedulers_firing_the_same_jobs_publish_each_post_once(database):
     app = create_app({"DATABASE": str(db)})
     actor = Actor("cli", "tests")
     blog_id = new_id()
-    soon = datetime.now(UTC) + timedelta(seconds=1)
+    # far enough ahead that the twenty posts are all made before it on a loaded machine (a
+    # CI run once took over a second: "publish_at must be in the future")
+    soon = datetime.now(UTC) + timedelta(seconds=3)
     with app.app_context():
         service().handle(cmd.CreateBlog(blog_id, "race", "Race"), actor)
         ids = [new_id() for _ in range(20)]
