@@ -54,12 +54,7 @@ class SQLiteConnection(sqlite3.Connection):
             _give_way(gate)
             self.execute("BEGIN IMMEDIATE")
         else:
-            while True:  # held exclusively only for an instant (see _give_way)
-                try:
-                    fcntl.flock(gate, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    time.sleep(0.0005)
+            _flock(gate, fcntl.LOCK_SH, pause=0.0005)  # (held exclusively only for an instant)
             try:
                 self.execute("BEGIN IMMEDIATE")
             finally:
@@ -130,17 +125,22 @@ def _give_way(gate: int) -> None:
     """Wait until no writer waits for the write lock (no shared lock on the gate), at most
     :data:`GIVE_WAY_MAX` seconds. The exclusive lock that tells is let go at once: a writer
     arriving after this waits for the transaction about to start, no longer."""
-    deadline = time.monotonic() + GIVE_WAY_MAX
+    if _flock(gate, fcntl.LOCK_EX, pause=0.002, deadline=time.monotonic() + GIVE_WAY_MAX):
+        fcntl.flock(gate, fcntl.LOCK_UN)
+
+
+def _flock(gate: int, mode: int, *, pause: float, deadline: float | None = None) -> bool:
+    """Take ``mode`` (shared or exclusive) on the gate, trying again every ``pause`` seconds
+    (never blocking the process: a gevent worker's other requests go on); False once
+    ``deadline`` passed without it."""
     while True:
         try:
-            fcntl.flock(gate, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(gate, mode | fcntl.LOCK_NB)
+            return True
         except BlockingIOError:
-            if time.monotonic() < deadline:
-                time.sleep(0.002)
-                continue
-            return
-        fcntl.flock(gate, fcntl.LOCK_UN)
-        return
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
 
 
 def connect_read_only(path: str | Path, *, check_same_thread: bool = True) -> SQLiteConnection:

@@ -43,14 +43,20 @@ async def _exchange(port: int, raw: bytes, timeout: float) -> tuple[int, dict, b
     try:
         writer.write(raw)
         await writer.drain()
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
-        lines = head.decode("latin-1").split("\r\n")
-        fields = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
+        status, fields = await _head(reader, timeout)
         body = await asyncio.wait_for(
             reader.readexactly(int(fields.get("content-length", "0"))), timeout)
-        return int(lines[0].split()[1]), fields, body, time.monotonic() - began
+        return status, fields, body, time.monotonic() - began
     finally:
         writer.close()
+
+
+async def _head(reader: asyncio.StreamReader, timeout: float) -> tuple[int, dict]:
+    """A reply's status and headers (names in lower case), read up to its body."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+    lines = head.decode("latin-1").split("\r\n")
+    fields = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
+    return int(lines[0].split()[1]), fields
 
 
 def _get(path: str) -> bytes:
@@ -163,16 +169,14 @@ async def _kept_alive_poll(port: int, path: str) -> tuple[int, dict, bytes, floa
     try:
         writer.write(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
         await writer.drain()
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 40)
+        status, fields = await _head(reader, 40)
         took = time.monotonic() - began
-        lines = head.decode("latin-1").split("\r\n")
-        fields = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
         body = await reader.readexactly(int(fields.get("content-length", "0")))
         try:
             closed = await asyncio.wait_for(reader.read(1), 1) == b""
         except TimeoutError:
             closed = False  # kept open for the next request
-        return int(lines[0].split()[1]), fields, body, took, closed
+        return status, fields, body, took, closed
     finally:
         writer.close()
 
@@ -276,14 +280,12 @@ async def _midway_then_stopped(server: Server) -> tuple[int, dict, float, float]
         await asyncio.sleep(1.5)  # a stop that cut connections off would have by now
         writer.write(raw[-10:])
         await writer.drain()
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        status, fields = await _head(reader, 10)
         answered = time.monotonic() - signalled
-        lines = head.decode("latin-1").split("\r\n")
-        fields = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
     finally:
         writer.close()
     await asyncio.get_running_loop().run_in_executor(None, server.proc.wait, 30)
-    return int(lines[0].split()[1]), fields, answered, time.monotonic() - signalled
+    return status, fields, answered, time.monotonic() - signalled
 
 
 def test_a_stopping_node_finishes_the_request_under_way_then_exits(server):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 import time
@@ -18,6 +20,8 @@ from events import (
     verify,
     write_transaction,
 )
+from events.backends import connect
+from events.backends.sqlite import GATE, GIVE_WAY_MAX
 
 
 def added(amount=1, **meta):
@@ -177,8 +181,6 @@ def test_a_writer_waiting_goes_before_background_work_takes_the_lock_again(datab
     """Background work (a rebuild's many short transactions, ``yielding``) lets a writer that
     waits for the lock in first: at most the transaction that was starting as it came goes
     before it (SQLite's own waiting would retry up to 100 ms apart and miss every gap)."""
-    from events.backends import connect
-
     EventStore.open(database).close()
     background, writer = connect(database, check_same_thread=False), connect(database)
     started: list[float] = []
@@ -212,12 +214,6 @@ def test_a_writer_waiting_goes_before_background_work_takes_the_lock_again(datab
 def test_background_work_waits_for_writers_only_so_long(db_path):
     """A writer that holds its place for ever (a process stopped while waiting) delays
     background work by GIVE_WAY_MAX, not for ever."""
-    import fcntl
-    import os
-
-    from events.backends import connect
-    from events.backends.sqlite import GATE, GIVE_WAY_MAX
-
     EventStore.open(str(db_path)).close()
     conn = connect(str(db_path))
     stuck = os.open(str(db_path) + GATE, os.O_RDWR | os.O_CREAT)
