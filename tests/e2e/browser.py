@@ -1,4 +1,5 @@
-"""Playwright for Python driving Debian's Chromium (installed by scripts/test)."""
+"""Playwright for Python driving Debian's Chromium headless shell (installed by scripts/test;
+the full browser where only it is installed)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 def chromium_path() -> str:
-    for name in ("chromium", "chromium-browser"):
+    # the headless shell first: Chromium's own headless browser, the one Playwright runs
+    # headless (the full browser's headless mode is a whole browser with no window)
+    for name in ("chromium-headless-shell", "chromium", "chromium-browser"):
         path = shutil.which(name)
         if path:
             return path
     if os.environ.get("CI"):
         pytest.fail("Chromium is missing: scripts/test installs it with apt-get (as root)")
     pytest.skip("Chromium is not installed: run scripts/test as root, or apt-get install "
-                "chromium")
+                "chromium-headless-shell")
     raise AssertionError  # unreachable
