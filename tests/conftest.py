@@ -89,10 +89,16 @@ def fresh_postgres(server: str) -> str:
     return with_schema(server, f"t{next(_schemas)}_{secrets.token_hex(2)}")
 
 
+#: the modules of the longest tests (the fuzz: 45-72 s a role; the cache's readers: 50 s)
+LONGEST = ("test_fuzz.py", "test_cache.py")
+
+
 def pytest_collection_modifyitems(config, items):
-    """The slow tests first (servers, browsers, several processes): spread over the workers
-    from the start, they do not leave one worker running the last of them alone."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The longest tests first, then the other slow ones (servers, browsers, several
+    processes): spread over the workers from the start, they do not leave one worker running
+    the last of them alone."""
+    items.sort(key=lambda item: (item.path.name not in LONGEST,
+                                 item.get_closest_marker("slow") is None))
 
 
 @pytest.fixture
