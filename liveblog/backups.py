@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import psycopg
 
 from events import GENESIS_HASH, EventStore, Head, VerifyResult, is_postgres, verify
-from events.backends import SIDE_FILES
+from events.backends import remove_files
 
 #: how a PostgreSQL custom-format dump and a SQLite file begin
 _PG_DUMP_MAGIC = b"PGDMP"
@@ -146,9 +146,7 @@ def _remove_empty_file(database: str, ours: set[str]) -> None:
         except BackupError as e:
             raise BackupError(f"{database}: {e}; nothing was changed") from None
         _refuse_foreign(database, found, ours, events)
-    path.unlink()
-    for suffix in SIDE_FILES:
-        Path(database + suffix).unlink(missing_ok=True)
+    remove_files(database)
 
 
 def _dump_objects(source: str) -> set[str]:

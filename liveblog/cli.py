@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import getpass
 import json
@@ -28,7 +27,7 @@ from events import (
     write_transaction,
 )
 from events import verify as verify_chain
-from events.backends import SIDE_FILES, is_read_only_error
+from events.backends import is_read_only_error, remove_files
 from events.jsonl import export_lines
 
 from . import checkpoints, media, queries
@@ -388,9 +387,7 @@ def _remove_if_refused(db_path: str) -> None:
 
     def remove() -> None:  # runs after the command's connection closed (callbacks run LIFO)
         if context.meta.get("liveblog.failed"):
-            for suffix in ("", *SIDE_FILES):
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(db_path + suffix)
+            remove_files(db_path)
 
     context.call_on_close(remove)
 

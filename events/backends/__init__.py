@@ -28,14 +28,14 @@ from .base import (
     read_snapshot,
     write_transaction,
 )
-from .sqlite import SIDE_FILES
+from .sqlite import remove_files
 
 __all__ = ["POSTGRES_SCHEMES", "Connection", "Cursor", "Watcher", "is_postgres",
            "read_snapshot", "write_transaction", "check_name", "connect", "upgrade_lock",
            "table_exists", "connect_read_only",
            "relaxed_durability", "settle", "DATABASE_ERRORS", "unique_violation",
            "is_read_only_error", "unavailable", "watcher", "scrub", "drop_table_unzeroed",
-           "SIDE_FILES"]
+           "remove_files"]
 
 
 def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -22,6 +23,15 @@ _UNAVAILABLE = ("database or disk is full", "readonly database", "database is lo
 #: :meth:`SQLiteConnection.begin_write`); with SQLite's own, the files a database is made of
 GATE = "-writers"
 SIDE_FILES = ("-wal", "-shm", GATE)
+
+
+def remove_files(path: str) -> None:
+    """Remove a database file and its side files (:data:`SIDE_FILES`), those that exist."""
+    for suffix in ("", *SIDE_FILES):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path + suffix)
+
+
 #: the longest background work waits for writers before it takes the lock anyway (a stream of
 #: writes that never ends must not stop a rebuild)
 GIVE_WAY_MAX = 2.0

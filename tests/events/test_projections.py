@@ -18,6 +18,7 @@ from events import (
     projections,
     verify,
 )
+from events.backends import remove_files
 
 from .counting import Counting, snapshot
 
@@ -250,8 +251,7 @@ def test_every_way_of_projecting_agrees(tmp_path_factory, batches):
         s.close()
     past.close()
     for name in ("inline.db", "copy.db"):
-        for suffix in ("", "-wal", "-shm"):
-            (folder / (name + suffix)).unlink(missing_ok=True)
+        remove_files(str(folder / name))
 
 
 def test_scratch_connection_is_plain_sqlite(store):
