@@ -94,11 +94,31 @@ LONGEST = ("test_fuzz.py", "test_cache.py")
 
 
 def pytest_collection_modifyitems(config, items):
-    """The longest tests first, then the other slow ones (servers, browsers, several
-    processes): spread over the workers from the start, they do not leave one worker running
-    the last of them alone."""
+    """The longest tests first, each at the head of another worker's share, then the other
+    slow ones (servers, browsers, several processes), then the rest: spread from the start,
+    they do not leave one worker running the last of them alone.
+
+    xdist's ``worksteal`` hands each worker one contiguous share of this order to begin with
+    (of n tests, the first n // 3 to the first of three ...), and an idle worker then steals
+    the end of another's share. Sorted only, the first worker got both fuzzes and the cache
+    test (~250 s in a row). The other tests keep their modules together, so that a module's
+    shared server (a module-scoped fixture) is started once, not once in every worker."""
     items.sort(key=lambda item: (item.path.name not in LONGEST,
                                  item.get_closest_marker("slow") is None))
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    longest = [item for item in items if item.path.name in LONGEST]
+    if workers < 2 or not longest:
+        return
+    rest = items[len(longest):]
+    shares: list[list[pytest.Item]] = []
+    left = len(items)
+    for share in range(workers):
+        size = left // (workers - share)  # what worksteal sends this worker first
+        left -= size
+        head = longest[share::workers]
+        shares.append(head + rest[:max(0, size - len(head))])
+        del rest[:max(0, size - len(head))]
+    items[:] = [item for share in shares for item in share] + rest
 
 
 @pytest.fixture
