@@ -7,11 +7,11 @@ checkpoints, catch-up, full rebuild and as-of replay. It knows nothing about its
 
 from . import note, tlog
 from .backends import (
-    DATABASE_ERRORS,
     Connection,
     Watcher,
     check_name,
     connect,
+    database_errors,
     is_postgres,
     read_snapshot,
     table_exists,
@@ -40,7 +40,7 @@ from .store import EventStore, utc_now, verify
 from .upcasting import Upcasters
 
 __all__ = [
-    "DATABASE_ERRORS",
+    "database_errors",
     "GENESIS_HASH",
     "SCHEMA_VERSION",
     "ChainError",

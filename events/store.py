@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .backends import (
-    DATABASE_ERRORS,
     Connection,
     connect_read_only,
+    database_errors,
     is_read_only_error,
     scrub,
     unique_violation,
@@ -193,7 +193,7 @@ class EventStore:
             except BaseException:
                 conn.close()
                 raise
-        except DATABASE_ERRORS as e:
+        except database_errors() as e:
             if not (is_read_only_error(e) and Path(database).is_file()):
                 raise
             store = cls(connect_read_only(str(database), check_same_thread=check_same_thread),
@@ -251,7 +251,7 @@ class EventStore:
             try:
                 conn.executemany(
                     f"INSERT INTO events ({COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
-            except DATABASE_ERRORS as e:
+            except database_errors() as e:
                 if unique_violation(e) is not None:
                     raise ConcurrencyError(stream_id, expected_version, current) from e
                 raise
@@ -270,7 +270,7 @@ class EventStore:
             if then is not None:
                 try:
                     then(conn, recorded)
-                except DATABASE_ERRORS as e:
+                except database_errors() as e:
                     constraint = unique_violation(e)
                     if constraint is not None:
                         raise UniqueViolationError(constraint) from e

@@ -20,8 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import psycopg
-
 from events import GENESIS_HASH, EventStore, Head, VerifyResult, is_postgres, verify
 from events.backends import remove_files
 
@@ -162,6 +160,7 @@ def _dump_objects(source: str) -> set[str]:
 def _drop_empty_schema(database: str, ours: set[str]) -> None:
     """A PostgreSQL target that holds only our empty schema has it dropped, so the dump's own
     is created in its place; anything else refuses the restore, the database untouched."""
+    import psycopg  # PostgreSQL's only: a process on SQLite never loads it (events.backends)
 
     with psycopg.connect(_libpq_url(database), autocommit=True) as conn:
         found = {f"table {name}" for (name,) in conn.execute(
@@ -201,6 +200,7 @@ def _schema_of(database: str) -> str | None:
 def _pg_dump(database: str, target: Path) -> Head:
     """Dump the database as of one snapshot, whose head is read in that very snapshot: a
     transaction here exports it, and pg_dump dumps exactly what it sees."""
+    import psycopg  # PostgreSQL's only: a process on SQLite never loads it (events.backends)
 
     command = ["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
                "--file", str(target)]

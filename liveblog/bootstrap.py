@@ -17,12 +17,12 @@ from typing import Any
 from flask import Flask, current_app, g
 
 from events import (
-    DATABASE_ERRORS,
     EventStore,
     ProjectionRunner,
     RecordedEvent,
     Watcher,
     connect,
+    database_errors,
     is_postgres,
     migrate,
     pending_migrations,
@@ -127,7 +127,7 @@ class Liveblog:
             with write_transaction(conn):
                 conn.execute("INSERT INTO health_probe (id, at) VALUES (1, ?) ON CONFLICT (id)"
                              " DO UPDATE SET at = excluded.at", (time.time(),))
-        except DATABASE_ERRORS as e:
+        except database_errors() as e:
             if not unavailable(e):
                 raise
             self.health.failed(e)

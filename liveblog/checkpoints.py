@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from events import DATABASE_ERRORS, Connection, write_transaction
+from events import Connection, database_errors, write_transaction
 
 ALGORITHM = "Ed25519"
 
@@ -155,7 +155,7 @@ def known_keys(conn: Connection, configured: str | None) -> dict[str, Ed25519Pub
         keys.append(parse_private_key(configured).public_key())
     try:
         row = conn.execute("SELECT private_key FROM audit_signing_key WHERE id = 1").fetchone()
-    except DATABASE_ERRORS:
+    except database_errors():
         row = None  # never started as a service: no table, no key
     if row is not None:
         keys.append(parse_private_key(row[0]).public_key())
@@ -188,7 +188,7 @@ def stored(conn: Connection, after: int = 0, limit: int | None = None) -> list[C
         params += (limit,)
     try:
         return [Checkpoint(*row) for row in conn.execute(sql, params)]
-    except DATABASE_ERRORS:
+    except database_errors():
         if conn.in_transaction:
             raise
         return []  # never started as a service: no checkpoints yet

@@ -16,10 +16,10 @@ from typing import Any
 import click
 
 from events import (
-    DATABASE_ERRORS,
     SCHEMA_VERSION,
     EventStoreError,
     check_name,
+    database_errors,
     export_jsonl,
     format_time,
     import_jsonl,
@@ -84,9 +84,10 @@ def check_environment(*, report: bool = True) -> None:
         click.echo(f"warning: {line}", err=True)
 
 
-#: errors a user can cause (bad input, a missing file, a database that does not answer)
+#: errors a user can cause (bad input, a missing file; and a database that does not answer:
+#: :func:`events.database_errors`)
 _USER_ERRORS: tuple[type[Exception], ...] = (
-    DomainError, EventStoreError, MalformedCursorError, ValueError, OSError, *DATABASE_ERRORS)
+    DomainError, EventStoreError, MalformedCursorError, ValueError, OSError)
 
 
 def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -99,7 +100,7 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             context = click.get_current_context(silent=True)
             if context is not None and not isinstance(e, SystemExit | click.exceptions.Exit):
                 context.meta["liveblog.failed"] = True
-            if isinstance(e, _USER_ERRORS):
+            if isinstance(e, (*_USER_ERRORS, *database_errors())):
                 raise click.ClickException(
                     str(e).splitlines()[0] if str(e) else repr(e)) from e
             raise
@@ -199,7 +200,7 @@ def prepare_schema(db_path: str, migrate: bool | None, *, wait: float = 2.0) -> 
     check_name(db_path)
     try:
         pending = pending_upgrade(db_path)
-    except DATABASE_ERRORS as e:
+    except database_errors() as e:
         if is_read_only_error(e):
             return  # served read-only as it is (make_app says so)
         raise

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from PIL import Image
 
-from events import DATABASE_ERRORS, Connection, format_time, write_transaction
+from events import Connection, database_errors, format_time, write_transaction
 
 #: the types accepted, their Pillow format and the extension of their URL
 TYPES = {"image/jpeg": ("JPEG", "jpg"), "image/png": ("PNG", "png"),
@@ -195,7 +195,7 @@ def copy_all(source: Connection, target: Connection) -> int:
 
     try:
         ids = [row[0] for row in source.execute("SELECT id FROM media ORDER BY id")]
-    except DATABASE_ERRORS:
+    except database_errors():
         if source.in_transaction:
             raise
         return 0  # a database from before media: none to copy

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from events import DATABASE_ERRORS, EventStore
+from events import EventStore, database_errors
 
 #: how long (s) a request waits for a free database connection before it is answered 503
 POOL_TIMEOUT = 10.0
@@ -84,7 +84,7 @@ class Pool:
         try:
             if not close and store.conn.in_transaction:
                 store.conn.execute("ROLLBACK")  # an error left one open: never hand that on
-        except DATABASE_ERRORS:
+        except database_errors():
             close = True  # a broken connection is not handed on either
         finally:
             self._slots.release()

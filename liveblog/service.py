@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, get_args
 
 from events import (
-    DATABASE_ERRORS,
     Connection,
     EventStore,
     IdempotencyConflictError,
     ProjectionRunner,
     RecordedEvent,
     UniqueViolationError,
+    database_errors,
     unavailable,
     write_transaction,
 )
@@ -217,7 +217,7 @@ class Service:
         try:
             outcome = self._handle(command, actor, expected_version, idempotency_key,
                                    fingerprint, request_id)
-        except DATABASE_ERRORS as e:
+        except database_errors() as e:
             if self.health is not None and unavailable(e):
                 self.health.failed(e)
             raise

@@ -11,14 +11,15 @@ application write is the common subset of both dialects, with ``?`` placeholders
 from __future__ import annotations
 
 import contextlib
+import importlib
 import re
 import sqlite3
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from types import ModuleType
 
-import psycopg
-
-from . import postgresql, sqlite
+from . import sqlite
 from .base import (
     POSTGRES_SCHEMES,
     Connection,
@@ -33,9 +34,16 @@ from .sqlite import remove_files
 __all__ = ["POSTGRES_SCHEMES", "Connection", "Cursor", "Watcher", "is_postgres",
            "read_snapshot", "write_transaction", "check_name", "connect", "upgrade_lock",
            "table_exists", "connect_read_only",
-           "relaxed_durability", "settle", "DATABASE_ERRORS", "unique_violation",
+           "relaxed_durability", "settle", "database_errors", "unique_violation",
            "is_read_only_error", "unavailable", "watcher", "scrub", "drop_table_unzeroed",
            "remove_files"]
+
+
+def _postgresql() -> ModuleType:
+    """The PostgreSQL backend, loaded when a PostgreSQL database is first named: a process on
+    SQLite never loads psycopg (0.1-0.2 s of every start here, a fifth of it), and one that
+    serves loads it after gevent has patched the process, as psycopg needs."""
+    return importlib.import_module(".postgresql", __name__)
 
 
 def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 10_000,
@@ -47,7 +55,7 @@ def connect(database: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 
     """
     check_name(database)
     if is_postgres(database):
-        return postgresql.connect(database)
+        return _postgresql().connect(database)  # type: ignore[no-any-return]
     return sqlite.connect(database, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms,
                           check_same_thread=check_same_thread)
 
@@ -76,7 +84,7 @@ def upgrade_lock(conn: Connection) -> contextlib.AbstractContextManager[None]:
     then find it done. SQLite needs none: its one file is upgraded by the one process that
     serves it (``serve`` before it forks), and each migration is a write transaction."""
     if conn.dialect == "postgresql":
-        return postgresql.upgrade_lock(conn)  # type: ignore[arg-type]
+        return _postgresql().upgrade_lock(conn)  # type: ignore[no-any-return]
     return contextlib.nullcontext()
 
 
@@ -177,19 +185,23 @@ def scrub(conn: Connection, tables: Sequence[str]) -> bool:
     PostgreSQL: the tables rewritten and checkpointed). False when it could not be done fully
     now (a reader held SQLite's log; PostgreSQL's checkpoint was not allowed)."""
     if conn.dialect == "postgresql":
-        return postgresql.scrub(conn, tables)  # type: ignore[arg-type]
+        return _postgresql().scrub(conn, tables)  # type: ignore[no-any-return]
     return sqlite.scrub(conn)  # type: ignore[arg-type]
 
 
-#: Every error a backend's driver raises (for "the database does not answer").
-DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
+def database_errors() -> tuple[type[Exception], ...]:
+    """Every error a backend's driver may have raised in this process (for "the database does
+    not answer"), for ``except database_errors():``: SQLite's, and psycopg's once it is loaded
+    (until then none of its errors can have been raised)."""
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.Error,) if psycopg is None else (sqlite3.Error, psycopg.Error)
 
 
 def unique_violation(error: BaseException) -> str | None:
     """``"table.column"`` when ``error`` is a UNIQUE constraint refusing a row, else None."""
     found = sqlite.unique_violation(error)
     if found is None and type(error).__module__.startswith("psycopg"):
-        found = postgresql.unique_violation(error)
+        found = _postgresql().unique_violation(error)
     return found
 
 
@@ -204,12 +216,12 @@ def unavailable(error: BaseException) -> bool:
     if sqlite.unavailable(error):
         return True
     if type(error).__module__.startswith("psycopg"):
-        return postgresql.unavailable(error)
+        return _postgresql().unavailable(error)  # type: ignore[no-any-return]
     return False
 
 
 def watcher(database: str, *, interval: float = 0.25) -> Watcher:
     """A watcher of ``database``'s log for this process."""
     if is_postgres(database):
-        return postgresql.NotifyWatcher(database, interval=interval)
+        return _postgresql().NotifyWatcher(database, interval=interval)  # type: ignore[no-any-return]
     return sqlite.FileWatcher(database, interval)

@@ -27,7 +27,7 @@ import orjson
 from flask import Flask
 from werkzeug.http import parse_cookie
 
-from events import DATABASE_ERRORS
+from events import database_errors
 
 from ..domain.errors import DomainError
 from ..pool import PoolExhaustedError
@@ -48,8 +48,9 @@ class ReadAgain(io.BytesIO):
     declined: the middleware leaves it to Flask without asking again."""
 
 
-#: what a vote not counted raises (nothing was written: Flask answers it)
-_NOT_WRITTEN: tuple[type[Exception], ...] = (DomainError, PoolExhaustedError, *DATABASE_ERRORS)
+#: what a vote not counted raises besides the database's errors (nothing was written: Flask
+#: answers it)
+_NOT_WRITTEN: tuple[type[Exception], ...] = (DomainError, PoolExhaustedError)
 _VOTES = re.compile(r"^/api/polls/([A-Za-z0-9_.\-]{1,80})/votes$")
 
 
@@ -80,7 +81,7 @@ class Ballots:
         try:
             done = self.voting.cast(poll, option, (_cookie(environ), given),
                                     environ.get("REMOTE_ADDR"))
-        except _NOT_WRITTEN:
+        except (*_NOT_WRITTEN, *database_errors()):
             return None
         if done.outcome != COUNTED:
             return None

@@ -31,7 +31,7 @@ from flask import Flask, Response, current_app, g, make_response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_cookie
 
-from events import DATABASE_ERRORS
+from events import database_errors
 
 from .. import metrics, queries
 from ..bootstrap import get_liveblog
@@ -370,7 +370,7 @@ class LongPolls:
             try:
                 with self.liveblog.leased() as store:
                     heads = queries.blog_heads(store.conn, [blog for blog, _ in gates])
-            except DATABASE_ERRORS:
+            except database_errors():
                 log.warning("long polls: the blogs' heads could not be read", exc_info=True)
                 time.sleep(0.5)
                 seen = -1  # look again
@@ -483,7 +483,7 @@ class Freshness:
             return None
         try:
             head = self.long_polls.head(blog) if waiting else self.heads.find(blog)
-        except DATABASE_ERRORS:
+        except database_errors():
             return None
         if head is None:
             return None

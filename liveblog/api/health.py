@@ -10,7 +10,7 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from werkzeug.exceptions import Forbidden
 
-from events import DATABASE_ERRORS, schema_version
+from events import database_errors, schema_version
 
 from .. import metrics
 from ..bootstrap import get_liveblog
@@ -56,7 +56,7 @@ class Health(MethodView):
             conn.execute("SELECT 1 FROM events LIMIT 1").fetchall()
             about = {"version": VERSION, "schema_version": schema_version(conn),
                      "scheduler": _scheduler(conn)}
-        except DATABASE_ERRORS as e:
+        except database_errors() as e:
             return problem(503, f"the database does not answer: {e}", slug="unavailable",
                            headers={"Retry-After": "5", "Cache-Control": policies().uncached})
         # a write is tried once one has failed (has storage recovered?), and every few seconds
@@ -80,7 +80,7 @@ def _read_state() -> None:
         conn = get_liveblog().store().conn
         made.LOG_HEAD.set(get_liveblog().store().head().position)
         made.SCHEDULER_RUNNING.set(1 if _scheduler(conn) == "ok" else 0)
-    except DATABASE_ERRORS:
+    except database_errors():
         pass  # the database does not answer: the scrape still gives what processes counted
 
 

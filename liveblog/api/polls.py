@@ -17,7 +17,7 @@ from flask.views import MethodView
 from marshmallow import validate as v
 from werkzeug.http import dump_cookie
 
-from events import DATABASE_ERRORS, EventStore, format_time
+from events import EventStore, database_errors, format_time
 
 from .. import polls, votes
 from ..bootstrap import get_liveblog
@@ -174,7 +174,7 @@ class Voting:
         answer: dict[str, Any] = {"choice": option, "voter": token}
         try:  # counted: so the answer says, even when the results cannot be read just now
             answer["poll"] = self.results(found)
-        except _UNREADABLE:
+        except (*_UNREADABLE, *database_errors()):
             pass
         return Cast(outcome, dumps(answer), token if new else None)
 
@@ -183,8 +183,9 @@ class Voting:
             return self.liveblog.votes().record(batch)
 
 
-#: what reading the results may raise (a vote counted is answered 202 all the same)
-_UNREADABLE: tuple[type[Exception], ...] = (PoolExhaustedError, *DATABASE_ERRORS)
+#: what reading the results may raise besides the database's errors (a vote counted is
+#: answered 202 all the same)
+_UNREADABLE: tuple[type[Exception], ...] = (PoolExhaustedError,)
 
 
 class Cast(NamedTuple):

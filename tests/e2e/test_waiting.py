@@ -172,8 +172,8 @@ async def _kept_alive_poll(port: int, path: str) -> tuple[int, dict, bytes, floa
         status, fields = await _head(reader, 40)
         took = time.monotonic() - began
         body = await reader.readexactly(int(fields.get("content-length", "0")))
-        try:
-            closed = await asyncio.wait_for(reader.read(1), 1) == b""
+        try:  # (2 s: a loaded machine's server closed one 1 s after answering, once)
+            closed = await asyncio.wait_for(reader.read(1), 2) == b""
         except TimeoutError:
             closed = False  # kept open for the next request
         return status, fields, body, took, closed
@@ -190,7 +190,7 @@ async def _at_the_limit(server: Server) -> dict:
         polls += [asyncio.create_task(_kept_alive_poll(
             port, f"/api/blogs/full/changes?since={cursor}&wait=25")) for _ in range(20)]
         await asyncio.sleep(0.1)
-    await asyncio.sleep(3)
+    await asyncio.sleep(4)
     turned_away = [p.result() for p in polls if p.done()]
     timed: dict[str, list] = {"publish": [], "healthz": [], "metrics": []}
     for _ in range(3):  # three of each: one slow answer on a loaded machine is not a queue
@@ -211,7 +211,7 @@ def test_a_full_node_turns_new_anonymous_polls_away_and_still_answers_editors(fu
     with ThreadPoolExecutor(1) as runner:
         seen = runner.submit(lambda: asyncio.run(_at_the_limit(full_server))).result()
 
-    # the polls past the limit were answered at once (not held for their 25 s: within the 3 s
+    # the polls past the limit were answered at once (not held for their 25 s: within the 4 s
     # the test waits, however loaded the machine): their current state (nothing new), when to
     # come back, and the connection closed so it frees its place
     assert len(seen["turned_away"]) == FULL_POLLS - FULL_HELD

@@ -22,7 +22,7 @@ from events import (
     import_jsonl,
     verify,
 )
-from events.backends import DATABASE_ERRORS
+from events.backends import database_errors
 from events.migrations import migrate
 
 from .tampering import tamper
@@ -107,10 +107,10 @@ def test_only_an_erasure_may_change_a_stored_event(database):
                 "UPDATE events SET redacted = 1, hash = data_hash WHERE position = 1",
                 "UPDATE events SET redacted = 1, metadata = '{}' WHERE position = 1",
                 "DELETE FROM events WHERE position = 6"):
-        with pytest.raises(DATABASE_ERRORS, match="immutable"):
+        with pytest.raises(database_errors(), match="immutable"):
             store.conn.execute(sql)
     store.redact("s0", erase)
-    with pytest.raises(DATABASE_ERRORS, match="immutable"):  # not even a second erasure
+    with pytest.raises(database_errors(), match="immutable"):  # not even a second erasure
         store.conn.execute("UPDATE events SET data = '{\"n\":0}', redacted = 1"
                            " WHERE position = 1")
     assert verify(store.conn).ok

@@ -5,18 +5,21 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
 from events import (
-    DATABASE_ERRORS,
     ConcurrencyError,
     EmptyAppendError,
     EventStore,
     IdempotencyConflictError,
     NewEvent,
+    database_errors,
+    is_postgres,
     verify,
     write_transaction,
 )
@@ -109,14 +112,35 @@ def test_idempotency_key_with_other_fingerprint_raises(store):
     assert store.head().position == 1
 
 
+#: a fresh process: what database_errors() names before and after it opens the store
+_ERRORS_BEFORE_AND_AFTER = """
+import sys
+from events import EventStore, database_errors
+names = lambda: sorted(f"{c.__module__}.{c.__name__}" for c in database_errors())
+before = names()
+EventStore.open(sys.argv[1]).close()
+print(before, names())
+"""
+
+
+def test_database_errors_name_psycopgs_once_a_postgresql_store_is_opened(database):
+    """A process on SQLite never loads psycopg, and none of its errors can arise there; one
+    that opens a PostgreSQL store catches them with the same ``except database_errors()``."""
+    done = subprocess.run([sys.executable, "-c", _ERRORS_BEFORE_AND_AFTER, database],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    after = ["psycopg.Error", "sqlite3.Error"] if is_postgres(database) else ["sqlite3.Error"]
+    assert done.stdout.strip() == f"{['sqlite3.Error']} {after}"
+
+
 def test_update_and_delete_of_events_are_refused(store):
     store.append("a", [added()])
-    with pytest.raises(DATABASE_ERRORS, match="immutable"):
+    with pytest.raises(database_errors(), match="immutable"):
         store.conn.execute("UPDATE events SET data = '{}'")
-    with pytest.raises(DATABASE_ERRORS, match="immutable"):
+    with pytest.raises(database_errors(), match="immutable"):
         store.conn.execute("DELETE FROM events")
     if store.conn.dialect == "postgresql":
-        with pytest.raises(DATABASE_ERRORS, match="immutable"):
+        with pytest.raises(database_errors(), match="immutable"):
             store.conn.execute("TRUNCATE events")
     else:
         other = sqlite3.connect(store.conn.execute("PRAGMA database_list").fetchone()[2])
