@@ -54,6 +54,8 @@ class VersionedRows(Rows):
         self._open: dict[str, set[Any]] | None = {} if complete else None
         #: the statements worked out and not yet run, in key order (see _write_versions)
         self._queued: list[tuple[str, Any, int, int, Any]] = []
+        #: the wrapped table whose versions each physical table holds
+        self._wrapped = {t[table + VERSIONS]: table for table in self.columns}
 
     @staticmethod
     def _held(projection: Projection) -> Mapping[str, tuple[str, ...]]:
@@ -133,7 +135,10 @@ class VersionedRows(Rows):
         while budget > 0 and self._unwritten():
             if not self._queued:
                 self._queue()
-            chunk, self._queued = self._queued[:budget], self._queued[budget:]
+            if budget >= len(self._queued):
+                chunk, self._queued = self._queued, []
+            else:
+                chunk, self._queued = self._queued[:budget], self._queued[budget:]
             budget -= len(chunk)
             start = 0
             for end in range(1, len(chunk) + 1):  # each table's statements together
@@ -202,7 +207,7 @@ class VersionedRows(Rows):
     def _execute(self, statements: Sequence[tuple[str, Any, int, int, Any]]) -> None:
         """Run statements of one versions table: closings before the versions that follow."""
         name = statements[0][0]
-        table = next(t for t in self.columns if self.t[t + VERSIONS] == name)
+        table = self._wrapped[name]
         columns = self.columns[table]
         key = columns[0]
         if statements[0][2] == _ERASE:
