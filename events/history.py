@@ -146,6 +146,10 @@ class VersionedRows(Rows):
                     self._execute(chunk[start:end])
                     start = end
 
+    def plan(self) -> None:
+        if not self._queued and self._versions:
+            self._queue()  # (sorting a window of versions takes a while: no lock held)
+
     def _queue(self) -> None:
         """Work out the statements of the versions made up to the next erasure (or of that
         erasure: it rewrites every version of its key written before it), in key order."""

@@ -285,6 +285,10 @@ class Rows:
                 rows.clear()
         return False
 
+    def plan(self) -> None:
+        """Work the next :meth:`flush` or :meth:`evict` needs and that takes no lock, done
+        before their write transaction: none here (a history orders its versions)."""
+
     def evict(self, most: int) -> bool:
         """Write and let go of up to ``most`` of the rows held longest (in a rebuild, the
         oldest posts, which later events seldom touch), so memory stays bounded.
@@ -718,6 +722,7 @@ class ProjectionRunner:
         """Write a rebuild's changed rows, :data:`_WRITE_CHUNK` rows a transaction."""
         more = True
         while more:
+            rows.plan()  # outside the write lock: an editor need not wait for it
             with write_transaction(self.store.conn, yielding=True):
                 more = rows.flush(most=_WRITE_CHUNK)
 
@@ -726,6 +731,7 @@ class ProjectionRunner:
         held longest, down to half of it, :data:`_WRITE_CHUNK` rows a transaction."""
         more = rows.over()
         while more:
+            rows.plan()  # outside the write lock: an editor need not wait for it
             with write_transaction(self.store.conn, yielding=True):
                 more = rows.evict(_WRITE_CHUNK)
 
