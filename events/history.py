@@ -15,6 +15,8 @@ asked about, and asking about any moment costs the same.
 from __future__ import annotations
 
 import functools
+import itertools
+import operator
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -133,18 +135,14 @@ class VersionedRows(Rows):
         written again by every transaction: a rebuild slowed as its tables grew)."""
         budget = 2**62 if most is None else most
         while budget > 0 and self._unwritten():
-            if not self._queued:
-                self._queue()
+            self.plan()
             if budget >= len(self._queued):
                 chunk, self._queued = self._queued, []
             else:
                 chunk, self._queued = self._queued[:budget], self._queued[budget:]
             budget -= len(chunk)
-            start = 0
-            for end in range(1, len(chunk) + 1):  # each table's statements together
-                if end == len(chunk) or chunk[end][0] != chunk[start][0]:
-                    self._execute(chunk[start:end])
-                    start = end
+            for _, statements in itertools.groupby(chunk, key=operator.itemgetter(0)):
+                self._execute(list(statements))  # each table's statements together
 
     def plan(self) -> None:
         if not self._queued and self._versions:
