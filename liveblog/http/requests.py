@@ -186,8 +186,10 @@ class RequestLog:
             self._write(environ, seen, began, sent)
             try:
                 REQUEST_ID.reset(token)
-            except ValueError:  # finalized in another context (an answer nobody closed, by
-                pass            # the garbage collector): this request set nothing there
+            except (ValueError, LookupError):
+                # an answer nobody closed, finalized by the garbage collector: in another
+                # context (ValueError), or after a later answer's reset (LookupError)
+                pass
 
     def _route(self, environ: WSGIEnvironment) -> str:
         """The route the path matched, as a template (``/api/blogs/{blog}``): what metrics and

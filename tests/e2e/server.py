@@ -77,11 +77,15 @@ class Reply:
 class Server:
     """``liveblog serve`` in a subprocess; stop() sends SIGTERM (graceful shutdown).
 
-    :param workers: its ``--workers`` (None: serve's own default, no flag)."""
+    :param workers: its ``--workers`` (None: serve's own default, no flag).
+    :param scheduler: run serve's scheduler beside it, for a test of what its jobs do (else
+        ``--no-scheduler``: a process of its own, half a CPU-second to start, that most tests
+        never need)."""
 
     def __init__(self, db: Path, *, workers: int | None = 2,
                  extra_env: dict[str, str] | None = None,
-                 extra_args: tuple[str, ...] = (), port: int | None = None):
+                 extra_args: tuple[str, ...] = (), port: int | None = None,
+                 scheduler: bool = False):
         self.db = db
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -92,7 +96,8 @@ class Server:
                "LIVEBLOG_SYNCHRONOUS": TEST_SYNCHRONOUS, **(extra_env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "liveblog", "serve", "--db", str(db), "--port",
-             str(self.port), *(("--workers", str(workers)) if workers else ()), *extra_args],
+             str(self.port), *(("--workers", str(workers)) if workers else ()),
+             *(() if scheduler else ("--no-scheduler",)), *extra_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -26,12 +26,18 @@ def desk(tmp_path):
         "edna": editor_token(db, "Edna Editor", role="editor", blogs=("desk",)),
         "dora": editor_token(db, "Dora Newcomer", role="contributor", blogs=("desk",)),
     }
+    server.contexts = []
     yield server
+    # the pages first: open, they keep polling the server (and a stop waits for their
+    # connections), then go on polling a server that is gone for the rest of the session
+    for context in server.contexts:
+        context.close()
     server.stop()
 
 
 def open_blog(browser, desk, who):
     context = browser.new_context(viewport={"width": 1280, "height": 1100})
+    desk.contexts.append(context)
     page = context.new_page()
     page.goto(desk.base + "/console")
     page.fill("#token", desk.tokens[who])

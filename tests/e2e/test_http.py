@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 def server(database):
     db = database
     token = editor_token(db)
-    running = Server(db)
+    running = Server(db, scheduler=True)  # (the checkpoints verify checks are its job)
     running.auth = {"Authorization": f"Bearer {token}"}
     yield running
     running.stop()

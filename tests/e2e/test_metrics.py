@@ -41,7 +41,7 @@ def scraped(tmp_path):
                     " prometheus) when run as root", pytrace=False)
     db = tmp_path / "metrics.db"
     token = editor_token(db)
-    server = Server(db, workers=2)
+    server = Server(db, workers=2, scheduler=True)  # (its series too)
     server.auth = {"Authorization": f"Bearer {token}"}
     port = free_port()
     (tmp_path / "prometheus.yml").write_text(f"""

@@ -43,7 +43,7 @@ def _until(condition, seconds: float = 30.0):
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_killed_scheduler_is_started_again_and_health_says_so_meanwhile(database):
     editor_token(database)
-    server = Server(database, workers=1,
+    server = Server(database, workers=1, scheduler=True,
                     extra_env={"LIVEBLOG_SCHEDULER_LEASE_SECONDS": "1"})
     try:
         first = _until(lambda: _schedulers(server))[0]
@@ -61,7 +61,7 @@ def test_a_killed_scheduler_is_started_again_and_health_says_so_meanwhile(databa
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_no_scheduler_is_degraded_health_and_a_zero_metric(database):
     editor_token(database)
-    server = Server(database, workers=1, extra_args=("--no-scheduler",),
+    server = Server(database, workers=1, scheduler=False,
                     extra_env={"LIVEBLOG_SCHEDULER_LEASE_SECONDS": "0.5"})
     try:
         health = _until(lambda: (lambda h: h if h.json()["scheduler"] == "none" else None)(

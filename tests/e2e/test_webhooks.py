@@ -39,7 +39,8 @@ def receiver():
 @pytest.fixture
 def nodes(database):
     admin = editor_token(database, "Ada Admin", role="admin")
-    started = [Server(database, extra_env=ENV), Server(database, extra_env=ENV)]
+    started = [Server(database, extra_env=ENV, scheduler=True),
+               Server(database, extra_env=ENV, scheduler=True)]
     for node in started:
         node.auth = {"Authorization": f"Bearer {admin}"}
     yield started

@@ -78,7 +78,7 @@ def test_a_witness_cosigns_our_checkpoints_and_refuses_a_split_view(tmp_path):
     db = tmp_path / "news.db"
     create_database(db)
     auth = {"Authorization": f"Bearer {editor_token(db)}"}
-    server = Server(db, workers=1, port=port, extra_env=env)
+    server = Server(db, workers=1, port=port, extra_env=env, scheduler=True)
     fork = None
     try:
         assert server.request("GET", "/log/key").body.decode().strip() == log_vkey
@@ -106,7 +106,7 @@ def test_a_witness_cosigns_our_checkpoints_and_refuses_a_split_view(tmp_path):
         create_database(other)
         other_auth = {"Authorization": f"Bearer {editor_token(other)}"}
         server.stop()  # the same port, so the same origin
-        fork = Server(other, workers=1, port=port, extra_env=env)
+        fork = Server(other, workers=1, port=port, extra_env=env, scheduler=True)
         fork.request("POST", "/api/blogs", {"title": "Other", "slug": "other"}, other_auth)
         fork.request("POST", "/api/blogs/other/posts", {"headline": "Not so"}, other_auth)
         time.sleep(3)  # several rounds of offering it
