@@ -54,9 +54,10 @@ class FeedHistoryProjection(History):
                            ("blog_activity_versions", "blog_id")):
             conn.execute(f"CREATE UNIQUE INDEX {t.index(table, 'current')} ON {t[table]} ({key})"
                          " WHERE valid_to IS NULL")
-        # and the feed's: versions arrive in log order, so their entries are appended at the
-        # end of each blog's range as the tables fill, and no long index build at the end
-        # holds the write lock (a sorted build of millions of versions takes seconds)
+        # and the feed's: versions arrive a window of the log at a time, each later than the
+        # last, so their entries land at the end of each blog's range as the tables fill, and
+        # no long index build at the end holds the write lock (a sorted build of millions of
+        # versions takes seconds)
         posts = t["feed_posts_versions"]
         # the feed's orders, as on the live table, and its pinned posts (few: found at once)
         conn.execute(f"CREATE INDEX {t.index('feed_posts_versions', 'published')} ON {posts}"
