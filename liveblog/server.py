@@ -97,12 +97,24 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
     jobs too.
     """
     require_patched()
+    if metrics_dir is None:  # (else the caller made it, for code of its own before this)
+        metrics_dir = metrics_directory()  # before anything imports prometheus_client
+    master = os.getpid()
+    try:
+        _serve(db_path, host, port, workers, connections, on_ready, scheduler, access_log)
+    finally:
+        # the master's, once gunicorn has stopped or when it never started (a setting refused,
+        # a port taken); a forked worker leaves through here too, and removes nothing
+        if metrics_dir is not None and os.getpid() == master:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _serve(db_path: str, host: str, port: int, workers: int, connections: int,
+           on_ready: Callable[[], None] | None, scheduler: bool, access_log: str | None) -> None:
     from gunicorn.app.base import BaseApplication  # gevent's patching comes first
 
     # absolute URLs never come from a request's Host: without PUBLIC_URL, the address served
     os.environ.setdefault("LIVEBLOG_PUBLIC_URL", f"http://{host}:{port}")
-    if metrics_dir is None:  # (one the caller made is the caller's)
-        metrics_dir = metrics_directory()  # before anything imports prometheus_client
     _raise_open_files(connections)
     # Migrations and projection start-up run once here, not racing in every worker.
     app = create_app({"DATABASE": db_path})
@@ -126,8 +138,6 @@ def run_server(db_path: str, host: str, port: int, workers: int, connections: in
 
     def on_exit(server: Any) -> None:
         jobs.stop()
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
 
     def child_exit(server: Any, worker: Any) -> None:
         metrics.process_died(worker.pid)  # a worker that is gone no longer counts in live gauges

@@ -156,3 +156,17 @@ def test_liveblog_database_names_the_database_like_liveblog_db(tmp_path):
     both = _liveblog("token", "list", env={**env, "LIVEBLOG_DB": str(named),
                                            "LIVEBLOG_DATABASE": str(tmp_path / "other.db")})
     assert both.returncode == 1 and "name different databases" in both.stderr
+
+
+def test_serve_refused_at_start_leaves_no_metrics_folder_behind(tmp_path):
+    """A setting only the app's making refuses (the signing key) stops serve after it made its
+    metrics' folder: it is removed all the same."""
+    import os
+
+    temporary = tmp_path / "tmp"  # where serve makes that folder (tempfile follows TMPDIR)
+    temporary.mkdir()
+    env = {**{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+           "LIVEBLOG_AUDIT_SIGNING_KEY": "not a key", "TMPDIR": str(temporary)}
+    done = _liveblog("serve", "--db", str(tmp_path / "s.db"), "--port", "1", env=env)
+    assert done.returncode == 1 and "AUDIT_SIGNING_KEY" in done.stderr, done
+    assert list(temporary.iterdir()) == []
