@@ -669,6 +669,8 @@ class ProjectionRunner:
                 if progress is not None:
                     progress(done, target)
             self._fill(chosen, copied, rows, fresh)
+            caught, done = self._catch_up(chosen, rows, done)
+            total += caught
         if progress is not None and total == 0:
             progress(0, target)
         settle(conn)
@@ -717,6 +719,25 @@ class ProjectionRunner:
                 self._write(rows[projection.name])
             # one statement (and one short transaction) an index
             projection.create_indexes(conn, fresh[projection.name])
+
+    def _catch_up(self, chosen: list[Projection], rows: dict[str, Rows], done: int
+                  ) -> tuple[int, int]:
+        """Fold the events appended while a rebuild ran (editors go on writing: thousands in
+        a long one), outside the write lock, a pass at a time until a pass leaves at most a
+        batch behind: the swap folds only those under its lock. Returns how many were
+        folded, and the position folded up to."""
+        caught = 0
+        while (head := self.store.head().position) - done > self.batch_size:
+            events = self.store.read_all(done, until=head, page_size=self.batch_size)
+            while batch := list(itertools.islice(events, self.batch_size)):
+                for projection in chosen:
+                    projection.apply_rows(rows[projection.name], batch)
+                    self._bound(rows[projection.name])
+                done = batch[-1].position
+                caught += len(batch)
+            for projection in chosen:
+                self._write(rows[projection.name])
+        return caught, done
 
     def _write(self, rows: Rows) -> None:
         """Write a rebuild's changed rows, :data:`_WRITE_CHUNK` rows a transaction."""

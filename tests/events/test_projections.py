@@ -173,6 +173,38 @@ def test_a_rebuild_folds_without_the_write_lock(database, clock):
         store.close()
 
 
+def test_what_is_appended_during_a_rebuild_is_folded_outside_the_swaps_lock(database, clock):
+    """Events appended while a rebuild folds (thousands in a long one) are folded after it,
+    still without the write lock, a pass at a time: the swap, under the lock, folds at most
+    a batch of them (it folded them all: a 2,000,000-event rebuild kept an editor 3 s)."""
+    store = EventStore.open(database, clock=clock)
+    runner = ProjectionRunner(store, [Counting()], batch_size=4)
+    runner.start()
+    for i in range(8):
+        store.append("a", [added(i)], then=runner.apply_inline)
+    under_lock = []
+
+    class Appending(Counting):
+        def _counted(self, rows, event):
+            if event.position == 3:  # mid-fold, another writer appends 20 events
+                other = EventStore.open(database, clock=clock)
+                try:
+                    for _ in range(20):
+                        other.append("b", [added(1)])
+                finally:
+                    other.close()
+            if store.conn.in_transaction:
+                under_lock.append(event.position)
+            super()._counted(rows, event)
+
+    try:
+        assert ProjectionRunner(store, [Appending()], batch_size=4).rebuild() == 28
+        assert snapshot(store.conn)[0] == [("a", 8, 8, 28), ("b", 20, 20, 20)]
+        assert len(under_lock) <= 4, under_lock
+    finally:
+        store.close()
+
+
 def test_projection_version_bump_rebuilds_on_start(store):
     runner = ProjectionRunner(store, [Counting()])
     runner.start()
