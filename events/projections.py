@@ -655,21 +655,12 @@ class ProjectionRunner:
                 for p in folded}
         target = self.store.head().position
         events = self.store.read_all(0, until=target, page_size=self.batch_size)
-        done = total = 0
         # a crash while filling only loses fresh tables the next rebuild drops: no fsync each
         # batch (the swap below is as durable as the connection is)
         with relaxed_durability(conn):
-            while batch := list(itertools.islice(events, self.batch_size)):
-                for projection in folded:
-                    projection.apply_rows(rows[projection.name], batch)
-                    # rows stay in memory, each written once, until there are too many
-                    self._bound(rows[projection.name])
-                done = batch[-1].position
-                total += len(batch)
-                if progress is not None:
-                    progress(done, target)
+            done, total = self._fold(folded, rows, events, 0, progress, target)
             self._fill(chosen, copied, rows, fresh)
-            caught, done = self._catch_up(chosen, rows, done)
+            done, caught = self._catch_up(chosen, rows, done)
             total += caught
         if progress is not None and total == 0:
             progress(0, target)
@@ -724,20 +715,33 @@ class ProjectionRunner:
                   ) -> tuple[int, int]:
         """Fold the events appended while a rebuild ran (editors go on writing: thousands in
         a long one), outside the write lock, a pass at a time until a pass leaves at most a
-        batch behind: the swap folds only those under its lock. Returns how many were
-        folded, and the position folded up to."""
+        batch behind: the swap folds only those under its lock. Returns the position folded
+        up to, and how many were folded."""
         caught = 0
         while (head := self.store.head().position) - done > self.batch_size:
             events = self.store.read_all(done, until=head, page_size=self.batch_size)
-            while batch := list(itertools.islice(events, self.batch_size)):
-                for projection in chosen:
-                    projection.apply_rows(rows[projection.name], batch)
-                    self._bound(rows[projection.name])
-                done = batch[-1].position
-                caught += len(batch)
+            done, count = self._fold(chosen, rows, events, done)
+            caught += count
             for projection in chosen:
                 self._write(rows[projection.name])
-        return caught, done
+        return done, caught
+
+    def _fold(self, projections: list[Projection], rows: dict[str, Rows],
+              events: Iterator[RecordedEvent], done: int, progress: Progress | None = None,
+              target: int = 0) -> tuple[int, int]:
+        """Fold ``events`` into a rebuild's ``rows``, a batch at a time. Returns the position
+        folded up to (``done`` if there were none) and how many were folded."""
+        count = 0
+        while batch := list(itertools.islice(events, self.batch_size)):
+            for projection in projections:
+                projection.apply_rows(rows[projection.name], batch)
+                # rows stay in memory, each written once, until there are too many
+                self._bound(rows[projection.name])
+            done = batch[-1].position
+            count += len(batch)
+            if progress is not None:
+                progress(done, target)
+        return done, count
 
     def _write(self, rows: Rows) -> None:
         """Write a rebuild's changed rows, :data:`_WRITE_CHUNK` rows a transaction."""
