@@ -51,6 +51,9 @@ _CHUNK = 500
 _WRITE_CHUNK = 2000
 #: the suffix of a live table a rebuild replaced, until it is dropped just after the swap
 _RETIRED = "__retired"
+#: at most this many events appended during a rebuild are folded under its swap's write lock
+#: (the rest before it, without the lock): a few hundred take milliseconds
+_SWAP_TAIL = 500
 
 
 class Tables:
@@ -714,11 +717,11 @@ class ProjectionRunner:
     def _catch_up(self, chosen: list[Projection], rows: dict[str, Rows], done: int
                   ) -> tuple[int, int]:
         """Fold the events appended while a rebuild ran (editors go on writing: thousands in
-        a long one), outside the write lock, a pass at a time until a pass leaves at most a
-        batch behind: the swap folds only those under its lock. Returns the position folded
-        up to, and how many were folded."""
+        a long one), outside the write lock, a pass at a time until a pass leaves at most
+        a batch (and at most :data:`_SWAP_TAIL`) behind: the swap folds only those under its
+        lock. Returns the position folded up to, and how many were folded."""
         caught = 0
-        while (head := self.store.head().position) - done > self.batch_size:
+        while (head := self.store.head().position) - done > min(self.batch_size, _SWAP_TAIL):
             events = self.store.read_all(done, until=head, page_size=self.batch_size)
             done, count = self._fold(chosen, rows, events, done)
             caught += count
