@@ -27,8 +27,10 @@ from .records import RecordedEvent
 
 #: the suffix of a wrapped table's versions table
 VERSIONS = "_versions"
-#: rows a copy of current versions writes in one transaction
-COPY_CHUNK = 20_000
+#: rows a copy of current versions writes in one transaction (the copied table's indexes are
+#: kept as it goes, each row a few pages here and there: 20,000 rows of a 2,000,000-event log
+#: held the write lock for 0.9 s, measured)
+COPY_CHUNK = 5_000
 #: what a statement :class:`VersionedRows` queues does: close a key's stored version (before
 #: the versions that follow it), store a version, or erase words from every version of a key
 _CLOSE, _INSERT, _ERASE = 0, 1, 2

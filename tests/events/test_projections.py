@@ -6,6 +6,7 @@ import io
 import sqlite3
 import threading
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,7 +19,7 @@ from events import (
     projections,
     verify,
 )
-from events.backends import remove_files
+from events.backends import connect, drop_table_unzeroed, remove_files
 
 from .counting import Counting, snapshot
 
@@ -138,6 +139,41 @@ def test_a_table_a_stopped_rebuild_set_aside_is_dropped_by_the_next(store):
     runner.rebuild()
     assert not any("__" in name for name in _tables(store.conn))
     assert snapshot(store.conn)[0] == [("a", 1, 1, 1)]
+
+
+@pytest.mark.parametrize("at_once", [1000, 100])
+def test_a_retired_table_is_dropped_from_pages_read_before_each_lock(tmp_path, at_once):
+    """SQLite: each index, then the table (whole, or after rows deleted a step a transaction),
+    each in a transaction of its own, and every page of what a DROP frees read just before,
+    outside it (a drop under the lock then walks pages in memory, not on the disk)."""
+    conn = connect(str(tmp_path / "drop.db"))
+    conn.execute("CREATE TABLE old (id TEXT PRIMARY KEY, blog TEXT, body TEXT, until INTEGER)")
+    conn.execute("CREATE INDEX old_blog ON old (blog, id)")
+    conn.execute("CREATE UNIQUE INDEX old_open ON old (id) WHERE until IS NULL")
+    conn.executemany("INSERT INTO old VALUES (?, ?, ?, ?)",
+                     [(f"p{i}", f"b{i % 7}", "words " * 900, None if i % 2 else i)
+                      for i in range(300)])
+    seen: list[tuple[str, bool]] = []
+    conn.set_trace_callback(lambda sql: seen.append((sql, conn.in_transaction)))
+    drop_table_unzeroed(conn, "old", step=150, at_once=at_once)
+    conn.set_trace_callback(None)
+    assert not conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'old'").fetchall()
+    statements = [sql for sql, _ in seen]
+    drops = [i for i, sql in enumerate(statements) if sql.startswith("DROP ")]
+    assert [statements[i].split('"')[1] for i in drops] == ["old_blog", "old_open", "old"]
+    reads = [(sql, inside) for sql, inside in seen if sql.startswith("SELECT count(")
+             or sql.startswith("SELECT sum(")]
+    assert reads and not any(inside for _, inside in reads)  # no read under the lock
+    for i in drops:  # each drop in a lock of its own, its pages read just before it
+        began = max(j for j in range(i) if statements[j] == "BEGIN IMMEDIATE")
+        since = max([j for j in range(began) if statements[j] == "COMMIT"], default=0)
+        what = statements[i].split('"')[1]
+        read = (f'INDEXED BY "{what}"' if what != "old" else 'SELECT sum(')
+        assert any(read in sql for sql in statements[since:began]), (what, statements[since:i])
+    deleted = [sql for sql in statements if sql.startswith("DELETE FROM")]
+    assert len(deleted) == (0 if at_once == 1000 else 2)  # 300 rows, 150 a step, down to < 100
+    assert statements.count("BEGIN IMMEDIATE") == 3 + len(deleted)
+    conn.close()
 
 
 def test_a_rebuild_folds_without_the_write_lock(database, clock):
