@@ -244,6 +244,12 @@ class History(Projection):
 
     rows_class = VersionedRows
     wrapped: ClassVar[Sequence[Projection]]
+    #: by wrapped table, a column whose order (then the key's) :meth:`copy_rows` copies the
+    #: current versions in, when the table's own indexes lead with it: each transaction's
+    #: rows then land together in them. The subclass creates an index of the versions table
+    #: on (that column, the key) ``WHERE valid_to IS NULL``. (The feed by blog: 19.5 s for
+    #: 885,610 posts, with its indexes kept as it goes; by post id, 65 s.)
+    copy_order: ClassVar[Mapping[str, str]] = {}
 
     @functools.cached_property
     def wrapped_columns(self) -> dict[str, tuple[str, ...]]:
@@ -288,27 +294,36 @@ class History(Projection):
     def copy_rows(self, conn: Connection, t: Tables, projection: Projection,
                   into: Tables) -> None:
         """Each of ``projection``'s tables filled with its versions still current, in key
-        order, :data:`COPY_CHUNK` rows a transaction (along the unique index on the key of the
-        current versions). They are the same bytes the projection's own fold would write:
-        the same handlers made them, sealed with the same keys."""
+        order (or :attr:`copy_order`'s), :data:`COPY_CHUNK` rows a transaction (each bound
+        found first, outside the lock, along the index of that order). They are the same
+        bytes the projection's own fold would write: the same handlers made them, sealed with
+        the same keys."""
         for table in projection.tables:
             columns = self.wrapped_columns[table]
-            key, names = columns[0], ", ".join(columns)
+            names = ", ".join(columns)
+            order = (*((self.copy_order[table],) if table in self.copy_order else ()),
+                     columns[0])
+            by = ", ".join(order)
+            # a row value, compared column by column (the columns are NOT NULL: the key, and
+            # an ordering column the subclass chose)
+            row, marks = (f"({by})", f"({', '.join('?' * len(order))})") if len(order) > 1 \
+                else (by, "?")
             versions = t[table + VERSIONS]
-            after = ""  # past the keys copied so far: none yet
+            after = ""  # past the rows copied so far: none yet
             params: tuple[Any, ...] = ()
             while True:
                 bound = conn.execute(
-                    f"SELECT {key} FROM {versions} WHERE valid_to IS NULL{after}"
-                    f" ORDER BY {key} LIMIT 1 OFFSET {COPY_CHUNK - 1}", params).fetchone()
-                upto, through = ("", ()) if bound is None else (f" AND {key} <= ?", (bound[0],))
+                    f"SELECT {by} FROM {versions} WHERE valid_to IS NULL{after}"
+                    f" ORDER BY {by} LIMIT 1 OFFSET {COPY_CHUNK - 1}", params).fetchone()
+                upto, through = ("", ()) if bound is None else (f" AND {row} <= {marks}",
+                                                                 tuple(bound))
                 with write_transaction(conn, yielding=True):
                     conn.execute(
                         f"INSERT INTO {into[table]} ({names}) SELECT {names} FROM {versions}"
                         f" WHERE valid_to IS NULL{after}{upto}", (*params, *through))
                 if bound is None:
                     break
-                after, params = f" AND {key} > ?", (bound[0],)
+                after, params = f" AND {row} > {marks}", tuple(bound)
 
     def touches(self, event: RecordedEvent) -> Iterable[tuple[str, Any]]:
         for projection in self.wrapped:

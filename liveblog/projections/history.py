@@ -20,9 +20,11 @@ class FeedHistoryProjection(History):
 
     name = "feed_history"
     # 2: a blog's language; 3: posts' content sealed, the images a post names; 4: a blog's theme
-    # and whether it takes questions
-    version = 4
+    # and whether it takes questions; 5: the current posts by blog (the order they are copied in)
+    version = 5
     wrapped = (BlogsProjection(), FeedProjection())
+    # the live feed's indexes all lead with the blog
+    copy_order = {"feed_posts": "blog_id"}
 
     def create(self, conn: Connection, t: Tables) -> None:
         window = "valid_from INTEGER NOT NULL, valid_to INTEGER"
@@ -59,6 +61,10 @@ class FeedHistoryProjection(History):
         # no long index build at the end holds the write lock (a sorted build of millions of
         # versions takes seconds)
         posts = t["feed_posts_versions"]
+        # the current posts, blog by blog: a rebuild copies them into the live feed in this
+        # order (see History.copy_order)
+        conn.execute(f"CREATE INDEX {t.index('feed_posts_versions', 'by_blog')} ON {posts}"
+                     " (blog_id, id) WHERE valid_to IS NULL")
         # the feed's orders, as on the live table, and its pinned posts (few: found at once)
         conn.execute(f"CREATE INDEX {t.index('feed_posts_versions', 'published')} ON {posts}"
                      " (blog_id, status, publish_position)")
