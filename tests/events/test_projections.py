@@ -155,7 +155,7 @@ def test_a_retired_table_is_dropped_from_pages_read_before_each_lock(tmp_path, a
                       for i in range(300)])
     seen: list[tuple[str, bool]] = []
     conn.set_trace_callback(lambda sql: seen.append((sql, conn.in_transaction)))
-    drop_table_unzeroed(conn, "old", step=150, at_once=at_once)
+    drop_table_unzeroed(conn, "old", step=150, at_once=at_once, warm_from=300)
     conn.set_trace_callback(None)
     assert not conn.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'old'").fetchall()
     statements = [sql for sql, _ in seen]
@@ -173,6 +173,21 @@ def test_a_retired_table_is_dropped_from_pages_read_before_each_lock(tmp_path, a
     deleted = [sql for sql in statements if sql.startswith("DELETE FROM")]
     assert len(deleted) == (0 if at_once == 1000 else 2)  # 300 rows, 150 a step, down to < 100
     assert statements.count("BEGIN IMMEDIATE") == 3 + len(deleted)
+    conn.close()
+
+
+def test_a_small_retired_table_is_dropped_without_reading_it_first(tmp_path):
+    conn = connect(str(tmp_path / "drop.db"))
+    conn.execute("CREATE TABLE old (id TEXT PRIMARY KEY, blog TEXT)")
+    conn.execute("CREATE INDEX old_blog ON old (blog, id)")
+    conn.executemany("INSERT INTO old VALUES (?, ?)", [(f"p{i}", "b") for i in range(299)])
+    seen: list[str] = []
+    conn.set_trace_callback(seen.append)
+    drop_table_unzeroed(conn, "old", warm_from=300)
+    conn.set_trace_callback(None)
+    assert [sql for sql in seen if sql.startswith("DROP ")] == ['DROP INDEX IF EXISTS "old_blog"',
+                                                                'DROP TABLE "old"']
+    assert not [sql for sql in seen if sql.startswith(("SELECT count(", "SELECT sum("))]
     conn.close()
 
 
