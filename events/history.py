@@ -301,13 +301,12 @@ class History(Projection):
         for table in projection.tables:
             columns = self.wrapped_columns[table]
             names = ", ".join(columns)
-            order = (*((self.copy_order[table],) if table in self.copy_order else ()),
-                     columns[0])
+            order = ((self.copy_order[table], columns[0]) if table in self.copy_order
+                     else (columns[0],))
             by = ", ".join(order)
             # a row value, compared column by column (the columns are NOT NULL: the key, and
             # an ordering column the subclass chose)
-            row, marks = (f"({by})", f"({', '.join('?' * len(order))})") if len(order) > 1 \
-                else (by, "?")
+            row, marks = f"({by})", f"({', '.join('?' * len(order))})"
             versions = t[table + VERSIONS]
             after = ""  # past the rows copied so far: none yet
             params: tuple[Any, ...] = ()

@@ -615,7 +615,8 @@ class ProjectionRunner:
         One pass over the log feeds every projection chosen: each event is read and decoded
         once, each batch is applied in memory and written with one ``executemany`` per table.
         The new tables are filled beside the live ones (readers keep using those); the events
-        appended meanwhile and the swap happen in one transaction.
+        appended meanwhile are folded after the log, and the last of them (at most
+        :data:`_SWAP_TAIL`) in the swap's one transaction.
 
         :param progress: called with ``(events done, events in the log)`` after each batch.
         :returns: the number of events replayed.
@@ -671,7 +672,7 @@ class ProjectionRunner:
             progress(0, target)
         settle(conn)
         with write_transaction(conn, yielding=True):
-            # Events appended while we rebuilt, then the swap, under one write lock.
+            # The last events appended while we rebuilt, then the swap, under one write lock.
             tail = list(self.store.read_all(done))
             for projection in chosen:
                 projection.apply_rows(rows[projection.name], tail)
