@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from events import database_errors, unavailable
+
 from . import metrics
 from .api.problems import raw_problem
 from .app import create_app
@@ -164,9 +166,28 @@ def _serve(db_path: str, host: str, port: int, workers: int, connections: int,
 
         def load(self) -> Any:
             configure(access_log)
-            return create_app({"DATABASE": db_path, "LONG_POLLS_HELD": held})
+            return _worker_app(db_path, held)
 
     Server().run()
+
+
+#: seconds a booting worker tries again to reach a database that dropped it
+BOOT_RETRY = 10.0
+
+
+def _worker_app(db_path: str, held: int) -> Any:
+    """A worker's app. A database that drops the connection while the worker boots (a
+    PostgreSQL restart, its connections cut) is tried again for :data:`BOOT_RETRY` seconds:
+    a worker that fails to boot makes gunicorn stop the whole node (seen: a node gone after
+    its connections were cut while a worker started)."""
+    deadline = time.monotonic() + BOOT_RETRY
+    while True:
+        try:
+            return create_app({"DATABASE": db_path, "LONG_POLLS_HELD": held})
+        except database_errors() as error:
+            if not unavailable(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 class Supervised:
