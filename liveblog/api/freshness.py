@@ -251,6 +251,8 @@ class LongPolls:
         self._gates: dict[str, Gate] = {}
         #: each blog's head as last read, by the watcher's generation it was read in
         self._heads: dict[str, tuple[int, BlogHead]] = {}
+        #: the heads being read now, by blog: the generation each is read for, and its end
+        self._reading: dict[str, tuple[int, threading.Event]] = {}
         self._dispatcher: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._count_lock = threading.Lock()
@@ -329,10 +331,32 @@ class LongPolls:
         return gate
 
     def _read_head(self, blog: str, generation: int) -> BlogHead | None:
-        """The blog's head as of ``generation`` or later."""
+        """The blog's head as of ``generation`` or later. Polls that arrive together read it
+        once: while one reads it, for that generation or a later one, the others wait for
+        its answer (a burst of polls took a connection each, and opened as many)."""
         known = self._heads.get(blog)
         if known is not None and known[0] >= generation:
             return known[1]
+        with self._count_lock:
+            reading = self._reading.get(blog)
+            if reading is None or reading[0] < generation:
+                reading = None
+                self._reading[blog] = mine = (generation, threading.Event())
+        if reading is not None:
+            reading[1].wait(RENDER_WAIT)
+            known = self._heads.get(blog)
+            if known is not None and known[0] >= generation:
+                return known[1]
+            return self._read_head_now(blog, generation)  # its read failed, or found none
+        try:
+            return self._read_head_now(blog, generation)
+        finally:
+            with self._count_lock:
+                if self._reading.get(blog) is mine:
+                    del self._reading[blog]
+            mine[1].set()
+
+    def _read_head_now(self, blog: str, generation: int) -> BlogHead | None:
         with self.liveblog.leased() as store:
             head = queries.find_blog_head(store.conn, blog)
         if head is not None:
