@@ -117,13 +117,15 @@ def relaxed_durability(conn: Connection) -> Iterator[None]:
     # NORMAL, not OFF: in WAL mode commits then skip their fsync, but checkpoints still sync in
     # order, so a power cut loses at most the relaxed commits and never corrupts the file (OFF
     # could copy pages into it unsynced, then let the WAL that held them be overwritten)
-    # The write-ahead log is still copied into the file every 4 MB (SQLite's default), by
-    # this connection, after its own commits: any connection that commits past that copies
-    # what is there, so with every 64 MB an editor's durable commit during a rebuild
-    # inherited the rebuild's unsynced megabytes (commits of 250 to 470 ms, measured)
+    # The write-ahead log is copied into the file beside the block, a tenth of a second at a
+    # time (sqlite.checkpointing), not by this connection: the log stays short, as any other
+    # connection that commits past its limit copies what is there (with a 64 MB limit, an
+    # editor's durable commit during a rebuild inherited the rebuild's unsynced megabytes:
+    # commits of 250 to 470 ms, measured)
     conn.execute("PRAGMA synchronous = NORMAL")
     try:
-        yield
+        with sqlite.checkpointing(conn):  # type: ignore[arg-type]
+            yield
     finally:
         conn.execute(f"PRAGMA synchronous = {int(level)}")
 
