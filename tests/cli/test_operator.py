@@ -4,12 +4,16 @@ or a garbled file is named in one line; commands print no progress labels into a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from urllib.parse import urlsplit, urlunsplit
 
 from tests.e2e.server import free_port, stop_process
 
@@ -105,3 +109,52 @@ def test_commands_print_no_progress_labels_into_a_log(tmp_path):
     imported = liveblog("import", str(exported), "--db", str(tmp_path / "b.db"))
     assert imported.returncode == 0, imported.stderr
     assert imported.stderr == "", imported.stderr
+
+
+def _forward(listener: socket.socket, to: tuple[str, int]) -> None:
+    """Accept connections on ``listener`` and pipe each to ``to`` (a database that answers
+    only from the moment this starts)."""
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    while True:
+        try:
+            client, _ = listener.accept()
+        except OSError:
+            return  # the listener was closed
+        upstream = socket.create_connection(to)
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=pipe, args=(source, sink), daemon=True).start()
+
+
+def test_a_worker_booting_while_its_database_is_unreachable_waits_for_it(postgres_server):
+    """A worker's app made while PostgreSQL refuses connections (a restart, a failover) is
+    made once it answers again, within BOOT_RETRY, rather than failing the worker's boot,
+    which made gunicorn stop the whole node."""
+    from liveblog.server import BOOT_RETRY, _worker_app
+    from tests.conftest import fresh_postgres
+
+    url = urlsplit(fresh_postgres(postgres_server))
+    port = free_port()  # nothing listens there yet: every connection is refused
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+
+    def come_back() -> None:
+        time.sleep(2)
+        listener.bind(("127.0.0.1", port))
+        listener.listen()
+        _forward(listener, (url.hostname or "127.0.0.1", url.port or 5432))
+
+    threading.Thread(target=come_back, daemon=True).start()
+    began = time.monotonic()
+    try:
+        app = _worker_app(urlunsplit(url._replace(netloc=f"postgres@127.0.0.1:{port}")), 10)
+        took = time.monotonic() - began
+        app.extensions["liveblog"].shutdown()
+    finally:
+        listener.close()
+    assert 2 <= took < BOOT_RETRY
