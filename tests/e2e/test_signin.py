@@ -124,12 +124,14 @@ def test_a_forged_callback_is_refused_with_a_page(world):
 
 def test_an_expired_or_replayed_code_is_refused_with_a_page(tmp_path):
     port = free_port()
-    provider = Provider([f"http://127.0.0.1:{port}/login/callback"], code_ttl=1)
+    # the code lives 3 s: long enough for the walk in time to redeem it on a loaded machine
+    # (with 1 s, the suite on four workers once took longer, and the code had expired)
+    provider = Provider([f"http://127.0.0.1:{port}/login/callback"], code_ttl=3)
     node = Server(tmp_path / "expired.db", port=port, extra_env=provider.service_env(),
                   workers=1)
     try:
         session, callback = walk_to_callback(node.base, "ada")
-        time.sleep(2.5)  # the browser comes back after the code's lifetime (1 s)
+        time.sleep(4)  # the browser comes back after the code's lifetime (3 s)
         late = session.get(callback, allow_redirects=False, timeout=10)
         assert late.status_code == 400 and "invalid_grant" in late.text
         assert "liveblog_session" not in late.cookies
