@@ -7,6 +7,7 @@ import fcntl
 import os
 import re
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -195,6 +196,12 @@ def warm(conn: sqlite3.Connection, table: str, index: str | None = None) -> None
 CHECKPOINT_INTERVAL = 0.1
 
 
+def _green_threads() -> bool:
+    """Whether gevent patched this process's threads into greenlets."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("threading"))
+
+
 @contextlib.contextmanager
 def checkpointing(conn: sqlite3.Connection, *,
                   interval: float = CHECKPOINT_INTERVAL) -> Iterator[None]:
@@ -204,9 +211,11 @@ def checkpointing(conn: sqlite3.Connection, *,
     writes a lot, a rebuild's, then never stops to copy and sync its own megabytes (it did
     after every 4 MB: 6-12% of the rebuild of the 100,000-event mixed log, measured), and the
     log stays short for other writers' commits, which copy what is left when it grows past
-    their limit. A database with no file (``:memory:``) is left as it is."""
+    their limit. A database with no file (``:memory:``) is left as it is, and so is a process
+    whose threads gevent made greenlets (a server's): one would never run while the block
+    works without yielding, and the log would grow by all it writes."""
     path = conn.execute("PRAGMA database_list").fetchone()[2]
-    if not path:
+    if not path or _green_threads():
         yield
         return
     limit = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -219,6 +222,24 @@ def test_relaxed_writes_leave_the_log_to_a_thread_that_copies_it_into_the_file(t
         assert path.stat().st_size > before + 2_000_000
     assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     assert not any(t.name == "events-checkpoints" for t in threading.enumerate())
+
+
+def test_under_gevent_relaxed_writes_copy_the_log_themselves(tmp_path):
+    """In a process whose threads are greenlets (a server's), the copying thread would never
+    run while a rebuild works: the connection keeps copying the log itself."""
+    script = (
+        "from gevent import monkey; monkey.patch_all()\n"
+        "import sys, threading\n"
+        "from events.backends import connect, relaxed_durability\n"
+        "conn = connect(sys.argv[1])\n"
+        "with relaxed_durability(conn):\n"
+        "    limit = conn.execute('PRAGMA wal_autocheckpoint').fetchone()[0]\n"
+        "    names = [t.name for t in threading.enumerate()]\n"
+        "print(limit, 'events-checkpoints' in names)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "green.db")],
+                          capture_output=True, text=True, timeout=60, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.split() == ["1000", "False"]
 
 
 def test_a_rebuild_folds_without_the_write_lock(database, clock):
