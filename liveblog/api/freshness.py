@@ -21,7 +21,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from typing import TYPE_CHECKING, Any
@@ -210,6 +210,36 @@ class Heads:
         return head
 
 
+#: how long (s) a request waits for what another request is doing for it too (reading a
+#: blog's head, rendering an answer: :class:`Flights`)
+FLIGHT_WAIT = 5.0
+
+
+class Flights:
+    """Work that requests asking for the same thing at the same time do once: the first to
+    ask does it (and then calls :meth:`landed`), the others wait for it."""
+
+    def __init__(self) -> None:
+        self._flights: dict[Hashable, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    def board(self, key: Hashable) -> threading.Event | None:
+        """None when nobody is doing ``key``'s work: the caller does it now, and must call
+        :meth:`landed` once done. Else the event set when the one doing it is done."""
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is None:
+                self._flights[key] = threading.Event()
+            return flight
+
+    def landed(self, key: Hashable) -> None:
+        """``key``'s work is done: wake those waiting for it."""
+        with self._lock:
+            flight = self._flights.pop(key, None)
+        if flight is not None:
+            flight.set()
+
+
 class Gate:
     """The long polls waiting on one blog, and its head as last read: they are woken together,
     by one :meth:`threading.Event.set`, when the head readers see moves (and only then)."""
@@ -251,8 +281,8 @@ class LongPolls:
         self._gates: dict[str, Gate] = {}
         #: each blog's head as last read, by the watcher's generation it was read in
         self._heads: dict[str, tuple[int, BlogHead]] = {}
-        #: the heads being read now, by blog: the generation each is read for, and its end
-        self._reading: dict[str, tuple[int, threading.Event]] = {}
+        #: the heads being read now, by blog and generation
+        self._reads = Flights()
         self._dispatcher: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._count_lock = threading.Lock()
@@ -332,18 +362,14 @@ class LongPolls:
 
     def _read_head(self, blog: str, generation: int) -> BlogHead | None:
         """The blog's head as of ``generation`` or later. Polls that arrive together read it
-        once: while one reads it, for that generation or a later one, the others wait for
-        its answer (a burst of polls took a connection each, and opened as many)."""
+        once: while one reads it for their generation, the others wait for its answer (a
+        burst of polls took a connection each, and opened as many)."""
         known = self._heads.get(blog)
         if known is not None and known[0] >= generation:
             return known[1]
-        with self._count_lock:
-            reading = self._reading.get(blog)
-            if reading is None or reading[0] < generation:
-                reading = None
-                self._reading[blog] = mine = (generation, threading.Event())
+        reading = self._reads.board((blog, generation))
         if reading is not None:
-            reading[1].wait(RENDER_WAIT)
+            reading.wait(FLIGHT_WAIT)
             known = self._heads.get(blog)
             if known is not None and known[0] >= generation:
                 return known[1]
@@ -351,10 +377,7 @@ class LongPolls:
         try:
             return self._read_head_now(blog, generation)
         finally:
-            with self._count_lock:
-                if self._reading.get(blog) is mine:
-                    del self._reading[blog]
-            mine[1].set()
+            self._reads.landed((blog, generation))
 
     def _read_head_now(self, blog: str, generation: int) -> BlogHead | None:
         with self.liveblog.leased() as store:
@@ -439,9 +462,6 @@ def _turned_away(environ: WSGIEnvironment, start_response: StartResponse,
     return start
 
 
-#: how long (s) a request waits for the same answer another request is rendering
-RENDER_WAIT = 5.0
-
 #: rendered anonymous answers, headers and body, by ETag (which names the blog's state)
 Answers = LRU[str, tuple[list[tuple[str, str]], bytes]]
 
@@ -467,8 +487,7 @@ class Freshness:
             wsgi_app, "answer_at_once", None)
         self._routes: dict[str, tuple[str, str] | None] = {}
         #: the answers being rendered now, by ETag: others asking for one wait for it
-        self._flights: dict[str, threading.Event] = {}
-        self._flights_lock = threading.Lock()
+        self._renders = Flights()
 
     def _route(self, path: str) -> tuple[str, str] | None:
         """``(resource, blog)`` when ``path`` is a feed or /changes of a blog (Flask's routes)."""
@@ -549,32 +568,23 @@ class Freshness:
         try:
             return self._render(environ, start_response)
         finally:
-            self._landed(etag)
+            self._renders.landed(etag)
 
     def _kept(self, etag: str) -> tuple[list[tuple[str, str]], bytes] | None:
         """The answer kept under ``etag``; when another request is rendering it right now (a
         change just woke every long poll of a blog), that answer once it is done. Otherwise
-        None, and this request is the one to render it (it must call :meth:`_landed`)."""
+        None, and this request is the one to render it (it must call ``self._renders.landed``)."""
         kept = self.answers.get(etag)
         if kept is not None:
             return kept
-        with self._flights_lock:
-            flight = self._flights.get(etag)
-            if flight is None:
-                self._flights[etag] = threading.Event()
-                return None
-        flight.wait(RENDER_WAIT)
+        flight = self._renders.board(etag)
+        if flight is None:
+            return None
+        flight.wait(FLIGHT_WAIT)
         kept = self.answers.get(etag)
         if kept is None:
-            with self._flights_lock:  # not kept (not a public 200): render it ourselves
-                self._flights.setdefault(etag, threading.Event())
+            self._renders.board(etag)  # not kept (not a public 200): render it ourselves
         return kept
-
-    def _landed(self, etag: str) -> None:
-        with self._flights_lock:
-            flight = self._flights.pop(etag, None)
-        if flight is not None:
-            flight.set()
 
     def _render(self, environ: WSGIEnvironment,
                 start_response: StartResponse) -> Iterable[bytes]:
