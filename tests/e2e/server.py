@@ -25,6 +25,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def children(pid: int) -> list[int]:
+    """The pids of the processes ``pid`` started that still run (from /proc: any of its
+    threads may have forked them)."""
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
+
+
 def cli(db: Path, *args: str) -> str:
     """Run the liveblog CLI; return its stdout (raises on a non-zero exit)."""
     done = subprocess.run([sys.executable, "-m", "liveblog", *args, "--db", str(db)],

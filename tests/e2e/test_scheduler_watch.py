@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from .server import Server, editor_token
+from .server import Server, children, editor_token
 
 pytestmark = pytest.mark.slow
 
@@ -19,14 +19,13 @@ pytestmark = pytest.mark.slow
 def _schedulers(server: Server) -> list[int]:
     """The pids of the `liveblog scheduler` processes serve started."""
     found = []
-    for task in Path(f"/proc/{server.proc.pid}/task").iterdir():
-        for pid in (task / "children").read_text().split():
-            try:
-                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except FileNotFoundError:
-                continue
-            if b"scheduler" in command:
-                found.append(int(pid))
+    for pid in children(server.proc.pid):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except FileNotFoundError:
+            continue
+        if b"scheduler" in command:
+            found.append(pid)
     return found
 
 

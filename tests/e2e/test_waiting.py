@@ -20,7 +20,7 @@ import pytest
 
 from events import EventStore
 
-from .server import Server, editor_token
+from .server import Server, children, editor_token
 
 pytestmark = pytest.mark.slow
 
@@ -211,7 +211,7 @@ async def _at_the_limit(server: Server) -> dict:
 def _connections_to(port: int, pid: int) -> int:
     """The TCP connections to ``port`` that process ``pid`` and its children hold open (read
     from /proc: the sockets of their open files, found in the kernel's table)."""
-    pids = [pid, *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    pids = [pid, *children(pid)]
     inodes = set()
     for each in pids:
         for fd in Path(f"/proc/{each}/fd").iterdir():
