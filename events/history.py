@@ -225,8 +225,7 @@ class VersionedRows(Rows):
                               [s[4] for s in statements if s[2] == _CLOSE])
         rows = [s[4] for s in statements if s[2] == _INSERT]
         if self.sealing is not None:  # sealed as written: the sealed words never all in memory
-            self.sealing.prepare_values(table, [row[:-2] for row in rows], create=True)
-            rows = [(*self.sealing.seal(table, row[:-2]), *row[-2:]) for row in rows]
+            rows = self.sealing.seal_rows(table, rows)
         self.conn.executemany(
             f"INSERT INTO {name} ({', '.join(columns)}, valid_from, valid_to)"
             f" VALUES ({','.join('?' * (len(columns) + 2))})", rows)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from binascii import b2a_base64
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -120,30 +121,52 @@ class Keys:
         #: back (a key made there was never stored; sealing with it would lose the content)
         self._unsettled: list[tuple[str, Any]] = []
         #: what was sealed lately, by stream and text: sealing is deterministic, and a read
-        #: model's versions of a post repeat its words (a pin, a publish change no text)
-        self._sealed: OrderedDict[tuple[str, str], str] = OrderedDict()
+        #: model's versions of a post repeat its words (a pin, a publish change no text).
+        #: Two generations: the newer one fills up to half of :data:`SEALED_MEMO_BYTES`,
+        #: then replaces the older (no bookkeeping a text; a text found in the older one is
+        #: sealed again into the newer)
+        self._sealed: dict[tuple[str, str], str] = {}
+        self._sealed_older: dict[tuple[str, str], str] = {}
         self._sealed_bytes = 0
 
     def seal(self, stream_id: str, text: str) -> str:
         """``text`` sealed with the stream's key (made now if it has none: call it inside a
         write transaction). Empty text and empty JSON stay as they are."""
-        if text in _EMPTY:
-            return text
-        done = self._sealed.get((stream_id, text))
-        if done is not None:
-            return done
-        key = self._key(stream_id, create=True)
-        assert key is not None
-        plain = text.encode()
-        nonce = key.nonce(plain)
-        sealed = key.aead.encrypt(nonce, plain, stream_id.encode())
-        result = PREFIX + base64.b64encode(nonce + sealed).decode()
-        self._sealed[(stream_id, text)] = result
-        self._sealed_bytes += len(text) + len(result)
-        while self._sealed_bytes > SEALED_MEMO_BYTES:
-            (_, old), gone = self._sealed.popitem(last=False)
-            self._sealed_bytes -= len(old) + len(gone)
-        return result
+        sealed: str = self.seal_texts(stream_id, (text,))[0]
+        return sealed
+
+    def seal_texts(self, stream_id: str, texts: Iterable[Any]) -> list[Any]:
+        """:meth:`seal` of each of ``texts`` that is text (others are given back as they are),
+        all of one stream: its key is looked up once (a row's columns, sealed together)."""
+        memo, older = self._sealed, self._sealed_older
+        key = None
+        out = []
+        for text in texts:
+            if text.__class__ is not str or text in _EMPTY:
+                out.append(text)
+                continue
+            found = (stream_id, text)
+            done = memo.get(found)
+            if done is None:
+                done = older.get(found)
+                if done is None:
+                    if key is None:
+                        key = self._key(stream_id, create=True)
+                        assert key is not None
+                        associated = stream_id.encode()
+                    plain = text.encode()
+                    nonce = key.nonce(plain)
+                    done = PREFIX + b2a_base64(
+                        nonce + key.aead.encrypt(nonce, plain, associated),
+                        newline=False).decode()
+                memo[found] = done
+                self._sealed_bytes += len(text) + len(done)
+                if self._sealed_bytes > SEALED_MEMO_BYTES // 2:
+                    self._sealed_older = older = memo
+                    self._sealed = memo = {}
+                    self._sealed_bytes = 0
+            out.append(done)
+        return out
 
     def open(self, stream_id: str, text: str) -> str:
         """The content ``text`` holds (text that is not sealed is returned as it is).
@@ -169,8 +192,9 @@ class Keys:
         (inside the caller's write transaction). True when it had one."""
         self._cache.pop(stream_id, None)
         self._ready.pop(stream_id, None)
-        for memo in [m for m in self._sealed if m[0] == stream_id]:
-            self._sealed_bytes -= len(memo[1]) + len(self._sealed.pop(memo))
+        for memo in (self._sealed, self._sealed_older):
+            for forgotten in [m for m in memo if m[0] == stream_id]:
+                del memo[forgotten]  # (the newer's byte count stays: it fills sooner)
         conn = self.conn
         group = group_of(stream_id)
         gone = conn.execute("SELECT 1 FROM stream_keys WHERE stream_id = ?",
@@ -278,6 +302,7 @@ class Keys:
         if not committed:
             if self._unsettled:
                 self._sealed.clear()  # some may be sealed with a key that was never stored
+                self._sealed_older.clear()
                 self._sealed_bytes = 0
             for kind, what in self._unsettled:
                 if kind == "stream":

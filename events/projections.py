@@ -39,6 +39,7 @@ from .backends import (
     write_transaction,
 )
 from .keys import Keys, is_sealed, keys_of
+from .parts import PARTS_FROM, deal, running, workers_here
 from .records import RecordedEvent
 from .store import EventStore
 
@@ -130,25 +131,25 @@ class Sealing:
         keys = keys_of(conn)
         return cls(keys, projection.sealed, columns) if keys is not None else None
 
-    def seal(self, table: str, values: tuple[Any, ...]) -> tuple[Any, ...]:
-        """A row's values, in ``table``'s column order, with its sealed columns sealed."""
+    def seal_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+        """Rows of values in ``table``'s column order (any values after those are kept as
+        they are) with their sealed columns sealed, the keys of their streams first read in
+        one query, and made where missing (call it inside a write transaction)."""
         plan = self.plan.get(table)
         if plan is None:
-            return values
+            return [tuple(row) for row in rows]
         indexes, _, stream_of = plan
-        stream = stream_of(_Named(self._positions[table], values))
-        out = list(values)
-        for i in indexes:
-            if isinstance(out[i], str):
-                out[i] = self.keys.seal(stream, out[i])
-        return tuple(out)
-
-    def prepare_values(self, table: str, rows: Iterable[Sequence[Any]], *,
-                       create: bool = False) -> None:
-        """:meth:`prepare` for rows given as values in ``table``'s column order."""
-        if table in self.plan:
-            positions = self._positions[table]
-            self.prepare(table, [_Named(positions, row) for row in rows], create=create)
+        positions = self._positions[table]
+        streams = [stream_of(_Named(positions, row)) for row in rows]
+        self.keys.prepare(streams, create=True)
+        seal = self.keys.seal_texts
+        sealed = []
+        for stream, row in zip(streams, rows, strict=True):
+            out = list(row)
+            for i, text in zip(indexes, seal(stream, [out[i] for i in indexes]), strict=True):
+                out[i] = text
+            sealed.append(tuple(out))
+        return sealed
 
     def prepare(self, table: str, rows: Iterable[Mapping[str, Any]], *,
                 create: bool = False) -> None:
@@ -339,18 +340,14 @@ class Rows:
         values = self._values[table]
         upserts = []
         deletes = []
-        sealing = self.sealing
-        if sealing is not None:
-            sealing.prepare(table, [row for k in keys if (row := rows[k]) is not None],
-                            create=True)
         for k in keys:
             row = rows[k]
             if row is None:
                 deletes.append((k,))
-            elif sealing is None:
-                upserts.append(values(row))
             else:
-                upserts.append(sealing.seal(table, values(row)))
+                upserts.append(values(row))
+        if self.sealing is not None and upserts:
+            upserts = self.sealing.seal_rows(table, upserts)
         name = self.t[table]
         if deletes:
             self.conn.executemany(f"DELETE FROM {name} WHERE {key} = ?", deletes)
@@ -429,6 +426,20 @@ class Projection:
         """``(table, key)`` of every row the handler of ``event`` may read."""
         raise NotImplementedError
 
+    def part_of(self, stream_id: str) -> str | None:
+        """The part of the log ``stream_id`` belongs to, as the prefix of its part's streams
+        (say, ``blog/<id>/``), when this projection's rows of one part are made by that
+        part's events alone: a rebuild may then fold the parts in processes of their own
+        (:mod:`events.parts`). None: the stream is in no part; a projection that handles an
+        event of such a stream is folded whole, as is one that does not override this."""
+        return None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # sent to a rebuild's worker without its handlers (made again there)
+        state = dict(self.__dict__)
+        state.pop("_handler_cache", None)
+        return state
+
     def apply(self, conn: Connection, t: Tables, events: Iterable[RecordedEvent]) -> None:
         """Apply ``events`` in order with the registered handlers, writing the rows they change."""
         batch = events if isinstance(events, list) else list(events)
@@ -472,16 +483,24 @@ class ProjectionRunner:
     """Keeps a set of projections current with the log of ``store``.
 
     :param batch_size: events per transaction during catch-up and rebuild.
+    :param workers: processes a rebuild may fold a projection's parts in (None: one a core,
+        :func:`events.parts.workers_here`; 1: every fold whole).
+    :param parts_from: a rebuild of a shorter log folds whole.
     """
 
     def __init__(self, store: EventStore, projections: Sequence[Projection], *,
-                 batch_size: int = 2000) -> None:
+                 batch_size: int = 2000, workers: int | None = None,
+                 parts_from: int = PARTS_FROM) -> None:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
             raise ValueError(f"projection names must be unique: {names}")
         self.store = store
         self.projections = list(projections)
         self.batch_size = batch_size
+        self.workers = workers_here() if workers is None else workers
+        self.parts_from = parts_from
+        #: how many workers folded the last rebuild's parts (0: it folded the log whole)
+        self.last_workers = 0
 
     # -- checkpoints ---------------------------------------------------------------------------
 
@@ -657,14 +676,21 @@ class ProjectionRunner:
         # rows another one chosen holds is copied from it, not folded.
         copied = _holders(chosen)
         folded = [p for p in chosen if p.name not in copied]
-        rows = {p.name: p.rows_class(p, conn, fresh[p.name], complete=True, keep=True)
-                for p in folded}
         target = self.store.head().position
-        events = self.store.read_all(0, until=target, page_size=self.batch_size)
+        group, shares, in_log = self._shares(folded, target)
+        self.last_workers = len(shares)
+        # (rows of a projection folded in parts are the workers'; these fetch what they wrote)
+        rows = {p.name: p.rows_class(p, conn, fresh[p.name], complete=p not in group,
+                                     keep=True) for p in folded}
         # a crash while filling only loses fresh tables the next rebuild drops: no fsync each
         # batch (the swap below is as durable as the connection is)
         with relaxed_durability(conn):
-            done, total = self._fold(folded, rows, events, 0, progress, target)
+            if shares:
+                self._fold_in_parts(folded, rows, group, shares, fresh, target, progress)
+                done, total = target, in_log
+            else:
+                events = self.store.read_all(0, until=target, page_size=self.batch_size)
+                done, total = self._fold(folded, rows, events, 0, progress, target)
             self._fill(chosen, copied, rows, fresh)
             done, caught = self._catch_up(chosen, rows, done)
             total += caught
@@ -699,6 +725,94 @@ class ProjectionRunner:
             for logical in projection.tables:
                 drop_table_unzeroed(conn, f"{logical}{_RETIRED}")
         return total
+
+    def _shares(self, projections: list[Projection], target: int
+                ) -> tuple[list[Projection], list[list[str]], int]:
+        """Of ``projections``, those a rebuild folds in parts (:meth:`Projection.part_of`:
+        every one that gives the same parts as the first that gives any, and handles no event
+        outside them), their parts dealt into the workers' shares, and the events in the log
+        up to ``target``. None on a log shorter than :attr:`parts_from`, with one worker, or
+        on a database that is not a file here (PostgreSQL's projections are folded whole)."""
+        conn = self.store.conn
+        parted = [p for p in projections if type(p).part_of is not Projection.part_of]
+        if (not parted or self.workers < 2 or target < self.parts_from
+                or conn.dialect != "sqlite" or not getattr(conn, "path", None)):
+            return [], [], 0
+        lead, others = parted[0], parted[1:]
+        counts: dict[str, int] = {}
+        strays: list[str] = []
+        in_log = 0
+        for stream, count in conn.execute("SELECT stream_id, count(*) FROM events"
+                                          " WHERE position <= ? GROUP BY stream_id", (target,)):
+            in_log += count
+            part = lead.part_of(stream)
+            others = [p for p in others if p.part_of(stream) == part]
+            if part is None:
+                strays.append(stream)
+            else:
+                counts[part] = counts.get(part, 0) + count
+        group = [p for p in (lead, *others) if not self._handled_in(p, strays, target)]
+        if len(counts) < 2 or lead not in group:
+            return [], [], 0
+        return group, deal(counts, self.workers), in_log
+
+    def _handled_in(self, projection: Projection, streams: list[str], target: int) -> bool:
+        """Whether ``projection`` handles an event of these streams up to ``target``."""
+        handled = projection._handlers()
+        for start in range(0, len(streams), _CHUNK):
+            chunk = streams[start:start + _CHUNK]
+            for (kind,) in self.store.conn.execute(
+                    f"SELECT DISTINCT type FROM events WHERE stream_id IN"
+                    f" ({','.join('?' * len(chunk))}) AND position <= ?", (*chunk, target)):
+                if kind in handled:
+                    return True
+        return False
+
+    def _fold_in_parts(self, folded: list[Projection], rows: dict[str, Rows],
+                       group: list[Projection], shares: list[list[str]],
+                       fresh: Mapping[str, Tables], target: int,
+                       progress: Progress | None) -> None:
+        """Fold the log up to ``target``: the projections of ``group`` by a worker a share
+        of their parts (:mod:`events.parts`), while this process folds the others into
+        ``rows`` (reading only the events they handle)."""
+        jobs = [{"database": self.store.conn.path,  # type: ignore[attr-defined]
+                 "projections": group, "upcasters": self.store.upcasters,
+                 "generations": {p.name: fresh[p.name].generation for p in group},
+                 "parts": share, "target": target, "batch_size": self.batch_size,
+                 "workers": len(shares)}
+                for share in shares]
+        whole = [p for p in folded if p not in group]
+        with running(jobs) as workers:
+            types = sorted({kind for p in whole for kind in p._handlers()})
+            if types:
+                events = self.store.read_all(0, until=target, types=types,
+                                             page_size=self.batch_size)
+                self._fold(whole, rows, events, 0)
+            workers.wait(None if progress is None else lambda at: progress(at, target))
+
+    def fold_share(self, generations: Mapping[str, int], parts: Sequence[str], target: int,
+                   workers: int, progress: Progress | None = None) -> int:
+        """A rebuild's worker (:mod:`events.fold`), one of ``workers``: fold the events of
+        these parts (their streams' prefixes) up to ``target`` into this runner's projections'
+        fresh tables (``generations``: of each, by name), which the other workers fill with
+        the other parts' rows, and write them. Returns how many events were folded."""
+        conn = self.store.conn
+        # the rows of these parts are this worker's alone: those not held are not there
+        rows = {p.name: p.rows_class(p, conn, Tables(p.tables, generations[p.name], live=False),
+                                     complete=True, keep=True) for p in self.projections}
+        # the workers together hold in memory what one whole fold would
+        for held in rows.values():
+            held.max_rows //= workers
+            held.max_bytes //= workers
+        batch = max(1, self.batch_size // workers)
+        events = self.store.read_all(0, until=target, stream_prefix=parts, page_size=batch)
+        with relaxed_durability(conn):
+            _, count = self._fold(self.projections, rows, events, 0, progress, target, batch)
+            for projection in self.projections:
+                self._write(rows[projection.name])
+        if progress is not None:
+            progress(target, target)  # (its share's last event may come before it)
+        return count
 
     def _fill(self, chosen: list[Projection], copied: Mapping[str, Projection],
               rows: dict[str, Rows], fresh: Mapping[str, Tables]) -> None:
@@ -742,11 +856,12 @@ class ProjectionRunner:
 
     def _fold(self, projections: list[Projection], rows: dict[str, Rows],
               events: Iterator[RecordedEvent], done: int, progress: Progress | None = None,
-              target: int = 0) -> tuple[int, int]:
-        """Fold ``events`` into a rebuild's ``rows``, a batch at a time. Returns the position
-        folded up to (``done`` if there were none) and how many were folded."""
+              target: int = 0, batch_size: int | None = None) -> tuple[int, int]:
+        """Fold ``events`` into a rebuild's ``rows``, a batch (of :attr:`batch_size`, or
+        ``batch_size``) at a time. Returns the position folded up to (``done`` if there were
+        none) and how many were folded."""
         count = 0
-        while batch := list(itertools.islice(events, self.batch_size)):
+        while batch := list(itertools.islice(events, batch_size or self.batch_size)):
             for projection in projections:
                 projection.apply_rows(rows[projection.name], batch)
                 # rows stay in memory, each written once, until there are too many

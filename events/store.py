@@ -385,7 +385,7 @@ class EventStore:
         after: int = 0,
         limit: int | None = None,
         *,
-        stream_prefix: str | None = None,
+        stream_prefix: str | Sequence[str] | None = None,
         types: Sequence[str] | None = None,
         until: int | None = None,
         page_size: int = _PAGE,
@@ -393,7 +393,7 @@ class EventStore:
         """Yield events in position order after ``after``, paged so memory stays bounded.
 
         :param limit: at most this many events.
-        :param stream_prefix: only streams whose id starts with this.
+        :param stream_prefix: only streams whose id starts with this (or with any of these).
         :param types: only these event types.
         :param until: only positions up to and including this one.
         """
@@ -415,7 +415,8 @@ class EventStore:
         return open_rows(self.conn, self._select(COLUMNS, after, limit, stream_prefix, types,
                                                  until, page_size))
 
-    def _select(self, columns: str, after: int, limit: int | None, stream_prefix: str | None,
+    def _select(self, columns: str, after: int, limit: int | None,
+                stream_prefix: str | Sequence[str] | None,
                 types: Sequence[str] | None, until: int | None,
                 page_size: int) -> Iterator[tuple[Any, ...]]:
         where = ["position > ?"]
@@ -423,9 +424,19 @@ class EventStore:
         if until is not None:
             where.append("position <= ?")
             params.append(until)
-        if stream_prefix:
+        if isinstance(stream_prefix, str) and stream_prefix:
             where.append("stream_id >= ? AND stream_id < ?")
             params += [stream_prefix, stream_prefix + "\U0010ffff"]
+        elif stream_prefix is not None and not isinstance(stream_prefix, str):
+            # several: each length's prefixes looked up together (a rebuild's part of the log
+            # is dozens of blogs: one comparison a row each would be thousands of them)
+            by_length: dict[int, list[str]] = {}
+            for prefix in stream_prefix:
+                by_length.setdefault(len(prefix), []).append(prefix)
+            where.append("(" + (" OR ".join(
+                f"substr(stream_id, 1, {length}) IN ({','.join('?' * len(group))})"
+                for length, group in sorted(by_length.items())) or "0 = 1") + ")")
+            params += [p for _, group in sorted(by_length.items()) for p in group]
         if types:
             where.append(f"type IN ({','.join('?' * len(types))})")
             params += list(types)

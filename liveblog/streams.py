@@ -27,6 +27,14 @@ def blog_prefix(blog_id: str) -> str:
     return f"blog/{blog_id}/"
 
 
+def blog_part(stream_id: str) -> str | None:
+    """The part of the log a stream is in, for a projection whose rows of a blog are made by
+    that blog's events alone (``Projection.part_of``: a rebuild folds blogs side by side):
+    its blog's prefix; None for a stream of no blog."""
+    blog = blog_of(stream_id)
+    return None if blog is None else blog_prefix(blog)
+
+
 def blog_of(stream_id: str) -> str | None:
     """The blog a stream belongs to (None for streams of no blog, e.g. tokens)."""
     if not stream_id.startswith("blog/"):

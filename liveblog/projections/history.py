@@ -11,6 +11,7 @@ from events import Connection, RecordedEvent, Rows, Tables
 from events.history import History, VersionedRows
 from events.projections import Handler
 
+from ..streams import blog_part
 from .blogs import BlogsProjection
 from .feed import _REDACTED, FeedProjection
 
@@ -72,6 +73,9 @@ class FeedHistoryProjection(History):
                      " (blog_id, change_position)")
         conn.execute(f"CREATE INDEX {t.index('feed_posts_versions', 'pinned')} ON {posts}"
                      " (blog_id, pinned, status, publish_position)")
+
+    # a blog's rows here (its own, its activity's, its posts') are made by its events alone
+    part_of = staticmethod(blog_part)
 
     def handlers(self) -> Mapping[str, Handler]:
         handlers = dict(super().handlers())

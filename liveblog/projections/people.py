@@ -10,6 +10,8 @@ from typing import Any
 from events import Connection, Projection, RecordedEvent, Rows, Tables, format_time
 from events.projections import Handler
 
+from ..streams import blog_part
+
 
 def member_key(blog_id: str, person_id: str) -> str:
     """The members table's key of one membership."""
@@ -91,6 +93,8 @@ class WorkflowProjection(Projection):
     """Each post's author and the last note an editor sent back with it."""
 
     name = "workflow"
+    # a post's row is made by its events alone: a rebuild may fold blogs side by side
+    part_of = staticmethod(blog_part)
     version = 1
     tables = ("post_workflow",)
     columns = {"post_workflow": ("post_id", "blog_id", "author_id", "review_note",

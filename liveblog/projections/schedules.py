@@ -10,12 +10,15 @@ from events import Connection, Projection, RecordedEvent, Rows, Tables
 from events.projections import Handler
 
 from ..domain.model import poll_in
+from ..streams import blog_part
 
 
 class SchedulesProjection(Projection):
     """A post is here while it is scheduled; publishing or deleting it takes it out."""
 
     name = "schedules"
+    # a post's row is made by its events alone: a rebuild may fold blogs side by side
+    part_of = staticmethod(blog_part)
     version = 1
     tables = ("schedules",)
     columns = {"schedules": ("post_id", "blog_id", "publish_at")}
@@ -50,6 +53,8 @@ class PollClosingsProjection(Projection):
     scheduler closes each when its time comes."""
 
     name = "poll_closings"
+    # a post's row is made by its events alone: a rebuild may fold blogs side by side
+    part_of = staticmethod(blog_part)
     version = 1
     tables = ("poll_closings",)
     columns = {"poll_closings": ("post_id", "blog_id", "poll_id", "closes_at")}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from events import Projection
 
 
@@ -55,3 +57,48 @@ def snapshot(conn):
         conn.execute("SELECT * FROM stream_counts ORDER BY stream_id").fetchall(),
         conn.execute("SELECT * FROM type_totals ORDER BY type").fetchall(),
     )
+
+
+class ByPart(Projection):
+    """Per stream: its events, their running total, and the process that folded the stream's
+    last event. Its parts of the log are the streams under one prefix (``a/1`` and ``a/2``
+    are part ``a/``); a stream with no ``/`` is in no part. A ``Failing`` event fails the
+    fold in any process but the one named by the environment's ``BY_PART_PARENT``."""
+
+    name = "by_part"
+    version = 1
+    tables = ("part_counts",)
+    columns = {"part_counts": ("stream_id", "events", "total", "pid")}
+
+    def create(self, conn, t):
+        conn.execute(f"CREATE TABLE {t['part_counts']} (stream_id TEXT PRIMARY KEY,"
+                     " events INTEGER NOT NULL, total INTEGER NOT NULL, pid INTEGER NOT NULL)")
+
+    def part_of(self, stream_id):
+        head, slash, _ = stream_id.partition("/")
+        return head + slash if slash else None
+
+    def handlers(self):
+        return {"Added": self._added, "Failing": self._failing}
+
+    def touches(self, event):
+        yield "part_counts", event.stream_id
+
+    def _added(self, rows, event):
+        row = rows.get("part_counts", event.stream_id) or {
+            "stream_id": event.stream_id, "events": 0, "total": 0}
+        row.update(events=row["events"] + 1, total=row["total"] + event.data["amount"],
+                   pid=os.getpid())
+        rows.put("part_counts", row)
+
+    def _failing(self, rows, event):
+        if os.getpid() != int(os.environ.get("BY_PART_PARENT", "0")):
+            raise ValueError("a fold that fails")
+
+
+def by_part(conn):
+    """ByPart's rows without the process: ``(stream_id, events, total)``, and the processes
+    by stream."""
+    found = conn.execute("SELECT stream_id, events, total, pid FROM part_counts"
+                         " ORDER BY stream_id").fetchall()
+    return [row[:3] for row in found], {row[0]: row[3] for row in found}
