@@ -59,8 +59,11 @@ class Workers:
     standard input; each tells the log position it has folded up to on a line of its standard
     output after each batch, and ends with ``done <events folded>``."""
 
-    def __init__(self, jobs: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self) -> None:
         self._processes: list[tuple[subprocess.Popen[bytes], Any]] = []
+
+    def start(self, jobs: Sequence[Mapping[str, Any]]) -> None:
+        """Start a worker for each of ``jobs``."""
         for job in jobs:
             errors = tempfile.TemporaryFile()  # a traceback, whatever its length
             process = subprocess.Popen(
@@ -126,8 +129,9 @@ class Workers:
 def running(jobs: Sequence[Mapping[str, Any]]) -> Iterator[Workers]:
     """Workers started for ``jobs`` (none when there are none), stopped when the block ends,
     however it ends."""
-    workers = Workers(jobs)
+    workers = Workers()
     try:
+        workers.start(jobs)
         yield workers
     finally:
         workers.stop()

@@ -738,7 +738,11 @@ class ProjectionRunner:
         if (not parted or self.workers < 2 or target < self.parts_from
                 or conn.dialect != "sqlite" or not getattr(conn, "path", None)):
             return [], [], 0
-        lead, others = parted[0], parted[1:]
+        lead = parted[0]
+        # those that part the log with the very same function agree on every stream; the
+        # others are asked stream by stream
+        alike = [p for p in parted if type(p).part_of is type(lead).part_of]
+        others = [p for p in parted if p not in alike]
         counts: dict[str, int] = {}
         strays: list[str] = []
         in_log = 0
@@ -746,12 +750,13 @@ class ProjectionRunner:
                                           " WHERE position <= ? GROUP BY stream_id", (target,)):
             in_log += count
             part = lead.part_of(stream)
-            others = [p for p in others if p.part_of(stream) == part]
+            if others:
+                others = [p for p in others if p.part_of(stream) == part]
             if part is None:
                 strays.append(stream)
             else:
                 counts[part] = counts.get(part, 0) + count
-        group = [p for p in (lead, *others) if not self._handled_in(p, strays, target)]
+        group = [p for p in (*alike, *others) if not self._handled_in(p, strays, target)]
         if len(counts) < 2 or lead not in group:
             return [], [], 0
         return group, deal(counts, self.workers), in_log

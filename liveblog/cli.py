@@ -455,7 +455,9 @@ def rebuild(db_path: str) -> None:
         replayed = runner.rebuild(progress=lambda done, of: bar.update(done - bar.pos))
     seconds = time.perf_counter() - started
     click.echo(f"rebuilt {len(runner.projections)} projections from {replayed} events in"
-               f" {seconds:.1f} s ({replayed / max(seconds, 1e-9):,.0f} events/s)")
+               f" {seconds:.1f} s ({replayed / max(seconds, 1e-9):,.0f} events/s"
+               + (f"; blogs folded side by side in {runner.last_workers} worker processes"
+                  if runner.last_workers else "") + ")")
 
 
 @main.command("export")

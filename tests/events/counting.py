@@ -71,7 +71,7 @@ class ByPart(Projection):
     columns = {"part_counts": ("stream_id", "events", "total", "pid")}
 
     def create(self, conn, t):
-        conn.execute(f"CREATE TABLE {t['part_counts']} (stream_id TEXT PRIMARY KEY,"
+        conn.execute(f"CREATE TABLE {t[self.tables[0]]} (stream_id TEXT PRIMARY KEY,"
                      " events INTEGER NOT NULL, total INTEGER NOT NULL, pid INTEGER NOT NULL)")
 
     def part_of(self, stream_id):
@@ -82,23 +82,35 @@ class ByPart(Projection):
         return {"Added": self._added, "Failing": self._failing}
 
     def touches(self, event):
-        yield "part_counts", event.stream_id
+        yield self.tables[0], event.stream_id
 
     def _added(self, rows, event):
-        row = rows.get("part_counts", event.stream_id) or {
+        table = self.tables[0]
+        row = rows.get(table, event.stream_id) or {
             "stream_id": event.stream_id, "events": 0, "total": 0}
         row.update(events=row["events"] + 1, total=row["total"] + event.data["amount"],
                    pid=os.getpid())
-        rows.put("part_counts", row)
+        rows.put(table, row)
 
     def _failing(self, rows, event):
         if os.getpid() != int(os.environ.get("BY_PART_PARENT", "0")):
             raise ValueError("a fold that fails")
 
 
-def by_part(conn):
+class ByStream(ByPart):
+    """ByPart with parts of its own: each stream is one (they differ from ByPart's)."""
+
+    name = "by_stream"
+    tables = ("stream_parts",)
+    columns = {"stream_parts": ("stream_id", "events", "total", "pid")}
+
+    def part_of(self, stream_id):
+        return stream_id
+
+
+def by_part(conn, table="part_counts"):
     """ByPart's rows without the process: ``(stream_id, events, total)``, and the processes
     by stream."""
-    found = conn.execute("SELECT stream_id, events, total, pid FROM part_counts"
+    found = conn.execute(f"SELECT stream_id, events, total, pid FROM {table}"
                          " ORDER BY stream_id").fetchall()
     return [row[:3] for row in found], {row[0]: row[3] for row in found}

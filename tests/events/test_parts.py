@@ -9,7 +9,7 @@ import pytest
 
 from events import EventStore, NewEvent, ProjectionRunner
 
-from .counting import ByPart, by_part
+from .counting import ByPart, ByStream, by_part
 
 pytestmark = pytest.mark.slow
 
@@ -18,9 +18,10 @@ def added(amount):
     return NewEvent("Added", {"amount": amount})
 
 
-def _logged(store, streams, events=60):
+def _logged(store, streams, events=60, projections=None):
     """A runner over ``events`` events spread over ``streams``, kept up inline."""
-    runner = ProjectionRunner(store, [ByPart()], batch_size=7, workers=2, parts_from=0)
+    runner = ProjectionRunner(store, projections or [ByPart()], batch_size=7, workers=2,
+                              parts_from=0)
     runner.start()
     for i in range(events):
         store.append(streams[i % len(streams)], [added(i)], then=runner.apply_inline)
@@ -78,6 +79,18 @@ def test_an_event_it_handles_outside_every_part_keeps_the_fold_whole(tmp_path, c
     before, _ = by_part(store.conn)
     assert runner.rebuild() == 61
     assert runner.last_workers == 2 and by_part(store.conn)[0] == before
+
+
+def test_a_projection_whose_parts_differ_is_folded_whole_beside_them(db_path, clock):
+    store = EventStore.open(db_path, clock=clock)
+    runner = _logged(store, ["a/1", "b/1", "a/2"], projections=[ByPart(), ByStream()])
+    before = by_part(store.conn)[0], by_part(store.conn, "stream_parts")[0]
+    runner.rebuild()
+    assert runner.last_workers == 2
+    parts, pids = by_part(store.conn)
+    streams, here = by_part(store.conn, "stream_parts")
+    assert (parts, streams) == before
+    assert os.getpid() not in pids.values() and set(here.values()) == {os.getpid()}
 
 
 def test_a_worker_that_fails_fails_the_rebuild_and_the_live_tables_stay(db_path, clock,
