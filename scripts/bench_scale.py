@@ -8,7 +8,7 @@ they are answered or time out, 100 slow clients, an editor publishing to another
 how many polls each publish to the story wakes within 2 s, and memory per waiting poll.
 
     scripts/bench scale [--events 2000000] [--polls 10000] [--skip-log | --skip-polls]
-                        [--skip-import] [--seconds 40] [--slow 100]
+                        [--skip-import] [--seconds 40] [--slow 100] [--folder DIR]
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import json
 import os
 import random
 import resource
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -250,12 +252,23 @@ def as_of_first_call(database: str, blog: str) -> float:
 
 def year(args: argparse.Namespace, folder: Path) -> None:
     database = str(folder / "year.db")
-    began = time.perf_counter()
-    count, largest, largest_events = make_log(database, args.events)
-    made = time.perf_counter() - began
+    kept = folder / f"year-log-{args.events}.db"
+    for suffix in ("", "-wal", "-shm", "-writers"):  # (a run before this one's)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(database + suffix)
+    if args.folder is not None and kept.exists():  # the log a run with --folder made
+        shutil.copyfile(kept, database)
+        count, largest, largest_events = _made(database)
+        print(f"log: {count:,} events, made before ({kept})")
+    else:
+        began = time.perf_counter()
+        count, largest, largest_events = make_log(database, args.events)
+        made = time.perf_counter() - began
+        print(f"log: {count:,} events in {made:.0f} s")
+        if args.folder is not None:
+            shutil.copyfile(database, kept)
     size = os.path.getsize(database) / 2**20
-    print(f"log: {count:,} events in {made:.0f} s ({size:,.0f} MB); largest blog "
-          f"{largest_events:,} events")
+    print(f"log: {size:,.0f} MB; largest blog {largest_events:,} events")
     # the log was appended raw: build the read models once, as `liveblog import` would have,
     # so the rebuild below is an operator's rebuild of a running deployment
     seconds, peak = timed([PYTHON, "-m", "liveblog", "rebuild", "--db", database])
@@ -288,6 +301,19 @@ def year(args: argparse.Namespace, folder: Path) -> None:
                            "--db", str(folder / "imported.db")])
     print(f"import:   {seconds:6.1f} s, peak memory {peak:,.0f} MB (every event checked,"
           " projections built)")
+
+
+def _made(database: str) -> tuple[int, str, int]:
+    """What :func:`make_log` returned for this log: its events, its largest blog and its."""
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        count = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        blogs: dict[str, int] = {}
+        for stream, events in conn.execute("SELECT stream_id, count(*) FROM events"
+                                           " GROUP BY stream_id"):
+            blog = stream.split("/")[1]
+            blogs[blog] = blogs.get(blog, 0) + events
+    largest = max(blogs, key=lambda blog: blogs[blog])
+    return count, largest, blogs[largest]
 
 
 def worker_memory(server: Server) -> float:
@@ -448,12 +474,18 @@ def main() -> None:
     parser.add_argument("--skip-polls", action="store_true")
     parser.add_argument("--skip-import", action="store_true",
                         help="the log is not imported again (the slowest step)")
+    parser.add_argument("--folder", type=Path,
+                        help="work there and keep the files: the year's log is made once and"
+                             " copied by each run (to compare one log before and after)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = (args.folder if args.folder is not None
+               else Path(stack.enter_context(tempfile.TemporaryDirectory())))
+        tmp.mkdir(parents=True, exist_ok=True)
         if not args.skip_log:
-            year(args, Path(tmp))
+            year(args, tmp)
         if not args.skip_polls:
-            long_polls(args, Path(tmp))
+            long_polls(args, tmp)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,11 @@ def test_rebuild_reports_a_count_and_keeps_the_feed(database, story):
     app = create_app({"TESTING": True, "DATABASE": database})
     assert app.test_client().get("/api/blogs/story/posts").get_json() == story["feed"]
     app.extensions["liveblog"].close()
+    # one process, said so; no processes at all is refused in one line, changing nothing
+    code, out = cli("rebuild", "--workers", "1", "--db", database)
+    assert code == 0 and "worker processes" not in out, out
+    code, out = cli("rebuild", "--workers", "0", "--db", database)
+    assert code == 2 and "--workers" in out.strip().splitlines()[-1], out
 
 
 def test_replay_prints_the_feed_as_it_was(database, story):

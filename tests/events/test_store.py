@@ -235,6 +235,35 @@ def test_a_writer_waiting_goes_before_background_work_takes_the_lock_again(datab
     assert any(t > got for t in started)  # and went on after
 
 
+def test_background_work_takes_the_lock_once_another_lets_it_go_or_gives_up_in_time(db_path):
+    """Background work that finds the lock held (another rebuild worker's transaction) tries
+    it again every YIELDING_PAUSE, not through SQLite's busy handler: it gets it once the
+    holder commits, gives up after the connection's busy timeout, and leaves that timeout as
+    it was either way."""
+    EventStore.open(str(db_path)).close()
+    holder = connect(str(db_path), check_same_thread=False)
+    waiting = connect(str(db_path), busy_timeout_ms=400)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        letting_go = threading.Timer(0.15, lambda: holder.execute("COMMIT"))
+        letting_go.start()
+        with write_transaction(waiting, yielding=True):
+            assert not holder.in_transaction  # (it got the lock after the holder's commit)
+        letting_go.join()
+        assert waiting.execute("PRAGMA busy_timeout").fetchone()[0] == 400
+        holder.execute("BEGIN IMMEDIATE")
+        began = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            with write_transaction(waiting, yielding=True):
+                pass
+        assert 0.35 <= time.monotonic() - began < 5
+        assert waiting.execute("PRAGMA busy_timeout").fetchone()[0] == 400
+        assert not waiting.in_transaction
+    finally:
+        holder.close()
+        waiting.close()
+
+
 def test_background_work_waits_for_writers_only_so_long(db_path):
     """A writer that holds its place for ever (a process stopped while waiting) delays
     background work by GIVE_WAY_MAX, not for ever."""
