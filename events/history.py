@@ -101,6 +101,10 @@ class VersionedRows(Rows):
                  for v in self._versions[::step][:sample] if isinstance(v[3], tuple)]
         return len(self._versions) * (sum(sizes) // len(sizes)) if sizes else 0
 
+    def shared(self) -> None:
+        super().shared()
+        self._open = None  # (which keys the others left open is not known here)
+
     def _unwritten(self) -> bool:
         return bool(self._versions or self._queued)
 

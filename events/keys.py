@@ -122,12 +122,22 @@ class Keys:
         self._unsettled: list[tuple[str, Any]] = []
         #: what was sealed lately, by stream and text: sealing is deterministic, and a read
         #: model's versions of a post repeat its words (a pin, a publish change no text).
-        #: Two generations: the newer one fills up to half of :data:`SEALED_MEMO_BYTES`,
+        #: Two generations: the newer one fills up to half of :attr:`memo_bytes`,
         #: then replaces the older (no bookkeeping a text; a text found in the older one is
         #: sealed again into the newer)
         self._sealed: dict[tuple[str, str], str] = {}
         self._sealed_older: dict[tuple[str, str], str] = {}
         self._sealed_bytes = 0
+        #: this connection's share of :data:`CACHE_SIZE` and :data:`SEALED_MEMO_BYTES` (a
+        #: rebuild's workers share them: see :meth:`share`)
+        self.cache_size = CACHE_SIZE
+        self.memo_bytes = SEALED_MEMO_BYTES
+
+    def share(self, of: int) -> None:
+        """Hold a share of the caches' bounds, one of ``of`` processes that do one's work
+        together (a rebuild's workers)."""
+        self.cache_size = max(1, CACHE_SIZE // of)
+        self.memo_bytes = SEALED_MEMO_BYTES // of
 
     def seal(self, stream_id: str, text: str) -> str:
         """``text`` sealed with the stream's key (made now if it has none: call it inside a
@@ -161,7 +171,7 @@ class Keys:
                         newline=False).decode()
                 memo[found] = done
                 self._sealed_bytes += len(text) + len(done)
-                if self._sealed_bytes > SEALED_MEMO_BYTES // 2:
+                if self._sealed_bytes > self.memo_bytes // 2:
                     self._sealed_older = older = memo
                     self._sealed = memo = {}
                     self._sealed_bytes = 0
@@ -265,7 +275,7 @@ class Keys:
         self._ready.pop(stream_id, None)
         if self.conn.in_transaction:
             self._unsettled.append(("stream", stream_id))
-        if len(self._cache) > CACHE_SIZE:
+        if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
     def _unwrap(self, group: int, wrapped: bytes) -> bytes:

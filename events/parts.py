@@ -57,10 +57,16 @@ def deal(counts: Mapping[str, int], workers: int) -> list[list[str]]:
 class Workers:
     """The worker processes of one rebuild, each given its job (a pickled mapping) on its
     standard input; each tells the log position it has folded up to on a line of its standard
-    output after each batch, and ends with ``done <events folded>``."""
+    output after each batch, and ends with ``done <events folded>``. The process that starts
+    them folds a share of its own meanwhile (:meth:`poll` tells them apart)."""
 
     def __init__(self) -> None:
         self._processes: list[tuple[subprocess.Popen[bytes], Any]] = []
+        self._selector = selectors.DefaultSelector()
+        #: the position each has folded up to, by pid (this process's own too)
+        self._positions: dict[int, int] = {os.getpid(): 0}
+        #: how many events the workers folded
+        self.folded = 0
 
     def start(self, jobs: Sequence[Mapping[str, Any]]) -> None:
         """Start a worker for each of ``jobs``."""
@@ -70,41 +76,49 @@ class Workers:
                 [sys.executable, "-m", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=errors)
             self._processes.append((process, errors))
-            assert process.stdin is not None
-            # the import path first: the job's projection is unpickled with it
+            self._positions[process.pid] = 0
+            assert process.stdin is not None and process.stdout is not None
+            self._selector.register(process.stdout.fileno(), selectors.EVENT_READ,
+                                    [process, errors, b""])
+            # the import path first: the job's projections are unpickled with it
             process.stdin.write(pickle.dumps(list(sys.path)) + pickle.dumps(dict(job)))
             process.stdin.close()
 
-    def wait(self, report: Callable[[int], None] | None = None) -> int:
+    def poll(self, own: int, report: Callable[[int], None] | None = None) -> None:
+        """This process has folded its share up to position ``own``: take what the workers
+        said meanwhile, and tell ``report`` the position all have folded up to."""
+        self._positions[os.getpid()] = own
+        self._read(0)
+        if report is not None:
+            report(min(self._positions.values()))
+
+    def wait(self, report: Callable[[int], None] | None = None) -> None:
         """Wait until every worker is done; ``report`` is told the position all have folded
-        up to, as it moves. Returns how many events they folded.
+        up to, as it moves.
 
         :raises RuntimeError: a worker failed (its last words are in the message)."""
-        folded = 0
-        positions = {process.pid: 0 for process, _ in self._processes}
-        with selectors.DefaultSelector() as selector:
-            for process, errors in self._processes:
-                assert process.stdout is not None
-                selector.register(process.stdout.fileno(), selectors.EVENT_READ,
-                                  [process, errors, b""])
-            while selector.get_map():
-                for key, _ in selector.select():
-                    process, errors, held = key.data
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:  # the worker ended
-                        selector.unregister(key.fd)
-                        self._check(process, errors)
-                        continue
-                    *lines, key.data[2] = (held + chunk).split(b"\n")
-                    for line in lines:
-                        word, _, value = line.decode().partition(" ")
-                        if word == "at":
-                            positions[process.pid] = int(value)
-                        elif word == "done":
-                            folded += int(value)
-                    if report is not None:
-                        report(min(positions.values()))
-        return folded
+        while self._selector.get_map():
+            self._read(None)
+            if report is not None:
+                report(min(self._positions.values()))
+
+    def _read(self, timeout: float | None) -> None:
+        """What the workers said, waiting up to ``timeout`` seconds for it (None: until one
+        says something or ends)."""
+        for key, _ in self._selector.select(timeout):
+            process, errors, held = key.data
+            chunk = os.read(key.fd, 65536)
+            if not chunk:  # the worker ended
+                self._selector.unregister(key.fd)
+                self._check(process, errors)
+                continue
+            *lines, key.data[2] = (held + chunk).split(b"\n")
+            for line in lines:
+                word, _, value = line.decode().partition(" ")
+                if word == "at":
+                    self._positions[process.pid] = int(value)
+                elif word == "done":
+                    self.folded += int(value)
 
     @staticmethod
     def _check(process: subprocess.Popen[bytes], errors: Any) -> None:
@@ -123,6 +137,7 @@ class Workers:
             if process.stdout is not None:
                 process.stdout.close()
             errors.close()
+        self._selector.close()
 
 
 @contextlib.contextmanager

@@ -290,6 +290,11 @@ class Rows:
                 rows.clear()
         return False
 
+    def shared(self) -> None:
+        """Others wrote rows of these tables too (a rebuild's workers): from now on a row not
+        held may be in them (misses are fetched)."""
+        self.complete = False
+
     def plan(self) -> None:
         """Work the next :meth:`flush` or :meth:`evict` needs and that takes no lock, done
         before their write transaction: none here (a history orders its versions)."""
@@ -679,9 +684,8 @@ class ProjectionRunner:
         target = self.store.head().position
         group, shares, in_log = self._shares(folded, target)
         self.last_workers = len(shares)
-        # (rows of a projection folded in parts are the workers'; these fetch what they wrote)
-        rows = {p.name: p.rows_class(p, conn, fresh[p.name], complete=p not in group,
-                                     keep=True) for p in folded}
+        rows = {p.name: p.rows_class(p, conn, fresh[p.name], complete=True, keep=True)
+                for p in folded}
         # a crash while filling only loses fresh tables the next rebuild drops: no fsync each
         # batch (the swap below is as durable as the connection is)
         with relaxed_durability(conn):
@@ -777,23 +781,29 @@ class ProjectionRunner:
                        group: list[Projection], shares: list[list[str]],
                        fresh: Mapping[str, Tables], target: int,
                        progress: Progress | None) -> None:
-        """Fold the log up to ``target``: the projections of ``group`` by a worker a share
-        of their parts (:mod:`events.parts`), while this process folds the others into
-        ``rows`` (reading only the events they handle)."""
+        """Fold the log up to ``target``: the projections of ``group`` a share of their parts
+        each, the first share here and each other by a worker (:mod:`events.parts`), and the
+        others here (reading only the events they handle)."""
         jobs = [{"database": self.store.conn.path,  # type: ignore[attr-defined]
                  "projections": group, "upcasters": self.store.upcasters,
                  "generations": {p.name: fresh[p.name].generation for p in group},
                  "parts": share, "target": target, "batch_size": self.batch_size,
                  "workers": len(shares)}
-                for share in shares]
+                for share in shares[1:]]
         whole = [p for p in folded if p not in group]
+        report = None if progress is None else (lambda at: progress(at, target))
         with running(jobs) as workers:
             types = sorted({kind for p in whole for kind in p._handlers()})
             if types:
                 events = self.store.read_all(0, until=target, types=types,
                                              page_size=self.batch_size)
                 self._fold(whole, rows, events, 0)
-            workers.wait(None if progress is None else lambda at: progress(at, target))
+            own = {p.name: rows[p.name] for p in group}
+            self._fold_share(group, own, shares[0], target, len(shares),
+                             lambda done, _: workers.poll(done, report))
+            workers.wait(report)
+        for held in own.values():
+            held.shared()  # the workers wrote rows of these tables too
 
     def fold_share(self, generations: Mapping[str, int], parts: Sequence[str], target: int,
                    workers: int, progress: Progress | None = None) -> int:
@@ -805,16 +815,33 @@ class ProjectionRunner:
         # the rows of these parts are this worker's alone: those not held are not there
         rows = {p.name: p.rows_class(p, conn, Tables(p.tables, generations[p.name], live=False),
                                      complete=True, keep=True) for p in self.projections}
-        # the workers together hold in memory what one whole fold would
+        return self._fold_share(self.projections, rows, parts, target, workers, progress)
+
+    def _fold_share(self, projections: list[Projection], rows: dict[str, Rows],
+                    parts: Sequence[str], target: int, workers: int,
+                    progress: Progress | None) -> int:
+        """Fold the events of ``parts`` up to ``target`` into ``rows`` and write them, one of
+        ``workers`` that share the memory one whole fold holds. Returns how many were
+        folded."""
+        conn = self.store.conn
         for held in rows.values():
             held.max_rows //= workers
             held.max_bytes //= workers
+        keys = keys_of(conn)
+        if keys is not None:
+            keys.share(workers)
         batch = max(1, self.batch_size // workers)
         events = self.store.read_all(0, until=target, stream_prefix=parts, page_size=batch)
-        with relaxed_durability(conn):
-            _, count = self._fold(self.projections, rows, events, 0, progress, target, batch)
-            for projection in self.projections:
-                self._write(rows[projection.name])
+        try:
+            with relaxed_durability(conn):
+                _, count = self._fold(projections, rows, events, 0, progress, target, batch)
+                for projection in projections:
+                    self._write(rows[projection.name])
+        finally:
+            for held in rows.values():
+                held.max_rows, held.max_bytes = type(held).max_rows, type(held).max_bytes
+            if keys is not None:
+                keys.share(1)
         if progress is not None:
             progress(target, target)  # (its share's last event may come before it)
         return count
