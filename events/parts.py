@@ -26,20 +26,8 @@ from typing import Any
 #: a log shorter than this is folded whole: starting a worker (0.2-0.4 s here) would cost more
 #: than the share of the fold it takes
 PARTS_FROM = 20_000
-#: at most this many workers, whatever the cores
-MOST_WORKERS = 4
 #: the module a worker runs
 WORKER = "events.fold"
-
-
-def workers_here() -> int:
-    """How many workers a rebuild here folds with: this process's cores (1: the fold stays
-    whole), at most :data:`MOST_WORKERS`."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # (not Linux)
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, MOST_WORKERS))
 
 
 def deal(counts: Mapping[str, int], workers: int) -> list[list[str]]:

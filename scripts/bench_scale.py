@@ -9,6 +9,7 @@ how many polls each publish to the story wakes within 2 s, and memory per waitin
 
     scripts/bench scale [--events 2000000] [--polls 10000] [--skip-log | --skip-polls]
                         [--skip-import] [--seconds 40] [--slow 100] [--folder DIR]
+                        [--rebuild-workers N]
 """
 
 from __future__ import annotations
@@ -271,14 +272,16 @@ def year(args: argparse.Namespace, folder: Path) -> None:
     print(f"log: {size:,.0f} MB; largest blog {largest_events:,} events")
     # the log was appended raw: build the read models once, as `liveblog import` would have,
     # so the rebuild below is an operator's rebuild of a running deployment
-    seconds, peak = timed([PYTHON, "-m", "liveblog", "rebuild", "--db", database])
+    workers = ([] if args.rebuild_workers is None
+               else ["--workers", str(args.rebuild_workers)])
+    seconds, peak = timed([PYTHON, "-m", "liveblog", "rebuild", "--db", database, *workers])
     print(f"first build: {seconds:6.1f} s, peak memory {peak:,.0f} MB (no editor)")
     stop, waits, failures = threading.Event(), [], []
     editor = threading.Thread(target=editor_during,
                               args=(database, largest, stop, waits, failures))
     editor.start()
     try:
-        seconds, peak = timed([PYTHON, "-m", "liveblog", "rebuild", "--db", database])
+        seconds, peak = timed([PYTHON, "-m", "liveblog", "rebuild", "--db", database, *workers])
     finally:
         stop.set()
         editor.join()
@@ -474,6 +477,9 @@ def main() -> None:
     parser.add_argument("--skip-polls", action="store_true")
     parser.add_argument("--skip-import", action="store_true",
                         help="the log is not imported again (the slowest step)")
+    parser.add_argument("--rebuild-workers", type=int, default=None,
+                        help="rebuild with `liveblog rebuild --workers N` (default: as it is"
+                             " run with no flag)")
     parser.add_argument("--folder", type=Path,
                         help="work there and keep the files: the year's log is made once and"
                              " copied by each run (to compare one log before and after)")
