@@ -275,7 +275,7 @@ class Keys:
         self._ready.pop(stream_id, None)
         if self.conn.in_transaction:
             self._unsettled.append(("stream", stream_id))
-        if len(self._cache) > self.cache_size:
+        while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
     def _unwrap(self, group: int, wrapped: bytes) -> bytes:
