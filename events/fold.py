@@ -4,8 +4,8 @@ It reads its job from its standard input (the import path, then a pickled mappin
 database, the projections, the store's upcasters, their fresh tables' generations, its share of
 the parts, the position to fold up to, the batch size, how many workers there are), folds that
 share into the fresh tables (:meth:`events.projections.ProjectionRunner.fold_share`), and says
-on its standard output the position it has folded up to after each batch (``at N``), then
-``done <events folded>``. A failure is a traceback on its standard error and a non-zero exit.
+on its standard output the position it has folded up to after each batch (``at N``), the
+rebuild's target last. A failure is a traceback on its standard error and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -28,12 +28,10 @@ def main() -> None:
     store = EventStore(connect(job["database"]), upcasters=job["upcasters"])
     try:
         runner = ProjectionRunner(store, job["projections"], batch_size=job["batch_size"])
-        count = runner.fold_share(job["generations"], job["parts"], job["target"],
-                                  job["workers"],
-                                  progress=lambda done, _: print(f"at {done}", flush=True))
+        runner.fold_share(job["generations"], job["parts"], job["target"], job["workers"],
+                          progress=lambda done, _: print(f"at {done}", flush=True))
     finally:
         store.close()
-    print(f"done {count}", flush=True)
 
 
 if __name__ == "__main__":

@@ -45,16 +45,14 @@ def deal(counts: Mapping[str, int], workers: int) -> list[list[str]]:
 class Workers:
     """The worker processes of one rebuild, each given its job (a pickled mapping) on its
     standard input; each tells the log position it has folded up to on a line of its standard
-    output after each batch, and ends with ``done <events folded>``. The process that starts
-    them folds a share of its own meanwhile (:meth:`poll` tells them apart)."""
+    output after each batch (``at N``). The process that starts them folds a share of its own
+    meanwhile (:meth:`poll` tells them apart)."""
 
     def __init__(self) -> None:
         self._processes: list[tuple[subprocess.Popen[bytes], Any]] = []
         self._selector = selectors.DefaultSelector()
         #: the position each has folded up to, by pid (this process's own too)
         self._positions: dict[int, int] = {os.getpid(): 0}
-        #: how many events the workers folded
-        self.folded = 0
 
     def start(self, jobs: Sequence[Mapping[str, Any]]) -> None:
         """Start a worker for each of ``jobs``."""
@@ -105,8 +103,6 @@ class Workers:
                 word, _, value = line.decode().partition(" ")
                 if word == "at":
                     self._positions[process.pid] = int(value)
-                elif word == "done":
-                    self.folded += int(value)
 
     @staticmethod
     def _check(process: subprocess.Popen[bytes], errors: Any) -> None:

@@ -807,23 +807,24 @@ class ProjectionRunner:
             held.shared()  # the workers wrote rows of these tables too
 
     def fold_share(self, generations: Mapping[str, int], parts: Sequence[str], target: int,
-                   workers: int, progress: Progress | None = None) -> int:
+                   workers: int, progress: Progress | None = None) -> None:
         """A rebuild's worker (:mod:`events.fold`), one of ``workers``: fold the events of
         these parts (their streams' prefixes) up to ``target`` into this runner's projections'
         fresh tables (``generations``: of each, by name), which the other workers fill with
-        the other parts' rows, and write them. Returns how many events were folded."""
+        the other parts' rows, and write them."""
         conn = self.store.conn
         # the rows of these parts are this worker's alone: those not held are not there
         rows = {p.name: p.rows_class(p, conn, Tables(p.tables, generations[p.name], live=False),
                                      complete=True, keep=True) for p in self.projections}
-        return self._fold_share(self.projections, rows, parts, target, workers, progress)
+        with relaxed_durability(conn):  # (as the rebuild that started it)
+            self._fold_share(self.projections, rows, parts, target, workers, progress)
 
     def _fold_share(self, projections: list[Projection], rows: dict[str, Rows],
                     parts: Sequence[str], target: int, workers: int,
-                    progress: Progress | None) -> int:
+                    progress: Progress | None) -> None:
         """Fold the events of ``parts`` up to ``target`` into ``rows`` and write them, one of
-        ``workers`` that share the memory one whole fold holds. Returns how many were
-        folded."""
+        ``workers`` that share the memory one whole fold holds (inside the rebuild's
+        relaxed durability)."""
         conn = self.store.conn
         for held in rows.values():
             held.max_rows //= workers
@@ -834,10 +835,9 @@ class ProjectionRunner:
         batch = max(1, self.batch_size // workers)
         events = self.store.read_all(0, until=target, stream_prefix=parts, page_size=batch)
         try:
-            with relaxed_durability(conn):
-                _, count = self._fold(projections, rows, events, 0, progress, target, batch)
-                for projection in projections:
-                    self._write(rows[projection.name])
+            self._fold(projections, rows, events, 0, progress, target, batch)
+            for projection in projections:
+                self._write(rows[projection.name])
         finally:
             for held in rows.values():
                 held.max_rows, held.max_bytes = type(held).max_rows, type(held).max_bytes
@@ -845,7 +845,6 @@ class ProjectionRunner:
                 keys.share(1)
         if progress is not None:
             progress(target, target)  # (its share's last event may come before it)
-        return count
 
     def _fill(self, chosen: list[Projection], copied: Mapping[str, Projection],
               rows: dict[str, Rows], fresh: Mapping[str, Tables]) -> None:

@@ -435,8 +435,8 @@ class EventStore:
                 by_length.setdefault(len(prefix), []).append(prefix)
             where.append("(" + (" OR ".join(
                 f"substr(stream_id, 1, {length}) IN ({','.join('?' * len(group))})"
-                for length, group in sorted(by_length.items())) or "0 = 1") + ")")
-            params += [p for _, group in sorted(by_length.items()) for p in group]
+                for length, group in by_length.items()) or "0 = 1") + ")")
+            params += [p for group in by_length.values() for p in group]
         if types:
             where.append(f"type IN ({','.join('?' * len(types))})")
             params += list(types)
