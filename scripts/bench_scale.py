@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_load import long_poller, request, slow_client  # noqa: E402
 
-from tests.e2e.server import Server, editor_token  # noqa: E402
+from tests.e2e.server import Server, children, editor_token  # noqa: E402
 
 PYTHON = sys.executable
 
@@ -196,9 +196,8 @@ def _tree(pid: int) -> list[int]:
     while pending:
         current = pending.pop()
         found.append(current)
-        with contextlib.suppress(OSError, ValueError):
-            pending += [int(child) for task in Path(f"/proc/{current}/task").iterdir()
-                        for child in (task / "children").read_text().split()]
+        with contextlib.suppress(OSError):  # (ended meanwhile)
+            pending += children(current)
     return found
 
 
@@ -322,8 +321,7 @@ def _made(database: str) -> tuple[int, str, int]:
 def worker_memory(server: Server) -> float:
     """Resident MB of the server's gunicorn workers together."""
     total = 0
-    for child in Path(f"/proc/{server.proc.pid}/task/{server.proc.pid}/children").read_text(
-            ).split():
+    for child in children(server.proc.pid):
         try:
             for line in Path(f"/proc/{child}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
