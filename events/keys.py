@@ -24,10 +24,9 @@ across processes. What a write transaction that rolls back taught the cache is f
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
-from binascii import b2a_base64
+from binascii import a2b_base64, b2a_base64
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
@@ -43,6 +42,7 @@ from .errors import EventStoreError
 GROUPS = 256
 #: how sealed text begins (no JSON text does)
 PREFIX = "~s1~"
+_PREFIX_LENGTH = len(PREFIX)
 #: what is never sealed: empty text and empty JSON (queries compare them as they are)
 _EMPTY = frozenset({"", "[]", "{}"})
 #: stream keys each connection keeps unwrapped (32 bytes and a dict slot each: a rebuild's
@@ -185,7 +185,7 @@ class Keys:
         """
         if not text.startswith(PREFIX):
             return text
-        raw = base64.b64decode(text[len(PREFIX):])
+        raw = a2b_base64(text[_PREFIX_LENGTH:])
         for fresh in (False, True):
             key = self._key(stream_id, create=False, fresh=fresh)
             if key is None:

@@ -133,6 +133,16 @@ def open_rows(conn: Connection, rows: Iterable[Any], *, strict: bool = True) -> 
         yield row
 
 
+def prepare_keys(conn: Connection, rows: Sequence[Any]) -> None:
+    """The keys of a page of stored rows' sealed payloads read in one query a few hundred
+    streams, not one a row (verify of a 100,000-event log: 60,204 queries of one key each)."""
+    sealed = [row[1] for row in rows if row[5].startswith(PREFIX)]
+    if sealed:
+        keys = keys_of(conn)
+        if keys is not None:
+            keys.prepare(sealed)
+
+
 def _opened(keys: Keys | None, stream_id: str, text: str) -> str:
     if keys is None:
         raise SealedContentError(f"sealed content of {stream_id!r} in a database without keys")
@@ -447,11 +457,7 @@ class EventStore:
         while remaining > 0:
             size = min(page_size, remaining)
             rows = self.conn.execute(sql, (position, *params, size)).fetchall()
-            sealed = [row[1] for row in rows if row[5].startswith(PREFIX)]
-            if sealed:  # the page's keys in one query, not one a row
-                keys = keys_of(self.conn)
-                if keys is not None:
-                    keys.prepare(sealed)
+            prepare_keys(self.conn, rows)
             yield from rows
             if len(rows) < size:
                 return
@@ -527,10 +533,12 @@ def verify(conn: Connection, *, page_size: int = 5000) -> VerifyResult:
     legacy = GENESIS_HASH
     total = redacted = 0
     while True:
-        rows = list(open_rows(conn, conn.execute(
+        stored = conn.execute(
             f"SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?",
             (head.position, page_size),
-        ).fetchall(), strict=False))
+        ).fetchall()
+        prepare_keys(conn, stored)
+        rows = list(open_rows(conn, stored, strict=False))
         if not rows:
             return VerifyResult(True, total, head, None, None, redacted, legacy)
         result = check_rows(rows, head, legacy)
