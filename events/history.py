@@ -32,8 +32,9 @@ VERSIONS = "_versions"
 #: held the write lock for 0.9 s, measured)
 COPY_CHUNK = 5_000
 #: what a statement :class:`VersionedRows` queues does: close a key's stored version (before
-#: the versions that follow it), store a version, or erase words from every version of a key
-_CLOSE, _INSERT, _ERASE = 0, 1, 2
+#: the versions that follow it), store a version (its words sealed, or still to be sealed),
+#: or erase words from every version of a key
+_CLOSE, _INSERT, _ERASE, _UNSEALED = 0, 1, 2, 3
 
 
 class VersionedRows(Rows):
@@ -150,9 +151,27 @@ class VersionedRows(Rows):
             for _, statements in itertools.groupby(chunk, key=operator.itemgetter(0)):
                 self._execute(list(statements))  # each table's statements together
 
-    def plan(self) -> None:
+    def plan(self, most: int | None = None) -> None:
         if not self._queued and self._versions:
             self._queue()  # (sorting a window of versions takes a while: no lock held)
+        if most is not None and self.sealing is not None:
+            self._seal_ahead(most)
+
+    def _seal_ahead(self, most: int) -> None:
+        """Seal the words of the versions the next write stores (the first ``most``
+        statements) before its transaction, as sealing takes a while too (a rebuild's other
+        processes write meanwhile), and only those: the sealed words of a whole window would
+        all be in memory. A stream with no key yet is left to the write, which makes it."""
+        head = self._queued[:most]
+        runs: dict[str, list[int]] = {}
+        for i, statement in enumerate(head):
+            if statement[2] == _UNSEALED:
+                runs.setdefault(statement[0], []).append(i)
+        for name, at in runs.items():
+            assert self.sealing is not None
+            sealed = self.sealing.seal_rows_keyed(self._wrapped[name], [head[i][4] for i in at])
+            for i, row in zip(at, sealed or (), strict=False):
+                self._queued[i] = (*head[i][:2], _INSERT, head[i][3], row)
 
     def _queue(self) -> None:
         """Work out the statements of the versions made up to the next erasure (or of that
@@ -179,7 +198,9 @@ class VersionedRows(Rows):
                     ) -> list[tuple[str, Any, int, int, tuple[Any, ...]]]:
         """The statements that store these versions of ``table`` (in the order made): each
         key's first one closes the version stored before it, each later one ends the one
-        before it. ``(physical table, key, _CLOSE or _INSERT, position, parameters)``."""
+        before it. ``(physical table, key, _CLOSE or _INSERT, position, parameters)``.
+
+        The versions' words are sealed later (:meth:`_seal_ahead`, or as they are written)."""
         name = self.t[table + VERSIONS]
         # the last version of a key at a position is the one it had after that event
         latest: dict[tuple[Any, int], Any] = {}
@@ -209,8 +230,9 @@ class VersionedRows(Rows):
                     stored.discard(k)
             if sum(map(len, self._open.values())) > self.OPEN_KEYS:
                 self._open = None
+        insert = _INSERT if self.sealing is None else _UNSEALED
         return [*((name, k, _CLOSE, p, (p, k)) for k, p in closes.items()),
-                *((name, row[0], _INSERT, row[-2], row) for row in rows)]
+                *((name, row[0], insert, row[-2], row) for row in rows)]
 
     def _execute(self, statements: Sequence[tuple[str, Any, int, int, Any]]) -> None:
         """Run statements of one versions table: closings before the versions that follow."""
@@ -227,9 +249,13 @@ class VersionedRows(Rows):
         self.conn.executemany(f"UPDATE {name} SET valid_to = ? WHERE {key} = ?"
                               f" AND valid_to IS NULL",
                               [s[4] for s in statements if s[2] == _CLOSE])
-        rows = [s[4] for s in statements if s[2] == _INSERT]
-        if self.sealing is not None:  # sealed as written: the sealed words never all in memory
-            rows = self.sealing.seal_rows(table, rows)
+        inserts = [s for s in statements if s[2] != _CLOSE]
+        rows = [s[4] for s in inserts]
+        unsealed = [i for i, s in enumerate(inserts) if s[2] == _UNSEALED]
+        if unsealed and self.sealing is not None:  # (a chunk at a time: never all in memory)
+            for i, row in zip(unsealed, self.sealing.seal_rows(
+                    table, [rows[i] for i in unsealed]), strict=True):
+                rows[i] = row
         self.conn.executemany(
             f"INSERT INTO {name} ({', '.join(columns)}, valid_from, valid_to)"
             f" VALUES ({','.join('?' * (len(columns) + 2))})", rows)

@@ -248,6 +248,10 @@ class Keys:
         self.conn.executemany("INSERT INTO stream_keys (stream_id, grp, wrapped) VALUES"
                               " (?, ?, ?)", rows)
 
+    def has(self, stream_id: str) -> bool:
+        """Whether the stream's key is at hand (:meth:`prepare` found it, or made it)."""
+        return stream_id in self._cache
+
     def _key(self, stream_id: str, *, create: bool, fresh: bool = False) -> _StreamKey | None:
         ready = None if fresh else self._ready.get(stream_id)
         if ready is not None:

@@ -142,13 +142,27 @@ class Sealing:
         """Rows of values in ``table``'s column order (any values after those are kept as
         they are) with their sealed columns sealed, the keys of their streams first read in
         one query, and made where missing (call it inside a write transaction)."""
+        sealed = self._seal_rows(table, rows, create=True)
+        assert sealed is not None
+        return sealed
+
+    def seal_rows_keyed(self, table: str, rows: Sequence[Sequence[Any]]
+                        ) -> list[tuple[Any, ...]] | None:
+        """:meth:`seal_rows` outside a write transaction: None when a stream has no key yet
+        (it is made in one)."""
+        return self._seal_rows(table, rows, create=False)
+
+    def _seal_rows(self, table: str, rows: Sequence[Sequence[Any]], *, create: bool
+                   ) -> list[tuple[Any, ...]] | None:
         plan = self.plan.get(table)
         if plan is None:
             return [tuple(row) for row in rows]
         indexes, _, stream_of = plan
         positions = self._positions[table]
         streams = [stream_of(_Named(positions, row)) for row in rows]
-        self.keys.prepare(streams, create=True)
+        self.keys.prepare(streams, create=create)
+        if not create and not all(map(self.keys.has, streams)):
+            return None
         seal = self.keys.seal_texts
         sealed = []
         for stream, row in zip(streams, rows, strict=True):
@@ -302,9 +316,10 @@ class Rows:
         held may be in them (misses are fetched)."""
         self.complete = False
 
-    def plan(self) -> None:
-        """Work the next :meth:`flush` or :meth:`evict` needs and that takes no lock, done
-        before their write transaction: none here (a history orders its versions)."""
+    def plan(self, most: int | None = None) -> None:
+        """Work the next :meth:`flush` or :meth:`evict` (of up to ``most`` rows) needs and
+        that takes no lock, done before their write transaction: none here (a history orders
+        its versions and seals their words)."""
 
     def evict(self, most: int) -> bool:
         """Write and let go of up to ``most`` of the rows held longest (in a rebuild, the
@@ -935,7 +950,7 @@ class ProjectionRunner:
         """Write a rebuild's changed rows, :data:`_WRITE_CHUNK` rows a transaction."""
         more = True
         while more:
-            rows.plan()  # outside the write lock: an editor need not wait for it
+            rows.plan(_WRITE_CHUNK)  # outside the write lock: an editor need not wait for it
             with write_transaction(self.store.conn, yielding=True):
                 more = rows.flush(most=_WRITE_CHUNK)
 
@@ -944,7 +959,7 @@ class ProjectionRunner:
         held longest, down to half of it, :data:`_WRITE_CHUNK` rows a transaction."""
         more = rows.over()
         while more:
-            rows.plan()  # outside the write lock: an editor need not wait for it
+            rows.plan(_WRITE_CHUNK)  # outside the write lock: an editor need not wait for it
             with write_transaction(self.store.conn, yielding=True):
                 more = rows.evict(_WRITE_CHUNK)
 
