@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.keywrap import aes_key_unwrap
 
 from events import EventStore, NewEvent, write_transaction
 from events.keys import GROUPS, PREFIX, SealedContentError, group_of, is_sealed, keys_of
+from events.store import verify
 
 
 def _sealed(stream: str, type_: str = "") -> bool:
@@ -120,3 +121,32 @@ def test_a_key_made_in_a_rolled_back_transaction_is_never_used(sealed_store, dat
         assert [e.data for e in fresh.read_stream("secret/r")] == [{"text": "second try"}]
     finally:
         fresh.close()
+
+
+def test_verify_reads_a_pages_keys_together(database, clock):
+    """Verify opens every sealed payload: the keys of a page of them are read a few hundred
+    streams a query, not one a row (the 100,000-event mixed log: 60,204 queries before)."""
+    writer = EventStore.open(database, clock=clock, sealed=_sealed)
+    try:
+        for start in range(0, 1200, 100):
+            for i in range(start, start + 100):
+                writer.append(f"secret/{i}", [NewEvent("Said", {"text": f"name {i}"})])
+    finally:
+        writer.close()
+    store = EventStore.open(database, sealed=_sealed)  # a fresh connection: no key at hand
+    try:
+        conn = store.conn
+        asked: list[str] = []
+        execute = conn.execute
+
+        def noting(sql, params=()):
+            if "stream_keys" in sql:
+                asked.append(sql)
+            return execute(sql, params)
+
+        conn.execute = noting
+        result = verify(conn)
+        assert result.ok and result.events_checked == 1200
+        assert 3 <= len(asked) <= 6  # 1,200 streams, 500 a query (a page of 5,000 events)
+    finally:
+        store.close()
