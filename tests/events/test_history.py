@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import threading
 
-from events import EventStore, NewEvent, ProjectionRunner, projections
+from events import EventStore, NewEvent, Projection, ProjectionRunner, projections
 from events import history as history_module
 from events.history import AsOf, History, VersionedRows
+from events.keys import is_sealed, keys_of
 
 from .counting import Counting, snapshot
 
@@ -152,3 +153,59 @@ def test_a_rebuild_copies_the_rows_a_history_holds_instead_of_folding_them(store
         assert len(snapshot(replayed)[0]) > 3  # more rows than one chunk copies
     finally:
         replayed.close()
+
+
+class Said(Projection):
+    """The last thing each stream said, sealed with the stream's key."""
+
+    name = "said"
+    version = 1
+    tables = ("said",)
+    columns = {"said": ("stream_id", "text")}
+    sealed = {"said": (("text",), lambda row: row["stream_id"])}
+
+    def create(self, conn, t):
+        conn.execute(f"CREATE TABLE {t['said']} (stream_id TEXT PRIMARY KEY, text TEXT NOT NULL)")
+
+    def handlers(self):
+        return {"Said": self._said}
+
+    def touches(self, event):
+        yield "said", event.stream_id
+
+    def _said(self, rows, e):
+        rows.put("said", {"stream_id": e.stream_id, "text": e.data["text"]})
+
+
+class SaidHistory(History):
+    name = "said_history"
+    version = 1
+    wrapped = (Said(),)
+
+    def create(self, conn, t):
+        conn.execute(f"CREATE TABLE {t['said_versions']} (stream_id TEXT NOT NULL,"
+                     " text TEXT NOT NULL, valid_from INTEGER NOT NULL, valid_to INTEGER,"
+                     " PRIMARY KEY (stream_id, valid_from))")
+        conn.execute(f"CREATE UNIQUE INDEX {t.index('said_versions', 'current')} ON"
+                     f" {t['said_versions']} (stream_id) WHERE valid_to IS NULL")
+
+
+def test_versions_of_a_stream_with_no_key_yet_are_sealed_as_they_are_written(store):
+    """A rebuild seals versions a chunk ahead of their write, outside its transaction, with
+    keys it has; a stream with no key yet (its events were stored unsealed) gets one in the
+    write's transaction, and its versions are stored sealed with it."""
+    for i in range(30):
+        store.append(f"s{i % 3}", [NewEvent("Said", {"text": f"word {i}"})])
+    keys = keys_of(store.conn)
+    assert not store.conn.execute("SELECT count(*) FROM stream_keys").fetchone()[0]
+    runner = ProjectionRunner(store, [SaidHistory()])
+    runner.start()  # a log with events: built in bulk, as a rebuild
+    stored = store.conn.execute("SELECT stream_id, text FROM said_versions"
+                                " ORDER BY valid_from").fetchall()
+    assert len(stored) == 30 and all(is_sealed(text) for _, text in stored)
+    assert [keys.open(s, text) for s, text in stored] == [f"word {i}" for i in range(30)]
+    assert store.conn.execute("SELECT count(*) FROM stream_keys").fetchone()[0] == 3
+    # and a rebuild now, every key at hand, writes the same bytes
+    assert runner.rebuild() == 30
+    assert store.conn.execute("SELECT stream_id, text FROM said_versions"
+                              " ORDER BY valid_from").fetchall() == stored
