@@ -52,13 +52,6 @@ _CHUNK = 500
 _WRITE_CHUNK = 2000
 #: the suffix of a live table a rebuild replaced, until it is dropped just after the swap
 _RETIRED = "__retired"
-#: from a log this long on, a rebuild makes a fresh table's secondary indexes before it fills
-#: and keeps them as it goes; on a shorter one it builds them, sorted, once the table is full.
-#: A sorted build is the faster (a 100,000-event log's feed history: the versions written in
-#: 1.3 s with their feed indexes built after, 0.5 s of it the builds; 3.3 s kept as it went),
-#: but each holds the write lock while it runs, and the year's (1,900,000 versions) would hold
-#: it for seconds an index: editors would wait
-INDEXES_FIRST_FROM = 300_000
 #: at most this many events appended during a rebuild are folded under its swap's write lock
 #: (the rest before it, without the lock): a few hundred take milliseconds
 _SWAP_TAIL = 500
@@ -429,10 +422,9 @@ class Projection:
         raise NotImplementedError
 
     def create_indexes(self, conn: Connection, t: Tables) -> None:
-        """Create the secondary indexes: right after :meth:`create` for live tables; in a
-        rebuild after the tables are filled (sorted builds beat a hundred thousand index
-        updates), or on a long log before (see :attr:`ProjectionRunner.indexes_first_from`).
-        Only ``conn.execute``: a rebuild runs each statement in a transaction of its own."""
+        """Create the secondary indexes: right after :meth:`create` for live tables, and after
+        the tables are filled in a rebuild (one sorted build beats a million index updates),
+        except tables copied from another projection's (:meth:`holds`): before the copy."""
 
     def handlers(self) -> Mapping[str, Handler]:
         """Event type -> handler. Types not listed are skipped."""
@@ -507,16 +499,6 @@ def _holders(chosen: Sequence[Projection]) -> dict[str, Projection]:
     return {name: holder for name, holder in holders.items() if holder.name not in holders}
 
 
-class _Noted:
-    """Takes the statements of :meth:`Projection.create_indexes` down, to be run one by one."""
-
-    def __init__(self) -> None:
-        self.noted: list[tuple[str, Sequence[Any]]] = []
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self.noted.append((sql, params))
-
-
 class ProjectionRunner:
     """Keeps a set of projections current with the log of ``store``.
 
@@ -525,14 +507,11 @@ class ProjectionRunner:
         the default: every fold whole, in this process; each more takes memory: 50 MB more at
         the 2,000,000-event year with 2, measured).
     :param parts_from: a rebuild of a shorter log folds whole.
-    :param indexes_first_from: a rebuild of a log this long makes the fresh tables' indexes
-        before it fills them (:data:`INDEXES_FIRST_FROM`).
     """
 
     def __init__(self, store: EventStore, projections: Sequence[Projection], *,
                  batch_size: int = 2000, workers: int = 1,
-                 parts_from: int = PARTS_FROM,
-                 indexes_first_from: int = INDEXES_FIRST_FROM) -> None:
+                 parts_from: int = PARTS_FROM) -> None:
         names = [p.name for p in projections]
         if len(set(names)) != len(names):
             raise ValueError(f"projection names must be unique: {names}")
@@ -541,7 +520,6 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.workers = workers
         self.parts_from = parts_from
-        self.indexes_first_from = indexes_first_from
         #: how many workers folded the last rebuild's parts (0: it folded the log whole)
         self.last_workers = 0
 
@@ -702,7 +680,6 @@ class ProjectionRunner:
         fresh: dict[str, Tables] = {}
         generations: dict[str, int] = {}
         replaced: dict[str, bool] = {}
-        indexed = self.store.head().position >= self.indexes_first_from
         with write_transaction(conn, yielding=True):
             for projection in chosen:
                 checkpoint = self._checkpoint(conn, projection)
@@ -711,8 +688,6 @@ class ProjectionRunner:
                 for _, physical in tables.items():
                     conn.execute(f'DROP TABLE IF EXISTS "{physical}"')
                 projection.create(conn, tables)
-                if indexed:
-                    projection.create_indexes(conn, tables)
                 fresh[projection.name] = tables
                 generations[projection.name] = generation
                 replaced[projection.name] = checkpoint is not None
@@ -736,7 +711,7 @@ class ProjectionRunner:
             else:
                 events = self.store.read_all(0, until=target, page_size=self.batch_size)
                 done, total = self._fold(folded, rows, events, 0, progress, target)
-            self._fill(chosen, copied, rows, fresh, indexed)
+            self._fill(chosen, copied, rows, fresh)
             done, caught = self._catch_up(chosen, rows, done)
             total += caught
         if progress is not None and total == 0:
@@ -887,31 +862,29 @@ class ProjectionRunner:
             progress(target, target)  # (its share's last event may come before it)
 
     def _fill(self, chosen: list[Projection], copied: Mapping[str, Projection],
-              rows: dict[str, Rows], fresh: Mapping[str, Tables], indexed: bool) -> None:
+              rows: dict[str, Rows], fresh: Mapping[str, Tables]) -> None:
         """Finish a rebuild's fresh tables: write what was folded and still held, then copy
         the rows held by another projection (``copied``: by name, the holder), and build each
-        one's indexes (unless ``indexed``: made with the tables). ``rows`` then has, for a
-        copied projection, rows read from its tables."""
+        one's indexes. ``rows`` then has, for a copied projection, rows read from its tables."""
         conn = self.store.conn
         for projection in sorted(chosen, key=lambda p: p.name in copied):  # holders first
             if projection.name in copied:
+                # indexes first: the copy keeps them as it goes, a short transaction a chunk,
+                # where one sorted build of a copied table afterwards held the write lock for
+                # seconds (1.0 to 1.7 s an index of the 885,610 posts of a 2,000,000-event log)
+                self._create_indexes(projection, fresh[projection.name])
                 holder = copied[projection.name]
                 holder.copy_rows(conn, fresh[holder.name], projection, fresh[projection.name])
                 rows[projection.name] = projection.rows_class(projection, conn,
                                                               fresh[projection.name])
             else:
                 self._write(rows[projection.name])
-            if not indexed:
                 self._create_indexes(projection, fresh[projection.name])
 
     def _create_indexes(self, projection: Projection, t: Tables) -> None:
-        """A rebuild's indexes of ``projection`` built, each in a transaction of its own that
-        lets writers go first."""
-        statements = _Noted()
-        projection.create_indexes(statements, t)  # type: ignore[arg-type]
-        for sql, params in statements.noted:
-            with write_transaction(self.store.conn, yielding=True):
-                self.store.conn.execute(sql, params)
+        """A rebuild's indexes of ``projection``, in a transaction that lets writers go first."""
+        with write_transaction(self.store.conn, yielding=True):
+            projection.create_indexes(self.store.conn, t)
 
     def _catch_up(self, chosen: list[Projection], rows: dict[str, Rows], done: int
                   ) -> tuple[int, int]:

@@ -52,17 +52,15 @@ class FeedHistoryProjection(History):
             " feed_version INTEGER NOT NULL, visible_position INTEGER NOT NULL,"
             f" {window}, PRIMARY KEY (blog_id, valid_from))")
         # each key's current version, found at once however many versions came before it
-        # (every change closes it): made here, not with the other indexes, as a rebuild's
-        # fold closes versions while the tables fill
+        # (every change closes it): made here, not with the other indexes, as the tables fill
         for table, key in (("blogs_versions", "id"), ("feed_posts_versions", "id"),
                            ("blog_activity_versions", "blog_id")):
             conn.execute(f"CREATE UNIQUE INDEX {t.index(table, 'current')} ON {t[table]} ({key})"
                          " WHERE valid_to IS NULL")
-
-    def create_indexes(self, conn: Connection, t: Tables) -> None:
-        # the feed's, on its versions (a past feed is an index range of them, like the live
-        # one): made before the tables fill on a long log, after on a short one (see
-        # ProjectionRunner.indexes_first_from)
+        # and the feed's: versions arrive a window of the log at a time, each later than the
+        # last, so their entries land at the end of each blog's range as the tables fill, and
+        # no long index build at the end holds the write lock (a sorted build of millions of
+        # versions takes seconds)
         posts = t["feed_posts_versions"]
         # the current posts, blog by blog: a rebuild copies them into the live feed in this
         # order (see History.copy_order)
