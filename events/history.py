@@ -162,16 +162,26 @@ class VersionedRows(Rows):
         statements) before its transaction, as sealing takes a while too (a rebuild's other
         processes write meanwhile), and only those: the sealed words of a whole window would
         all be in memory. A stream with no key yet is left to the write, which makes it."""
-        head = self._queued[:most]
+        self._queued[:most] = self._sealed(self._queued[:most], ahead=True)
+
+    def _sealed(self, statements: Sequence[tuple[str, Any, int, int, Any]], *, ahead: bool
+                ) -> list[tuple[str, Any, int, int, Any]]:
+        """``statements`` with the words of the versions they store sealed, a table at a
+        time; ``ahead`` (outside the write transaction): a table's left as they are when one
+        of their streams has no key yet."""
+        out = list(statements)
         runs: dict[str, list[int]] = {}
-        for i, statement in enumerate(head):
+        for i, statement in enumerate(out):
             if statement[2] == _UNSEALED:
                 runs.setdefault(statement[0], []).append(i)
         for name, at in runs.items():
-            assert self.sealing is not None
-            sealed = self.sealing.seal_rows_keyed(self._wrapped[name], [head[i][4] for i in at])
+            assert self.sealing is not None  # (versions are queued unsealed only with it)
+            table, rows = self._wrapped[name], [out[i][4] for i in at]
+            sealed = (self.sealing.seal_rows_keyed(table, rows) if ahead
+                      else self.sealing.seal_rows(table, rows))
             for i, row in zip(at, sealed or (), strict=False):
-                self._queued[i] = (*head[i][:2], _INSERT, head[i][3], row)
+                out[i] = (*out[i][:2], _INSERT, out[i][3], row)
+        return out
 
     def _queue(self) -> None:
         """Work out the statements of the versions made up to the next erasure (or of that
@@ -249,13 +259,8 @@ class VersionedRows(Rows):
         self.conn.executemany(f"UPDATE {name} SET valid_to = ? WHERE {key} = ?"
                               f" AND valid_to IS NULL",
                               [s[4] for s in statements if s[2] == _CLOSE])
-        inserts = [s for s in statements if s[2] != _CLOSE]
-        rows = [s[4] for s in inserts]
-        unsealed = [i for i, s in enumerate(inserts) if s[2] == _UNSEALED]
-        if unsealed and self.sealing is not None:  # (a chunk at a time: never all in memory)
-            for i, row in zip(unsealed, self.sealing.seal_rows(
-                    table, [rows[i] for i in unsealed]), strict=True):
-                rows[i] = row
+        # (those not sealed ahead, sealed a chunk at a time: never all in memory)
+        rows = [s[4] for s in self._sealed(statements, ahead=False) if s[2] != _CLOSE]
         self.conn.executemany(
             f"INSERT INTO {name} ({', '.join(columns)}, valid_from, valid_to)"
             f" VALUES ({','.join('?' * (len(columns) + 2))})", rows)
